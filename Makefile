@@ -1,0 +1,58 @@
+# Hotline: the two commands a newcomer needs are `make demo` and `make test`.
+# Both work on a fresh clone of a fresh machine: they install the Debian packages (as root),
+# a pinned uv in .tools/, and the locked Python environment in .venv/, then do their job.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := .venv/bin
+SYNCED := .venv/.synced-$(UV_VERSION)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+.PHONY: demo test lint format typecheck contracts unit bench setup system-deps clean
+
+demo: setup ## set up everything, then run the demo hotline (DEMO_ARGS="--http-port 8081")
+	$(BIN)/hotline demo $(DEMO_ARGS)
+
+test: setup lint typecheck contracts ## set up, then lint, type-check, import contracts, all tests
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup ## run every benchmark under bench/ (see bench/README.md)
+	bench/run-all
+
+lint: $(SYNCED) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(SYNCED) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(SYNCED) ## mypy --strict
+	$(BIN)/mypy
+
+contracts: $(SYNCED) ## import-linter: the layer table of docs/architecture.md
+	$(BIN)/lint-imports --no-cache --no-logo
+
+unit: $(SYNCED) ## only the fast tests (no subprocesses, no peers)
+	$(BIN)/pytest tests/unit
+
+setup: system-deps $(SYNCED)
+
+system-deps:
+	@scripts/install-system-deps
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	touch $@
+
+clean:
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

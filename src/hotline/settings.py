@@ -1,0 +1,189 @@
+"""The one place a node's configuration is defined, loaded and validated.
+
+Settings come from, highest priority first: command-line flags, ``HOTLINE_*`` environment
+variables (nested fields with ``__``, e.g. ``HOTLINE_SIP__UDP_PORT``), a YAML file, then the
+defaults below. Every problem is reported as :class:`SettingsError` whose message is one
+line naming the offending field, so that an operator sees at once what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+Port = Annotated[int, Field(ge=0, le=65535, description="0 lets the OS pick a free port")]
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; ``str(error)`` is one line naming the field."""
+
+
+class SipSettings(BaseModel):
+    """Where the SIP transports listen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    udp_port: Port = 5060
+    tcp_port: Port = 5060
+    tls_port: Port = 5061
+
+
+class HttpSettings(BaseModel):
+    """Where the REST API and web consoles listen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: Port = 8080
+
+
+class LogSettings(BaseModel):
+    """How the node logs: JSON lines for machines, or readable lines for people."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+
+class Settings(BaseSettings):
+    """Everything one Hotline node needs to start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOTLINE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        yaml_file=None,
+    )
+
+    node_name: str = Field(default="hotline-1", min_length=1)
+    demo: bool = Field(default=False, description="demo mode: embedded defaults, loopback only")
+    allow_public_bind: bool = Field(
+        default=False, description="let a demo listen on non-loopback addresses"
+    )
+    data_dir: Path = Path("var/data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
+    )
+    sip: SipSettings = SipSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _demo_stays_on_loopback(self) -> Settings:
+        # Demo secrets are printed and well known: a demo must not be reachable from
+        # the network unless the operator says so explicitly.
+        if self.demo and not self.allow_public_bind:
+            for field, host in (("sip.host", self.sip.host), ("http.host", self.http.host)):
+                if not _is_loopback(host):
+                    raise ValueError(
+                        f"{field}={host!r} is not a loopback address; a demo binds to "
+                        "loopback only unless allow_public_bind is true"
+                    )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hotline.db').resolve()}"
+
+
+class DemoSettings(Settings):
+    """The demo's defaults: demo mode, data under ./var/demo, readable logs."""
+
+    demo: bool = True
+    data_dir: Path = Path("var/demo")
+    log: LogSettings = LogSettings(format="console")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(
+    config_file: Path | None = None, *, base: type[Settings] = Settings, **overrides: Any
+) -> Settings:
+    """Build settings from a YAML file (optional), the environment and ``overrides``.
+
+    ``overrides`` are the command line's values, nested as dicts (``sip={"udp_port": 5070}``);
+    they are merged over the other sources field by field.
+    """
+    source = "settings"
+    settings_cls = base
+    if config_file is not None:
+        source = str(config_file)
+        _check_yaml_file(config_file)
+
+        class FileSettings(base):  # type: ignore[valid-type,misc]
+            model_config = SettingsConfigDict(yaml_file=config_file)
+
+        settings_cls = FileSettings
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as error:
+        raise SettingsError(f"invalid {source}: {_one_line(error)}") from None
+
+
+def _check_yaml_file(path: Path) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"cannot read settings file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"settings file {path} is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = ""
+        mark = getattr(error, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise SettingsError(f"settings file {path} is not valid YAML{where}: {problem}") from None
+    if data is not None and not isinstance(data, dict):
+        raise SettingsError(
+            f"settings file {path} must hold a mapping of settings, not a {type(data).__name__}"
+        )
+
+
+def _one_line(error: ValidationError) -> str:
+    parts = []
+    for detail in error.errors(include_url=False):
+        field = ".".join(str(part) for part in detail["loc"]) or "settings"
+        if detail["type"] == "extra_forbidden":
+            parts.append(f"{field}: unknown setting")
+            continue
+        message = detail["msg"].removeprefix("Value error, ")
+        value = detail.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
+        parts.append(f"{field}: {message}{shown}")
+    return "; ".join(parts)

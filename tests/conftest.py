@@ -1,0 +1,87 @@
+"""Helpers that run ``hotline`` as a real process, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HOTLINE = [sys.executable, "-m", "hotline"]
+
+
+class HotlineProcess:
+    """A running ``hotline`` subprocess whose stderr lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [*HOTLINE, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._queue.put(line)
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None and self._queue.empty():
+                    break
+                continue
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not logged; got:\n{''.join(self.lines)}")
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def drain(self) -> str:
+        """All lines so far; once the process has exited, every line it wrote."""
+        if self.proc.poll() is not None:
+            self._reader.join(timeout=5)
+        while not self._queue.empty():
+            self.lines.append(self._queue.get())
+        return "".join(self.lines)
+
+
+@pytest.fixture
+def run_hotline() -> Iterator[type[HotlineProcess]]:
+    started: list[HotlineProcess] = []
+
+    class Tracked(HotlineProcess):
+        def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+            super().__init__(args, env)
+            started.append(self)
+
+    yield Tracked
+    for process in started:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
