@@ -3,3 +3,7 @@ default, Redis Streams or NATS for a cluster. Everything that happens to a call,
 or an agent is an event here; dashboards, CDRs and webhooks subscribe instead of polling.
 Imports only the stdlib so that every layer may depend on it.
 """
+
+from hotline.events.base import Event
+
+__all__ = ["Event"]
