@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Literal
 
+from hotline.calls.hours import Calendar
 from hotline.events import Event
 from hotline.ivr.events import IvrFinished, IvrInputRejected, IvrLookupFailed, IvrNodeEntered
 from hotline.ivr.flow import (
@@ -38,7 +39,6 @@ from hotline.ivr.flow import (
     TransferNode,
     VoicemailNode,
 )
-from hotline.ivr.hours import Calendar
 from hotline.ivr.io import (
     CallerHungUp,
     Command,

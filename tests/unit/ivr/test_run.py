@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.calls.hours import Calendar
 from hotline.ivr.events import IvrFinished, IvrInputRejected, IvrLookupFailed, IvrNodeEntered
 from hotline.ivr.flow import load_flow
-from hotline.ivr.hours import Calendar
 from hotline.ivr.io import (
     CallerHungUp,
     Command,

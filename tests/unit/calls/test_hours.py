@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from hotline.ivr.hours import Calendar
+from hotline.calls.hours import Calendar
 
 
 def at(text: str) -> float:
