@@ -142,7 +142,9 @@ class HttpNode(_Model):
 
     type: Literal["http"]
     method: Literal["GET", "POST"] = "GET"
-    url: str = Field(pattern=r"^https?://")
+    # Placeholders only after the host: no variable (some come from HTTP answers) may send
+    # a look-up to another host.
+    url: str = Field(pattern=r"^https?://[^/$]+(/|$)")
     body: dict[str, str] | None = None
     timeout_s: Seconds = 3.0
     save: dict[NodeId, str] = Field(

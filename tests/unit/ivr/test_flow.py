@@ -121,3 +121,10 @@ def test_error_message_is_one_line_with_flow_name() -> None:
     with pytest.raises(FlowError) as caught:
         load_flow(BASE.replace("options: {1: bye}", "options: {1: nowhere}"))
     assert str(caught.value) == "invalid IVR flow t v1: nodes.menu.options.1: no node 'nowhere'"
+
+
+def test_lookup_host_cannot_come_from_a_variable() -> None:
+    text = BASE.replace("options: {1: bye}", "options: {1: h}") + (
+        "  h: {type: http, url: 'http://${host}/x', next: bye, on_error: bye}\n"
+    )
+    assert problems(text) == ["nodes.h.url: String should match pattern '^https?://[^/$]+(/|$)'"]
