@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from hotline.events import Event
 
@@ -16,3 +16,157 @@ class TrunkHealthChanged(Event):
     trunk: str
     up: bool
     reason: str
+
+
+# ---- a call's life -------------------------------------------------------------------------
+# The call layer reports every change of a call as one of these; CDRs, the queue log and the
+# wallboard are built from them. ``leg_id`` names one SIP dialog of the B2BUA; a call keeps
+# its ``call_id`` across transfers, so recordings and CDRs stay linked to it.
+
+Direction = Literal["inbound", "outbound"]
+LegRole = Literal["customer", "agent", "supervisor", "third_party"]
+Side = Literal["customer", "agent", "system"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallStarted(Event):
+    """A new call: an INVITE from a trunk or user, or an outbound call we place."""
+
+    type_name: ClassVar[str] = "calls.started"
+    call_id: str
+    direction: Direction
+    caller: str
+    callee: str
+    trunk: str | None = None
+    route: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnswered(Event):
+    """The customer leg is answered (by our IVR for inbound, by the far end for outbound)."""
+
+    type_name: ClassVar[str] = "calls.answered"
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallIvrStarted(Event):
+    type_name: ClassVar[str] = "calls.ivr_started"
+    call_id: str
+    flow: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallQueued(Event):
+    """The caller waits in a queue (again, after a transfer to a queue)."""
+
+    type_name: ClassVar[str] = "calls.queued"
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentLegRinging(Event):
+    """An agent's phone rings for this call."""
+
+    type_name: ClassVar[str] = "calls.agent_ringing"
+    call_id: str
+    leg_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentLegFailed(Event):
+    """An agent did not take the call (no answer, rejected, unreachable)."""
+
+    type_name: ClassVar[str] = "calls.agent_failed"
+    call_id: str
+    leg_id: str
+    agent: str
+    reason: Literal["no_answer", "rejected", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallConnected(Event):
+    """Customer and agent are bridged and can talk."""
+
+    type_name: ClassVar[str] = "calls.connected"
+    call_id: str
+    leg_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallHeld(Event):
+    type_name: ClassVar[str] = "calls.held"
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallResumed(Event):
+    type_name: ClassVar[str] = "calls.resumed"
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTransferred(Event):
+    """The customer was passed on: to another agent, a queue or an outside number."""
+
+    type_name: ClassVar[str] = "calls.transferred"
+    call_id: str
+    from_agent: str | None
+    target: str
+    kind: Literal["blind", "attended", "queue"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStarted(Event):
+    type_name: ClassVar[str] = "calls.recording_started"
+    call_id: str
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStopped(Event):
+    type_name: ClassVar[str] = "calls.recording_stopped"
+    call_id: str
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyAnswered(Event):
+    type_name: ClassVar[str] = "calls.survey_answered"
+    call_id: str
+    question: str
+    score: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(Event):
+    """The call is over: who hung up and why (SIP status or Q.850-style cause text)."""
+
+    type_name: ClassVar[str] = "calls.ended"
+    call_id: str
+    side: Side
+    cause: str
+    sip_status: int | None = None
+
+
+CallEvent = (
+    CallStarted
+    | CallAnswered
+    | CallIvrStarted
+    | CallQueued
+    | AgentLegRinging
+    | AgentLegFailed
+    | CallConnected
+    | CallHeld
+    | CallResumed
+    | CallTransferred
+    | RecordingStarted
+    | RecordingStopped
+    | SurveyAnswered
+    | CallEnded
+)

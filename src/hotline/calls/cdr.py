@@ -1,0 +1,248 @@
+"""Call detail records, folded from a call's event history.
+
+A CDR is not maintained beside the call; it is computed from the events the call layer
+already emits (``calls/events.py``). So the record and the queue log can never disagree, a
+CDR can be rebuilt after a crash from the persisted events, and a transfer cannot orphan a
+recording: recordings and agents hang off the ``call_id``, which survives transfers.
+
+Durations follow docs/architecture.md: ``talk_s`` excludes hold (AHT = talk + hold +
+wrap-up; wrap-up comes from the ACD and is joined by the store). ``wait_s`` is the time spent
+in queues before an agent connected, or before the caller gave up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hotline.calls.events import (
+    AgentLegFailed,
+    AgentLegRinging,
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallEvent,
+    CallHeld,
+    CallIvrStarted,
+    CallQueued,
+    CallResumed,
+    CallStarted,
+    CallTransferred,
+    Direction,
+    RecordingStarted,
+    RecordingStopped,
+    Side,
+    SurveyAnswered,
+)
+
+Outcome = Literal["handled", "abandoned", "queue_exit", "ivr_only", "unanswered"]
+
+
+class CdrError(ValueError):
+    """The events do not describe one finished call."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSegment:
+    """One agent's part in the call: offered (rang) and maybe connected."""
+
+    agent: str
+    leg_id: str
+    rang_at: float | None
+    connected_at: float | None
+    ended_at: float | None
+    outcome: Literal["talked", "no_answer", "rejected", "unreachable", "abandoned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cdr:
+    call_id: str
+    direction: Direction
+    caller: str
+    callee: str
+    trunk: str | None
+    route: str | None
+    department: str | None
+    started_at: float
+    answered_at: float | None
+    ended_at: float
+    ivr_flow: str | None
+    ivr_version: int | None
+    queues: tuple[str, ...]
+    queued_at: float | None
+    connected_at: float | None
+    agent: str | None
+    segments: tuple[AgentSegment, ...]
+    outcome: Outcome
+    hangup_side: Side
+    hangup_cause: str
+    sip_status: int | None
+    duration_s: float
+    ring_s: float
+    wait_s: float
+    talk_s: float
+    hold_s: float
+    transfers: int
+    recording_ids: tuple[str, ...]
+    survey: dict[str, int] = field(default_factory=dict)
+
+
+def build_cdr(events: Iterable[CallEvent]) -> Cdr:
+    """The record of one finished call from its events, in the order they happened."""
+    fold = _Fold()
+    for event in events:
+        fold.apply(event)
+    return fold.result()
+
+
+class _Fold:
+    def __init__(self) -> None:
+        self.start: CallStarted | None = None
+        self.end: CallEnded | None = None
+        self.answered_at: float | None = None
+        self.ivr: CallIvrStarted | None = None
+        self.queues: list[str] = []
+        self.queued_at: float | None = None
+        self.waiting_since: float | None = None
+        self.wait_s = 0.0
+        self.connected_at: float | None = None
+        self.agent: str | None = None
+        self.ringing: dict[str, AgentLegRinging] = {}
+        self.talking: CallConnected | None = None
+        self.talking_rang_at: float | None = None
+        self.segments: list[AgentSegment] = []
+        self.connected_s = 0.0
+        self.held_since: float | None = None
+        self.hold_s = 0.0
+        self.transfers = 0
+        self.recordings: list[str] = []
+        self.survey: dict[str, int] = {}
+
+    def apply(self, event: CallEvent) -> None:
+        if self.start is None:
+            if not isinstance(event, CallStarted):
+                raise CdrError(f"call history starts with {event.type_name}, not calls.started")
+            self.start = event
+            return
+        if event.call_id != self.start.call_id:
+            raise CdrError(f"event of call {event.call_id} in the history of {self.start.call_id}")
+        if self.end is not None:
+            raise CdrError(f"{event.type_name} after the call ended")
+        now = event.at
+        if isinstance(event, CallAnswered):
+            self.answered_at = self.answered_at or now
+        elif isinstance(event, CallIvrStarted):
+            self.ivr = self.ivr or event
+        elif isinstance(event, CallQueued):
+            self.queues.append(event.queue)
+            self.queued_at = self.queued_at or now
+            if self.waiting_since is None:
+                self.waiting_since = now
+        elif isinstance(event, AgentLegRinging):
+            self.ringing[event.leg_id] = event
+        elif isinstance(event, AgentLegFailed):
+            rang = self.ringing.pop(event.leg_id, None)
+            self.segments.append(
+                AgentSegment(
+                    event.agent, event.leg_id, rang.at if rang else None, None, now, event.reason
+                )
+            )
+        elif isinstance(event, CallConnected):
+            self._stop_waiting(now)
+            self._close_talk(now)
+            rang = self.ringing.pop(event.leg_id, None)
+            self.talking, self.talking_rang_at = event, rang.at if rang else None
+            self.connected_at = self.connected_at or now
+            self.agent = self.agent or event.agent
+        elif isinstance(event, CallHeld):
+            self.held_since = self.held_since if self.held_since is not None else now
+        elif isinstance(event, CallResumed):
+            self._stop_hold(now)
+        elif isinstance(event, CallTransferred):
+            self.transfers += 1
+            self._close_talk(now)
+        elif isinstance(event, RecordingStarted):
+            if event.recording_id not in self.recordings:
+                self.recordings.append(event.recording_id)
+        elif isinstance(event, RecordingStopped):
+            pass  # the recording stays linked; its length is in its own metadata
+        elif isinstance(event, SurveyAnswered):
+            self.survey[event.question] = event.score
+        elif isinstance(event, CallEnded):
+            self._stop_waiting(now)
+            self._close_talk(now)
+            for leg_id, rang in self.ringing.items():
+                self.segments.append(
+                    AgentSegment(rang.agent, leg_id, rang.at, None, now, "abandoned")
+                )
+            self.ringing.clear()
+            self.end = event
+
+    def _stop_waiting(self, now: float) -> None:
+        if self.waiting_since is not None:
+            self.wait_s += now - self.waiting_since
+            self.waiting_since = None
+
+    def _stop_hold(self, now: float) -> None:
+        if self.held_since is not None:
+            self.hold_s += now - self.held_since
+            self.held_since = None
+
+    def _close_talk(self, now: float) -> None:
+        self._stop_hold(now)
+        if self.talking is None:
+            return
+        talking = self.talking
+        self.connected_s += now - talking.at
+        self.segments.append(
+            AgentSegment(
+                talking.agent, talking.leg_id, self.talking_rang_at, talking.at, now, "talked"
+            )
+        )
+        self.talking = None
+
+    def result(self) -> Cdr:
+        start, end = self.start, self.end
+        if start is None or end is None:
+            raise CdrError("the call has not ended" if start else "no events")
+        return Cdr(
+            call_id=start.call_id,
+            direction=start.direction,
+            caller=start.caller,
+            callee=start.callee,
+            trunk=start.trunk,
+            route=start.route,
+            department=start.department,
+            started_at=start.at,
+            answered_at=self.answered_at,
+            ended_at=end.at,
+            ivr_flow=self.ivr.flow if self.ivr else None,
+            ivr_version=self.ivr.version if self.ivr else None,
+            queues=tuple(self.queues),
+            queued_at=self.queued_at,
+            connected_at=self.connected_at,
+            agent=self.agent,
+            segments=tuple(self.segments),
+            outcome=self._outcome(end),
+            hangup_side=end.side,
+            hangup_cause=end.cause,
+            sip_status=end.sip_status,
+            duration_s=end.at - start.at,
+            ring_s=(self.answered_at or end.at) - start.at,
+            wait_s=self.wait_s,
+            talk_s=self.connected_s - self.hold_s,
+            hold_s=self.hold_s,
+            transfers=self.transfers,
+            recording_ids=tuple(self.recordings),
+            survey=dict(self.survey),
+        )
+
+    def _outcome(self, end: CallEnded) -> Outcome:
+        if self.connected_at is not None:
+            return "handled"
+        if self.queues:
+            return "abandoned" if end.side == "customer" else "queue_exit"
+        if self.answered_at is not None:
+            return "ivr_only"
+        return "unanswered"
