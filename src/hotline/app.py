@@ -13,6 +13,7 @@ import logging
 from hotline import __version__
 from hotline.api.app import create_api
 from hotline.api.server import HttpServer, HttpStartError
+from hotline.demo.orders import demo_orders_router
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,10 @@ class Node:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.http = HttpServer(
-            create_api(settings.node_name), settings.http.host, settings.http.port
-        )
+        api = create_api(settings.node_name)
+        if settings.demo:
+            api.include_router(demo_orders_router())
+        self.http = HttpServer(api, settings.http.host, settings.http.port)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every component, wait for ``stop``, then shut down in reverse order."""

@@ -8,7 +8,6 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
@@ -17,16 +16,9 @@ from hotline.api.server import HttpServer
 from hotline.events import Event
 from hotline.ivr.events import IvrFinished, IvrLookupFailed
 from hotline.ivr.flow import load_flow
-from hotline.ivr.io import (
-    Command,
-    DigitReceived,
-    Enqueue,
-    Play,
-    PromptFinished,
-)
+from hotline.ivr.io import Enqueue, Play
 from hotline.ivr.lookups import MAX_ANSWER_BYTES
-from hotline.ivr.run import FlowRun
-from hotline.ivr.session import IvrSession
+from tests.support.ivr import ScriptedCall, call_flow
 
 FLOW = """
 name: orders
@@ -83,34 +75,8 @@ async def base_url() -> AsyncIterator[str]:
     await server.stop()
 
 
-class ScriptedCall:
-    """Stands in for the call layer: prompts end at once, keys come from a script."""
-
-    def __init__(self, keys: str) -> None:
-        self.keys = keys
-        self.commands: list[Command] = []
-        self.session: IvrSession | None = None
-
-    def execute(self, command: Command) -> None:
-        self.commands.append(command)
-        assert self.session is not None
-        if isinstance(command, Play):
-            if command.barge_in and self.keys:
-                for key in self.keys:
-                    self.session.feed(DigitReceived(key))
-                self.keys = ""
-            else:
-                self.session.feed(PromptFinished())
-
-
 async def run_call(keys: str, base: str) -> tuple[ScriptedCall, list[Event]]:
-    events: list[Event] = []
-    call = ScriptedCall(keys)
-    run = FlowRun(load_flow(FLOW.replace("BASE", base)), call_id="c", calendars={})
-    async with httpx.AsyncClient() as client:
-        call.session = IvrSession(run, call, client, events.append)
-        await asyncio.wait_for(call.session.run(), timeout=10)
-    return call, events
+    return await call_flow(load_flow(FLOW.replace("BASE", base)), [keys])
 
 
 async def test_order_status_is_looked_up_and_spoken(base_url: str) -> None:
