@@ -1,0 +1,445 @@
+"""Call control: what happens to one customer call, from INVITE to the last BYE.
+
+The policy half of the B2BUA, sans-IO like the rest of the stack. The SIP and media adapters
+report what happens on the legs (offered, ringing, answered, failed, hung up, a prompt
+ended), the IVR and the ACD say what they decided (play this, queue there, ring that agent,
+withdraw the offer), and ``CustomerCall`` returns the commands that make it so. It also
+returns the call events that CDRs, the queue log and the wallboard are built from. It owns
+no timers: ring timeouts belong to the ACD (it withdraws the offer), INVITE timeouts to the
+SIP transaction layer (a failed leg).
+
+One customer leg per call; at most one agent leg rings or talks at a time (the ACD offers a
+contact to one agent at a time; ring-all is the ACD's business and arrives as several
+offers, each its own agent leg). The customer leg's ``call_id`` survives everything, so
+recordings and the CDR stay on one record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hotline.calls.events import (
+    AgentLegFailed,
+    AgentLegRinging,
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallEvent,
+    CallIvrStarted,
+    CallQueued,
+    CallStarted,
+    RecordingStarted,
+    RecordingStopped,
+    Side,
+)
+from hotline.calls.routing import RouteDecision
+
+RecordingMode = Literal["always", "on_demand", "never"]
+
+# ---- commands to the adapters and the ACD ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerLeg:
+    """Answer the customer's INVITE with our media (200 OK)."""
+
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectLeg:
+    """Refuse the customer's INVITE before answering it."""
+
+    leg_id: str
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Place an outgoing leg to an agent's registered phones."""
+
+    call_id: str
+    leg_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelLeg:
+    """Stop ringing an agent leg (CANCEL)."""
+
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangUpLeg:
+    """End an answered leg (BYE)."""
+
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartIvr:
+    """Run this IVR flow for the call; its commands come back through ``ivr_*`` inputs."""
+
+    call_id: str
+    flow: str
+    department: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StopIvr:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayMusicOnHold:
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopMedia:
+    """Stop whatever plays to the leg (prompt or music on hold)."""
+
+    leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """Connect the two legs' audio."""
+
+    customer_leg: str
+    agent_leg: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Record both sides in stereo: customer left, agent right."""
+
+    recording_id: str
+    customer_leg: str
+    agent_leg: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueContact:
+    """Tell the ACD a contact waits in ``queue``."""
+
+    call_id: str
+    queue: str
+    priority: int
+    skills: Mapping[str, int] = field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    """Tell the ACD the agent took the contact."""
+
+    call_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFailed:
+    """Tell the ACD the agent did not take it."""
+
+    call_id: str
+    agent: str
+    reason: Literal["no_answer", "rejected", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactLeft:
+    """Tell the ACD the contact is gone: abandoned while waiting, or its talk ended."""
+
+    call_id: str
+    agent: str | None
+
+
+Command = (
+    AnswerLeg
+    | RejectLeg
+    | RingAgent
+    | CancelLeg
+    | HangUpLeg
+    | StartIvr
+    | StopIvr
+    | PlayMusicOnHold
+    | StopMedia
+    | Bridge
+    | StartRecording
+    | StopRecording
+    | EnqueueContact
+    | OfferAnswered
+    | OfferFailed
+    | ContactLeft
+)
+
+Output = Command | CallEvent
+
+State = Literal["offered", "ivr", "queued", "ringing_agent", "connected", "ended"]
+
+
+class CallControlError(Exception):
+    """An input that makes no sense for this call (unknown leg, offer while connected)."""
+
+
+@dataclass
+class _AgentLeg:
+    leg_id: str
+    agent: str
+    answered: bool = False
+
+
+class CustomerCall:
+    """One inbound customer call and the agent legs it rings."""
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        leg_id: str,
+        caller: str,
+        callee: str,
+        trunk: str | None,
+        recording: Mapping[str, RecordingMode] | None = None,
+        default_recording: RecordingMode = "always",
+    ) -> None:
+        self.call_id = call_id
+        self.customer_leg = leg_id
+        self.state: State = "offered"
+        self._caller, self._callee, self._trunk = caller, callee, trunk
+        self._recording = recording or {}
+        self._default_recording = default_recording
+        self._agent_leg: _AgentLeg | None = None
+        self._customer_answered = False
+        self._queue: str | None = None
+        self._recording_id: str | None = None
+        self._recordings = 0
+        self._agent_legs = 0
+
+    # ---- the call arrives ------------------------------------------------------------------
+
+    def route(self, decision: RouteDecision | None, now: float) -> list[Output]:
+        """Act on the inbound route chosen for this call (None: no route matched)."""
+        route = decision.route if decision else None
+        started = CallStarted(
+            at=now,
+            call_id=self.call_id,
+            direction="inbound",
+            caller=self._caller,
+            callee=self._callee,
+            trunk=self._trunk,
+            route=route.name if route else None,
+            department=route.department if route else None,
+        )
+        if decision is None:
+            return [started, *self._refuse(404, "Not Found", now)]
+        destination = decision.destination
+        if destination.type == "hangup":
+            return [started, *self._refuse(480, "Temporarily Unavailable", now)]
+        if destination.type == "flow":
+            self.state = "ivr"
+            return [
+                started,
+                *self._answer_customer(now),
+                StartIvr(self.call_id, destination.target, decision.route.department),
+            ]
+        if destination.type == "queue":
+            return [
+                started,
+                *self._answer_customer(now),
+                *self.enqueue(destination.target, 0, {}, {}, now),
+            ]
+        # A user (extension): ring it directly, as an agent leg without the ACD.
+        return [started, *self._ring(destination.target, now)]
+
+    # ---- the IVR's decisions ---------------------------------------------------------------
+
+    def enqueue(
+        self,
+        queue: str,
+        priority: int,
+        skills: Mapping[str, int],
+        attributes: Mapping[str, str],
+        now: float,
+    ) -> list[Output]:
+        """The caller waits in ``queue`` (from the IVR, the route, or a transfer)."""
+        self._expect("ivr", "queued", "offered")
+        self.state, self._queue = "queued", queue
+        return [
+            EnqueueContact(self.call_id, queue, priority, dict(skills), dict(attributes)),
+            PlayMusicOnHold(self.customer_leg),
+            CallQueued(at=now, call_id=self.call_id, queue=queue),
+        ]
+
+    def ivr_started(self, flow: str, version: int, now: float) -> list[Output]:
+        """The IVR runner picked a version of the flow (a department may pilot a new one)."""
+        self._expect("ivr")
+        return [CallIvrStarted(at=now, call_id=self.call_id, flow=flow, version=version)]
+
+    def ivr_hung_up(self, now: float) -> list[Output]:
+        """The flow ended the call (closed, goodbye)."""
+        self._expect("ivr")
+        return self._end("system", "ivr ended the call", now)
+
+    # ---- the ACD's decisions ---------------------------------------------------------------
+
+    def offer(self, agent: str, now: float) -> list[Output]:
+        """The ACD offers the contact to ``agent``: ring their phones."""
+        self._expect("queued")
+        return self._ring(agent, now)
+
+    def withdraw(self, agent: str, now: float) -> list[Output]:
+        """The ACD takes the offer back (ring timeout, agent logged out)."""
+        leg = self._agent_leg
+        if self.state != "ringing_agent" or leg is None or leg.agent != agent:
+            return []  # the offer was already answered, failed or ended: nothing to undo
+        self._agent_leg, self.state = None, "queued"
+        return [
+            CancelLeg(leg.leg_id),
+            AgentLegFailed(
+                at=now, call_id=self.call_id, leg_id=leg.leg_id, agent=agent, reason="no_answer"
+            ),
+        ]
+
+    # ---- what happens on the legs ----------------------------------------------------------
+
+    def leg_answered(self, leg_id: str, now: float) -> list[Output]:
+        leg = self._agent(leg_id)
+        if leg is None or self.state != "ringing_agent":
+            raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
+        leg.answered, self.state = True, "connected"
+        outputs: list[Output] = [
+            *self._answer_customer(now),  # a direct call to a user is answered only now
+            StopMedia(self.customer_leg),
+            Bridge(self.customer_leg, leg_id),
+        ]
+        if self._queue is not None:
+            outputs.append(OfferAnswered(self.call_id, leg.agent))
+        outputs.append(CallConnected(at=now, call_id=self.call_id, leg_id=leg_id, agent=leg.agent))
+        if self._recording_mode() == "always":
+            outputs += self.start_recording(now)
+        return outputs
+
+    def leg_failed(
+        self, leg_id: str, reason: Literal["no_answer", "rejected", "unreachable"], now: float
+    ) -> list[Output]:
+        """An agent leg ended before it was answered (busy, declined, no registration)."""
+        leg = self._agent(leg_id)
+        if leg is None:
+            return []  # a leg we already cancelled: its failure is old news
+        self._agent_leg = None
+        event = AgentLegFailed(
+            at=now, call_id=self.call_id, leg_id=leg_id, agent=leg.agent, reason=reason
+        )
+        if self._queue is None:  # a direct call to a user: nobody else to try
+            return [event, *self._end("system", f"user {leg.agent}: {reason}", now)]
+        self.state = "queued"
+        return [event, OfferFailed(self.call_id, leg.agent, reason)]
+
+    def leg_hung_up(self, leg_id: str, now: float) -> list[Output]:
+        """A BYE (or CANCEL of the customer's INVITE) from either side."""
+        if self.state == "ended":
+            return []
+        if leg_id == self.customer_leg:
+            return self._end("customer", "customer hung up", now)
+        leg = self._agent(leg_id)
+        if leg is None or not leg.answered:
+            return []  # a ringing leg that ends is a failure, reported by leg_failed
+        return self._end("agent", "agent hung up", now)
+
+    # ---- recording on demand ---------------------------------------------------------------
+
+    def start_recording(self, now: float) -> list[Output]:
+        leg = self._agent_leg
+        if self.state != "connected" or leg is None or self._recording_id is not None:
+            return []
+        if self._recording_mode() == "never":
+            return []  # the queue's policy forbids it (e.g. a card-payment line)
+        self._recordings += 1
+        self._recording_id = f"{self.call_id}-r{self._recordings}"
+        return [
+            StartRecording(self._recording_id, self.customer_leg, leg.leg_id),
+            RecordingStarted(at=now, call_id=self.call_id, recording_id=self._recording_id),
+        ]
+
+    def stop_recording(self, now: float) -> list[Output]:
+        if self._recording_id is None:
+            return []
+        recording_id, self._recording_id = self._recording_id, None
+        return [
+            StopRecording(recording_id),
+            RecordingStopped(at=now, call_id=self.call_id, recording_id=recording_id),
+        ]
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _ring(self, agent: str, now: float) -> list[Output]:
+        if self._agent_leg is not None:
+            raise CallControlError(f"call {self.call_id}: {self._agent_leg.agent} still rings")
+        self._agent_legs += 1
+        leg_id = f"{self.call_id}-a{self._agent_legs}"
+        self._agent_leg, self.state = _AgentLeg(leg_id, agent), "ringing_agent"
+        return [
+            RingAgent(self.call_id, leg_id, agent),
+            AgentLegRinging(at=now, call_id=self.call_id, leg_id=leg_id, agent=agent),
+        ]
+
+    def _answer_customer(self, now: float) -> list[Output]:
+        if self._customer_answered:
+            return []
+        self._customer_answered = True
+        return [AnswerLeg(self.customer_leg), CallAnswered(at=now, call_id=self.call_id)]
+
+    def _refuse(self, status: int, reason: str, now: float) -> list[Output]:
+        self.state = "ended"
+        return [
+            RejectLeg(self.customer_leg, status, reason),
+            CallEnded(at=now, call_id=self.call_id, side="system", cause=reason, sip_status=status),
+        ]
+
+    def _end(self, side: Side, cause: str, now: float) -> list[Output]:
+        """Tear the call down; ``side`` is who ended it (their leg needs no BYE)."""
+        previous, self.state = self.state, "ended"
+        outputs: list[Output] = [*self.stop_recording(now)]
+        if previous == "ivr":
+            outputs.append(StopIvr(self.call_id))
+        leg, self._agent_leg = self._agent_leg, None
+        if leg is not None and side != "agent":
+            # A leg still ringing at the end shows in the CDR as "abandoned".
+            outputs.append(HangUpLeg(leg.leg_id) if leg.answered else CancelLeg(leg.leg_id))
+        if side != "customer":
+            outputs.append(
+                HangUpLeg(self.customer_leg)
+                if self._customer_answered
+                else RejectLeg(self.customer_leg, 480, "Temporarily Unavailable")
+            )
+        if self._queue is not None:
+            # The ACD frees a ringing agent, or starts the talking agent's wrap-up.
+            outputs.append(ContactLeft(self.call_id, leg.agent if leg and leg.answered else None))
+        outputs.append(CallEnded(at=now, call_id=self.call_id, side=side, cause=cause))
+        return outputs
+
+    def _recording_mode(self) -> RecordingMode:
+        if self._queue is None:
+            return self._default_recording
+        return self._recording.get(self._queue, self._default_recording)
+
+    def _agent(self, leg_id: str) -> _AgentLeg | None:
+        leg = self._agent_leg
+        return leg if leg is not None and leg.leg_id == leg_id else None
+
+    def _expect(self, *states: State) -> None:
+        if self.state not in states:
+            raise CallControlError(
+                f"call {self.call_id} is {self.state}, not {' or '.join(states)}"
+            )
