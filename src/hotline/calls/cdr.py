@@ -52,7 +52,9 @@ class AgentSegment:
     rang_at: float | None
     connected_at: float | None
     ended_at: float | None
-    outcome: Literal["talked", "no_answer", "rejected", "unreachable", "abandoned"]
+    outcome: Literal[
+        "talked", "no_answer", "rejected", "unreachable", "answered_elsewhere", "abandoned"
+    ]
 
 
 @dataclass(frozen=True, slots=True)

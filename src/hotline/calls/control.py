@@ -8,10 +8,10 @@ returns the call events that CDRs, the queue log and the wallboard are built fro
 no timers: ring timeouts belong to the ACD (it withdraws the offer), INVITE timeouts to the
 SIP transaction layer (a failed leg).
 
-One customer leg per call; at most one agent leg rings or talks at a time (the ACD offers a
-contact to one agent at a time; ring-all is the ACD's business and arrives as several
-offers, each its own agent leg). The customer leg's ``call_id`` survives everything, so
-recordings and the CDR stay on one record.
+One customer leg per call. Several agent legs may ring at once (the ACD's ring-all strategy
+offers one contact to several agents); the first to answer is bridged and the others are
+cancelled at once, since only one agent can take the call. The customer leg's ``call_id``
+survives everything, so recordings and the CDR stay on one record.
 """
 
 from __future__ import annotations
@@ -192,11 +192,10 @@ class CallControlError(Exception):
     """An input that makes no sense for this call (unknown leg, offer while connected)."""
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _AgentLeg:
     leg_id: str
     agent: str
-    answered: bool = False
 
 
 class CustomerCall:
@@ -219,7 +218,8 @@ class CustomerCall:
         self._caller, self._callee, self._trunk = caller, callee, trunk
         self._recording = recording or {}
         self._default_recording = default_recording
-        self._agent_leg: _AgentLeg | None = None
+        self._ringing: dict[str, _AgentLeg] = {}
+        self._talking: _AgentLeg | None = None
         self._customer_answered = False
         self._queue: str | None = None
         self._recording_id: str | None = None
@@ -294,31 +294,30 @@ class CustomerCall:
     # ---- the ACD's decisions ---------------------------------------------------------------
 
     def offer(self, agent: str, now: float) -> list[Output]:
-        """The ACD offers the contact to ``agent``: ring their phones."""
-        self._expect("queued")
+        """The ACD offers the contact to ``agent``: ring their phones (ring-all: several)."""
+        self._expect("queued", "ringing_agent")
+        if any(leg.agent == agent for leg in self._ringing.values()):
+            raise CallControlError(f"call {self.call_id}: {agent} is already ringing")
         return self._ring(agent, now)
 
     def withdraw(self, agent: str, now: float) -> list[Output]:
         """The ACD takes the offer back (ring timeout, agent logged out)."""
-        leg = self._agent_leg
-        if self.state != "ringing_agent" or leg is None or leg.agent != agent:
-            return []  # the offer was already answered, failed or ended: nothing to undo
-        self._agent_leg, self.state = None, "queued"
-        return [
-            CancelLeg(leg.leg_id),
-            AgentLegFailed(
-                at=now, call_id=self.call_id, leg_id=leg.leg_id, agent=agent, reason="no_answer"
-            ),
-        ]
+        leg = next((leg for leg in self._ringing.values() if leg.agent == agent), None)
+        if leg is None:
+            return []  # already answered, failed or cancelled: nothing to undo
+        return self._cancel(leg, "no_answer", now)
 
     # ---- what happens on the legs ----------------------------------------------------------
 
     def leg_answered(self, leg_id: str, now: float) -> list[Output]:
-        leg = self._agent(leg_id)
+        leg = self._ringing.pop(leg_id, None)
         if leg is None or self.state != "ringing_agent":
             raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
-        leg.answered, self.state = True, "connected"
-        outputs: list[Output] = [
+        self._talking, self.state = leg, "connected"
+        outputs: list[Output] = []
+        for other in list(self._ringing.values()):
+            outputs += self._cancel(other, "answered_elsewhere", now)
+        outputs += [
             *self._answer_customer(now),  # a direct call to a user is answered only now
             StopMedia(self.customer_leg),
             Bridge(self.customer_leg, leg_id),
@@ -334,16 +333,16 @@ class CustomerCall:
         self, leg_id: str, reason: Literal["no_answer", "rejected", "unreachable"], now: float
     ) -> list[Output]:
         """An agent leg ended before it was answered (busy, declined, no registration)."""
-        leg = self._agent(leg_id)
+        leg = self._ringing.pop(leg_id, None)
         if leg is None:
             return []  # a leg we already cancelled: its failure is old news
-        self._agent_leg = None
+        if not self._ringing and self.state == "ringing_agent":
+            self.state = "queued"
         event = AgentLegFailed(
             at=now, call_id=self.call_id, leg_id=leg_id, agent=leg.agent, reason=reason
         )
         if self._queue is None:  # a direct call to a user: nobody else to try
             return [event, *self._end("system", f"user {leg.agent}: {reason}", now)]
-        self.state = "queued"
         return [event, OfferFailed(self.call_id, leg.agent, reason)]
 
     def leg_hung_up(self, leg_id: str, now: float) -> list[Output]:
@@ -352,15 +351,14 @@ class CustomerCall:
             return []
         if leg_id == self.customer_leg:
             return self._end("customer", "customer hung up", now)
-        leg = self._agent(leg_id)
-        if leg is None or not leg.answered:
+        if self._talking is None or self._talking.leg_id != leg_id:
             return []  # a ringing leg that ends is a failure, reported by leg_failed
         return self._end("agent", "agent hung up", now)
 
     # ---- recording on demand ---------------------------------------------------------------
 
     def start_recording(self, now: float) -> list[Output]:
-        leg = self._agent_leg
+        leg = self._talking
         if self.state != "connected" or leg is None or self._recording_id is not None:
             return []
         if self._recording_mode() == "never":
@@ -384,11 +382,9 @@ class CustomerCall:
     # ---- helpers ---------------------------------------------------------------------------
 
     def _ring(self, agent: str, now: float) -> list[Output]:
-        if self._agent_leg is not None:
-            raise CallControlError(f"call {self.call_id}: {self._agent_leg.agent} still rings")
         self._agent_legs += 1
         leg_id = f"{self.call_id}-a{self._agent_legs}"
-        self._agent_leg, self.state = _AgentLeg(leg_id, agent), "ringing_agent"
+        self._ringing[leg_id], self.state = _AgentLeg(leg_id, agent), "ringing_agent"
         return [
             RingAgent(self.call_id, leg_id, agent),
             AgentLegRinging(at=now, call_id=self.call_id, leg_id=leg_id, agent=agent),
@@ -413,10 +409,12 @@ class CustomerCall:
         outputs: list[Output] = [*self.stop_recording(now)]
         if previous == "ivr":
             outputs.append(StopIvr(self.call_id))
-        leg, self._agent_leg = self._agent_leg, None
-        if leg is not None and side != "agent":
-            # A leg still ringing at the end shows in the CDR as "abandoned".
-            outputs.append(HangUpLeg(leg.leg_id) if leg.answered else CancelLeg(leg.leg_id))
+        # Legs still ringing at the end show in the CDR as "abandoned".
+        outputs += [CancelLeg(leg_id) for leg_id in self._ringing]
+        self._ringing.clear()
+        talking = self._talking
+        if talking is not None and side != "agent":
+            outputs.append(HangUpLeg(talking.leg_id))
         if side != "customer":
             outputs.append(
                 HangUpLeg(self.customer_leg)
@@ -425,7 +423,7 @@ class CustomerCall:
             )
         if self._queue is not None:
             # The ACD frees a ringing agent, or starts the talking agent's wrap-up.
-            outputs.append(ContactLeft(self.call_id, leg.agent if leg and leg.answered else None))
+            outputs.append(ContactLeft(self.call_id, talking.agent if talking else None))
         outputs.append(CallEnded(at=now, call_id=self.call_id, side=side, cause=cause))
         return outputs
 
@@ -434,9 +432,21 @@ class CustomerCall:
             return self._default_recording
         return self._recording.get(self._queue, self._default_recording)
 
-    def _agent(self, leg_id: str) -> _AgentLeg | None:
-        leg = self._agent_leg
-        return leg if leg is not None and leg.leg_id == leg_id else None
+    def _cancel(
+        self,
+        leg: _AgentLeg,
+        reason: Literal["no_answer", "answered_elsewhere"],
+        now: float,
+    ) -> list[Output]:
+        del self._ringing[leg.leg_id]
+        if not self._ringing and self.state == "ringing_agent":
+            self.state = "queued"
+        return [
+            CancelLeg(leg.leg_id),
+            AgentLegFailed(
+                at=now, call_id=self.call_id, leg_id=leg.leg_id, agent=leg.agent, reason=reason
+            ),
+        ]
 
     def _expect(self, *states: State) -> None:
         if self.state not in states:

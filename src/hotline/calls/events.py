@@ -85,7 +85,7 @@ class AgentLegFailed(Event):
     call_id: str
     leg_id: str
     agent: str
-    reason: Literal["no_answer", "rejected", "unreachable"]
+    reason: Literal["no_answer", "rejected", "unreachable", "answered_elsewhere"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

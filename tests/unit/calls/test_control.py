@@ -242,11 +242,44 @@ def test_recording_on_demand_with_pause_as_stop_and_start() -> None:
 def test_inputs_that_make_no_sense_are_refused() -> None:
     rec = Recorder()
     rec(rec.call.route(decision("flow", "f"), 0))
-    with pytest.raises(CallControlError, match="call c1 is ivr, not queued"):
+    with pytest.raises(CallControlError, match="call c1 is ivr, not queued or ringing_agent"):
         rec.call.offer("1001", 1)
     with pytest.raises(CallControlError, match="unexpected answer on leg nope"):
         rec.call.leg_answered("nope", 1)
     rec(rec.call.enqueue("q", 0, {}, {}, 2))
     rec(rec.call.offer("1001", 3))
-    with pytest.raises(CallControlError, match="call c1 is ringing_agent, not queued"):
-        rec.call.offer("1002", 4)  # one offer at a time
+    with pytest.raises(CallControlError, match="call c1: 1001 is already ringing"):
+        rec.call.offer("1001", 4)
+
+
+def test_ring_all_first_answer_wins_the_others_are_cancelled() -> None:
+    rec = Recorder()
+    queued(rec)
+    assert rec(rec.call.offer("1001", 25)) == [RingAgent("c1", "c1-a1", "1001")]
+    assert rec(rec.call.offer("1002", 25)) == [RingAgent("c1", "c1-a2", "1002")]
+    assert rec(rec.call.leg_answered("c1-a2", 28)) == [
+        CancelLeg("c1-a1"),
+        StopMedia("c1-in"),
+        Bridge("c1-in", "c1-a2"),
+        OfferAnswered("c1", "1002"),
+        StartRecording("c1-r1", "c1-in", "c1-a2"),
+    ]
+    assert rec(rec.call.withdraw("1001", 28)) == []  # the ACD's answered_elsewhere
+    assert rec(rec.call.leg_failed("c1-a1", "no_answer", 28.2)) == []  # the CANCEL's echo
+    rec(rec.call.leg_hung_up("c1-in", 60))
+    assert build_cdr(rec.events).segments == (
+        AgentSegment("1001", "c1-a1", 25, None, 28, "answered_elsewhere"),
+        AgentSegment("1002", "c1-a2", 25, 28, 60, "talked"),
+    )
+
+
+def test_one_of_two_ringing_agents_declines() -> None:
+    rec = Recorder()
+    queued(rec)
+    rec(rec.call.offer("1001", 25))
+    rec(rec.call.offer("1002", 25))
+    assert rec(rec.call.leg_failed("c1-a1", "rejected", 26)) == [
+        OfferFailed("c1", "1001", "rejected")
+    ]
+    assert rec.call.state == "ringing_agent"  # 1002 still rings
+    assert rec(rec.call.leg_hung_up("c1-in", 30)) == [CancelLeg("c1-a2"), ContactLeft("c1", None)]
