@@ -27,9 +27,12 @@ from hotline.calls.events import (
     CallConnected,
     CallEnded,
     CallEvent,
+    CallHeld,
     CallIvrStarted,
     CallQueued,
+    CallResumed,
     CallStarted,
+    CallTransferred,
     RecordingStarted,
     RecordingStopped,
     Side,
@@ -115,6 +118,14 @@ class Bridge:
 
 
 @dataclass(frozen=True, slots=True)
+class Unbridge:
+    """Disconnect the two legs' audio (hold, transfer)."""
+
+    customer_leg: str
+    agent_leg: str
+
+
+@dataclass(frozen=True, slots=True)
 class StartRecording:
     """Record both sides in stereo: customer left, agent right."""
 
@@ -175,6 +186,7 @@ Command = (
     | PlayMusicOnHold
     | StopMedia
     | Bridge
+    | Unbridge
     | StartRecording
     | StopRecording
     | EnqueueContact
@@ -221,6 +233,7 @@ class CustomerCall:
         self._ringing: dict[str, _AgentLeg] = {}
         self._talking: _AgentLeg | None = None
         self._customer_answered = False
+        self._held = False
         self._queue: str | None = None
         self._recording_id: str | None = None
         self._recordings = 0
@@ -354,6 +367,63 @@ class CustomerCall:
         if self._talking is None or self._talking.leg_id != leg_id:
             return []  # a ringing leg that ends is a failure, reported by leg_failed
         return self._end("agent", "agent hung up", now)
+
+    # ---- the agent's phone: hold and blind transfer ------------------------------------------
+
+    def hold(self, now: float) -> list[Output]:
+        """The agent put the customer on hold: the customer hears music, not the agent."""
+        talking = self._talking_leg()
+        if self._held:
+            return []
+        self._held = True
+        return [
+            Unbridge(self.customer_leg, talking.leg_id),
+            PlayMusicOnHold(self.customer_leg),
+            CallHeld(at=now, call_id=self.call_id),
+        ]
+
+    def resume(self, now: float) -> list[Output]:
+        talking = self._talking_leg()
+        if not self._held:
+            return []
+        self._held = False
+        return [
+            StopMedia(self.customer_leg),
+            Bridge(self.customer_leg, talking.leg_id),
+            CallResumed(at=now, call_id=self.call_id),
+        ]
+
+    def transfer_to_queue(self, queue: str, now: float) -> list[Output]:
+        """Blind transfer into a queue: the agent is released to wrap-up, the caller waits."""
+        outputs = self._release_agent("queue", queue, now)
+        self.state = "queued"
+        return outputs + self.enqueue(queue, 0, {}, {}, now)
+
+    def transfer_to_user(self, target: str, now: float) -> list[Output]:
+        """Blind transfer to a user or number: ring it directly, without the ACD."""
+        outputs = self._release_agent("blind", target, now)
+        self._queue = None
+        return [*outputs, PlayMusicOnHold(self.customer_leg), *self._ring(target, now)]
+
+    def _release_agent(
+        self, kind: Literal["queue", "blind"], target: str, now: float
+    ) -> list[Output]:
+        talking = self._talking_leg()
+        outputs: list[Output] = [*self.stop_recording(now), HangUpLeg(talking.leg_id)]
+        if self._queue is not None:
+            outputs.append(ContactLeft(self.call_id, talking.agent))  # wrap-up starts
+        outputs.append(
+            CallTransferred(
+                at=now, call_id=self.call_id, from_agent=talking.agent, target=target, kind=kind
+            )
+        )
+        self._talking, self._held = None, False
+        return outputs
+
+    def _talking_leg(self) -> _AgentLeg:
+        if self.state != "connected" or self._talking is None:
+            raise CallControlError(f"call {self.call_id} is {self.state}, not connected")
+        return self._talking
 
     # ---- recording on demand ---------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from hotline.calls.control import (
     StopIvr,
     StopMedia,
     StopRecording,
+    Unbridge,
 )
 from hotline.calls.events import (
     AgentLegFailed,
@@ -283,3 +284,66 @@ def test_one_of_two_ringing_agents_declines() -> None:
     ]
     assert rec.call.state == "ringing_agent"  # 1002 still rings
     assert rec(rec.call.leg_hung_up("c1-in", 30)) == [CancelLeg("c1-a2"), ContactLeft("c1", None)]
+
+
+def connected(rec: Recorder) -> None:
+    queued(rec)
+    rec(rec.call.offer("1001", 25))
+    rec(rec.call.leg_answered("c1-a1", 30))
+
+
+def test_hold_and_resume() -> None:
+    rec = Recorder()
+    connected(rec)
+    assert rec(rec.call.hold(50)) == [Unbridge("c1-in", "c1-a1"), PlayMusicOnHold("c1-in")]
+    assert rec(rec.call.hold(51)) == []  # a repeated re-INVITE changes nothing
+    assert rec(rec.call.resume(80)) == [StopMedia("c1-in"), Bridge("c1-in", "c1-a1")]
+    rec(rec.call.hold(90))
+    rec(rec.call.leg_hung_up("c1-in", 100))  # ends while on hold
+    cdr = build_cdr(rec.events)
+    assert (cdr.hold_s, cdr.talk_s) == (40, 30)
+
+
+def test_blind_transfer_to_a_queue_starts_the_first_agents_wrap_up() -> None:
+    rec = Recorder()
+    connected(rec)
+    assert rec(rec.call.transfer_to_queue("billing", 70)) == [
+        StopRecording("c1-r1"),
+        HangUpLeg("c1-a1"),
+        ContactLeft("c1", "1001"),
+        EnqueueContact("c1", "billing", 0, {}, {}),
+        PlayMusicOnHold("c1-in"),
+    ]
+    rec(rec.call.offer("1003", 80))
+    rec(rec.call.leg_answered("c1-a2", 82))
+    rec(rec.call.leg_hung_up("c1-a2", 100))
+    cdr = build_cdr(rec.events)
+    assert cdr.queues == ("after-sales", "billing")
+    assert cdr.transfers == 1
+    assert [s.agent for s in cdr.segments] == ["1001", "1003"]
+    assert cdr.recording_ids == ("c1-r1", "c1-r2")
+    assert cdr.wait_s == 10 + 12
+
+
+def test_blind_transfer_to_a_user_who_does_not_answer_ends_the_call() -> None:
+    rec = Recorder()
+    connected(rec)
+    assert rec(rec.call.transfer_to_user("2001", 70)) == [
+        StopRecording("c1-r1"),
+        HangUpLeg("c1-a1"),
+        ContactLeft("c1", "1001"),
+        PlayMusicOnHold("c1-in"),
+        RingAgent("c1", "c1-a2", "2001"),
+    ]
+    assert rec(rec.call.leg_failed("c1-a2", "no_answer", 100)) == [HangUpLeg("c1-in")]
+    cdr = build_cdr(rec.events)
+    assert (cdr.outcome, cdr.transfers, cdr.hangup_side) == ("handled", 1, "system")
+
+
+def test_hold_or_transfer_without_a_talking_agent_is_refused() -> None:
+    rec = Recorder()
+    queued(rec)
+    with pytest.raises(CallControlError, match="call c1 is queued, not connected"):
+        rec.call.hold(30)
+    with pytest.raises(CallControlError, match="not connected"):
+        rec.call.transfer_to_queue("x", 30)
