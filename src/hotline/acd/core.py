@@ -410,6 +410,7 @@ class Acd:
         queue.ringing.pop(contact_id, None)
         contact.state = ContactState.CONNECTED
         contact.agent_id = agent_id
+        contact.token += 1  # a connected contact has no queue timers left
         waited = now - contact.joined_at
         queue.counters.record_answered(waited)
         agent.no_answer_streak = 0

@@ -40,7 +40,7 @@ class SimulationResult:
     acd_service_level: float | None
 
 
-def _batch_error(samples: list[float], batches: int = 20) -> float:
+def _batch_error(samples: list[float], batches: int = 10) -> float:
     size = len(samples) // batches
     if size < 2:
         return math.inf
