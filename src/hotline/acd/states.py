@@ -90,3 +90,12 @@ STAFFED_STATES = frozenset({_S.AVAILABLE, _S.RESERVED, _S.ON_CALL, _S.WRAP_UP})
 
 #: States whose time counts as handling time in occupancy and utilization.
 HANDLING_STATES = frozenset({_S.ON_CALL, _S.WRAP_UP})
+
+
+def transitions_markdown() -> str:
+    """The table as Markdown, so ``docs/acd.md`` is generated from the code (a test checks
+    that the page carries exactly this text)."""
+    lines = ["| state | input | next state |", "|---|---|---|"]
+    for (state, agent_input), target in TRANSITIONS.items():
+        lines.append(f"| {state.value} | {agent_input.value} | {target.value} |")
+    return "\n".join(lines) + "\n"
