@@ -322,7 +322,7 @@ class Acd:
         if agent.state is AgentState.BREAK and agent.reason == NO_ANSWER_BREAK:
             agent.no_answer_streak = 0
         self._transition(now, agent, AgentInput.READY, out)
-        self._route_agent(now, agent, out)
+        self._become_available(now, agent, out)  # a logout asked for during the call wins
         return out
 
     # ------------------------------------------------------------------ contact inputs

@@ -295,3 +295,43 @@ def test_agent_statistics_occupancy_and_utilization_by_hand() -> None:
     assert stats.utilization == pytest.approx(90.0 / 130.0)
     assert stats.answered == 1
     assert stats.talk_seconds == 60.0
+
+
+def test_ready_during_wrap_up_honours_a_logout_asked_for_during_the_call() -> None:
+    acd = build([SALES], [agent("a1")])
+    busy(acd, 0.0, "a1", "c1")
+    acd.agent_logout(5.0, "a1")
+    acd.contact_ended(10.0, "c1")
+    acd.contact_arrived(11.0, "c2", "sales")
+    events = acd.agent_ready(12.0, "a1")
+    assert states(events, "a1") == [AgentState.AVAILABLE, AgentState.LOGGED_OUT]
+    assert offers(events) == []
+
+
+def test_logout_during_wrap_up_still_counts_the_contact_as_handled() -> None:
+    acd = build([SALES], [agent("a1")])
+    busy(acd, 0.0, "a1", "c1")
+    acd.contact_ended(50.0, "c1")
+    acd.agent_logout(60.0, "a1")
+    assert acd.queue_statistics("sales", 60.0).average_handle_time == 60.0  # 50 talk + 10
+
+
+def test_update_agent_can_take_an_agent_out_of_a_queue() -> None:
+    billing = QueueConfig(name="billing")
+    acd = build([SALES, billing], [agent("a1", {"sales": 0, "billing": 0})])
+    acd.agent_break(0.0, "a1", "lunch")
+    acd.update_agent(1.0, agent("a1", {"billing": 0}))
+    acd.contact_arrived(2.0, "s1", "sales")
+    acd.contact_arrived(3.0, "b1", "billing")
+    assert offers(acd.agent_ready(4.0, "a1")) == [("b1", "a1")]
+    assert acd.queue_statistics("sales", 4.0).agents_by_state[AgentState.AVAILABLE] == 0
+
+
+def test_configure_queue_replaces_the_strategy_live() -> None:
+    acd = build([QueueConfig(name="sales", strategy="linear")], [agent("a1"), agent("a2")])
+    busy(acd, 0.0, "a1", "c1")
+    acd.contact_ended(10.0, "c1")  # a1 is now idle for less time than a2
+    assert offers(acd.contact_arrived(11.0, "c2", "sales")) == [("c2", "a1")]  # linear: top
+    acd.contact_abandoned(12.0, "c2")
+    acd.configure_queue(QueueConfig(name="sales", strategy="longest-idle"))
+    assert offers(acd.contact_arrived(13.0, "c3", "sales")) == [("c3", "a2")]

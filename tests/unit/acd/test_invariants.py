@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from hotline.acd import Acd, AgentState, ContactState, QueueConfig, SkillRequirement
+from hotline.acd import Acd, AgentState, ContactState, QueueConfig, SkillRequirement, Tier
 from hotline.acd.config import ExitAction, ExitKind
 from hotline.acd.events import (
     AgentStateChanged,
@@ -42,12 +42,25 @@ QUEUES = [
         max_wait=15.0,
         on_max_wait=ExitAction(ExitKind.CALLBACK_OFFER),
     ),
+    # Tiers and pooling: only the invariants that do not depend on tiers are checked for it.
+    QueueConfig(
+        name="q4",
+        strategy="weighted-random",
+        required_skills=(SkillRequirement("en", 6),),
+        pooled_departments=frozenset({"d1"}),
+        tiers=(
+            Tier(0.0, max_member_priority=0),
+            Tier(8.0, max_member_priority=1, relax_levels=3),
+            Tier(16.0, max_member_priority=1, relax_levels=3, include_pooled=True),
+        ),
+    ),
 ]
+TIERED = {"q4"}
 AGENTS = [
-    agent("a0", {"q0": 0, "q1": 0}, skills={"zh": 5}),
-    agent("a1", {"q0": 1, "q2": 0}, skills={"en": 5}),
-    agent("a2", {"q1": 0, "q2": 0, "q3": 0}, skills={"zh": 2, "en": 7}),
-    agent("a3", {"q3": 0}, skills={"zh": 9}, on_demand=True),
+    agent("a0", {"q0": 0, "q1": 0}, skills={"zh": 5}, department="d1"),
+    agent("a1", {"q0": 1, "q2": 0}, skills={"en": 5}, department="d1"),
+    agent("a2", {"q1": 0, "q2": 0, "q3": 0, "q4": 0}, skills={"zh": 2, "en": 7}),
+    agent("a3", {"q3": 0, "q4": 1}, skills={"zh": 9, "en": 4}, on_demand=True),
     agent("a4", {"q0": 0, "q1": 1, "q2": 0, "q3": 1}, skills={"en": 3}, max_no_answer=2),
 ]
 NEEDS = [(), (SkillRequirement("zh", 3),), (SkillRequirement("en", 5),)]
@@ -67,6 +80,7 @@ class AcdMachine(RuleBasedStateMachine):
                     agent_id=profile.agent_id,
                     queues=profile.queues,
                     skills=profile.skills,
+                    department=profile.department,
                     on_demand=profile.on_demand,
                     max_no_answer=profile.max_no_answer,
                     reject_delay=REST,
@@ -238,6 +252,8 @@ class AcdMachine(RuleBasedStateMachine):
     @invariant()
     def no_eligible_agent_idles_while_a_contact_waits(self) -> None:
         for queue in QUEUES:
+            if queue.name in TIERED:
+                continue
             waiting = self.acd.waiting_contacts(queue.name)
             for profile in AGENTS:
                 if queue.name not in profile.queues:

@@ -242,3 +242,38 @@ def test_bad_configurations_are_refused() -> None:
     with pytest.raises(AcdError, match="already"):
         acd.contact_arrived(0.0, "c1", "q")
     assert acd.contact_state("c1") is ContactState.WAITING
+
+
+def test_max_wait_reached_while_ringing_applies_when_the_offer_fails() -> None:
+    sales = QueueConfig(
+        name="sales",
+        ring_timeout=15.0,
+        max_wait=10.0,
+        on_max_wait=ExitAction(ExitKind.VOICEMAIL, "box"),
+    )
+    acd = build([sales], [agent("a1")])
+    acd.contact_arrived(0.0, "c1", "sales")
+    assert acd.handle_timer(10.0) == []  # ringing: the offer runs its course
+    events = acd.handle_timer(15.0)
+    exited = of_type(events, ContactExited)
+    assert [(e.contact_id, e.reason, e.waited) for e in exited] == [("c1", "max_wait", 15.0)]
+
+
+def test_callback_and_abandon_of_a_connected_contact_are_ignored() -> None:
+    from hotline.acd.events import InputIgnored
+
+    acd = build([QueueConfig(name="sales")], [agent("a1")])
+    busy(acd, 0.0, "a1", "c1")
+    assert of_type(acd.callback_accepted(1.0, "c1"), InputIgnored)
+    assert of_type(acd.contact_abandoned(1.0, "c1"), InputIgnored)
+    assert acd.contact_state("c1") is ContactState.CONNECTED
+
+
+def test_estimated_wait_shares_the_line_among_staffed_members_only() -> None:
+    acd = build(
+        [QueueConfig(name="sales", expected_handle_seconds=100.0)],
+        [agent("a1"), agent("a2"), agent("a3"), agent("a4")],
+    )
+    acd.agent_break(0.0, "a3", "lunch")
+    acd.agent_logout(0.0, "a4")
+    assert acd.estimated_wait("sales", 4) == 200.0  # 4 x 100 s / 2 staffed
