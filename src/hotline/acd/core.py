@@ -525,6 +525,11 @@ class Acd:
         contact = self._contacts.get(contact_id)
         return None if contact is None else contact.queue
 
+    def contact_joined_at(self, contact_id: str) -> float | None:
+        """When the contact joined its current queue (tiers and max wait count from it)."""
+        contact = self._contacts.get(contact_id)
+        return None if contact is None else contact.joined_at
+
     def ringing_agents(self, contact_id: str) -> list[str]:
         contact = self._contacts.get(contact_id)
         return [] if contact is None else list(contact.ringing)
