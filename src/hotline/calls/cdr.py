@@ -26,6 +26,7 @@ from hotline.calls.events import (
     CallHeld,
     CallIvrStarted,
     CallQueued,
+    CallQueueExited,
     CallResumed,
     CallStarted,
     CallTransferred,
@@ -105,6 +106,7 @@ class _Fold:
         self.answered_at: float | None = None
         self.ivr: CallIvrStarted | None = None
         self.queues: list[str] = []
+        self.exited_queue = False
         self.queued_at: float | None = None
         self.waiting_since: float | None = None
         self.wait_s = 0.0
@@ -141,6 +143,9 @@ class _Fold:
             self.queued_at = self.queued_at or now
             if self.waiting_since is None:
                 self.waiting_since = now
+        elif isinstance(event, CallQueueExited):
+            self.exited_queue = True
+            self._stop_waiting(now)
         elif isinstance(event, AgentLegRinging):
             self.ringing[event.leg_id] = event
         elif isinstance(event, AgentLegFailed):
@@ -244,7 +249,8 @@ class _Fold:
         if self.connected_at is not None:
             return "handled"
         if self.queues:
-            return "abandoned" if end.side == "customer" else "queue_exit"
+            abandoned = end.side == "customer" and not self.exited_queue
+            return "abandoned" if abandoned else "queue_exit"
         if self.answered_at is not None:
             return "ivr_only"
         return "unanswered"

@@ -30,6 +30,7 @@ from hotline.calls.events import (
     CallHeld,
     CallIvrStarted,
     CallQueued,
+    CallQueueExited,
     CallResumed,
     CallStarted,
     CallTransferred,
@@ -90,6 +91,7 @@ class StartIvr:
     call_id: str
     flow: str
     department: str | None
+    variables: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +236,10 @@ class CustomerCall:
         self._talking: _AgentLeg | None = None
         self._customer_answered = False
         self._held = False
-        self._queue: str | None = None
+        self._ivr_running = False
+        self._department: str | None = None
+        self._queue: str | None = None  # the queue the call is (or was last) in
+        self._in_acd = False  # whether the ACD holds the call as a contact now
         self._recording_id: str | None = None
         self._recordings = 0
         self._agent_legs = 0
@@ -256,15 +261,16 @@ class CustomerCall:
         )
         if decision is None:
             return [started, *self._refuse(404, "Not Found", now)]
+        self._department = decision.route.department
         destination = decision.destination
         if destination.type == "hangup":
             return [started, *self._refuse(480, "Temporarily Unavailable", now)]
         if destination.type == "flow":
-            self.state = "ivr"
+            self.state, self._ivr_running = "ivr", True
             return [
                 started,
                 *self._answer_customer(now),
-                StartIvr(self.call_id, destination.target, decision.route.department),
+                StartIvr(self.call_id, destination.target, self._department),
             ]
         if destination.type == "queue":
             return [
@@ -287,7 +293,7 @@ class CustomerCall:
     ) -> list[Output]:
         """The caller waits in ``queue`` (from the IVR, the route, or a transfer)."""
         self._expect("ivr", "queued", "offered")
-        self.state, self._queue = "queued", queue
+        self.state, self._queue, self._ivr_running, self._in_acd = "queued", queue, False, True
         return [
             EnqueueContact(self.call_id, queue, priority, dict(skills), dict(attributes)),
             PlayMusicOnHold(self.customer_leg),
@@ -302,7 +308,14 @@ class CustomerCall:
     def ivr_hung_up(self, now: float) -> list[Output]:
         """The flow ended the call (closed, goodbye)."""
         self._expect("ivr")
+        self._ivr_running = False
         return self._end("system", "ivr ended the call", now)
+
+    def ivr_transfer(self, target: str, now: float) -> list[Output]:
+        """The flow sends the caller to a user or number: ring it directly."""
+        self._expect("ivr")
+        self._ivr_running = False
+        return [PlayMusicOnHold(self.customer_leg), *self._ring(target, now)]
 
     # ---- the ACD's decisions ---------------------------------------------------------------
 
@@ -320,6 +333,36 @@ class CustomerCall:
             return []  # already answered, failed or cancelled: nothing to undo
         return self._cancel(leg, "no_answer", now)
 
+    def queue_exit(
+        self,
+        kind: Literal["overflow", "voicemail", "callback_offer", "busy", "hang_up"],
+        target: str,
+        flow: str | None,
+        now: float,
+    ) -> list[Output]:
+        """The ACD moved the caller out of the queue (max wait, queue full, no agents).
+
+        ``overflow``: the ACD has already queued it in ``target``. ``voicemail`` and
+        ``callback_offer`` hand the caller to ``flow`` (with ``exit_target`` set to
+        ``target``); without a flow, or for ``busy`` and ``hang_up``, the call ends.
+        """
+        self._expect("queued")
+        if kind == "overflow":
+            self._queue = target
+            return [CallQueued(at=now, call_id=self.call_id, queue=target)]
+        self._in_acd = False
+        queue = self._queue or ""
+        exited = CallQueueExited(at=now, call_id=self.call_id, queue=queue, kind=kind)
+        if kind in ("voicemail", "callback_offer") and flow is not None:
+            self.state, self._ivr_running = "ivr", True
+            variables = {"exit_target": target, "exit_queue": queue}
+            return [
+                exited,
+                StopMedia(self.customer_leg),
+                StartIvr(self.call_id, flow, self._department, variables),
+            ]
+        return [exited, *self._end("system", f"queue {queue}: {kind}", now)]
+
     # ---- what happens on the legs ----------------------------------------------------------
 
     def leg_answered(self, leg_id: str, now: float) -> list[Output]:
@@ -335,7 +378,7 @@ class CustomerCall:
             StopMedia(self.customer_leg),
             Bridge(self.customer_leg, leg_id),
         ]
-        if self._queue is not None:
+        if self._in_acd:
             outputs.append(OfferAnswered(self.call_id, leg.agent))
         outputs.append(CallConnected(at=now, call_id=self.call_id, leg_id=leg_id, agent=leg.agent))
         if self._recording_mode() == "always":
@@ -354,7 +397,7 @@ class CustomerCall:
         event = AgentLegFailed(
             at=now, call_id=self.call_id, leg_id=leg_id, agent=leg.agent, reason=reason
         )
-        if self._queue is None:  # a direct call to a user: nobody else to try
+        if not self._in_acd:  # a direct call to a user: nobody else to try
             return [event, *self._end("system", f"user {leg.agent}: {reason}", now)]
         return [event, OfferFailed(self.call_id, leg.agent, reason)]
 
@@ -402,7 +445,7 @@ class CustomerCall:
     def transfer_to_user(self, target: str, now: float) -> list[Output]:
         """Blind transfer to a user or number: ring it directly, without the ACD."""
         outputs = self._release_agent("blind", target, now)
-        self._queue = None
+        self._queue = None  # the new target's talk is not the queue's (recording policy)
         return [*outputs, PlayMusicOnHold(self.customer_leg), *self._ring(target, now)]
 
     def _release_agent(
@@ -410,7 +453,8 @@ class CustomerCall:
     ) -> list[Output]:
         talking = self._talking_leg()
         outputs: list[Output] = [*self.stop_recording(now), HangUpLeg(talking.leg_id)]
-        if self._queue is not None:
+        if self._in_acd:
+            self._in_acd = False
             outputs.append(ContactLeft(self.call_id, talking.agent))  # wrap-up starts
         outputs.append(
             CallTransferred(
@@ -475,9 +519,10 @@ class CustomerCall:
 
     def _end(self, side: Side, cause: str, now: float) -> list[Output]:
         """Tear the call down; ``side`` is who ended it (their leg needs no BYE)."""
-        previous, self.state = self.state, "ended"
+        self.state = "ended"
         outputs: list[Output] = [*self.stop_recording(now)]
-        if previous == "ivr":
+        if self._ivr_running:
+            self._ivr_running = False
             outputs.append(StopIvr(self.call_id))
         # Legs still ringing at the end show in the CDR as "abandoned".
         outputs += [CancelLeg(leg_id) for leg_id in self._ringing]
@@ -491,8 +536,9 @@ class CustomerCall:
                 if self._customer_answered
                 else RejectLeg(self.customer_leg, 480, "Temporarily Unavailable")
             )
-        if self._queue is not None:
+        if self._in_acd:
             # The ACD frees a ringing agent, or starts the talking agent's wrap-up.
+            self._in_acd = False
             outputs.append(ContactLeft(self.call_id, talking.agent if talking else None))
         outputs.append(CallEnded(at=now, call_id=self.call_id, side=side, cause=cause))
         return outputs

@@ -68,6 +68,17 @@ class CallQueued(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallQueueExited(Event):
+    """The system moved the caller out of the queue (max wait, full, no agents): to
+    voicemail, a callback offer, busy or hang-up. Overflow to another queue is CallQueued."""
+
+    type_name: ClassVar[str] = "calls.queue_exited"
+    call_id: str
+    queue: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentLegRinging(Event):
     """An agent's phone rings for this call."""
 
@@ -159,6 +170,7 @@ CallEvent = (
     | CallAnswered
     | CallIvrStarted
     | CallQueued
+    | CallQueueExited
     | AgentLegRinging
     | AgentLegFailed
     | CallConnected

@@ -29,6 +29,11 @@ import numpy.typing as npt
 
 _PHRASE = re.compile(r"^[a-z']+( [a-z']+)*$")
 
+#: Below this RMS (16-bit; about -56 dBFS, under a phone line's noise floor) an answer is
+#: silence. Such audio never reaches the decoder: pure digital silence (muted phones, no
+#: comfort noise) makes its normalisation produce garbage that can "match" a phrase.
+SILENCE_RMS = 50.0
+
 
 class SpeechError(Exception):
     """A grammar the engine cannot use (unknown words, unsupported language)."""
@@ -101,7 +106,13 @@ class PocketsphinxGrammarRecognizer(SpeechRecognizer):
     def recognize(
         self, pcm: bytes, sample_rate: int, phrases: Sequence[str], language: str
     ) -> Recognition:
-        audio = _to_rate(np.frombuffer(pcm, dtype="<i2"), sample_rate, self.SAMPLE_RATE)
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if (
+            samples.size == 0
+            or float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) < SILENCE_RMS
+        ):
+            return Recognition(None, 0.0)
+        audio = _to_rate(samples, sample_rate, self.SAMPLE_RATE)
         normalized = tuple(_normalize(p) for p in phrases)
         with self._lock:
             self._activate(normalized, language)

@@ -178,7 +178,7 @@ def test_caller_hangs_up_in_the_ivr() -> None:
 def test_ivr_ends_the_call() -> None:
     rec = Recorder()
     rec(rec.call.route(decision("flow", "f"), 0))
-    assert rec(rec.call.ivr_hung_up(9)) == [StopIvr("c1"), HangUpLeg("c1-in")]
+    assert rec(rec.call.ivr_hung_up(9)) == [HangUpLeg("c1-in")]  # the flow has ended itself
     assert build_cdr(rec.events).hangup_side == "system"
 
 
@@ -347,3 +347,47 @@ def test_hold_or_transfer_without_a_talking_agent_is_refused() -> None:
         rec.call.hold(30)
     with pytest.raises(CallControlError, match="not connected"):
         rec.call.transfer_to_queue("x", 30)
+
+
+def test_ivr_transfers_the_caller_to_a_user() -> None:
+    rec = Recorder()
+    rec(rec.call.route(decision("flow", "f"), 0))
+    assert rec(rec.call.ivr_transfer("2001", 8)) == [
+        PlayMusicOnHold("c1-in"),
+        RingAgent("c1", "c1-a1", "2001"),
+    ]
+    assert rec(rec.call.leg_hung_up("c1-in", 12)) == [CancelLeg("c1-a1")]  # no StopIvr
+
+
+def test_queue_exits() -> None:
+    overflow = Recorder()
+    queued(overflow)
+    assert overflow(overflow.call.queue_exit("overflow", "backup", None, 80)) == []
+    overflow(overflow.call.leg_hung_up("c1-in", 90))
+    assert build_cdr(overflow.events).queues == ("after-sales", "backup")
+
+    voicemail = Recorder()
+    queued(voicemail)
+    assert voicemail(voicemail.call.queue_exit("voicemail", "box-7", "leave-message", 320)) == [
+        StopMedia("c1-in"),
+        StartIvr(
+            "c1",
+            "leave-message",
+            "after-sales",
+            {"exit_target": "box-7", "exit_queue": "after-sales"},
+        ),
+    ]
+    # The ACD no longer holds the contact: hanging up in the flow tells it nothing.
+    assert voicemail(voicemail.call.leg_hung_up("c1-in", 400)) == [StopIvr("c1")]
+    cdr = build_cdr(voicemail.events)
+    assert (cdr.outcome, cdr.wait_s) == ("queue_exit", 300)  # not an abandon: we moved them
+
+    busy = Recorder()
+    queued(busy)
+    assert busy(busy.call.queue_exit("busy", "", None, 30)) == [HangUpLeg("c1-in")]
+    cdr = build_cdr(busy.events)
+    assert (cdr.outcome, cdr.hangup_cause) == ("queue_exit", "queue after-sales: busy")
+
+    no_flow = Recorder()
+    queued(no_flow)
+    assert no_flow(no_flow.call.queue_exit("voicemail", "box-7", None, 30)) == [HangUpLeg("c1-in")]
