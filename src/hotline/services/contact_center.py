@@ -1,0 +1,282 @@
+"""One node's contact centre: call control and the ACD wired together, sans-IO.
+
+The adapters call in with ``now``: the SIP side reports legs, the IVR runner reports what
+flows decided, and the agent API reports logins and breaks. Out come commands for those
+adapters and events for the bus. The traffic between calls and the ACD never leaves this
+object: a call's ``EnqueueContact`` becomes ``Acd.contact_arrived``, the ACD's
+``ContactOffered`` becomes ``CustomerCall.offer``, and so on, until both sides are quiet.
+So the whole path, caller to queue to agent to wrap-up, runs in one test with an
+explicit clock.
+
+Mapping notes:
+- A phone that gives up before the ACD's own ring timeout (480, 408, 486) counts as a
+  rejection, so the ACD applies the agent's reject delay.
+- ``ContactOffered`` for a callback (the caller hung up and asked to be called back) needs an
+  outbound call placed for the agent. That belongs to the dialer and is not handled here:
+  the event goes on the bus, and nothing rings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from hotline.acd import Acd, AcdError, ExitKind, SkillRequirement
+from hotline.acd.events import ContactExited, ContactOffered, OfferWithdrawn, PositionAnnounced
+from hotline.calls import control
+from hotline.calls.control import (
+    ContactLeft,
+    CustomerCall,
+    EnqueueContact,
+    OfferAnswered,
+    OfferFailed,
+    RecordingMode,
+)
+from hotline.calls.routing import InboundRouter
+from hotline.events import Event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncePosition:
+    """Tell a waiting caller their place in line and the estimated wait."""
+
+    call_id: str
+    leg_id: str
+    position: int
+    estimated_wait: float
+
+
+AdapterCommand = (
+    control.AnswerLeg
+    | control.RejectLeg
+    | control.RingAgent
+    | control.CancelLeg
+    | control.HangUpLeg
+    | control.StartIvr
+    | control.StopIvr
+    | control.PlayMusicOnHold
+    | control.StopMedia
+    | control.Bridge
+    | control.Unbridge
+    | control.StartRecording
+    | control.StopRecording
+    | AnnouncePosition
+)
+Output = AdapterCommand | Event
+
+_AcdCommand = EnqueueContact | OfferAnswered | OfferFailed | ContactLeft
+
+_EXIT_KINDS: dict[
+    ExitKind, Literal["overflow", "voicemail", "callback_offer", "busy", "hang_up"]
+] = {
+    ExitKind.OVERFLOW: "overflow",
+    ExitKind.VOICEMAIL: "voicemail",
+    ExitKind.CALLBACK_OFFER: "callback_offer",
+    ExitKind.BUSY: "busy",
+    ExitKind.HANG_UP: "hang_up",
+}
+
+
+class ContactCenter:
+    def __init__(
+        self,
+        acd: Acd,
+        router: InboundRouter,
+        *,
+        recording: Mapping[str, RecordingMode] | None = None,
+        default_recording: RecordingMode = "always",
+        exit_flows: Mapping[str, str] | None = None,
+    ) -> None:
+        self.acd = acd
+        self._router = router
+        self._recording = dict(recording or {})
+        self._default_recording: RecordingMode = default_recording
+        self._exit_flows = dict(exit_flows or {})
+        self.calls: dict[str, CustomerCall] = {}
+
+    # ---- from the SIP adapter --------------------------------------------------------------
+
+    def inbound_call(
+        self,
+        now: float,
+        *,
+        call_id: str,
+        leg_id: str,
+        caller: str,
+        callee: str,
+        trunk: str | None,
+    ) -> list[Output]:
+        if call_id in self.calls:
+            raise ValueError(f"call {call_id} already exists")
+        call = CustomerCall(
+            call_id=call_id,
+            leg_id=leg_id,
+            caller=caller,
+            callee=callee,
+            trunk=trunk,
+            recording=self._recording,
+            default_recording=self._default_recording,
+        )
+        self.calls[call_id] = call
+        return self._settle(call.route(self._router.route(callee, trunk, now), now), now)
+
+    def leg_answered(self, now: float, call_id: str, leg_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.leg_answered(leg_id, now))
+
+    def leg_failed(
+        self,
+        now: float,
+        call_id: str,
+        leg_id: str,
+        reason: Literal["no_answer", "rejected", "unreachable"],
+    ) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.leg_failed(leg_id, reason, now))
+
+    def leg_hung_up(self, now: float, call_id: str, leg_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.leg_hung_up(leg_id, now))
+
+    def hold(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.hold(now))
+
+    def resume(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.resume(now))
+
+    def transfer_to_queue(self, now: float, call_id: str, queue: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.transfer_to_queue(queue, now))
+
+    def transfer_to_user(self, now: float, call_id: str, target: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.transfer_to_user(target, now))
+
+    # ---- from the IVR runner ---------------------------------------------------------------
+
+    def ivr_started(self, now: float, call_id: str, flow: str, version: int) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.ivr_started(flow, version, now))
+
+    def ivr_enqueue(
+        self,
+        now: float,
+        call_id: str,
+        queue: str,
+        priority: int = 0,
+        skills: Mapping[str, int] | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> list[Output]:
+        return self._on(
+            call_id,
+            now,
+            lambda call: call.enqueue(queue, priority, skills or {}, attributes or {}, now),
+        )
+
+    def ivr_transfer(self, now: float, call_id: str, target: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.ivr_transfer(target, now))
+
+    def ivr_hung_up(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.ivr_hung_up(now))
+
+    # ---- from the agent desktop or API -----------------------------------------------------
+
+    def agent_login(self, now: float, agent_id: str) -> list[Output]:
+        return self._settle(self.acd.agent_login(now, agent_id), now)
+
+    def agent_logout(self, now: float, agent_id: str) -> list[Output]:
+        return self._settle(self.acd.agent_logout(now, agent_id), now)
+
+    def agent_ready(self, now: float, agent_id: str) -> list[Output]:
+        return self._settle(self.acd.agent_ready(now, agent_id), now)
+
+    def agent_break(self, now: float, agent_id: str, reason: str) -> list[Output]:
+        return self._settle(self.acd.agent_break(now, agent_id, reason), now)
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def next_timer(self) -> float | None:
+        return self.acd.next_timer()
+
+    def handle_timer(self, now: float) -> list[Output]:
+        return self._settle(self.acd.handle_timer(now), now)
+
+    # ---- the loop between calls and the ACD -------------------------------------------------
+
+    def _on(
+        self, call_id: str, now: float, action: Callable[[CustomerCall], list[control.Output]]
+    ) -> list[Output]:
+        call = self.calls.get(call_id)
+        if call is None:
+            log.info("input for a call that is over", extra={"call_id": call_id})
+            return []
+        return self._settle(action(call), now)
+
+    def _settle(self, first: Iterable[object], now: float) -> list[Output]:
+        """Pass outputs back and forth between calls and the ACD until nothing is left
+        for either; return what is meant for the adapters and the bus."""
+        pending: deque[object] = deque(first)
+        out: list[Output] = []
+        while pending:
+            item = pending.popleft()
+            if isinstance(item, _AcdCommand):
+                pending.extend(self._to_acd(item, now))
+                continue
+            if isinstance(item, Event):
+                pending.extend(self._from_acd(item, now))
+            out.append(item)  # type: ignore[arg-type]
+        for call_id in [cid for cid, call in self.calls.items() if call.state == "ended"]:
+            del self.calls[call_id]
+        return out
+
+    def _to_acd(self, command: _AcdCommand, now: float) -> list[Event]:
+        acd = self.acd
+        try:
+            if isinstance(command, EnqueueContact):
+                needs = [SkillRequirement(s, level) for s, level in command.skills.items()]
+                return acd.contact_arrived(
+                    now, command.call_id, command.queue, priority=command.priority, needs=needs
+                )
+            if isinstance(command, OfferAnswered):
+                return acd.offer_answered(now, command.call_id, command.agent)
+            if isinstance(command, OfferFailed):
+                return acd.offer_rejected(now, command.call_id, command.agent)
+            if command.agent is None:
+                return acd.contact_abandoned(now, command.call_id)
+            return acd.contact_ended(now, command.call_id)
+        except AcdError as error:
+            # The ACD refused a report (unknown queue, contact it no longer holds). The
+            # call goes on; the refusal is logged with the call id for the operator.
+            log.warning(
+                "ACD refused %s: %s",
+                type(command).__name__,
+                error,
+                extra={"call_id": command.call_id},
+            )
+            return []
+
+    def _from_acd(self, event: Event, now: float) -> Sequence[object]:
+        """The call-side effects of an ACD decision (none for plain state changes)."""
+        if isinstance(event, ContactOffered):
+            call = self.calls.get(event.contact_id)
+            if call is None or event.callback:
+                return []
+            return call.offer(event.agent_id, now)
+        if isinstance(event, OfferWithdrawn):
+            call = self.calls.get(event.contact_id)
+            return call.withdraw(event.agent_id, now) if call else []
+        if isinstance(event, ContactExited):
+            call = self.calls.get(event.contact_id)
+            if call is None:
+                return []
+            kind = _EXIT_KINDS[event.kind]
+            return call.queue_exit(kind, event.target, self._exit_flows.get(kind), now)
+        if isinstance(event, PositionAnnounced):
+            call = self.calls.get(event.contact_id)
+            if call is None:
+                return []
+            return [
+                AnnouncePosition(
+                    call.call_id, call.customer_leg, event.position, event.estimated_wait
+                )
+            ]
+        return []

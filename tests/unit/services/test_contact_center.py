@@ -1,0 +1,179 @@
+"""The contact centre with the real ACD and real call control: caller to IVR to queue to
+agent to wrap-up, with an explicit clock and every command checked."""
+
+from __future__ import annotations
+
+from hotline.acd import Acd, AgentProfile, AgentState, ExitAction, ExitKind, QueueConfig
+from hotline.acd.events import ContactOffered, ContactQueued, OfferWithdrawn
+from hotline.calls.cdr import build_cdr
+from hotline.calls.control import (
+    AnswerLeg,
+    Bridge,
+    CancelLeg,
+    HangUpLeg,
+    PlayMusicOnHold,
+    RingAgent,
+    StartIvr,
+    StartRecording,
+    StopIvr,
+    StopMedia,
+    StopRecording,
+)
+from hotline.calls.events import CallEvent
+from hotline.calls.numbers import NumberingPlan
+from hotline.calls.routing import Destination, InboundRoute, InboundRouter
+from hotline.events import Event
+from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
+
+
+def center(**queue: object) -> ContactCenter:
+    acd = Acd()
+    acd.configure_queue(
+        QueueConfig(name="after-sales", ring_timeout=15, wrap_up_seconds=10, **queue)  # type: ignore[arg-type]
+    )
+    for agent in ("1001", "1002"):
+        acd.add_agent(AgentProfile(agent_id=agent, queues={"after-sales": 0}))
+    route = InboundRoute(
+        name="hotline",
+        did="4000",
+        department="after-sales",
+        destination=Destination(type="flow", target="demo-hotline"),
+    )
+    router = InboundRouter([route], {}, NumberingPlan(region="CN"))
+    return ContactCenter(acd, router, exit_flows={"voicemail": "leave-message"})
+
+
+def commands(outputs: list[Output]) -> list[Output]:
+    return [o for o in outputs if not isinstance(o, Event)]
+
+
+def call_events(history: list[Output]) -> list[CallEvent]:
+    return [o for o in history if isinstance(o, CallEvent)]
+
+
+def test_caller_to_agent_to_wrap_up_and_back() -> None:
+    cc = center()
+    history: list[Output] = []
+    history += cc.agent_login(0, "1001")
+    history += cc.agent_login(5, "1002")  # 1001 has been idle longest
+    out = cc.inbound_call(
+        10, call_id="c1", leg_id="c1-in", caller="13800138000", callee="4000", trunk="local"
+    )
+    history += out
+    assert commands(out) == [AnswerLeg("c1-in"), StartIvr("c1", "demo-hotline", "after-sales")]
+    history += cc.ivr_started(10, "c1", "demo-hotline", 1)
+    out = cc.ivr_enqueue(30, "c1", "after-sales", attributes={"order_number": "20261123"})
+    history += out
+    assert commands(out) == [PlayMusicOnHold("c1-in"), RingAgent("c1", "c1-a1", "1001")]
+    assert any(isinstance(e, ContactQueued) for e in out)
+    assert cc.acd.agent_state("1001") is AgentState.RESERVED
+
+    out = cc.leg_answered(34, "c1", "c1-a1")
+    history += out
+    assert commands(out) == [
+        StopMedia("c1-in"),
+        Bridge("c1-in", "c1-a1"),
+        StartRecording("c1-r1", "c1-in", "c1-a1"),
+    ]
+    assert cc.acd.agent_state("1001") is AgentState.ON_CALL
+
+    out = cc.leg_hung_up(100, "c1", "c1-in")
+    history += out
+    assert commands(out) == [StopRecording("c1-r1"), HangUpLeg("c1-a1")]
+    assert cc.acd.agent_state("1001") is AgentState.WRAP_UP
+    assert "c1" not in cc.calls  # finished calls are let go
+
+    assert cc.next_timer() == 110  # the queue's 10 s of wrap-up
+    history += cc.handle_timer(110)
+    assert cc.acd.agent_state("1001") is AgentState.AVAILABLE
+
+    cdr = build_cdr(call_events(history))
+    assert (cdr.outcome, cdr.agent, cdr.wait_s, cdr.talk_s) == ("handled", "1001", 4, 66)
+    assert cdr.ivr_version == 1
+
+
+def test_ring_timeout_moves_the_offer_to_the_next_agent() -> None:
+    cc = center()
+    cc.agent_login(0, "1001")
+    cc.agent_login(5, "1002")
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None)
+    cc.ivr_enqueue(30, "c1", "after-sales")
+    assert cc.next_timer() == 45
+    out = cc.handle_timer(45)
+    assert commands(out) == [CancelLeg("c1-a1"), RingAgent("c1", "c1-a2", "1002")]
+    assert [type(e) for e in out if isinstance(e, OfferWithdrawn | ContactOffered)] == [
+        OfferWithdrawn,
+        ContactOffered,
+    ]
+    assert cc.leg_failed(45.1, "c1", "c1-a1", "no_answer") == []  # the CANCEL's echo
+    assert commands(cc.leg_answered(47, "c1", "c1-a2"))[:2] == [
+        StopMedia("c1-in"),
+        Bridge("c1-in", "c1-a2"),
+    ]
+
+
+def test_agent_phone_declines_then_the_other_agent_rings() -> None:
+    cc = center()
+    cc.agent_login(0, "1001")
+    cc.agent_login(5, "1002")
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None)
+    cc.ivr_enqueue(30, "c1", "after-sales")
+    out = cc.leg_failed(32, "c1", "c1-a1", "rejected")
+    assert commands(out) == [RingAgent("c1", "c1-a2", "1002")]
+    assert cc.acd.agent_state("1001") is AgentState.AVAILABLE  # but in its reject delay
+    assert not cc.acd.is_routable("1001", 32)
+
+
+def test_caller_abandons_the_queue() -> None:
+    cc = center()
+    history = cc.inbound_call(
+        10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None
+    )
+    history += cc.ivr_enqueue(30, "c1", "after-sales")  # nobody logged in: the caller waits
+    history += cc.leg_hung_up(50, "c1", "c1-in")
+    assert cc.acd.contact_state("c1") is None
+    assert build_cdr(call_events(history)).outcome == "abandoned"
+    assert cc.acd.queue_statistics("after-sales", 50).abandoned == 1
+
+
+def test_max_wait_sends_the_caller_to_the_voicemail_flow() -> None:
+    cc = center(max_wait=120, on_max_wait=ExitAction(ExitKind.VOICEMAIL, "box-7"))
+    history = cc.inbound_call(
+        10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None
+    )
+    history += cc.ivr_enqueue(30, "c1", "after-sales")
+    assert cc.next_timer() == 150
+    out = cc.handle_timer(150)
+    history += out
+    assert commands(out) == [
+        StopMedia("c1-in"),
+        StartIvr(
+            "c1",
+            "leave-message",
+            "after-sales",
+            {"exit_target": "box-7", "exit_queue": "after-sales"},
+        ),
+    ]
+    out = cc.leg_hung_up(200, "c1", "c1-in")
+    history += out
+    assert commands(out) == [StopIvr("c1")]  # the ACD no longer holds the contact
+    assert build_cdr(call_events(history)).outcome == "queue_exit"
+
+
+def test_position_announcements_reach_the_caller() -> None:
+    cc = center(announce_every=30)
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None)
+    cc.ivr_enqueue(30, "c1", "after-sales")
+    deadline = cc.next_timer()
+    assert deadline is not None
+    out = commands(cc.handle_timer(deadline))
+    assert len(out) == 1
+    assert isinstance(out[0], AnnouncePosition)
+    assert (out[0].leg_id, out[0].position) == ("c1-in", 1)
+
+
+def test_inputs_for_finished_calls_are_ignored_and_unknown_numbers_refused() -> None:
+    cc = center()
+    out = cc.inbound_call(0, call_id="c9", leg_id="c9-in", caller="1", callee="5555", trunk=None)
+    assert [type(o).__name__ for o in commands(out)] == ["RejectLeg"]
+    assert cc.leg_hung_up(1, "c9", "c9-in") == []
