@@ -315,8 +315,14 @@ class Acd:
         agent = self._agent(agent_id)
         out: list[Event] = []
         agent.pending_break = ""
-        if agent.state in (AgentState.AVAILABLE, AgentState.RESERVED, AgentState.ON_CALL):
-            return out  # already ready, or a pending break is now cancelled
+        if agent.state in (AgentState.RESERVED, AgentState.ON_CALL):
+            return out  # a pending break, if any, is now cancelled
+        # Saying "ready" ends a reject or no-answer delay: the agent is back at the desk.
+        if agent.state is AgentState.AVAILABLE:
+            if agent.ready_at > now:
+                self._end_rest(now, agent, out)
+            return out
+        agent.ready_at = now
         if agent.state is AgentState.WRAP_UP:
             self._record_handled(now, agent)
         if agent.state is AgentState.BREAK and agent.reason == NO_ANSWER_BREAK:
@@ -525,6 +531,11 @@ class Acd:
         contact = self._contacts.get(contact_id)
         return None if contact is None else contact.queue
 
+    def contact_joined_at(self, contact_id: str) -> float | None:
+        """When the contact joined its current queue (tiers and max wait count from it)."""
+        contact = self._contacts.get(contact_id)
+        return None if contact is None else contact.joined_at
+
     def ringing_agents(self, contact_id: str) -> list[str]:
         contact = self._contacts.get(contact_id)
         return [] if contact is None else list(contact.ringing)
@@ -709,6 +720,13 @@ class Acd:
             self._transition(now, agent, AgentInput.TAKE_BREAK, out, reason=reason)
             return True
         return False
+
+    def _end_rest(self, now: float, agent: _Agent, out: list[Event]) -> None:
+        """An available agent's reject or no-answer delay is over."""
+        agent.ready_at = now
+        agent.token += 1  # void the delay's timer if the agent ended it early
+        self._set_routable(agent, True)
+        self._become_available(now, agent, out)
 
     def _record_handled(self, now: float, agent: _Agent) -> None:
         queue = self._queues.get(agent.queue)
@@ -1072,9 +1090,7 @@ class Acd:
             agent = self._agents[subject]
             out.extend(self._offer_failed(now, agent.contact_id, subject, "no_answer"))
         elif kind is _Timer.REST_END:
-            agent = self._agents[subject]
-            self._set_routable(agent, True)
-            self._become_available(now, agent, out)
+            self._end_rest(now, self._agents[subject], out)
         elif kind is _Timer.WRAP_UP_END:
             self._end_wrap_up(now, self._agents[subject], out)
         else:

@@ -19,7 +19,7 @@ from hotline.acd.events import (
     ContactOffered,
     OfferWithdrawn,
 )
-from hotline.acd.skills import meets
+from hotline.acd.skills import meets, merge_requirements
 from hotline.events import Event
 
 from .support import agent
@@ -42,7 +42,7 @@ QUEUES = [
         max_wait=15.0,
         on_max_wait=ExitAction(ExitKind.CALLBACK_OFFER),
     ),
-    # Tiers and pooling: only the invariants that do not depend on tiers are checked for it.
+    # Tiers widen to backup members, lower levels, then agents pooled from department d1.
     QueueConfig(
         name="q4",
         strategy="weighted-random",
@@ -55,7 +55,6 @@ QUEUES = [
         ),
     ),
 ]
-TIERED = {"q4"}
 AGENTS = [
     agent("a0", {"q0": 0, "q1": 0}, skills={"zh": 5}, department="d1"),
     agent("a1", {"q0": 1, "q2": 0}, skills={"en": 5}, department="d1"),
@@ -105,6 +104,8 @@ class AcdMachine(RuleBasedStateMachine):
             elif isinstance(event, AgentStateChanged):
                 assert self.states[event.agent_id] is event.previous, event
                 self.states[event.agent_id] = event.state
+                if event.state is AgentState.LOGGED_OUT:
+                    self.rest_until[event.agent_id] = 0.0  # a new login starts afresh
             elif isinstance(event, OfferWithdrawn) and event.reason in ("rejected", "no_answer"):
                 self.rest_until[event.agent_id] = event.at + REST
             elif isinstance(event, ContactAbandoned | ContactEnded) or (
@@ -136,6 +137,8 @@ class AcdMachine(RuleBasedStateMachine):
     def ready(self, index: int) -> None:
         agent_id = AGENTS[index % len(AGENTS)].agent_id
         if self.states[agent_id] is not AgentState.LOGGED_OUT:
+            # "Ready" ends a reject or no-answer delay.
+            self.rest_until[agent_id] = min(self.rest_until[agent_id], self.now)
             self.apply(self.acd.agent_ready(self.now, agent_id))
 
     @rule(
@@ -251,17 +254,25 @@ class AcdMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_eligible_agent_idles_while_a_contact_waits(self) -> None:
+        """Written from the configuration, independently of the ACD's routing code."""
         for queue in QUEUES:
-            if queue.name in TIERED:
-                continue
-            waiting = self.acd.waiting_contacts(queue.name)
-            for profile in AGENTS:
-                if queue.name not in profile.queues:
-                    continue
-                if not self.acd.is_routable(profile.agent_id, self.now):
-                    continue
-                for contact_id in waiting:
-                    assert not meets(profile.skills, self.needs[contact_id]), (
+            tiers = queue.effective_tiers
+            for contact_id in self.acd.waiting_contacts(queue.name):
+                joined_at = self.acd.contact_joined_at(contact_id)
+                assert joined_at is not None
+                waited = self.now - joined_at
+                tier = [t for t in tiers if t.after_seconds <= waited][-1]
+                needs = merge_requirements(queue.required_skills, self.needs[contact_id])
+                for profile in AGENTS:
+                    if not self.acd.is_routable(profile.agent_id, self.now):
+                        continue
+                    if queue.name in profile.queues:
+                        allowed = profile.queues[queue.name] <= tier.max_member_priority
+                    else:
+                        allowed = tier.include_pooled and (
+                            profile.department in queue.pooled_departments
+                        )
+                    assert not (allowed and meets(profile.skills, needs, tier.relax_levels)), (
                         f"{profile.agent_id} idles while {contact_id} waits in {queue.name}"
                     )
 
