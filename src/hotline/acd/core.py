@@ -72,12 +72,16 @@ ContactKey = tuple[int, float, int]
 
 
 class ContactState(enum.Enum):
+    __hash__ = object.__hash__  # see AgentState
+
     WAITING = "waiting"
     RINGING = "ringing"
     CONNECTED = "connected"
 
 
 class _Timer(enum.Enum):
+    __hash__ = object.__hash__  # see AgentState
+
     RING = "ring"
     REST_END = "rest_end"
     WRAP_UP_END = "wrap_up_end"
