@@ -72,12 +72,16 @@ ContactKey = tuple[int, float, int]
 
 
 class ContactState(enum.Enum):
+    __hash__ = object.__hash__  # see AgentState
+
     WAITING = "waiting"
     RINGING = "ringing"
     CONNECTED = "connected"
 
 
 class _Timer(enum.Enum):
+    __hash__ = object.__hash__  # see AgentState
+
     RING = "ring"
     REST_END = "rest_end"
     WRAP_UP_END = "wrap_up_end"
@@ -315,8 +319,14 @@ class Acd:
         agent = self._agent(agent_id)
         out: list[Event] = []
         agent.pending_break = ""
-        if agent.state in (AgentState.AVAILABLE, AgentState.RESERVED, AgentState.ON_CALL):
-            return out  # already ready, or a pending break is now cancelled
+        if agent.state in (AgentState.RESERVED, AgentState.ON_CALL):
+            return out  # a pending break, if any, is now cancelled
+        # Saying "ready" ends a reject or no-answer delay: the agent is back at the desk.
+        if agent.state is AgentState.AVAILABLE:
+            if agent.ready_at > now:
+                self._end_rest(now, agent, out)
+            return out
+        agent.ready_at = now
         if agent.state is AgentState.WRAP_UP:
             self._record_handled(now, agent)
         if agent.state is AgentState.BREAK and agent.reason == NO_ANSWER_BREAK:
@@ -715,6 +725,13 @@ class Acd:
             return True
         return False
 
+    def _end_rest(self, now: float, agent: _Agent, out: list[Event]) -> None:
+        """An available agent's reject or no-answer delay is over."""
+        agent.ready_at = now
+        agent.token += 1  # void the delay's timer if the agent ended it early
+        self._set_routable(agent, True)
+        self._become_available(now, agent, out)
+
     def _record_handled(self, now: float, agent: _Agent) -> None:
         queue = self._queues.get(agent.queue)
         if queue is not None:
@@ -1077,9 +1094,7 @@ class Acd:
             agent = self._agents[subject]
             out.extend(self._offer_failed(now, agent.contact_id, subject, "no_answer"))
         elif kind is _Timer.REST_END:
-            agent = self._agents[subject]
-            self._set_routable(agent, True)
-            self._become_available(now, agent, out)
+            self._end_rest(now, self._agents[subject], out)
         elif kind is _Timer.WRAP_UP_END:
             self._end_wrap_up(now, self._agents[subject], out)
         else:

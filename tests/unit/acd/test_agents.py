@@ -335,3 +335,20 @@ def test_configure_queue_replaces_the_strategy_live() -> None:
     acd.contact_abandoned(12.0, "c2")
     acd.configure_queue(QueueConfig(name="sales", strategy="longest-idle"))
     assert offers(acd.contact_arrived(13.0, "c3", "sales")) == [("c3", "a2")]
+
+
+def test_ready_ends_a_reject_delay() -> None:
+    acd = build([SALES], [agent("a1", reject_delay=30.0)])
+    acd.contact_arrived(0.0, "c1", "sales")
+    acd.offer_rejected(1.0, "c1", "a1")
+    assert offers(acd.agent_ready(5.0, "a1")) == [("c1", "a1")]
+    acd.offer_answered(6.0, "c1", "a1")
+    assert acd.handle_timer(31.0) == []  # the delay's own timer was voided
+
+
+def test_ready_after_the_no_answer_break_offers_at_once() -> None:
+    acd = build([SALES], [agent("a1", max_no_answer=1, no_answer_delay=30.0)])
+    acd.contact_arrived(0.0, "c1", "sales")
+    acd.handle_timer(15.0)
+    assert acd.agent_reason("a1") == NO_ANSWER_BREAK
+    assert offers(acd.agent_ready(16.0, "a1")) == [("c1", "a1")]

@@ -104,6 +104,8 @@ class AcdMachine(RuleBasedStateMachine):
             elif isinstance(event, AgentStateChanged):
                 assert self.states[event.agent_id] is event.previous, event
                 self.states[event.agent_id] = event.state
+                if event.state is AgentState.LOGGED_OUT:
+                    self.rest_until[event.agent_id] = 0.0  # a new login starts afresh
             elif isinstance(event, OfferWithdrawn) and event.reason in ("rejected", "no_answer"):
                 self.rest_until[event.agent_id] = event.at + REST
             elif isinstance(event, ContactAbandoned | ContactEnded) or (
@@ -135,6 +137,8 @@ class AcdMachine(RuleBasedStateMachine):
     def ready(self, index: int) -> None:
         agent_id = AGENTS[index % len(AGENTS)].agent_id
         if self.states[agent_id] is not AgentState.LOGGED_OUT:
+            # "Ready" ends a reject or no-answer delay.
+            self.rest_until[agent_id] = min(self.rest_until[agent_id], self.now)
             self.apply(self.acd.agent_ready(self.now, agent_id))
 
     @rule(
