@@ -41,6 +41,8 @@ class IvrSession:
         port: CallPort,
         http: httpx.AsyncClient,
         publish: Callable[[Event], None],
+        # Wall-clock time: business-hours nodes need it. A clock step moves a pending
+        # timeout by the same amount, which for seconds-long IVR timeouts is harmless.
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._run = run

@@ -98,6 +98,7 @@ class ContactCenter:
         self._default_recording: RecordingMode = default_recording
         self._exit_flows = dict(exit_flows or {})
         self.calls: dict[str, CustomerCall] = {}
+        self._touched: set[str] = set()  # calls an input reached; checked for their end
 
     # ---- from the SIP adapter --------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class ContactCenter:
             default_recording=self._default_recording,
         )
         self.calls[call_id] = call
+        self._touched.add(call_id)
         return self._settle(call.route(self._router.route(callee, trunk, now), now), now)
 
     def leg_answered(self, now: float, call_id: str, leg_id: str) -> list[Output]:
@@ -209,6 +211,7 @@ class ContactCenter:
         if call is None:
             log.info("input for a call that is over", extra={"call_id": call_id})
             return []
+        self._touched.add(call_id)
         return self._settle(action(call), now)
 
     def _settle(self, first: Iterable[object], now: float) -> list[Output]:
@@ -224,8 +227,11 @@ class ContactCenter:
             if isinstance(item, Event):
                 pending.extend(self._from_acd(item, now))
             out.append(item)  # type: ignore[arg-type]
-        for call_id in [cid for cid, call in self.calls.items() if call.state == "ended"]:
-            del self.calls[call_id]
+        for call_id in self._touched:
+            call = self.calls.get(call_id)
+            if call is not None and call.state == "ended":
+                del self.calls[call_id]
+        self._touched.clear()
         return out
 
     def _to_acd(self, command: _AcdCommand, now: float) -> list[Event]:
@@ -256,6 +262,9 @@ class ContactCenter:
 
     def _from_acd(self, event: Event, now: float) -> Sequence[object]:
         """The call-side effects of an ACD decision (none for plain state changes)."""
+        contact_id = getattr(event, "contact_id", None)
+        if isinstance(contact_id, str):
+            self._touched.add(contact_id)
         if isinstance(event, ContactOffered):
             call = self.calls.get(event.contact_id)
             if call is None or event.callback:
