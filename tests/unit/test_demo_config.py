@@ -1,0 +1,42 @@
+"""The demo's staffing routes as designed: the strategies pick whom they should."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hotline.calls.control import RingAgent
+from hotline.demo.config import demo_contact_center, demo_flow, demo_queues
+
+
+def rung(outputs: Sequence[object]) -> list[str]:
+    return [o.agent for o in outputs if isinstance(o, RingAgent)]
+
+
+def test_after_sales_rings_the_best_skilled_agent() -> None:
+    cc = demo_contact_center()
+    for agent in ("1003", "1002", "1004"):
+        cc.agent_login(0, agent)
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk="local")
+    assert rung(cc.ivr_enqueue(20, "c1", "after-sales")) == ["1002"]  # level 9 beats 6 and 7
+
+
+def test_complaints_ring_every_free_senior_agent() -> None:
+    cc = demo_contact_center()
+    for agent in ("1004", "1005", "1002"):
+        cc.agent_login(0, agent)
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk="local")
+    assert sorted(rung(cc.ivr_enqueue(20, "c1", "complaints", priority=20))) == ["1004", "1005"]
+
+
+def test_operator_goes_top_down() -> None:
+    cc = demo_contact_center()
+    cc.agent_login(0, "1006")
+    cc.agent_login(1, "1001")
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk="local")
+    assert rung(cc.ivr_enqueue(20, "c1", "operator")) == ["1001"]  # priority 0 before 1
+
+
+def test_every_queue_the_demo_ivr_names_exists() -> None:
+    named = {node.queue for node in demo_flow().nodes.values() if node.type == "queue"}
+    assert named <= {q.name for q in demo_queues()}
+    assert len({q.strategy for q in demo_queues()}) >= 3
