@@ -1,0 +1,266 @@
+"""The built-in engine in this process on loopback UDP: relay, latching, bad input, transcoding,
+recording, DTMF and playback, against scripted RTP peers (no subprocess)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hotline.media.codecs import pcma, pcmu
+from hotline.media.dtmf import TelephoneEventReceiver
+from hotline.media.engine import (
+    Allocate,
+    Bridge,
+    CodecOffer,
+    Done,
+    EndpointDescription,
+    Failed,
+    PauseRecording,
+    PlayTone,
+    Release,
+    ResumeRecording,
+    SendDtmf,
+    SetRemote,
+    StartRecording,
+    StopRecording,
+)
+from hotline.media.recorder import RecordingMetadata
+from hotline.media.rtp import RtcpReceiverReport, RtpPacket
+from hotline.media.wav import read_wav
+from hotline.transport.media_worker import LocalMediaEngine
+from tests.unit.media.peers import RtpPeer, in_own_loop, open_peer, pcap_payloads
+
+SIPP = Path("/usr/share/sip-tester")
+G711A = SIPP / "g711a.pcap"
+
+
+def with_engine(
+    test: Callable[..., Coroutine[Any, Any, None]],
+) -> Callable[..., None]:
+    """The test gets a fresh in-process engine, closed afterwards, in its own loop."""
+
+    @functools.wraps(test)
+    async def body(*args: Any, **kwargs: Any) -> None:
+        engine = LocalMediaEngine()
+        try:
+            await test(engine, *args, **kwargs)
+        finally:
+            await engine.close()
+
+    # Hide the engine parameter from pytest: it is not a fixture.
+    signature = inspect.signature(test)
+    body.__dict__["__signature__"] = signature.replace(
+        parameters=list(signature.parameters.values())[1:]
+    )
+    return in_own_loop(body)
+
+
+async def leg(
+    engine: LocalMediaEngine, call_id: str, peer: RtpPeer, payload_type: int
+) -> EndpointDescription:
+    endpoint = await engine.allocate(Allocate(call_id))
+    host, port = peer.address
+    assert await engine.execute(SetRemote(endpoint.endpoint_id, host, port, payload_type)) == Done()
+    return endpoint
+
+
+def peak(samples: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    return float(np.argmax(spectrum)) * 8000 / len(samples)
+
+
+@with_engine
+async def test_allocate_gives_an_sdp_ready_description(engine):
+    endpoint = await engine.allocate(Allocate("c1"))
+    sdp = endpoint.sdp_media()
+    assert f"m=audio {endpoint.port} RTP/AVP 0 8 101" in sdp
+    assert "a=rtpmap:101 telephone-event/8000" in sdp
+    assert "c=IN IP4 127.0.0.1" in sdp
+    assert endpoint.port > 0
+
+
+@with_engine
+async def test_bridge_passes_captured_packets_through_unchanged(engine):
+    caller, agent = await open_peer(), await open_peer()
+    a = await leg(engine, "c1", caller, 8)
+    b = await leg(engine, "c1", agent, 8)
+    assert await engine.execute(Bridge(a.endpoint_id, b.endpoint_id)) == Done()
+    packets = pcap_payloads(G711A)
+    await caller.send_all(packets, ("127.0.0.1", a.port))
+    received = await agent.wait_for(len(packets))
+    assert received == packets  # byte for byte, in order
+    assert {addr for _, addr in agent.received} == {("127.0.0.1", b.port)}
+    stats = await engine.stats(a.endpoint_id)
+    assert (stats.received, stats.forwarded, stats.lost) == (236, 236, 0)
+    assert stats.latched
+    assert stats.remote == caller.address
+    caller.close()
+    agent.close()
+
+
+@with_engine
+async def test_latching_and_bad_input_are_counted_and_dropped(engine):
+    caller, agent, intruder = await open_peer(), await open_peer(), await open_peer()
+    a = await leg(engine, "c1", caller, 8)
+    b = await leg(engine, "c1", agent, 8)
+    await engine.execute(Bridge(a.endpoint_id, b.endpoint_id))
+    target = ("127.0.0.1", a.port)
+    good = RtpPacket(payload_type=8, sequence_number=1, timestamp=0, ssrc=5, payload=bytes(160))
+    caller.send(bytes(good), target)
+    await agent.wait_for(1)
+    intruder.send(bytes(good), target)  # after latching: another source is refused
+    bad = [
+        b"\x80",  # truncated
+        b"\x40" + bytes(20),  # RTP version 1
+        bytes(RtpPacket(payload_type=18, sequence_number=2, ssrc=5)),  # not offered
+        bytes([0xA0]) + bytes(11) + b"\xff",  # padding longer than the packet
+        bytes([0x90]) + bytes(11),  # extension announced, missing
+        b"\x81\xc9\x00\x01" + bytes(4),  # RTCP RR that announces a block it lacks
+    ]
+    for raw in bad:
+        caller.send(raw, target)
+    last = RtpPacket(payload_type=8, sequence_number=2, timestamp=160, ssrc=5, payload=b"x" * 160)
+    caller.send(bytes(last), target)
+    received = await agent.wait_for(2)
+    assert received == [bytes(good), bytes(last)]  # still relaying after all that
+    stats = await engine.stats(a.endpoint_id)
+    assert stats.dropped_unexpected_source == 1
+    assert stats.dropped_unknown_payload_type == 1
+    assert stats.dropped_malformed == 5
+    assert stats.rtcp_received == 1
+    for peer in (caller, agent, intruder):
+        peer.close()
+
+
+@with_engine
+async def test_ssrc_jump_and_huge_timestamp_gap_do_not_break_the_relay(engine):
+    caller, agent = await open_peer(), await open_peer()
+    a = await leg(engine, "c1", caller, 0)
+    b = await leg(engine, "c1", agent, 0)
+    await engine.execute(Bridge(a.endpoint_id, b.endpoint_id))
+    packets = [
+        bytes(RtpPacket(payload_type=0, sequence_number=s, timestamp=ts, ssrc=ssrc))
+        for s, ts, ssrc in [(1, 0, 1), (2, 160, 1), (3, 2**31, 1), (500, 7, 2), (501, 167, 2)]
+    ]
+    await caller.send_all(packets, ("127.0.0.1", a.port))
+    assert len(await agent.wait_for(5)) == 5
+    stats = await engine.stats(a.endpoint_id)
+    assert stats.ssrc_changes == 1
+    assert stats.received == 5
+    caller.close()
+    agent.close()
+
+
+@with_engine
+async def test_different_codecs_are_transcoded(engine):
+    caller, agent = await open_peer(), await open_peer()
+    a = await leg(engine, "c1", caller, 8)  # the carrier sends A-law
+    b = await leg(engine, "c1", agent, 0)  # the agent's phone chose µ-law
+    await engine.execute(Bridge(a.endpoint_id, b.endpoint_id))
+    packets = pcap_payloads(G711A)[:20]
+    await caller.send_all(packets, ("127.0.0.1", a.port))
+    received = [RtpPacket.parse(raw) for raw in await agent.wait_for(20)]
+    sent = [RtpPacket.parse(raw) for raw in packets]
+    assert [p.payload_type for p in received] == [0] * 20
+    assert [p.sequence_number for p in received] == [p.sequence_number for p in sent]
+    expected = pcmu().encoder().encode(pcma().decoder().decode(sent[5].payload))
+    assert received[5].payload == expected
+    caller.close()
+    agent.close()
+
+
+@with_engine
+async def test_recording_of_a_bridged_call_has_each_party_on_its_side(engine, tmp_path):
+    caller, agent = await open_peer(), await open_peer()
+    a = await leg(engine, "c1", caller, 8)
+    b = await leg(engine, "c1", agent, 0)
+    await engine.execute(Bridge(a.endpoint_id, b.endpoint_id))
+    path = tmp_path / "rec" / "c1.wav"
+    assert await engine.execute(StartRecording("c1", a.endpoint_id, b.endpoint_id, str(path))) == (
+        Done()
+    )
+    assert isinstance(await engine.execute(StartRecording("c1", "x", "y", str(path))), Failed)
+    t = np.arange(8000) / 8000
+    low = pcma().encoder().encode((8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+    high = pcmu().encoder().encode((8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16))
+    for index in range(50):
+        chunk = slice(index * 160, (index + 1) * 160)
+        caller.send(bytes(RtpPacket(8, index, index * 160, 1, low[chunk])), ("127.0.0.1", a.port))
+        agent.send(bytes(RtpPacket(0, index, index * 160, 2, high[chunk])), ("127.0.0.1", b.port))
+        if index % 10 == 9:
+            await asyncio.sleep(0.005)
+    await caller.wait_for(50)
+    await agent.wait_for(50)
+    assert await engine.execute(PauseRecording("c1")) == Done()
+    assert await engine.execute(ResumeRecording("c1")) == Done()
+    meta = await engine.execute(StopRecording("c1"))
+    assert isinstance(meta, RecordingMetadata)
+    assert meta.codecs == ("PCMA", "PCMU")
+    audio = read_wav(path)
+    assert audio.channels == 2
+    assert audio.duration >= 1.0
+    assert peak(audio.channel(0)[:8000]) == pytest.approx(440, abs=5)
+    assert peak(audio.channel(1)[:8000]) == pytest.approx(1000, abs=5)
+    caller.close()
+    agent.close()
+
+
+@with_engine
+async def test_rfc4733_digits_from_the_sipp_captures_are_collected(engine):
+    caller = await open_peer()
+    a = await leg(engine, "c1", caller, 8)
+    for name in ("1", "star", "0", "pound"):
+        # Each capture is its own stream (its own SSRC), as a phone sending keys would not be;
+        # the endpoint follows the SSRC change.
+        await caller.send_all(pcap_payloads(SIPP / f"dtmf_2833_{name}.pcap"), ("127.0.0.1", a.port))
+        await asyncio.sleep(0.01)
+    for _ in range(100):
+        stats = await engine.stats(a.endpoint_id)
+        if len(stats.dtmf) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert stats.dtmf == ("1", "*", "0", "#")
+    caller.close()
+
+
+@with_engine
+async def test_playback_and_dtmf_sending_reach_the_peer(engine):
+    phone = await open_peer()
+    a = await leg(engine, "c1", phone, 0)
+    assert await engine.execute(PlayTone(a.endpoint_id, (440.0,), 0.4)) == Done()
+    packets = [RtpPacket.parse(raw) for raw in await phone.wait_for(20)]
+    assert len(packets) == 20
+    assert len({p.ssrc for p in packets}) == 1
+    seqs = [p.sequence_number for p in packets]
+    assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(20)]
+    audio = pcmu().decoder().decode(b"".join(p.payload for p in packets))
+    assert peak(audio) == pytest.approx(440, abs=10)
+    phone.received.clear()
+    assert await engine.execute(SendDtmf(a.endpoint_id, "7#")) == Done()
+    events = [RtpPacket.parse(raw) for raw in await phone.wait_for(14)]
+    assert len(events) == 14  # per digit: 4 updates and the end packet 3 times
+    receiver = TelephoneEventReceiver()
+    digits = [receiver.receive(p.payload, p.timestamp) for p in events if p.payload_type == 101]
+    assert [d.digit for d in digits if d] == ["7", "#"]
+    phone.send(bytes(RtcpReceiverReport(1, [])), ("127.0.0.1", a.port))
+    await asyncio.sleep(0.02)
+    assert (await engine.stats(a.endpoint_id)).rtcp_received == 1
+    phone.close()
+
+
+@with_engine
+async def test_unknown_endpoints_and_codecs_fail_cleanly(engine):
+    assert isinstance(await engine.execute(Bridge("nope", "nada")), Failed)
+    endpoint = await engine.allocate(Allocate("c1", codecs=(CodecOffer("PCMA", 8),)))
+    refused = await engine.execute(SetRemote(endpoint.endpoint_id, "127.0.0.1", 9, 0))
+    assert isinstance(refused, Failed)
+    assert "payload type 0" in refused.reason
+    assert await engine.execute(Release(endpoint.endpoint_id)) == Done()
+    assert isinstance(await engine.execute(Release(endpoint.endpoint_id)), Failed)
