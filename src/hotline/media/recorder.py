@@ -70,6 +70,7 @@ class CallRecorder:
         codecs: tuple[str, str] = ("PCMU", "PCMU"),
         sample_rate: int = 8000,
         max_lead: float = 0.3,
+        hold: float = 0.2,
         fsync: bool = False,
     ) -> None:
         self.call_id = call_id
@@ -79,6 +80,8 @@ class CallRecorder:
         self.writer = WavWriter(path, sample_rate, 2, fsync=fsync)
         self._channels = (_Channel(decoders[0], codecs[0]), _Channel(decoders[1], codecs[1]))
         self._max_lead = int(max_lead * sample_rate)
+        # Packets up to ``hold`` s late still land in place; only later ones leave a gap.
+        self._hold = hold
         self._clock_origin = now  # the file's sample 0, shifted forward by pauses
         self._paused_at: float | None = None
         self._pauses: list[tuple[float, float]] = []
@@ -116,7 +119,8 @@ class CallRecorder:
         for channel in self._channels:
             channel.take_pending()
         if self._paused_at is None:
-            due = int((now - self._clock_origin) * self.sample_rate) - self.writer.frames
+            elapsed = now - (0.0 if drain else self._hold) - self._clock_origin
+            due = int(elapsed * self.sample_rate) - self.writer.frames
         else:
             due = 0
         longest = max(len(c.backlog) for c in self._channels)

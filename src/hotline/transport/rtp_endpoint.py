@@ -188,8 +188,8 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def set_remote(self, host: str, port: int, payload_type: int, event_pt: int | None) -> None:
         if payload_type not in self.codec_by_pt:
             raise ValueError(f"payload type {payload_type} was not offered on this endpoint")
-        if not self.latched:
-            self.remote = (host, port)
+        if not self.latched and port:
+            self.remote = (host, port)  # port 0: unknown yet, learnt from the first packet
         self.send_pt = payload_type
         if event_pt is not None:
             self.telephone_event_pt = event_pt
