@@ -88,13 +88,12 @@ class WorkerCore:
     prefix: str = "w0"
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _timer: asyncio.TimerHandle | None = None
-    _next_flush: float = 0.0
+    _tick_count: int = 0
     _next_rtcp: float = 0.0
     _next_port: int = 0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._next_flush = loop.time() + FLUSH_EVERY
         self._next_rtcp = loop.time() + RTCP_EVERY
         self._timer = loop.call_at(loop.time() + TICK, self._tick)
 
@@ -105,9 +104,13 @@ class WorkerCore:
             for endpoint in self.endpoints.values():
                 if endpoint.player is not None or endpoint.has_dtmf_queued:
                     endpoint.tick(now)
-            if now >= self._next_flush:
-                self._next_flush = now + FLUSH_EVERY
-                for recording in self.recordings.values():
+            # Each recording is flushed once per FLUSH_EVERY, but spread over the ticks of
+            # that second: flushing hundreds at once stalls the relay for tens of ms.
+            self._tick_count += 1
+            slots = max(1, round(FLUSH_EVERY / TICK))
+            slot = self._tick_count % slots
+            for index, recording in enumerate(self.recordings.values()):
+                if index % slots == slot:
                     recording.recorder.flush(now)
             if now >= self._next_rtcp:
                 self._next_rtcp = now + RTCP_EVERY
