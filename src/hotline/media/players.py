@@ -76,3 +76,69 @@ class Player:
         """Barge-in: a caller who presses a key stops the prompt."""
         if self.stop_on_dtmf:
             self.stopped = True
+
+
+# --- call-progress tones ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """One call-progress tone: frequencies and a repeating on/off pattern in seconds."""
+
+    frequencies: tuple[float, ...]
+    pattern: tuple[float, ...] = ()  # on, off, on, off, ...; empty = continuous
+    level: float = 0.1  # about -20 dBm0 per the plans' usual levels
+
+    def cycle(self) -> Pcm:
+        """One period of the cadence (one second for a continuous tone)."""
+        if not self.pattern:
+            return tone(self.frequencies, 1.0, self.level)
+        parts = []
+        for index, seconds in enumerate(self.pattern):
+            if index % 2 == 0:
+                parts.append(tone(self.frequencies, seconds, self.level))
+            else:
+                parts.append(np.zeros(round(seconds * 8000), dtype=np.int16))
+        return np.concatenate(parts)
+
+    def player(self) -> Player:
+        return Player(self.cycle(), loop=True)
+
+
+# Tone plans as data. ITU-T E.180 leaves ranges to each country; "itu" uses the common
+# European choice (425 Hz), "cn" the Chinese network's 450 Hz plan, "us" the North American
+# precise-tone plan. "record_beep" is the periodic recording-warning tone (1400 Hz).
+TONE_PLANS: dict[str, dict[str, Cadence]] = {
+    "itu": {
+        "dial": Cadence((425.0,)),
+        "ringback": Cadence((425.0,), (1.0, 4.0)),
+        "busy": Cadence((425.0,), (0.5, 0.5)),
+        "congestion": Cadence((425.0,), (0.2, 0.2)),
+        "call_waiting": Cadence((425.0,), (0.2, 0.2, 0.2, 9.4)),
+        "record_beep": Cadence((1400.0,), (0.5, 14.5)),
+    },
+    "cn": {
+        "dial": Cadence((450.0,)),
+        "ringback": Cadence((450.0,), (1.0, 4.0)),
+        "busy": Cadence((450.0,), (0.35, 0.35)),
+        "congestion": Cadence((450.0,), (0.7, 0.7)),
+        "call_waiting": Cadence((450.0,), (0.4, 4.0)),
+        "record_beep": Cadence((1400.0,), (0.5, 14.5)),
+    },
+    "us": {
+        "dial": Cadence((350.0, 440.0)),
+        "ringback": Cadence((440.0, 480.0), (2.0, 4.0)),
+        "busy": Cadence((480.0, 620.0), (0.5, 0.5)),
+        "congestion": Cadence((480.0, 620.0), (0.25, 0.25)),
+        "call_waiting": Cadence((440.0,), (0.3, 9.7)),
+        "record_beep": Cadence((1400.0,), (0.5, 14.5)),
+    },
+}
+
+
+def progress_tone(plan: str, name: str) -> Cadence:
+    """A tone of a country plan; KeyError names what is missing."""
+    try:
+        return TONE_PLANS[plan][name]
+    except KeyError:
+        raise KeyError(f"no tone {name!r} in plan {plan!r}") from None
