@@ -168,6 +168,40 @@ class Release:
     endpoint_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class JoinConference:
+    """Put an endpoint into an N-party mix (created on first join). Every endpoint of one
+    conference must belong to one call id, so that they live in the same worker."""
+
+    conference_id: str
+    endpoint_id: str
+    role: str = "participant"  # "participant" (barge), "listen" or "whisper"
+    whisper_to: tuple[str, ...] = ()  # endpoint ids that hear a whisperer
+
+
+@dataclass(frozen=True, slots=True)
+class SetConferenceRole:
+    conference_id: str
+    endpoint_id: str
+    role: str
+    whisper_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveConference:
+    conference_id: str
+    endpoint_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayProgressTone:
+    """A call-progress tone of a country plan (``players.TONE_PLANS``), looping until replaced."""
+
+    endpoint_id: str
+    plan: str
+    name: str
+
+
 Command = (
     Allocate
     | SetRemote
@@ -182,6 +216,10 @@ Command = (
     | SendDtmf
     | GetStats
     | Release
+    | JoinConference
+    | SetConferenceRole
+    | LeaveConference
+    | PlayProgressTone
 )
 
 

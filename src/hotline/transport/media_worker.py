@@ -38,20 +38,26 @@ from hotline.media.engine import (
     EndpointStats,
     Failed,
     GetStats,
+    JoinConference,
+    LeaveConference,
     MediaEngineError,
     PauseRecording,
     PlayFile,
+    PlayProgressTone,
     PlayTone,
     Release,
     Reply,
     ResumeRecording,
     SendDtmf,
+    SetConferenceRole,
     SetRemote,
     StartRecording,
     StopRecording,
     Unbridge,
 )
-from hotline.media.players import Player, from_wav, tone
+from hotline.media.jitter import JitterBuffer
+from hotline.media.mixer import Mixer, Role
+from hotline.media.players import Player, from_wav, progress_tone, tone
 from hotline.media.recorder import AGENT, CUSTOMER, CallRecorder
 from hotline.media.wav import WavError, read_wav
 from hotline.transport.rtp_endpoint import RtpEndpoint
@@ -85,17 +91,20 @@ class WorkerCore:
     registry: CodecRegistry = field(default_factory=default_registry)
     endpoints: dict[str, RtpEndpoint] = field(default_factory=dict)
     recordings: dict[str, _Recording] = field(default_factory=dict)
+    conferences: dict[str, Mixer] = field(default_factory=dict)
     prefix: str = "w0"
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _timer: asyncio.TimerHandle | None = None
     _tick_count: int = 0
+    _due: float = 0.0
     _next_rtcp: float = 0.0
     _next_port: int = 0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._next_rtcp = loop.time() + RTCP_EVERY
-        self._timer = loop.call_at(loop.time() + TICK, self._tick)
+        self._due = loop.time() + TICK
+        self._timer = loop.call_at(self._due, self._tick)
 
     def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -104,6 +113,8 @@ class WorkerCore:
             for endpoint in self.endpoints.values():
                 if endpoint.player is not None or endpoint.has_dtmf_queued:
                     endpoint.tick(now)
+            for conference in self.conferences.values():
+                self._mix(conference)
             # Each recording is flushed once per FLUSH_EVERY, but spread over the ticks of
             # that second: flushing hundreds at once stalls the relay for tens of ms.
             self._tick_count += 1
@@ -119,7 +130,9 @@ class WorkerCore:
                     endpoint.send_rtcp_report(wall)
         except Exception:  # the timer must survive any one call's failure
             log.exception("media worker tick failed")
-        self._timer = loop.call_at(now + TICK, self._tick)
+        # A steady 50 Hz (not "20 ms after this tick ran"), or mixes and prompts drift slow.
+        self._due = max(self._due + TICK, now - 0.1)
+        self._timer = loop.call_at(self._due, self._tick)
 
     async def close(self) -> None:
         if self._timer is not None:
@@ -175,9 +188,26 @@ class WorkerCore:
                 )
             case SendDtmf():
                 self.endpoints[command.endpoint_id].send_dtmf(command.digits, command.duration, now)
+            case JoinConference():
+                endpoint = self.endpoints[command.endpoint_id]
+                mixer = self.conferences.setdefault(command.conference_id, Mixer())
+                mixer.add(command.endpoint_id)
+                endpoint.conference_input = JitterBuffer()
+                self._set_role(mixer, command.endpoint_id, command.role, command.whisper_to)
+            case SetConferenceRole():
+                mixer = self.conferences[command.conference_id]
+                self._set_role(mixer, command.endpoint_id, command.role, command.whisper_to)
+            case LeaveConference():
+                self._leave(command.conference_id, command.endpoint_id)
+            case PlayProgressTone():
+                cadence = progress_tone(command.plan, command.name)
+                self.endpoints[command.endpoint_id].player = cadence.player()
             case GetStats():
                 return self.endpoints[command.endpoint_id].snapshot()
             case Release():
+                for conference_id, mixer in list(self.conferences.items()):
+                    if command.endpoint_id in mixer.participants:
+                        self._leave(conference_id, command.endpoint_id)
                 endpoint = self.endpoints.pop(command.endpoint_id)
                 for call_id, recording in list(self.recordings.items()):
                     if command.endpoint_id in recording.endpoints:
@@ -186,6 +216,37 @@ class WorkerCore:
                     endpoint.peer.peer = None
                 endpoint.close()
         return Done()
+
+    @staticmethod
+    def _set_role(mixer: Mixer, endpoint_id: str, role: str, whisper_to: tuple[str, ...]) -> None:
+        match Role(role):
+            case Role.LISTEN:
+                mixer.listen(endpoint_id)
+            case Role.WHISPER:
+                mixer.whisper(endpoint_id, set(whisper_to))
+            case Role.PARTICIPANT:
+                mixer.barge(endpoint_id)
+
+    def _leave(self, conference_id: str, endpoint_id: str) -> None:
+        mixer = self.conferences[conference_id]
+        mixer.remove(endpoint_id)
+        endpoint = self.endpoints.get(endpoint_id)
+        if endpoint is not None:
+            endpoint.conference_input = None
+        if not mixer.participants:
+            del self.conferences[conference_id]
+
+    def _mix(self, mixer: Mixer) -> None:
+        """One tick of a conference: each member's next buffered frame in, its mix out."""
+        frames = {}
+        for endpoint_id in mixer.participants:
+            endpoint = self.endpoints[endpoint_id]
+            if endpoint.conference_input is not None:
+                frame = endpoint.conference_input.get()
+                if frame is not None:
+                    frames[endpoint_id] = frame
+        for endpoint_id, mixed in mixer.mix(frames).items():
+            self.endpoints[endpoint_id].send_frame(mixed)
 
     async def _allocate(self, command: Allocate) -> EndpointDescription:
         loop = asyncio.get_running_loop()

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass
 from typing import cast
 
-from hotline.media.codecs import Codec, CodecRegistry, Decoder, Encoder
+from hotline.media.codecs import Codec, CodecRegistry, Decoder, Encoder, Pcm
 from hotline.media.dtmf import InbandDtmfDetector, TelephoneEventReceiver, telephone_event_packets
 from hotline.media.engine import CodecOffer, EndpointStats
+from hotline.media.jitter import JitterBuffer
 from hotline.media.players import Player
 from hotline.media.recorder import CallRecorder
 from hotline.media.rtp import (
@@ -85,6 +86,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.recorder: CallRecorder | None = None
         self.record_channel = 0
         self.player: Player | None = None
+        self.conference_input: JitterBuffer | None = None  # set while in a conference
         # Payload types this endpoint accepts, with the codec each stands for.
         self.codec_by_pt: dict[int, Codec] = {}
         self.telephone_event_pt: int | None = None
@@ -162,6 +164,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         else:
             if self.recorder is not None:
                 self.recorder.add_payload(self.record_channel, data[offset:end])
+            if self.conference_input is not None and codec is not None:
+                pcm = self._decoder_for(codec).decode(data[offset:end])
+                self.conference_input.put(seq, pcm, _now())
             if self.inband is not None and codec is not None:
                 for found in self.inband.feed(self._decoder_for(codec).decode(data[offset:end])):
                     self.digits.append(found.digit)
@@ -263,6 +268,15 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         )
         self.transport.sendto(header + payload, self.remote)
         self.counters.sent += 1
+
+    def send_frame(self, pcm: Pcm) -> None:
+        """One 20 ms frame we originate (a conference mix): our SSRC, sequence, timestamps."""
+        codec = self.codec
+        if codec is not None and self.send_pt is not None:
+            if self._encoder is None:
+                self._encoder = codec.encoder()
+            self._send_own(self._encoder.encode(pcm), self.send_pt, False, self._ts)
+        self._ts = (self._ts + len(pcm)) & 0xFFFFFFFF
 
     @property
     def has_dtmf_queued(self) -> bool:

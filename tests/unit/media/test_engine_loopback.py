@@ -22,15 +22,20 @@ from hotline.media.engine import (
     Done,
     EndpointDescription,
     Failed,
+    JoinConference,
+    LeaveConference,
     PauseRecording,
+    PlayProgressTone,
     PlayTone,
     Release,
     ResumeRecording,
     SendDtmf,
+    SetConferenceRole,
     SetRemote,
     StartRecording,
     StopRecording,
 )
+from hotline.media.players import tone
 from hotline.media.recorder import RecordingMetadata
 from hotline.media.rtp import RtcpReceiverReport, RtpPacket
 from hotline.media.wav import read_wav
@@ -264,3 +269,71 @@ async def test_unknown_endpoints_and_codecs_fail_cleanly(engine):
     assert "payload type 0" in refused.reason
     assert await engine.execute(Release(endpoint.endpoint_id)) == Done()
     assert isinstance(await engine.execute(Release(endpoint.endpoint_id)), Failed)
+
+
+TONES = {"customer": 400.0, "agent": 1000.0, "supervisor": 1800.0}
+
+
+def tones_in(packets: list[bytes]) -> set[float]:
+    audio = pcmu().decoder().decode(b"".join(RtpPacket.parse(raw).payload for raw in packets))
+    spectrum = np.abs(np.fft.rfft(audio.astype(np.float64) * np.hanning(len(audio))))
+    return {f for f in TONES.values() if spectrum[int(f * len(audio) / 8000)] > spectrum.max() / 10}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("listen", {"customer": {1000.0}, "agent": {400.0}, "supervisor": {400.0, 1000.0}}),
+        (
+            "whisper",
+            {"customer": {1000.0}, "agent": {400.0, 1800.0}, "supervisor": {400.0, 1000.0}},
+        ),
+        (
+            "participant",  # barge
+            {"customer": {1000.0, 1800.0}, "agent": {400.0, 1800.0}, "supervisor": {400.0, 1000.0}},
+        ),
+    ],
+)
+@with_engine
+async def test_conference_roles_by_tone_frequency(engine, role, expected):
+    peers = {who: await open_peer() for who in TONES}
+    ends = {who: await leg(engine, "conf-call", peers[who], 0) for who in TONES}
+    for who in ("customer", "agent"):
+        assert await engine.execute(JoinConference("conf", ends[who].endpoint_id)) == Done()
+    whisper_to = (ends["agent"].endpoint_id,) if role == "whisper" else ()
+    join = JoinConference("conf", ends["supervisor"].endpoint_id, role, whisper_to)
+    assert await engine.execute(join) == Done()
+    speech = {who: pcmu().encoder().encode(tone((f,), 1.2, 0.2)) for who, f in TONES.items()}
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for index in range(60):  # 1.2 s at the real packet rate, as phones send
+        for who, peer in peers.items():
+            payload = speech[who][index * 160 : (index + 1) * 160]
+            packet = RtpPacket(0, index, index * 160, list(TONES).index(who) + 1, payload)
+            peer.send(bytes(packet), ("127.0.0.1", ends[who].port))
+        await asyncio.sleep(max(0.0, start + (index + 1) * 0.02 - loop.time()))
+    await asyncio.sleep(0.1)
+    for who, peer in peers.items():
+        received = [data for data, _ in peer.received if not 192 <= data[1] <= 223]
+        assert len(received) >= 40, who
+        assert tones_in(received[10:]) == expected[who], who  # after the buffers filled
+        peer.close()
+    assert await engine.execute(
+        SetConferenceRole("conf", ends["customer"].endpoint_id, "bogus")
+    ) == (Failed("SetConferenceRole: 'bogus' is not a valid Role"))
+    assert await engine.execute(LeaveConference("conf", ends["supervisor"].endpoint_id)) == Done()
+
+
+@with_engine
+async def test_progress_tone_follows_the_china_busy_cadence(engine):
+    phone = await open_peer()
+    a = await leg(engine, "c1", phone, 0)
+    assert await engine.execute(PlayProgressTone(a.endpoint_id, "cn", "busy")) == Done()
+    packets = [RtpPacket.parse(raw) for raw in await phone.wait_for(35)]
+    audio = pcmu().decoder().decode(b"".join(p.payload for p in packets[:35]))
+    burst, gap = audio[: int(0.35 * 8000)], audio[int(0.36 * 8000) : int(0.7 * 8000)]
+    assert peak(burst) == pytest.approx(450, abs=10)
+    assert np.abs(gap.astype(np.int32)).max() < 16
+    unknown = await engine.execute(PlayProgressTone(a.endpoint_id, "cn", "howler"))
+    assert isinstance(unknown, Failed)
+    phone.close()
