@@ -478,7 +478,11 @@ class MediaWorkerPool:
         request_id = next(self._ids)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         handle.futures[request_id] = future
-        handle.connection.send((request_id, command))
+        try:
+            handle.connection.send((request_id, command))
+        except OSError as exc:  # the worker died (its calls are lost, as on any PBX crash)
+            handle.futures.pop(request_id, None)
+            raise MediaEngineError(f"media worker {index} is gone: {exc}") from exc
         reply = await future
         if isinstance(command, Allocate) and isinstance(reply, EndpointDescription):
             self._endpoint_worker[reply.endpoint_id] = index

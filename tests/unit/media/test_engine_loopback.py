@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hotline.media.codecs import pcma, pcmu
+from hotline.media.codecs import default_registry, pcma, pcmu
 from hotline.media.dtmf import TelephoneEventReceiver
 from hotline.media.engine import (
     Allocate,
@@ -337,3 +337,50 @@ async def test_progress_tone_follows_the_china_busy_cadence(engine):
     unknown = await engine.execute(PlayProgressTone(a.endpoint_id, "cn", "howler"))
     assert isinstance(unknown, Failed)
     phone.close()
+
+
+@with_engine
+async def test_inband_dtmf_is_detected_on_a_leg_that_asks_for_it(engine):
+    # The carrier sends its keys as tones in PCMU audio (the sox fixture), no telephone-event.
+    phone = await open_peer()
+    endpoint = await engine.allocate(Allocate("c1", inband_dtmf=True))
+    await engine.execute(SetRemote(endpoint.endpoint_id, *phone.address, 0))
+    audio = read_wav(Path(__file__).parents[2] / "fixtures" / "media" / "dtmf_inband_noisy.wav")
+    payload = pcmu().encoder().encode(audio.channel(0))
+    packets = [
+        bytes(RtpPacket(0, i, i * 160, 9, payload[i * 160 : (i + 1) * 160]))
+        for i in range(len(payload) // 160)
+    ]
+    await phone.send_all(packets, ("127.0.0.1", endpoint.port))
+    for _ in range(100):
+        stats = await engine.stats(endpoint.endpoint_id)
+        if stats.received == len(packets):
+            break
+        await asyncio.sleep(0.01)
+    assert "".join(stats.dtmf) == "1234567890*#ABCD"
+    phone.close()
+
+
+@with_engine
+async def test_g729_carrier_is_transcoded_for_a_pcmu_agent(engine):
+    g729 = (CodecOffer("G729", 18), CodecOffer("telephone-event", 101))
+    carrier, agent = await open_peer(), await open_peer()
+    a = await engine.allocate(Allocate("c1", codecs=g729))
+    b = await engine.allocate(Allocate("c1"))
+    await engine.execute(SetRemote(a.endpoint_id, *carrier.address, 18))
+    await engine.execute(SetRemote(b.endpoint_id, *agent.address, 0))
+    await engine.execute(Bridge(a.endpoint_id, b.endpoint_id))
+    codec = default_registry().get("G729")
+    payload = codec.encoder().encode(tone((440.0,), 1.0, 0.25))
+    packets = [
+        bytes(RtpPacket(18, i, i * 160, 4, payload[i * 20 : (i + 1) * 20])) for i in range(50)
+    ]
+    await carrier.send_all(packets, ("127.0.0.1", a.port))
+    received = [RtpPacket.parse(raw) for raw in await agent.wait_for(50)]
+    assert len(received) == 50
+    assert {p.payload_type for p in received} == {0}
+    assert {len(p.payload) for p in received} == {160}
+    audio = pcmu().decoder().decode(b"".join(p.payload for p in received))
+    assert peak(audio[800:]) == pytest.approx(440, abs=8)
+    carrier.close()
+    agent.close()
