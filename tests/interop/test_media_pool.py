@@ -21,6 +21,8 @@ from hotline.media.engine import (
     Done,
     GetStats,
     MediaEngineError,
+    PlaybackFinished,
+    PlayTone,
     SetRemote,
     StartRecording,
 )
@@ -74,3 +76,26 @@ async def test_a_killed_worker_leaves_a_playable_recording(tmp_path: Path) -> No
     heard = left[start_sample : start_sample + 4000].astype(np.float64)
     spectrum = np.abs(np.fft.rfft(heard * np.hanning(len(heard))))
     assert float(np.argmax(spectrum)) * 8000 / len(heard) == pytest.approx(440, abs=5)
+
+
+@in_own_loop
+async def test_events_cross_the_process_boundary() -> None:
+    pool = MediaWorkerPool(workers=2)
+    await pool.start()
+    phone = await open_peer()
+    try:
+        call_ids = [f"call-{n}" for n in range(20)]
+        chosen = [c for c in call_ids if pool.worker_for_call(c) == 0][:2]
+        chosen += [c for c in call_ids if pool.worker_for_call(c) == 1][:2]
+        assert len(chosen) == 4  # two calls on each worker
+        endpoints = [await pool.allocate(Allocate(call_id)) for call_id in chosen]
+        assert {e.endpoint_id[:2] for e in endpoints} == {"w0", "w1"}
+        for endpoint in endpoints:
+            await pool.execute(SetRemote(endpoint.endpoint_id, *phone.address, 0))
+            assert await pool.execute(PlayTone(endpoint.endpoint_id, (440.0,), 0.1)) == Done()
+        events = [await asyncio.wait_for(pool.next_event(), 5) for _ in endpoints]
+        assert {e.endpoint_id for e in events} == {e.endpoint_id for e in endpoints}
+        assert all(isinstance(e, PlaybackFinished) and not e.interrupted for e in events)
+    finally:
+        await pool.close()
+        phone.close()

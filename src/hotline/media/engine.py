@@ -238,6 +238,31 @@ class Failed:
 Reply = EndpointDescription | EndpointStats | RecordingMetadata | Done | Failed
 
 
+# --- events (engine → calls/), pushed as they happen ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    """A key press on an endpoint, once per press (RFC 4733 or in-band, see ``source``)."""
+
+    call_id: str
+    endpoint_id: str
+    digit: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackFinished:
+    """A prompt or tone ended, by itself or interrupted by a key press (barge-in)."""
+
+    call_id: str
+    endpoint_id: str
+    interrupted: bool
+
+
+MediaEvent = DtmfReceived | PlaybackFinished
+
+
 class MediaEngineError(RuntimeError):
     """The engine refused a command (unknown endpoint, file not found, worker gone)."""
 
@@ -250,5 +275,7 @@ class MediaEngine(Protocol):
     async def execute(self, command: Command) -> Reply: ...
 
     async def stats(self, endpoint_id: str) -> EndpointStats: ...
+
+    async def next_event(self) -> MediaEvent: ...
 
     async def close(self) -> None: ...

@@ -41,6 +41,7 @@ from hotline.media.engine import (
     JoinConference,
     LeaveConference,
     MediaEngineError,
+    MediaEvent,
     PauseRecording,
     PlayFile,
     PlayProgressTone,
@@ -93,6 +94,7 @@ class WorkerCore:
     recordings: dict[str, _Recording] = field(default_factory=dict)
     conferences: dict[str, Mixer] = field(default_factory=dict)
     prefix: str = "w0"
+    emit: Callable[[MediaEvent], None] = field(default=lambda event: None)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _timer: asyncio.TimerHandle | None = None
     _tick_count: int = 0
@@ -257,6 +259,7 @@ class WorkerCore:
             command.codecs,
             self.registry,
             inband_dtmf=command.inband_dtmf,
+            emit=self.emit,
         )
         transport, _ = await loop.create_datagram_endpoint(
             lambda: endpoint, local_addr=(self.config.host, self._pick_port())
@@ -322,8 +325,12 @@ class LocalMediaEngine:
     """The engine in the caller's own loop: the demo, tests, and small sites."""
 
     def __init__(self, config: WorkerConfig | None = None) -> None:
-        self.core = WorkerCore(config or WorkerConfig())
+        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self.core = WorkerCore(config or WorkerConfig(), emit=self._events.put_nowait)
         self._started = False
+
+    async def next_event(self) -> MediaEvent:
+        return await self._events.get()
 
     async def _ensure_started(self) -> None:
         if not self._started:
@@ -369,7 +376,8 @@ def _worker_main(
 async def _serve(
     connection: multiprocessing.connection.Connection, config: WorkerConfig, prefix: str
 ) -> None:
-    core = WorkerCore(config, prefix=prefix)
+    # Events travel unsolicited with request id 0; replies carry the request's own id.
+    core = WorkerCore(config, prefix=prefix, emit=lambda event: connection.send((0, event)))
     core.start()
     loop = asyncio.get_running_loop()
     done = loop.create_future()
@@ -419,6 +427,7 @@ class MediaWorkerPool:
         self._ids = itertools.count(1)
         self._endpoint_worker: dict[str, int] = {}
         self._call_worker: dict[str, int] = {}
+        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
 
     async def start(self) -> None:
         # forkserver: workers must not inherit the node's loop, sockets or threads.
@@ -448,9 +457,16 @@ class MediaWorkerPool:
                     waiting.set_exception(MediaEngineError("media worker exited"))
             handle.futures.clear()
             return
+        if request_id == 0:
+            self._events.put_nowait(reply)
+            return
         future = handle.futures.pop(request_id, None)
         if future is not None and not future.done():
             future.set_result(reply)
+
+    async def next_event(self) -> MediaEvent:
+        """The next DTMF or playback event from any worker."""
+        return await self._events.get()
 
     def worker_for_call(self, call_id: str) -> int:
         """Stable sharding (crc32, not ``hash()`` which differs per process)."""

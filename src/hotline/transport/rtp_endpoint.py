@@ -18,12 +18,19 @@ import logging
 import random
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from hotline.media.codecs import Codec, CodecRegistry, Decoder, Encoder, Pcm
 from hotline.media.dtmf import InbandDtmfDetector, TelephoneEventReceiver, telephone_event_packets
-from hotline.media.engine import CodecOffer, EndpointStats
+from hotline.media.engine import (
+    CodecOffer,
+    DtmfReceived,
+    EndpointStats,
+    MediaEvent,
+    PlaybackFinished,
+)
 from hotline.media.jitter import JitterBuffer
 from hotline.media.players import Player
 from hotline.media.recorder import CallRecorder
@@ -68,6 +75,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         registry: CodecRegistry,
         *,
         inband_dtmf: bool = False,
+        emit: Callable[[MediaEvent], None] | None = None,
     ) -> None:
         self.endpoint_id = endpoint_id
         self.call_id = call_id
@@ -86,6 +94,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.recorder: CallRecorder | None = None
         self.record_channel = 0
         self.player: Player | None = None
+        self.emit = emit or (lambda event: None)
         self.conference_input: JitterBuffer | None = None  # set while in a conference
         # Payload types this endpoint accepts, with the codec each stands for.
         self.codec_by_pt: dict[int, Codec] = {}
@@ -158,9 +167,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         if is_event:
             digit = self.dtmf_receiver.receive(data[offset:end], timestamp)
             if digit is not None:
-                self.digits.append(digit.digit)
-                if self.player is not None:
-                    self.player.on_dtmf()
+                self._on_digit(digit.digit, digit.source)
         else:
             if self.recorder is not None:
                 self.recorder.add_payload(self.record_channel, data[offset:end])
@@ -169,9 +176,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                 self.conference_input.put(seq, pcm, _now())
             if self.inband is not None and codec is not None:
                 for found in self.inband.feed(self._decoder_for(codec).decode(data[offset:end])):
-                    self.digits.append(found.digit)
-                    if self.player is not None:
-                        self.player.on_dtmf()
+                    self._on_digit(found.digit, found.source)
         peer = self.peer
         if peer is None:
             return
@@ -187,6 +192,15 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             data = self._transcode(data, offset, end, codec)
         peer.transport.sendto(data, peer.remote)
         counters.forwarded += 1
+
+    def _on_digit(self, digit: str, source: str) -> None:
+        self.digits.append(digit)
+        self.emit(DtmfReceived(self.call_id, self.endpoint_id, digit, source))
+        if self.player is not None:
+            self.player.on_dtmf()
+            if self.player.stopped:
+                self.player = None
+                self.emit(PlaybackFinished(self.call_id, self.endpoint_id, interrupted=True))
 
     # --- control -------------------------------------------------------------------------
 
@@ -289,6 +303,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             codec = self.codec
             if frame is None:
                 self.player = None
+                self.emit(PlaybackFinished(self.call_id, self.endpoint_id, interrupted=False))
             elif codec is not None and self.send_pt is not None:
                 if self._encoder is None:
                     self._encoder = codec.encoder()

@@ -20,11 +20,14 @@ from hotline.media.engine import (
     Bridge,
     CodecOffer,
     Done,
+    DtmfReceived,
     EndpointDescription,
     Failed,
     JoinConference,
     LeaveConference,
     PauseRecording,
+    PlaybackFinished,
+    PlayFile,
     PlayProgressTone,
     PlayTone,
     Release,
@@ -38,7 +41,7 @@ from hotline.media.engine import (
 from hotline.media.players import tone
 from hotline.media.recorder import RecordingMetadata
 from hotline.media.rtp import RtcpReceiverReport, RtpPacket
-from hotline.media.wav import read_wav
+from hotline.media.wav import WavWriter, read_wav
 from hotline.transport.media_worker import LocalMediaEngine
 from tests.unit.media.peers import RtpPeer, in_own_loop, open_peer, pcap_payloads
 
@@ -384,3 +387,27 @@ async def test_g729_carrier_is_transcoded_for_a_pcmu_agent(engine):
     assert peak(audio[800:]) == pytest.approx(440, abs=8)
     carrier.close()
     agent.close()
+
+
+@with_engine
+async def test_events_report_each_key_once_and_barge_in_stops_the_prompt(engine, tmp_path):
+    prompt = tmp_path / "prompt.wav"
+    writer = WavWriter(prompt, 16000, 1)  # any rate: resampled to 8 kHz
+    writer.write(tone((440.0,), 2.0))  # 16000 samples: 1 s at 16 kHz, resampled to 8 kHz
+    writer.close()
+    caller = await open_peer()
+    a = await leg(engine, "ivr", caller, 8)
+    assert await engine.execute(PlayFile(a.endpoint_id, str(prompt), stop_on_dtmf=True)) == Done()
+    await caller.wait_for(5)
+    await caller.send_all(pcap_payloads(SIPP / "dtmf_2833_5.pcap"), ("127.0.0.1", a.port))
+    first = await asyncio.wait_for(engine.next_event(), 5)
+    second = await asyncio.wait_for(engine.next_event(), 5)
+    assert first == DtmfReceived("ivr", a.endpoint_id, "5", "rfc4733")
+    assert second == PlaybackFinished("ivr", a.endpoint_id, interrupted=True)
+    sent_before = (await engine.stats(a.endpoint_id)).sent
+    await asyncio.sleep(0.1)
+    assert (await engine.stats(a.endpoint_id)).sent == sent_before  # the prompt really stopped
+    assert await engine.execute(PlayTone(a.endpoint_id, (440.0,), 0.1)) == Done()
+    finished = await asyncio.wait_for(engine.next_event(), 5)
+    assert finished == PlaybackFinished("ivr", a.endpoint_id, interrupted=False)
+    caller.close()
