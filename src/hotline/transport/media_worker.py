@@ -261,9 +261,18 @@ class WorkerCore:
             inband_dtmf=command.inband_dtmf,
             emit=self.emit,
         )
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: endpoint, local_addr=(self.config.host, self._pick_port())
-        )
+        attempts = 1 if self.config.port_range is None else 64
+        for attempt in range(attempts):
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: endpoint, local_addr=(self.config.host, self._pick_port())
+                )
+                break
+            except OSError:
+                if attempt == attempts - 1:
+                    raise  # becomes Failed("Allocate: ...") for the caller
+        else:  # pragma: no cover - the loop always breaks or raises
+            raise OSError("no port")
         endpoint.transport = transport
         port = transport.get_extra_info("sockname")[1]
         self.endpoints[endpoint_id] = endpoint
@@ -307,8 +316,9 @@ class WorkerCore:
             ),
             fsync=self.config.recording_fsync,
         )
-        customer.recorder, customer.record_channel = recorder, CUSTOMER
-        agent.recorder, agent.record_channel = recorder, AGENT
+        for endpoint, channel in ((customer, CUSTOMER), (agent, AGENT)):
+            endpoint.recorder, endpoint.record_channel = recorder, channel
+            endpoint._recorded_codec = endpoint.codec
         self.recordings[command.call_id] = _Recording(recorder, (command.customer, command.agent))
         return Done()
 

@@ -93,6 +93,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.digits: list[str] = []
         self.recorder: CallRecorder | None = None
         self.record_channel = 0
+        self._recorded_codec: Codec | None = None
         self.player: Player | None = None
         self.emit = emit or (lambda event: None)
         self.conference_input: JitterBuffer | None = None  # set while in a conference
@@ -170,6 +171,10 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                 self._on_digit(digit.digit, digit.source)
         else:
             if self.recorder is not None:
+                if codec is not self._recorded_codec and codec is not None:
+                    # The payload type decides how to decode what we keep, whatever SDP said.
+                    self.recorder.set_decoder(self.record_channel, codec.decoder(), codec.name)
+                    self._recorded_codec = codec
                 self.recorder.add_payload(self.record_channel, data[offset:end])
             if self.conference_input is not None and codec is not None:
                 pcm = self._decoder_for(codec).decode(data[offset:end])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import socket
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from hotline.media.players import tone
 from hotline.media.recorder import RecordingMetadata
 from hotline.media.rtp import RtcpReceiverReport, RtpPacket
 from hotline.media.wav import WavWriter, read_wav
-from hotline.transport.media_worker import LocalMediaEngine
+from hotline.transport.media_worker import LocalMediaEngine, WorkerConfig
 from tests.unit.media.peers import RtpPeer, in_own_loop, open_peer, pcap_payloads
 
 SIPP = Path("/usr/share/sip-tester")
@@ -411,3 +412,56 @@ async def test_events_report_each_key_once_and_barge_in_stops_the_prompt(engine,
     finished = await asyncio.wait_for(engine.next_event(), 5)
     assert finished == PlaybackFinished("ivr", a.endpoint_id, interrupted=False)
     caller.close()
+
+
+@with_engine
+async def test_recording_decodes_by_payload_type_even_before_any_sdp(engine, tmp_path):
+    caller = await open_peer()
+    a = await engine.allocate(Allocate("c9"))  # no SetRemote: codec unknown, learnt from PT
+    b = await engine.allocate(Allocate("c9"))
+    path = tmp_path / "early.wav"
+    assert await engine.execute(StartRecording("c9", a.endpoint_id, b.endpoint_id, str(path))) == (
+        Done()
+    )
+    payload = pcma().encoder().encode(tone((440.0,), 0.5, 0.25))
+    packets = [
+        bytes(RtpPacket(8, i, i * 160, 3, payload[i * 160 : (i + 1) * 160])) for i in range(25)
+    ]
+    await caller.send_all(packets, ("127.0.0.1", a.port))
+    for _ in range(100):
+        if (await engine.stats(a.endpoint_id)).received == 25:
+            break
+        await asyncio.sleep(0.01)
+    meta = await engine.execute(StopRecording("c9"))
+    assert isinstance(meta, RecordingMetadata)
+    assert meta.codecs[0] == "PCMA"
+    left = read_wav(path).channel(0)
+    start = int(np.flatnonzero(left)[0])
+    assert peak(left[start : start + 4000]) == pytest.approx(440, abs=5)
+    caller.close()
+
+
+def test_ports_come_from_the_configured_range_skipping_busy_ones():
+    async def body() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1] & ~1
+        if base + 40 > 65535:
+            base = 40000
+        engine = LocalMediaEngine(WorkerConfig(port_range=(base, base + 40)))
+        busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            busy.bind(("127.0.0.1", base + 2))  # the first port the engine will try
+        except OSError:
+            busy.close()
+            pytest.skip("the probed range is in use")
+        try:
+            endpoint = await engine.allocate(Allocate("c1"))
+            assert base <= endpoint.port <= base + 40
+            assert endpoint.port % 2 == 0
+            assert endpoint.port != base + 2
+        finally:
+            busy.close()
+            await engine.close()
+
+    in_own_loop(body)()
