@@ -1,0 +1,158 @@
+"""Stereo recording: channel placement, a playable file after every flush, pause, metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotline.media.codecs import Codec, Pcm, pcma, pcmu
+from hotline.media.recorder import AGENT, CUSTOMER, CallRecorder
+from hotline.media.wav import WavError, WavWriter, parse_wav, read_wav
+
+
+def tone(frequency: float, seconds: float, amplitude: int = 8000) -> Pcm:
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+
+
+def peak(samples: Pcm) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    return float(np.argmax(spectrum)) * 8000 / len(samples)
+
+
+def packets(pcm: Pcm, codec: Codec, size: int = 160) -> list[bytes]:
+    encoder = codec.encoder()
+    return [encoder.encode(pcm[i : i + size]) for i in range(0, len(pcm), size)]
+
+
+def make_recorder(path: Path, now: float = 0.0) -> CallRecorder:
+    return CallRecorder(
+        path,
+        call_id="call-1",
+        now=now,
+        legs=("carrier-leg", "agent-leg"),
+        decoders=(pcma().decoder(), pcmu().decoder()),
+        codecs=("PCMA", "PCMU"),
+    )
+
+
+def test_customer_left_agent_right_each_with_its_own_codec(tmp_path):
+    recorder = make_recorder(tmp_path / "r.wav")
+    customer = packets(tone(440, 2.0), pcma())
+    agent = packets(tone(1000, 2.0), pcmu())
+    for index, (c, a) in enumerate(zip(customer, agent, strict=True)):
+        recorder.add_payload(CUSTOMER, c)
+        recorder.add_payload(AGENT, a)
+        if index % 50 == 49:
+            recorder.flush((index + 1) * 0.02)
+    meta = recorder.close(2.0)
+    audio = read_wav(tmp_path / "r.wav")
+    assert (audio.sample_rate, audio.channels) == (8000, 2)
+    assert audio.duration == pytest.approx(2.0, abs=0.02)
+    assert peak(audio.channel(0)) == pytest.approx(440, abs=5)
+    assert peak(audio.channel(1)) == pytest.approx(1000, abs=5)
+    assert meta.duration == pytest.approx(2.0, abs=0.02)
+    assert meta.codecs == ("PCMA", "PCMU")
+    assert meta.legs == ("carrier-leg", "agent-leg")
+    assert meta.sha256 == hashlib.sha256((tmp_path / "r.wav").read_bytes()).hexdigest()
+    assert meta.size == (tmp_path / "r.wav").stat().st_size
+    assert recorder.close(5.0) is meta  # idempotent
+
+
+def test_file_is_playable_after_each_flush_as_if_the_process_had_died(tmp_path):
+    path = tmp_path / "crash.wav"
+    recorder = make_recorder(path)
+    for second in range(1, 4):
+        for payload in packets(tone(440, 1.0), pcma()):
+            recorder.add_payload(CUSTOMER, payload)
+        recorder.flush(second + 0.2)  # a flush keeps the last 0.2 s open for late packets
+        # Read the file while the recorder still holds it open: the stdlib reader agrees.
+        with wave.open(str(path), "rb") as handle:
+            assert handle.getnchannels() == 2
+            assert handle.getnframes() == pytest.approx(second * 8000, abs=160)
+        assert read_wav(path).duration == pytest.approx(second, abs=0.02)
+    # No close(): the header written by the last flush is the one a crash would leave.
+
+
+def test_a_silent_leg_is_padded_so_the_channels_stay_aligned(tmp_path):
+    recorder = make_recorder(tmp_path / "oneway.wav")
+    for payload in packets(tone(440, 1.0), pcma()):
+        recorder.add_payload(CUSTOMER, payload)
+    recorder.flush(1.0)
+    # One second with no packets at all (hold): both channels advance with silence.
+    recorder.flush(2.0)
+    for payload in packets(tone(440, 1.0), pcma()):
+        recorder.add_payload(CUSTOMER, payload)
+    recorder.close(3.0)
+    audio = read_wav(tmp_path / "oneway.wav")
+    assert audio.duration == pytest.approx(3.0, abs=0.02)
+    assert not audio.channel(1).any()
+    middle = audio.channel(0)[9000:14000]  # the gap, written by the flush at 2.0 s
+    assert np.abs(middle.astype(np.int32)).max() < 16
+
+
+def test_pause_drops_audio_and_leaves_the_time_out(tmp_path):
+    recorder = make_recorder(tmp_path / "pause.wav")
+    for payload in packets(tone(440, 1.0), pcma()):
+        recorder.add_payload(CUSTOMER, payload)
+    recorder.pause(1.0)
+    assert recorder.paused
+    for payload in packets(tone(2000, 1.0), pcma()):  # the card number: must not be kept
+        recorder.add_payload(CUSTOMER, payload)
+    recorder.flush(1.5)
+    recorder.resume(2.0)
+    for payload in packets(tone(440, 1.0), pcma()):
+        recorder.add_payload(CUSTOMER, payload)
+    meta = recorder.close(3.0)
+    audio = read_wav(tmp_path / "pause.wav")
+    assert audio.duration == pytest.approx(2.0, abs=0.02)
+    assert recorder.dropped_while_paused == 50
+    assert meta.pauses == ((1.0, 2.0),)
+    spectrum = np.abs(np.fft.rfft(audio.channel(0).astype(np.float64)))
+    at_2000 = spectrum[int(2000 * len(audio.channel(0)) / 8000)]
+    assert at_2000 < spectrum.max() / 100
+
+
+def test_a_fast_peer_clock_is_written_rather_than_held_back(tmp_path):
+    recorder = make_recorder(tmp_path / "fast.wav", now=0.0)
+    for payload in packets(tone(440, 1.5), pcma()):  # 1.5 s of audio arrives within 1 s
+        recorder.add_payload(CUSTOMER, payload)
+    recorder.flush(1.0)
+    assert recorder.writer.frames >= int(1.2 * 8000)
+    recorder.close(1.0)
+    assert read_wav(tmp_path / "fast.wav").duration == pytest.approx(1.5, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "not a RIFF/WAVE"),
+        (b"RIFF\x00\x00\x00\x00WAVEdata\x00\x00\x00\x00", "data chunk before fmt"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt \x04\x00\x00\x00abcd", "fmt chunk too short"),
+        (b"RIFF\x00\x00\x00\x00WAVE", "no data chunk"),
+    ],
+)
+def test_broken_wav_files_raise_a_clear_error(data, message):
+    with pytest.raises(WavError, match=message):
+        parse_wav(data)
+
+
+def test_unsupported_wav_format_is_named(tmp_path):
+    writer = WavWriter(tmp_path / "x.wav", 8000, 1)
+    writer.close()
+    header = bytearray((tmp_path / "x.wav").read_bytes())
+    header[20:22] = (0x55).to_bytes(2, "little")  # MPEG layer 3
+    with pytest.raises(WavError, match="unsupported WAV format 85"):
+        parse_wav(bytes(header))
+
+
+def test_truncated_data_is_read_up_to_the_last_whole_frame(tmp_path):
+    writer = WavWriter(tmp_path / "t.wav", 8000, 2)
+    writer.write(np.ones((100, 2), dtype=np.int16))
+    writer.close()
+    raw = (tmp_path / "t.wav").read_bytes()[:-3]
+    assert parse_wav(raw).samples.shape == (99, 2)
