@@ -213,6 +213,7 @@ class Acd:
         self._contacts: dict[str, _Contact] = {}
         self._routable_by_department: dict[str, dict[str, None]] = {}
         self._timers: list[tuple[float, int, _Timer, str, int]] = []
+        self._pooling_cache: dict[str, list[str]] = {}
         self._sequence = 0
 
     # ------------------------------------------------------------------ configuration
@@ -225,6 +226,7 @@ class Acd:
         announcements count from when they joined) and are routed again, since the change
         may have made agents eligible (pooling switched on for slack season, say)."""
         out: list[Event] = []
+        self._pooling_cache.clear()
         existing = self._queues.get(config.name)
         if existing is None:
             queue = _new_queue(config)
@@ -1012,12 +1014,24 @@ class Acd:
             for name, priority in agent.profile.queues.items()
             if name in self._queues
         ]
-        department = agent.profile.department
-        for name, queue in self._queues.items():
-            if department in queue.config.pooled_departments and name not in agent.profile.queues:
+        for name in self._pooling_queues(agent.profile.department):
+            if name not in agent.profile.queues:
                 result.append((name, POOLED_PRIORITY))
         result.sort(key=lambda item: item[1])
         return result
+
+    def _pooling_queues(self, department: str) -> list[str]:
+        """Queues that may draw on ``department``'s agents (cached: asked on every routing
+        from the agent's side, changed only by ``configure_queue``)."""
+        cached = self._pooling_cache.get(department)
+        if cached is None:
+            cached = [
+                name
+                for name, queue in self._queues.items()
+                if department in queue.config.pooled_departments
+            ]
+            self._pooling_cache[department] = cached
+        return cached
 
     def _offer(
         self, now: float, contact: _Contact, queue: _Queue, agents: list[_Agent], out: list[Event]
