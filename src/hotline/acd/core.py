@@ -67,6 +67,9 @@ from hotline.acd.statistics import (
 from hotline.acd.strategies import RoutingRequest, Strategy, create
 from hotline.events import Event
 
+#: Seconds within which two moments count as the same (float rounding of ``now - t``).
+TIME_TOLERANCE = 1e-6
+
 #: Sort key of a waiting contact: (-priority class, arrived_at - base_score, arrival number).
 ContactKey = tuple[int, float, int]
 
@@ -171,7 +174,10 @@ class _Queue:
     staffed: int = 0
 
     def tier_at(self, waited: float) -> Tier:
-        return self.config.effective_tiers[bisect_right(self.tier_starts, waited) - 1]
+        # A tier timer fires at joined_at + start, and now - joined_at can land a rounding
+        # error below start: without the tolerance the widening would be missed.
+        index = bisect_right(self.tier_starts, waited + TIME_TOLERANCE) - 1
+        return self.config.effective_tiers[index]
 
     @property
     def worst_member_priority(self) -> int:
@@ -207,13 +213,20 @@ class Acd:
         self._contacts: dict[str, _Contact] = {}
         self._routable_by_department: dict[str, dict[str, None]] = {}
         self._timers: list[tuple[float, int, _Timer, str, int]] = []
+        self._pooling_cache: dict[str, list[str]] = {}
         self._sequence = 0
 
     # ------------------------------------------------------------------ configuration
 
-    def configure_queue(self, config: QueueConfig) -> None:
-        """Add a queue, or replace the configuration of an existing one (its waiting
-        contacts, counters and members stay; a new strategy starts with no memory)."""
+    def configure_queue(self, config: QueueConfig, now: float = 0.0) -> list[Event]:
+        """Add a queue, or replace the configuration of an existing one while it runs.
+
+        Waiting contacts, counters and members stay; a new strategy starts with no memory.
+        Waiting contacts get the new skill requirements and timers (max wait, tiers and
+        announcements count from when they joined) and are routed again, since the change
+        may have made agents eligible (pooling switched on for slack season, say)."""
+        out: list[Event] = []
+        self._pooling_cache.clear()
         existing = self._queues.get(config.name)
         if existing is None:
             queue = _new_queue(config)
@@ -221,12 +234,27 @@ class Acd:
             for agent in self._agents.values():
                 if config.name in agent.profile.queues:
                     self._add_member(queue, agent)
-        else:
-            if existing.config.strategy != config.strategy:
-                existing.strategy = create(config.strategy)
-            existing.config = config
-            existing.counters.service_level_seconds = config.service_level_seconds
-            existing.tier_starts = [tier.after_seconds for tier in config.effective_tiers]
+            return out
+        if existing.config.strategy != config.strategy:
+            existing.strategy = create(config.strategy)
+        existing.config = config
+        existing.counters.service_level_seconds = config.service_level_seconds
+        existing.tier_starts = [tier.after_seconds for tier in config.effective_tiers]
+        for _, contact_id in list(existing.waiting):
+            contact = self._contacts[contact_id]
+            contact.requirements = merge_requirements(config.required_skills, contact.needs)
+            contact.token += 1
+            self._arm_contact_timers(now, contact, existing)
+        for contact_id in list(existing.ringing):
+            contact = self._contacts[contact_id]
+            contact.requirements = merge_requirements(config.required_skills, contact.needs)
+            contact.token += 1
+            self._arm_contact_timers(now, contact, existing)
+        for _, contact_id in list(existing.waiting):
+            still_waiting = self._contacts.get(contact_id)
+            if still_waiting is not None and still_waiting.state is ContactState.WAITING:
+                self._route_contact(now, still_waiting, out)
+        return out
 
     def add_agent(self, profile: AgentProfile, now: float = 0.0) -> None:
         """Register an agent (logged out). Queues it names that do not exist yet pick the
@@ -624,6 +652,8 @@ class Acd:
             queue.logged_in += 1
         if agent.state in STAFFED_STATES:
             queue.staffed += 1
+        if agent_id in self._routable_by_department.get(agent.profile.department, {}):
+            queue.routable[agent_id] = None
 
     def _remove_member(self, queue: _Queue, agent: _Agent) -> None:
         agent_id = agent.agent_id
@@ -789,14 +819,20 @@ class Acd:
                 estimated_wait=self.estimated_wait(config.name, position),
             )
         )
-        cid, token = contact.contact_id, contact.token
+        self._arm_contact_timers(now, contact, queue)
+        self._route_contact(now, contact, out)
+
+    def _arm_contact_timers(self, now: float, contact: _Contact, queue: _Queue) -> None:
+        """Max wait and tier widening count from joining; announcements from ``now``."""
+        config = queue.config
+        cid, token, joined = contact.contact_id, contact.token, contact.joined_at
         if config.max_wait is not None:
-            self._arm(now + config.max_wait, _Timer.MAX_WAIT, cid, token)
+            self._arm(max(now, joined + config.max_wait), _Timer.MAX_WAIT, cid, token)
         if config.announce_every is not None:
             self._arm(now + config.announce_every, _Timer.ANNOUNCE, cid, token)
         for start in queue.tier_starts[1:]:
-            self._arm(now + start, _Timer.TIER, cid, token)
-        self._route_contact(now, contact, out)
+            if joined + start > now:
+                self._arm(joined + start, _Timer.TIER, cid, token)
 
     def _leave_queue(self, contact: _Contact) -> None:
         queue = self._queues[contact.queue]
@@ -978,12 +1014,24 @@ class Acd:
             for name, priority in agent.profile.queues.items()
             if name in self._queues
         ]
-        department = agent.profile.department
-        for name, queue in self._queues.items():
-            if department in queue.config.pooled_departments and name not in agent.profile.queues:
+        for name in self._pooling_queues(agent.profile.department):
+            if name not in agent.profile.queues:
                 result.append((name, POOLED_PRIORITY))
         result.sort(key=lambda item: item[1])
         return result
+
+    def _pooling_queues(self, department: str) -> list[str]:
+        """Queues that may draw on ``department``'s agents (cached: asked on every routing
+        from the agent's side, changed only by ``configure_queue``)."""
+        cached = self._pooling_cache.get(department)
+        if cached is None:
+            cached = [
+                name
+                for name, queue in self._queues.items()
+                if department in queue.config.pooled_departments
+            ]
+            self._pooling_cache[department] = cached
+        return cached
 
     def _offer(
         self, now: float, contact: _Contact, queue: _Queue, agents: list[_Agent], out: list[Event]
@@ -1069,7 +1117,7 @@ class Acd:
         contact.state = ContactState.WAITING
         insort(queue.waiting, (contact.key, contact.contact_id))
         max_wait = queue.config.max_wait
-        if max_wait is not None and now - contact.joined_at >= max_wait:
+        if max_wait is not None and now - contact.joined_at + TIME_TOLERANCE >= max_wait:
             self._exit(now, contact, queue, queue.config.on_max_wait, "max_wait", out, set())
             if contact.contact_id not in self._contacts or contact.queue != queue.config.name:
                 return

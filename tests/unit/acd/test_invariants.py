@@ -5,6 +5,8 @@ and no eligible agent stays idle while a contact waits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -56,11 +58,14 @@ QUEUES = [
     ),
 ]
 AGENTS = [
-    agent("a0", {"q0": 0, "q1": 0}, skills={"zh": 5}, department="d1"),
-    agent("a1", {"q0": 1, "q2": 0}, skills={"en": 5}, department="d1"),
-    agent("a2", {"q1": 0, "q2": 0, "q3": 0, "q4": 0}, skills={"zh": 2, "en": 7}),
-    agent("a3", {"q3": 0, "q4": 1}, skills={"zh": 9, "en": 4}, on_demand=True),
-    agent("a4", {"q0": 0, "q1": 1, "q2": 0, "q3": 1}, skills={"en": 3}, max_no_answer=2),
+    replace(profile, reject_delay=REST, no_answer_delay=REST)
+    for profile in (
+        agent("a0", {"q0": 0, "q1": 0}, skills={"zh": 5}, department="d1"),
+        agent("a1", {"q0": 1, "q2": 0}, skills={"en": 5}, department="d1"),
+        agent("a2", {"q1": 0, "q2": 0, "q3": 0, "q4": 0}, skills={"zh": 2, "en": 7}),
+        agent("a3", {"q3": 0, "q4": 1}, skills={"zh": 9, "en": 4}, on_demand=True),
+        agent("a4", {"q0": 0, "q1": 1, "q2": 0, "q3": 1}, skills={"en": 3}, max_no_answer=2),
+    )
 ]
 NEEDS = [(), (SkillRequirement("zh", 3),), (SkillRequirement("en", 5),)]
 
@@ -74,18 +79,9 @@ class AcdMachine(RuleBasedStateMachine):
         for queue in QUEUES:
             self.acd.configure_queue(queue)
         for profile in AGENTS:
-            self.acd.add_agent(
-                profile.__class__(
-                    agent_id=profile.agent_id,
-                    queues=profile.queues,
-                    skills=profile.skills,
-                    department=profile.department,
-                    on_demand=profile.on_demand,
-                    max_no_answer=profile.max_no_answer,
-                    reject_delay=REST,
-                    no_answer_delay=REST,
-                )
-            )
+            self.acd.add_agent(profile)
+        self.profiles = {profile.agent_id: profile for profile in AGENTS}
+        self.queue_configs = {queue.name: queue for queue in QUEUES}
         self.now = 0.0
         self.next_id = 0
         self.live: set[str] = set()
@@ -201,6 +197,34 @@ class AcdMachine(RuleBasedStateMachine):
         if contact_id is not None:
             self.apply(self.acd.callback_accepted(self.now, contact_id))
 
+    @rule(
+        index=pick,
+        skill=st.sampled_from(["zh", "en"]),
+        level=st.integers(1, 10),
+        queue=st.sampled_from([q.name for q in QUEUES]),
+        priority=st.integers(-1, 1),
+    )
+    def change_agent(self, index: int, skill: str, level: int, queue: str, priority: int) -> None:
+        """Skills and memberships change while agents work (priority -1 leaves the queue)."""
+        old = self.profiles[AGENTS[index % len(AGENTS)].agent_id]
+        queues = dict(old.queues)
+        if priority < 0:
+            queues.pop(queue, None)
+        else:
+            queues[queue] = priority
+        new = replace(old, skills={**old.skills, skill: level}, queues=queues)
+        self.profiles[new.agent_id] = new
+        self.apply(self.acd.update_agent(self.now, new))
+
+    @rule(pooling=st.booleans(), relax=st.integers(0, 4))
+    def reconfigure_pooled_queue(self, pooling: bool, relax: int) -> None:
+        """Slack season starts or ends: q4 draws on department d1 or stops, live."""
+        old = self.queue_configs["q4"]
+        tiers = (*old.tiers[:2], replace(old.tiers[2], include_pooled=pooling, relax_levels=relax))
+        new = replace(old, tiers=tiers)
+        self.queue_configs["q4"] = new
+        self.apply(self.acd.configure_queue(new, self.now))
+
     @rule(seconds=st.floats(min_value=0.0, max_value=12.0, allow_nan=False))
     def advance(self, seconds: float) -> None:
         target = self.now + seconds
@@ -255,7 +279,7 @@ class AcdMachine(RuleBasedStateMachine):
     @invariant()
     def no_eligible_agent_idles_while_a_contact_waits(self) -> None:
         """Written from the configuration, independently of the ACD's routing code."""
-        for queue in QUEUES:
+        for queue in self.queue_configs.values():
             tiers = queue.effective_tiers
             for contact_id in self.acd.waiting_contacts(queue.name):
                 joined_at = self.acd.contact_joined_at(contact_id)
@@ -263,7 +287,7 @@ class AcdMachine(RuleBasedStateMachine):
                 waited = self.now - joined_at
                 tier = [t for t in tiers if t.after_seconds <= waited][-1]
                 needs = merge_requirements(queue.required_skills, self.needs[contact_id])
-                for profile in AGENTS:
+                for profile in self.profiles.values():
                     if not self.acd.is_routable(profile.agent_id, self.now):
                         continue
                     if queue.name in profile.queues:

@@ -277,3 +277,52 @@ def test_estimated_wait_shares_the_line_among_staffed_members_only() -> None:
     acd.agent_break(0.0, "a3", "lunch")
     acd.agent_logout(0.0, "a4")
     assert acd.estimated_wait("sales", 4) == 200.0  # 4 x 100 s / 2 staffed
+
+
+def test_switching_pooling_on_live_routes_waiting_contacts_to_pooled_agents() -> None:
+    """Slack season: the loans queue starts drawing on the cards department."""
+    loans = QueueConfig(name="loans", department="loans")
+    cards = QueueConfig(name="cards", department="cards")
+    acd = build([loans, cards], [agent("k1", {"cards": 0}, department="cards")])
+    acd.contact_arrived(0.0, "c1", "loans")
+    pooled = QueueConfig(
+        name="loans",
+        department="loans",
+        pooled_departments=frozenset({"cards"}),
+        tiers=(Tier(0.0, include_pooled=True),),
+    )
+    assert offers(acd.configure_queue(pooled, now=5.0)) == [("c1", "k1")]
+
+
+def test_reconfigured_max_wait_counts_from_joining() -> None:
+    acd = build([QueueConfig(name="sales")], [])
+    acd.contact_arrived(0.0, "c1", "sales")
+    acd.contact_arrived(50.0, "c2", "sales")
+    strict = QueueConfig(name="sales", max_wait=60.0, on_max_wait=ExitAction(ExitKind.BUSY))
+    events = acd.configure_queue(strict, now=100.0)
+    assert events == []
+    exits = of_type(acd.handle_timer(100.0), ContactExited)
+    assert [(e.contact_id, e.waited) for e in exits] == [("c1", 100.0)]
+    exits = of_type(acd.handle_timer(110.0), ContactExited)
+    assert [(e.contact_id, e.waited) for e in exits] == [("c2", 60.0)]
+
+
+def test_a_queue_added_while_agents_are_available_can_route_to_them_at_once() -> None:
+    acd = build([QueueConfig(name="sales")], [agent("a1", {"sales": 0, "later": 0})])
+    acd.configure_queue(QueueConfig(name="later"), now=1.0)
+    assert offers(acd.contact_arrived(2.0, "c1", "later")) == [("c1", "a1")]
+
+
+def test_tier_widens_at_its_timer_despite_float_rounding() -> None:
+    """Found by the invariant test: 16.62288713517623 - 8.62288713517623 < 8.0 in floats."""
+    joined = 8.62288713517623
+    assert (joined + 8.0) - joined < 8.0
+    queue = QueueConfig(
+        name="sales",
+        tiers=(Tier(0.0, max_member_priority=0), Tier(8.0, max_member_priority=1)),
+    )
+    acd = build([queue], [agent("backup", {"sales": 1})])
+    acd.contact_arrived(joined, "c1", "sales")
+    timer = acd.next_timer()
+    assert timer == joined + 8.0
+    assert offers(acd.handle_timer(timer)) == [("c1", "backup")]
