@@ -37,7 +37,10 @@ def require_peer(binary: str) -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is open, and pytest-asyncio tests that run after it would fail with
+# "Runner.run() cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require_peer(str(CHROMIUM))
     with sync_playwright() as playwright:

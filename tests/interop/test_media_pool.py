@@ -62,6 +62,10 @@ async def test_a_killed_worker_leaves_a_playable_recording(tmp_path: Path) -> No
         await asyncio.sleep(0.3)
         with pytest.raises(MediaEngineError):
             await asyncio.wait_for(pool.execute(GetStats(a.endpoint_id)), 5)
+        # The shard is served again by a fresh worker: new calls work, with new endpoint ids.
+        again = await asyncio.wait_for(pool.allocate(Allocate("crash")), 10)
+        assert again.endpoint_id != a.endpoint_id
+        assert again.endpoint_id.startswith("w0g1-")
     finally:
         await pool.close()
         caller.close()

@@ -424,6 +424,8 @@ async def _serve(
 class _WorkerHandle:
     process: BaseProcess
     connection: multiprocessing.connection.Connection
+    index: int = 0
+    generation: int = 0
     futures: dict[int, asyncio.Future[Reply]] = field(default_factory=dict)
 
 
@@ -438,24 +440,28 @@ class MediaWorkerPool:
         self._endpoint_worker: dict[str, int] = {}
         self._call_worker: dict[str, int] = {}
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self._closing = False
 
     async def start(self) -> None:
+        for index in range(self.size):
+            self._workers.append(self._spawn(index, 0))
+
+    def _spawn(self, index: int, generation: int) -> _WorkerHandle:
         # forkserver: workers must not inherit the node's loop, sockets or threads.
         context = multiprocessing.get_context("forkserver")
-        loop = asyncio.get_running_loop()
-        for index in range(self.size):
-            parent, child = context.Pipe()
-            process = context.Process(
-                target=_worker_main,
-                args=(child, self.config, f"w{index}"),
-                name=f"hotline-media-{index}",
-                daemon=True,
-            )
-            process.start()
-            child.close()
-            handle = _WorkerHandle(process, parent)
-            self._workers.append(handle)
-            loop.add_reader(parent.fileno(), self._on_reply, handle)
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=_worker_main,
+            # The generation keeps a restarted worker's endpoint ids distinct from the dead's.
+            args=(child, self.config, f"w{index}g{generation}"),
+            name=f"hotline-media-{index}",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        handle = _WorkerHandle(process, parent, index=index, generation=generation)
+        asyncio.get_running_loop().add_reader(parent.fileno(), self._on_reply, handle)
+        return handle
 
     def _on_reply(self, handle: _WorkerHandle) -> None:
         try:
@@ -466,6 +472,8 @@ class MediaWorkerPool:
                 if not waiting.done():
                     waiting.set_exception(MediaEngineError("media worker exited"))
             handle.futures.clear()
+            if not self._closing and self._workers[handle.index] is handle:
+                self._replace(handle)
             return
         if request_id == 0:
             self._events.put_nowait(reply)
@@ -477,6 +485,20 @@ class MediaWorkerPool:
     async def next_event(self) -> MediaEvent:
         """The next DTMF or playback event from any worker."""
         return await self._events.get()
+
+    def _replace(self, dead: _WorkerHandle) -> None:
+        """A worker died: its calls are lost (as on any PBX crash; their recordings are on
+        disk up to the last flush), but its shard must keep taking new calls."""
+        log.error(
+            "media worker died; starting a new one",
+            extra={"worker": dead.index, "exitcode": dead.process.exitcode},
+        )
+        dead.process.join(0)
+        dead.connection.close()
+        for table in (self._endpoint_worker, self._call_worker):
+            for key in [k for k, v in table.items() if v == dead.index]:
+                del table[key]
+        self._workers[dead.index] = self._spawn(dead.index, dead.generation + 1)
 
     def worker_for_call(self, call_id: str) -> int:
         """Stable sharding (crc32, not ``hash()`` which differs per process)."""
@@ -532,6 +554,7 @@ class MediaWorkerPool:
 
     async def close(self) -> None:
         """Stop every worker; each finishes (closes and hashes) its recordings first."""
+        self._closing = True
         loop = asyncio.get_running_loop()
         for handle in self._workers:
             with contextlib.suppress(OSError):

@@ -128,8 +128,17 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Address) -> None:
         counters = self.counters
         if addr != self.remote and self.latched:
-            counters.dropped_unexpected_source += 1
-            return
+            remote = self.remote
+            # A peer without rtcp-mux sends RTCP from its own RTCP port: same host, accept.
+            rtcp_from_peer = (
+                remote is not None
+                and addr[0] == remote[0]
+                and len(data) > 1
+                and 192 <= data[1] <= 223
+            )
+            if not rtcp_from_peer:
+                counters.dropped_unexpected_source += 1
+                return
         if len(data) < 8 or data[0] >> 6 != 2:
             counters.dropped_malformed += 1
             return

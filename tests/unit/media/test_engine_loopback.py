@@ -139,12 +139,18 @@ async def test_latching_and_bad_input_are_counted_and_dropped(engine):
     caller.send(bytes(last), target)
     received = await agent.wait_for(2)
     assert received == [bytes(good), bytes(last)]  # still relaying after all that
+    # RTCP from the caller's host but another port (no rtcp-mux) is the peer's; from another
+    # host it is not.
+    elsewhere = await open_peer("127.0.0.2")
+    intruder.send(bytes(RtcpReceiverReport(5, [])), target)
+    elsewhere.send(bytes(RtcpReceiverReport(5, [])), target)
+    await asyncio.sleep(0.05)
     stats = await engine.stats(a.endpoint_id)
-    assert stats.dropped_unexpected_source == 1
+    assert stats.dropped_unexpected_source == 2
     assert stats.dropped_unknown_payload_type == 1
     assert stats.dropped_malformed == 5
-    assert stats.rtcp_received == 1
-    for peer in (caller, agent, intruder):
+    assert stats.rtcp_received == 2
+    for peer in (caller, agent, intruder, elsewhere):
         peer.close()
 
 
