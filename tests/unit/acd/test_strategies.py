@@ -69,9 +69,7 @@ def test_unknown_strategy_is_refused_with_the_known_ones() -> None:
     with pytest.raises(AcdError, match="longest-idle"):
         create("best-vibes")
     with pytest.raises(AcdError, match="unknown strategy"):
-        QueueConfig(name="q", strategy="best-vibes") and build(
-            [QueueConfig(name="q", strategy="best-vibes")], []
-        )
+        build([QueueConfig(name="q", strategy="best-vibes")], [])
 
 
 def test_register_refuses_a_duplicate_name() -> None:
