@@ -13,7 +13,7 @@ SYNCED := .venv/.synced-$(UV_VERSION)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test lint format typecheck contracts unit bench setup system-deps clean
+.PHONY: demo test lint format typecheck contracts unit fuzz bench setup system-deps clean
 
 demo: setup ## set up everything, then run the demo hotline (DEMO_ARGS="--http-port 8081")
 	$(BIN)/hotline demo $(DEMO_ARGS)
@@ -40,6 +40,11 @@ contracts: $(SYNCED) ## import-linter: the layer table of docs/architecture.md
 
 unit: $(SYNCED) ## only the fast tests (no subprocesses, no peers)
 	$(BIN)/pytest tests/unit
+
+fuzz: $(SYNCED) ## property tests with fresh random examples, FUZZ_RUNS times (default 5)
+	for run in $$(seq $${FUZZ_RUNS:-5}); do \
+	  HOTLINE_HYPOTHESIS=explore $(BIN)/pytest -q -p no:cacheprovider tests/unit || exit 1; \
+	done
 
 setup: system-deps $(SYNCED)
 

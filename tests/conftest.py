@@ -13,6 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# `make test` (and so CI) runs property tests with fixed examples and no example database, so
+# a green run is reproducible and a rare bug cannot turn CI red at random. `make fuzz` runs
+# them with fresh random examples, many times: that is where new bugs are hunted.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HOTLINE_HYPOTHESIS", "repeatable"))
 
 HOTLINE = [sys.executable, "-m", "hotline"]
 
