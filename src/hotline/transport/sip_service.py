@@ -39,6 +39,10 @@ class SipServiceConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     min_expires: int = 60
+    #: Digest challenges offered, best first. MD5 only by default: baresip 1.0 (libre) fails
+    #: the whole REGISTER with ENOSYS when any challenge names SHA-256, as do many older
+    #: desk phones; enable SHA-256 (RFC 8760) per deployment when the phones support it.
+    digest_algorithms: tuple[str, ...] = ("MD5",)
     rate_limiter: RateLimiter | None = None
 
 
@@ -57,7 +61,10 @@ class SipService:
             for username, ha1s in config.users.items():
                 credentials.entries[(username, config.realm)] = dict(ha1s)
             authenticator = DigestAuthenticator(
-                config.realm, credentials, NonceKeeper(config.nonce_secret)
+                config.realm,
+                credentials,
+                NonceKeeper(config.nonce_secret),
+                config.digest_algorithms,
             )
         self.registrar = Registrar(store, authenticator, min_expires=config.min_expires)
         self.agent = AnsweringUserAgent(self.endpoint, config.host, 0, self.registrar)
