@@ -22,7 +22,7 @@ from typing import Protocol
 
 from hotline.sip import grammar
 from hotline.sip.headers import quote_string, unquote_string
-from hotline.sip.message import Request
+from hotline.sip.message import Request, Response
 
 #: RFC 8760 §2.3: SHA-256 first, MD5 kept for old phones. Names as in the IANA registry.
 ALGORITHMS = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
@@ -261,3 +261,55 @@ def authorization(
     if "opaque" in challenge.params:
         parts.append(f"opaque={quote_string(challenge.get('opaque'))}")
     return "Digest " + ", ".join(parts)
+
+
+def retry_with_credentials(
+    request: Request,
+    challenge_response: Response,
+    *,
+    username: str,
+    password: str,
+    cnonce: str,
+) -> Request | None:
+    """The request to send after a 401/407 (§22.2): same Call-ID and tags, CSeq + 1, no
+    Via (the endpoint adds one with a new branch), and credentials answering the strongest
+    challenge we support. None when there is nothing we can answer, or when the challenge
+    is not stale and these credentials were already refused (avoids a loop)."""
+    status = challenge_response.status
+    if status not in (401, 407):
+        return None
+    challenge_header, answer_header = (
+        ("WWW-Authenticate", "Authorization")
+        if status == 401
+        else ("Proxy-Authenticate", "Proxy-Authorization")
+    )
+    challenge = choose_challenge(challenge_response.get_all(challenge_header))
+    if challenge is None:
+        return None
+    realm = challenge.get("realm")
+    stale = challenge.get("stale").lower() == "true"
+    for value in request.get_all(answer_header):
+        sent = DigestParams.parse(value)
+        if sent is not None and sent.get("realm") == realm and not stale:
+            return None  # we already answered this realm and were refused
+    headers = [
+        (name, value)
+        for name, value in request.headers
+        if name not in ("Via", "CSeq", answer_header)
+    ]
+    headers.append(("CSeq", f"{request.cseq.number + 1} {request.method}"))
+    uri = str(request.uri)
+    headers.append(
+        (
+            answer_header,
+            authorization(
+                challenge,
+                method=request.method,
+                uri=uri,
+                username=username,
+                password=password,
+                cnonce=cnonce,
+            ),
+        )
+    )
+    return Request(headers=headers, body=request.body, method=request.method, uri=request.uri)

@@ -241,16 +241,23 @@ class SipEndpoint:
         self._stamp_via(request, source)
         transaction_id = self._server_key(request)
         server = self._servers.get(transaction_id)
-        if server is not None:
+        accepted = server is not None and server.transaction.state is State.ACCEPTED
+        if server is not None and not (request.method == "ACK" and accepted):
             server.transaction.receive_request(request, now)
             self._flush_server(transaction_id, server, now)
             return
         if request.method == "ACK":
-            pending = self._pending_2xx.pop((request.call_id, request.cseq.number), None)
-            if pending is not None:
-                self._scheduled.pop(self._pending_key((request.call_id, request.cseq.number)), None)
+            # The ACK of a 2xx: a new transaction in RFC 3261, or one reusing the INVITE's
+            # branch, which RFC 6026 §7.1 has the Accepted state pass up. Either way the
+            # 2xx retransmissions stop here.
+            self._stop_2xx(request.call_id, request.cseq.number)
             self._events.append(AckReceived(request, source, transport))
             return
+        if request.method == "BYE":
+            # A BYE means the peer has our 2xx even if its ACK was lost (§15.1.2 lets the
+            # peer send BYE at once): stop retransmitting it.
+            for call_id, number in [k for k in self._pending_2xx if k[0] == request.call_id]:
+                self._stop_2xx(call_id, number)
         reliable = transport in RELIABLE
         transaction = ServerTransaction.start(request, reliable, self.timers)
         server = _ServerEntry(transaction, source, transport)
@@ -372,6 +379,10 @@ class SipEndpoint:
             return
         self._scheduled[key] = deadline
         heapq.heappush(self._heap, (deadline, key))
+
+    def _stop_2xx(self, call_id: str, number: int) -> None:
+        if self._pending_2xx.pop((call_id, number), None) is not None:
+            self._scheduled.pop(self._pending_key((call_id, number)), None)
 
     @staticmethod
     def _pending_key(key: tuple[str, int]) -> str:

@@ -367,7 +367,7 @@ def _validate(message: Request | Response, length_count: int) -> None:
     date = message.get("Date")
     if date is not None and not grammar.SIP_DATE_RE.fullmatch(date):
         raise RemoteProtocolError("Bad Date: must be an RFC 1123 date in GMT")
-    if (isinstance(message, Request) and message.method == "REGISTER") or message.get("Contact"):
+    if isinstance(message, Request) and message.method == "REGISTER":  # others parse lazily
         contacts = message.contacts
         if len(contacts) > 1 and any(c.wildcard for c in contacts):
             raise RemoteProtocolError("Contact * must be alone")

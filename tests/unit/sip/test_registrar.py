@@ -122,3 +122,62 @@ def test_unreadable_bindings_file_starts_empty(tmp_path: Path) -> None:
     path = tmp_path / "bindings.json"
     path.write_text("{not json")
     assert JsonFileBindingStore(path).all() == {}
+
+
+def test_client_retries_a_401_through_two_endpoints() -> None:
+    """Our UAC side (a trunk authenticating us) against our registrar, all in memory."""
+    from hotline.sip.auth import retry_with_credentials
+    from hotline.sip.endpoint import SipEndpoint
+    from hotline.sip.events import RequestReceived, ResponseReceived
+    from hotline.sip.uri import Uri
+
+    credentials = MemoryCredentialStore()
+    credentials.add_user("trunk", "carrier", "s3cret")
+    registrar = Registrar(
+        MemoryBindingStore(),
+        DigestAuthenticator("carrier", credentials, NonceKeeper(b"k"), ("SHA-256", "MD5")),
+    )
+    client = SipEndpoint(sent_by={"UDP": ("192.0.2.1", 5060)})
+    server = SipEndpoint(sent_by={"UDP": ("192.0.2.9", 5060)})
+
+    def exchange(now: float) -> list[Response]:
+        responses: list[Response] = []
+        for _ in range(4):
+            for out in client.take_outgoing():
+                server.receive(out.data, ("192.0.2.1", 5060), "UDP", now)
+            while (event := server.next_event()) is not None:
+                assert isinstance(event, RequestReceived)
+                server.respond(event.transaction_id, registrar.handle(event.request, now), now)
+            for out in server.take_outgoing():
+                client.receive(out.data, ("192.0.2.9", 5060), "UDP", now)
+            while (event := client.next_event()) is not None:
+                assert isinstance(event, ResponseReceived)
+                responses.append(event.response)
+        return responses
+
+    request = Request(
+        headers=[
+            ("From", "<sip:trunk@carrier>;tag=t"),
+            ("To", "<sip:trunk@carrier>"),
+            ("Call-ID", "trunk-reg"),
+            ("CSeq", "1 REGISTER"),
+            ("Contact", "<sip:trunk@192.0.2.1:5060>"),
+        ],
+        method="REGISTER",
+        uri=Uri.parse("sip:carrier"),
+    )
+    client.send_request(request, ("192.0.2.9", 5060), "UDP", 0.0)
+    [challenge] = exchange(0.0)
+    assert challenge.status == 401
+    retry = retry_with_credentials(
+        request, challenge, username="trunk", password="s3cret", cnonce="abc"
+    )
+    assert retry is not None
+    assert retry.cseq.number == 2
+    assert "algorithm=SHA-256" in (retry.get("Authorization") or "")
+    client.send_request(retry, ("192.0.2.9", 5060), "UDP", 1.0)
+    [ok] = exchange(1.0)
+    assert ok.status == 200
+    assert (
+        retry_with_credentials(retry, challenge, username="trunk", password="x", cnonce="c") is None
+    )

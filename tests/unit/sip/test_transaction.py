@@ -3,6 +3,9 @@ absorption of late retransmissions, through the endpoint as a transport would dr
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hotline.sip.endpoint import Outgoing, SipEndpoint
 from hotline.sip.events import (
     AckReceived,
@@ -318,3 +321,45 @@ def test_transaction_objects_directly() -> None:
     assert server.state is State.TERMINATED
     client = ClientTransaction.start(request, reliable=False, now=0.0)
     assert set(client.deadlines) == {"E", "F"}
+
+
+def test_ack_reusing_the_invite_branch_stops_2xx_retransmissions() -> None:
+    ep = endpoint()
+    ep.receive(new_request("INVITE"), PEER, "UDP", 0.0)
+    [event] = events(ep)
+    assert isinstance(event, RequestReceived)
+    ep.respond(event.transaction_id, make_response(event.request, 200, to_tag="s"), 0.0)
+    ep.take_outgoing()
+    ack = new_request("ACK").replace(b"To: <sip:uas@192.0.2.1>", b"To: <sip:uas@192.0.2.1>;tag=s")
+    ep.receive(ack, PEER, "UDP", 0.2)  # same branch as the INVITE (RFC 6026 §7.1)
+    assert [type(e) for e in events(ep)] == [AckReceived]
+    assert run_timers(ep, 40.0) == []
+
+
+def test_bye_stops_2xx_retransmissions_when_the_ack_was_lost() -> None:
+    ep = endpoint()
+    ep.receive(new_request("INVITE"), PEER, "UDP", 0.0)
+    [event] = events(ep)
+    assert isinstance(event, RequestReceived)
+    ep.respond(event.transaction_id, make_response(event.request, 200, to_tag="s"), 0.0)
+    ep.take_outgoing()
+    bye = new_request("BYE", branch="z9hG4bKbye", cseq=2)
+    ep.receive(bye, PEER, "UDP", 0.2)
+    assert [type(e) for e in events(ep)] == [RequestReceived]
+    assert run_timers(ep, 40.0) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from([b"INVITE", b"OPTIONS", b"ACK", b"CANCEL", b"BYE"]))
+def test_endpoint_never_raises_on_garbage(noise: bytes, method: bytes) -> None:
+    ep = endpoint()
+    valid = new_request(method.decode())
+    for data in (
+        noise,
+        valid[:40] + noise,
+        valid.replace(b"\r\n\r\n", b"\r\n" + noise + b"\r\n\r\n"),
+    ):
+        ep.receive(data, PEER, "UDP", 0.0)
+        ep.take_outgoing()
+        events(ep)
+    ep.handle_timer(100.0)
