@@ -23,6 +23,7 @@ import uvloop
 
 from hotline.sip.auth import make_ha1s
 from hotline.transport.sip_service import SipService, SipServiceConfig
+from tests.conftest import HotlineProcess
 from tests.interop.conftest import require_peer
 
 pytestmark = pytest.mark.interop
@@ -276,3 +277,27 @@ def test_baresip_with_wrong_password_is_refused(
     finally:
         output = phone.stop()
     assert "401" in output or "Unauthorized" in output
+
+
+def test_demo_node_answers_sipp_over_udp_and_tcp(
+    run_hotline: type[HotlineProcess], tmp_path: Path
+) -> None:
+    """`hotline demo` as an operator runs it: SIP listening is logged and SIPp gets answers."""
+    demo = run_hotline(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(tmp_path / "data")]
+    )
+    ports = {}
+    for _ in range(2):
+        line = demo.wait_for("sip listening")
+        match = re.search(r"address=127\.0\.0\.1:(\d+) transport=(udp|tcp)", line)
+        assert match is not None, line
+        ports[match.group(2)] = match.group(1)
+    demo.wait_for("hotline ready")
+    scenario = str(SCENARIOS / "options.xml")
+    udp = run_sipp(["-sf", scenario, f"127.0.0.1:{ports['udp']}", "-m", "3"], tmp_path, 20)
+    assert successful_calls(udp.stdout) == (3, 0), udp.stdout[-2000:]
+    tcp = run_sipp(
+        ["-sn", "uac", f"127.0.0.1:{ports['tcp']}", "-t", "t1", "-m", "5", "-r", "5"], tmp_path, 20
+    )
+    assert successful_calls(tcp.stdout) == (5, 0), tcp.stdout[-2000:]
+    assert demo.terminate() == 0

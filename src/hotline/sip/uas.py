@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hotline.sip import sdp
+from hotline.sip.dialog import Dialog
 from hotline.sip.endpoint import SipEndpoint
 from hotline.sip.errors import ProtocolError
 from hotline.sip.events import (
@@ -35,7 +36,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
 
 @dataclass
 class _Call:
-    local_tag: str
+    dialog: Dialog
     invite_transaction_id: str
     confirmed: bool = False
 
@@ -99,8 +100,12 @@ class AnsweringUserAgent:
         elif method == "INVITE":
             self._invite(event, now)
         elif method == "BYE":
-            call = self.calls.pop(request.call_id, None)
-            status = 200 if call is not None else 481
+            call = self.calls.get(request.call_id)
+            status = 481
+            if call is not None and call.dialog.matches(request):
+                status = call.dialog.receive_request(request) or 200
+                if status == 200:
+                    del self.calls[request.call_id]
             self._count(f"bye.{status}")
             respond(tid, make_response(request, status), now)
         elif method in KNOWN_NOT_ALLOWED:
@@ -133,8 +138,16 @@ class AnsweringUserAgent:
             respond(tid, make_response(request, 415, to_tag=tag, headers=headers), now)
             return
         existing = self.calls.get(request.call_id)
-        if existing is not None and request.to.tag == existing.local_tag:
-            tag = existing.local_tag  # a re-INVITE in our dialog
+        if request.to.tag is not None:
+            # A re-INVITE: only within a dialog we know, in CSeq order, without glare.
+            if existing is None or not existing.dialog.matches(request):
+                respond(tid, make_response(request, 481), now)
+                return
+            refused = existing.dialog.receive_request(request)
+            if refused is not None:
+                respond(tid, make_response(request, refused), now)
+                return
+            tag = existing.dialog.local_tag
         body = b""
         if request.body:
             offer = sdp.SessionDescription.parse(request.body)
@@ -145,9 +158,14 @@ class AnsweringUserAgent:
         ]
         if body:
             headers.append(("Content-Type", "application/sdp"))
-        self.calls[request.call_id] = _Call(tag, tid)
-        self._count("calls.answered")
-        respond(tid, make_response(request, 200, to_tag=tag, headers=headers, body=body), now)
+        response = make_response(request, 200, to_tag=tag, headers=headers, body=body)
+        if existing is not None and request.to.tag is not None:
+            existing.dialog.answered_reinvite()
+            self._count("calls.reinvited")
+        else:
+            self.calls[request.call_id] = _Call(Dialog.for_uas(request, response), tid)
+            self._count("calls.answered")
+        respond(tid, response, now)
 
     def _allow(self) -> list[tuple[str, str]]:
         return [("Allow", ", ".join(ALLOWED))]

@@ -50,6 +50,7 @@ def request(
         "From: <sip:caller@192.0.2.5>;tag=c\r\n"
         f"To: <sip:hotline@192.0.2.1>{to_tag}\r\n"
         "Call-ID: uas-call\r\n"
+        "Contact: <sip:caller@192.0.2.5:5060>\r\n"
         f"CSeq: {cseq} {method}\r\n"
         f"{extra}"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -111,7 +112,29 @@ def test_rejections_by_method_extension_and_content() -> None:
 
 def test_register_goes_to_the_registrar() -> None:
     ua = agent()
-    [ok] = drive(ua, request("REGISTER", "Contact: <sip:caller@192.0.2.5>\r\n"))
+    [ok] = drive(ua, request("REGISTER"))
     assert ok.status == 200
     assert ua.registrar is not None
     assert len(ua.registrar.lookup("sip:hotline@192.0.2.1", 1.0)) == 1
+
+
+def test_reinvite_in_dialog_and_requests_outside_it() -> None:
+    ua = agent()
+    sdp_header = "Content-Type: application/sdp\r\n"
+    drive(ua, request("INVITE", sdp_header, OFFER))
+    drive(ua, request("ACK", to_tag=";tag=uas"))
+    hold = OFFER.replace(b"a=sendonly", b"a=inactive")
+    responses = drive(ua, request("INVITE", sdp_header, hold, cseq=2, to_tag=";tag=uas"))
+    assert responses[-1].status == 200
+    assert b"a=inactive" in responses[-1].body
+    assert ua.stats["calls.reinvited"] == 1
+    stale = drive(ua, request("INVITE", sdp_header, OFFER, cseq=2, to_tag=";tag=uas"))
+    assert stale == []  # a retransmission of the re-INVITE: absorbed (RFC 6026 Accepted)
+    old = drive(ua, request("INFO", cseq=1, to_tag=";tag=uas"))
+    assert old[-1].status == 405
+    wrong_tag = drive(ua, request("BYE", cseq=3, to_tag=";tag=other"))
+    assert wrong_tag[-1].status == 481
+    unknown_dialog = drive(ua, request("INVITE", sdp_header, OFFER, cseq=9, to_tag=";tag=zzz"))
+    assert unknown_dialog[-1].status == 481
+    [bye_ok] = drive(ua, request("BYE", cseq=4, to_tag=";tag=uas"))
+    assert bye_ok.status == 200
