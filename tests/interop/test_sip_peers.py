@@ -301,3 +301,108 @@ def test_demo_node_answers_sipp_over_udp_and_tcp(
     )
     assert successful_calls(tcp.stdout) == (5, 0), tcp.stdout[-2000:]
     assert demo.terminate() == 0
+
+
+# -- our UAC against SIPp's UAS ----------------------------------------------------------------
+def test_our_uac_calls_sipp_uas_and_hangs_up(tmp_path: Path) -> None:
+    """Client transactions, the ACK of a 2xx and an in-dialog BYE against a real UAS."""
+    sipp_port = free_port_pair()
+    uas = subprocess.Popen(
+        [
+            require_peer("sipp"),
+            *["-sn", "uas", "-i", "127.0.0.1", "-p", str(sipp_port)],
+            *["-m", "1", "-nostdin", "-timeout", "20s"],
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    outcome: dict[str, object] = {}
+
+    async def call() -> None:
+        from hotline.sip.dialog import Dialog
+        from hotline.sip.endpoint import SipEndpoint
+        from hotline.sip.events import Event, ResponseReceived
+        from hotline.sip.message import Request
+        from hotline.sip.uri import Uri
+        from hotline.transport.sip_transport import SipStack
+
+        done = asyncio.Event()
+        endpoint = SipEndpoint(sent_by={})
+        state: dict[str, object] = {}
+        destination = ("127.0.0.1", sipp_port)
+
+        def handle(event: Event, now: float) -> None:
+            if not isinstance(event, ResponseReceived):
+                return
+            response = event.response
+            statuses = outcome.setdefault("statuses", [])
+            assert isinstance(statuses, list)
+            statuses.append(f"{response.status} {response.cseq.method}")
+            if response.cseq.method == "INVITE" and response.status == 200:
+                invite = state["invite"]
+                assert isinstance(invite, Request)
+                dialog = Dialog.for_uac(invite, response)
+                state["dialog"] = dialog
+                endpoint.send_ack(dialog.ack_for(response), destination, "UDP")
+                bye = dialog.create_request("BYE")
+                target = dialog.remote_target
+                endpoint.send_request(bye, (target.host, target.port or 5060), "UDP", now)
+            elif response.cseq.method == "BYE" and response.status >= 200:
+                done.set()
+
+        stack = SipStack(endpoint, handle)
+        host, port = await stack.listen_udp("127.0.0.1", 0)
+        endpoint.sent_by["UDP"] = (host, port)
+        body = (
+            b"v=0\r\no=hotline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            b"m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        )
+        invite = Request(
+            headers=[
+                ("From", f"<sip:hotline@{host}:{port}>;tag=uac1"),
+                ("To", f"<sip:agent@127.0.0.1:{sipp_port}>"),
+                ("Call-ID", "uac-call-1"),
+                ("CSeq", "1 INVITE"),
+                ("Contact", f"<sip:hotline@{host}:{port}>"),
+                ("Max-Forwards", "70"),
+                ("Content-Type", "application/sdp"),
+            ],
+            body=body,
+            method="INVITE",
+            uri=Uri.parse(f"sip:agent@127.0.0.1:{sipp_port}"),
+        )
+        state["invite"] = invite
+        await asyncio.sleep(0.3)  # let SIPp bind its port
+        endpoint.send_request(invite, destination, "UDP", stack.clock())
+        stack.process()
+        try:
+            await asyncio.wait_for(done.wait(), 15)
+        finally:
+            stack.close()
+
+    errors: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            asyncio.run(call())
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join(25)
+    try:
+        output, _ = uas.communicate(timeout=25)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    assert not errors, (errors, output[-2000:])
+    statuses = outcome["statuses"]
+    assert isinstance(statuses, list)
+    assert "200 INVITE" in statuses
+    assert statuses[-1] == "200 BYE"
+    assert uas.returncode == 0, output[-2000:]
+    assert successful_calls(output) == (1, 0)
