@@ -88,6 +88,7 @@ class _Pending2xx:
     """A 2xx to INVITE that the UA core retransmits until its ACK (§13.3.1.4)."""
 
     transaction_id: str
+    request: Request
     response: Response
     interval: float
     give_up: float
@@ -188,7 +189,7 @@ class SipEndpoint:
         ):
             key = (request.call_id, request.cseq.number)
             t1 = self.timers.t1
-            pending = _Pending2xx(transaction_id, response, t1, now + 64 * t1, now + t1)
+            pending = _Pending2xx(transaction_id, request, response, t1, now + 64 * t1, now + t1)
             self._pending_2xx[key] = pending
             self._schedule(self._pending_key(key), pending.deadline)
         self._flush_server(transaction_id, server, now)
@@ -396,17 +397,14 @@ class SipEndpoint:
             return
         server = self._servers.get(pending.transaction_id)
         if now >= pending.give_up or server is None:
-            # §13.3.1.4: no ACK after 64*T1: the session should be ended with a BYE.
+            # §13.3.1.4: no ACK after 64*T1: the TU should end the session with a BYE.
             del self._pending_2xx[pending_key]
-            if server is not None:
-                self._events.append(
-                    TransactionTimedOut(pending.transaction_id, server.transaction.request)
-                )
+            self._events.append(TransactionTimedOut(pending.transaction_id, pending.request))
             return
         server.transaction.send_response(pending.response, now)
         self._flush_server(pending.transaction_id, server, now)
         pending.interval = min(pending.interval * 2, self.timers.t2)
-        pending.deadline = now + pending.interval
+        pending.deadline = min(now + pending.interval, pending.give_up)
         self._schedule(key, pending.deadline)
 
     def _reject(self, data: bytes, source: Address, transport: str, error: ProtocolError) -> None:
