@@ -64,6 +64,7 @@ class Node:
         try:
             sip_addresses = await self.sip.start()
         except SipTransportError as error:
+            self.sip.stop()
             await self.http.stop()
             raise NodeStartError(str(error)) from None
         for transport, (sip_host, sip_port) in sip_addresses.items():

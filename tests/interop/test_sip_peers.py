@@ -406,3 +406,16 @@ def test_our_uac_calls_sipp_uas_and_hangs_up(tmp_path: Path) -> None:
     assert statuses[-1] == "200 BYE"
     assert uas.returncode == 0, output[-2000:]
     assert successful_calls(output) == (1, 0)
+
+
+def test_sip_port_in_use_stops_the_node_with_a_clear_message(
+    run_hotline: type[HotlineProcess], tmp_path: Path
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        node = run_hotline(
+            ["demo", "--http-port", "0", "--sip-port", str(port), "--data-dir", str(tmp_path)]
+        )
+        assert node.proc.wait(timeout=20) == 1
+    assert f"cannot listen on udp:127.0.0.1:{port}: Address already in use" in node.drain()

@@ -58,7 +58,7 @@ class SipStack:
             )
         except OSError as error:
             raise SipTransportError(
-                f"cannot listen on udp:{host}:{port}: {error.strerror}"
+                f"cannot listen on udp:{host}:{port}: {_reason(error)}"
             ) from None
         self.udp = transport
         address: Address = transport.get_extra_info("sockname")[:2]
@@ -76,7 +76,7 @@ class SipStack:
             )
         except OSError as error:
             raise SipTransportError(
-                f"cannot listen on {name.lower()}:{host}:{port}: {error.strerror}"
+                f"cannot listen on {name.lower()}:{host}:{port}: {_reason(error)}"
             ) from None
         self.servers.append(server)
         address: Address = server.sockets[0].getsockname()[:2]
@@ -183,6 +183,14 @@ class SipStack:
             return
         for data in self._pending_connects.pop(key, []):
             protocol.write(data)
+
+
+def _reason(error: OSError) -> str:
+    """The OS's words ("Address already in use"); uvloop hides them in ``__cause__``."""
+    cause = error.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return error.strerror or str(error)
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
