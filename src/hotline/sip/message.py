@@ -294,11 +294,36 @@ def _parse_headers(block: str) -> list[tuple[str, str]]:
         if not line:
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not _NAME_RE.fullmatch(name):
-            raise RemoteProtocolError(f"Bad header line {line[:30]!r}")
-        headers.append((canonical_name(name), value.strip(" \t")))
+        canonical = _SEEN_NAMES.get(name) if colon else None
+        if canonical is None:
+            name = name.rstrip(" \t")
+            if not colon or not _NAME_RE.fullmatch(name):
+                raise RemoteProtocolError(f"Bad header line {line[:30]!r}")
+            canonical = canonical_name(name)
+        headers.append((canonical, value.strip(" \t")))
     return headers
+
+
+# The spellings of header names as they arrive, already checked: the same dozen names come
+# in every message. Filled once at import from the names we know; never grows at run time.
+_SEEN_NAMES = {
+    spelling: canonical_name(spelling)
+    for known in {canonical_name(n) for n in ("v", "f", "t", "i", "l", "m", "c", "k", "s")}
+    | {
+        "CSeq",
+        "Max-Forwards",
+        "Allow",
+        "Content-Length",
+        "User-Agent",
+        "Record-Route",
+        "Route",
+        "Expires",
+        "Authorization",
+        "WWW-Authenticate",
+        "Accept",
+    }
+    for spelling in (known, known.lower())
+}
 
 
 def _parse_request_line(line: str, headers: list[tuple[str, str]]) -> Request:

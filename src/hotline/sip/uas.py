@@ -23,7 +23,7 @@ from hotline.sip.events import (
     RequestReceived,
     TransactionTimedOut,
 )
-from hotline.sip.message import Request, make_response
+from hotline.sip.message import make_response
 from hotline.sip.registrar import Registrar
 
 ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER")
@@ -172,7 +172,3 @@ class AnsweringUserAgent:
 
     def _caps(self) -> list[tuple[str, str]]:
         return [*self._allow(), ("Accept", "application/sdp")]
-
-
-def is_request(message: object) -> bool:
-    return isinstance(message, Request)

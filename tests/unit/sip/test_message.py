@@ -212,3 +212,9 @@ def messages(draw: st.DrawFn) -> Request | Response:
 @given(messages())
 def test_parse_serialise_round_trip(message: Request | Response) -> None:
     assert parse_message(bytes(message)) == message
+
+
+def test_header_line_without_colon_is_refused_even_for_known_names() -> None:
+    with pytest.raises(RemoteProtocolError) as caught:
+        parse_message(OPTIONS.replace(b"Max-Forwards: 70\r\n", b"Via\r\n"))
+    assert "Bad header line" in caught.value.reason
