@@ -167,7 +167,7 @@ def free_port_pair() -> int:
 
 
 class Baresip:
-    def __init__(self, directory: Path, account: str) -> None:
+    def __init__(self, directory: Path, account: str, extra: tuple[str, ...] = ()) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.sip_port = free_port_pair()
@@ -187,6 +187,7 @@ class Baresip:
                     "module_app menu.so",
                     "module_app ctrl_tcp.so",
                     f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
+                    *extra,
                     "",
                 ]
             )
@@ -419,3 +420,37 @@ def test_sip_port_in_use_stops_the_node_with_a_clear_message(
         )
         assert node.proc.wait(timeout=20) == 1
     assert f"cannot listen on udp:127.0.0.1:{port}: Address already in use" in node.drain()
+
+
+def test_baresip_registers_over_tls_verifying_our_self_signed_certificate(
+    tmp_path: Path,
+) -> None:
+    cert, key = tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem"
+    running = RunningService(
+        SipServiceConfig(
+            tls_port=0,
+            tls_cert=cert,
+            tls_key=key,
+            users={"alice": make_ha1s("alice", REALM, "wonderland")},
+            realm=REALM,
+            nonce_secret=b"interop",
+        )
+    )
+    try:
+        port = running.port("TLS")
+        account = (
+            f"<sip:alice@127.0.0.1:{port};transport=tls>;auth_pass=wonderland;regint=60;"
+            "audio_codecs=PCMU"
+        )
+        phone = Baresip(tmp_path / "alice", account, extra=(f"sip_cafile {cert}",))
+        try:
+            registered = wait_for(lambda: running.stats().get("register.200", 0) >= 1)
+            assert registered, (running.stats(), phone.stop())
+            [binding] = running.service.registrar.lookup("sip:alice@127.0.0.1", time.time())
+            assert binding.source is not None
+            assert binding.source.startswith("TLS:")
+        finally:
+            output = phone.stop()  # baresip un-registers on the way out
+        assert "{0/TLS/v4} 200 OK" in output
+    finally:
+        running.stop()
