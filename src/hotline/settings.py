@@ -28,8 +28,17 @@ class SettingsError(Exception):
     """Settings could not be loaded; ``str(error)`` is one line naming the field."""
 
 
+class SipUser(BaseModel):
+    """A SIP account's digest hashes (HA1 = H(user:realm:password)); never the password."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ha1_md5: str = Field(pattern=r"^[0-9a-f]{32}$")
+    ha1_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
 class SipSettings(BaseModel):
-    """Where the SIP transports listen."""
+    """Where the SIP transports listen, and how the registrar authenticates."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,6 +46,26 @@ class SipSettings(BaseModel):
     udp_port: Port = 5060
     tcp_port: Port = 5060
     tls_port: Port = 5061
+    tls_enabled: bool = Field(
+        default=False, description="listen for SIP over TLS on tls_port (TLS 1.2+)"
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="PEM certificate; default: a self-signed one in data_dir/tls"
+    )
+    tls_key: Path | None = None
+    realm: str = Field(default="hotline", min_length=1)
+    users: dict[str, SipUser] = Field(
+        default_factory=dict, description="digest accounts for REGISTER (username -> HA1s)"
+    )
+    nonce_secret: str | None = Field(
+        default=None, description="HMAC key for digest nonces; random per start if unset"
+    )
+    min_expires: int = Field(default=60, ge=1)
+    digest_algorithms: tuple[Literal["MD5", "SHA-256"], ...] = Field(
+        default=("MD5",),
+        min_length=1,
+        description="digest challenges, best first; SHA-256 breaks baresip 1.0 and old phones",
+    )
 
 
 class HttpSettings(BaseModel):

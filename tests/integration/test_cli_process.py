@@ -76,7 +76,9 @@ def test_demo_starts_serves_and_stops_cleanly_on_sigterm(run_hotline, data_dir: 
 
 
 def test_demo_stops_cleanly_on_ctrl_c(run_hotline, data_dir: Path) -> None:
-    demo: HotlineProcess = run_hotline(["demo", "--http-port", "0", "--data-dir", str(data_dir)])
+    demo: HotlineProcess = run_hotline(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data_dir)]
+    )
     demo.wait_for("hotline ready")
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(timeout=15) == 0
@@ -84,7 +86,10 @@ def test_demo_stops_cleanly_on_ctrl_c(run_hotline, data_dir: Path) -> None:
 
 def test_serve_logs_json_lines(run_hotline, tmp_path: Path) -> None:
     config = tmp_path / "hotline.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nnode_name: pbx-test\nhttp:\n  port: 0\n")
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nnode_name: pbx-test\nhttp:\n  port: 0\n"
+        "sip:\n  udp_port: 0\n  tcp_port: 0\n"
+    )
     node: HotlineProcess = run_hotline(["serve", "--config", str(config)])
     line = node.wait_for("http listening")
     record = json.loads(line)

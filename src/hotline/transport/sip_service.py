@@ -1,0 +1,96 @@
+"""One node's SIP service: endpoint, registrar, answering UA and listeners, wired together.
+
+The composition root (``app.py``) builds it from settings; tests and benchmarks build it
+directly with port 0. Until ``calls/`` exists, the transaction user is the
+:class:`AnsweringUserAgent`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline.sip.auth import DigestAuthenticator, MemoryCredentialStore, NonceKeeper
+from hotline.sip.endpoint import RateLimiter, SipEndpoint
+from hotline.sip.events import Address
+from hotline.sip.registrar import BindingStore, MemoryBindingStore, Registrar
+from hotline.sip.uas import AnsweringUserAgent
+from hotline.transport.sip_bindings import JsonFileBindingStore
+from hotline.transport.sip_tls import ensure_self_signed, server_context
+from hotline.transport.sip_transport import SipStack
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SipServiceConfig:
+    host: str = "127.0.0.1"
+    udp_port: int | None = 0
+    tcp_port: int | None = 0
+    tls_port: int | None = None
+    realm: str = "hotline"
+    #: username -> {algorithm: HA1}; empty means REGISTER without authentication.
+    users: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    nonce_secret: bytes = b"change-me"
+    bindings_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    min_expires: int = 60
+    #: Digest challenges offered, best first. MD5 only by default: baresip 1.0 (libre) fails
+    #: the whole REGISTER with ENOSYS when any challenge names SHA-256, as do many older
+    #: desk phones; enable SHA-256 (RFC 8760) per deployment when the phones support it.
+    digest_algorithms: tuple[str, ...] = ("MD5",)
+    rate_limiter: RateLimiter | None = None
+
+
+class SipService:
+    def __init__(self, config: SipServiceConfig) -> None:
+        self.config = config
+        self.endpoint = SipEndpoint(sent_by={}, rate_limiter=config.rate_limiter)
+        store: BindingStore = (
+            JsonFileBindingStore(config.bindings_file)
+            if config.bindings_file is not None
+            else MemoryBindingStore()
+        )
+        authenticator = None
+        if config.users:
+            credentials = MemoryCredentialStore()
+            for username, ha1s in config.users.items():
+                credentials.entries[(username, config.realm)] = dict(ha1s)
+            authenticator = DigestAuthenticator(
+                config.realm,
+                credentials,
+                NonceKeeper(config.nonce_secret),
+                config.digest_algorithms,
+            )
+        self.registrar = Registrar(store, authenticator, min_expires=config.min_expires)
+        self.agent = AnsweringUserAgent(self.endpoint, config.host, 0, self.registrar)
+        self.stack = SipStack(self.endpoint, self.agent.handle_event)
+
+    async def start(self) -> dict[str, Address]:
+        config = self.config
+        stack = self.stack
+        if config.udp_port is not None:
+            await stack.listen_udp(config.host, config.udp_port)
+        if config.tcp_port is not None:
+            await stack.listen_stream(config.host, config.tcp_port)
+        if config.tls_port is not None:
+            if config.tls_cert is None or config.tls_key is None:
+                raise ValueError("TLS needs tls_cert and tls_key")
+            ensure_self_signed(
+                config.tls_cert, config.tls_key, config.host, datetime.datetime.now(datetime.UTC)
+            )
+            await stack.listen_stream(
+                config.host, config.tls_port, server_context(config.tls_cert, config.tls_key)
+            )
+        for name, address in stack.addresses.items():
+            self.endpoint.sent_by[name] = address
+        first = next(iter(stack.addresses.values()))
+        self.agent.contact_port = first[1]
+        return dict(stack.addresses)
+
+    def stop(self) -> None:
+        self.stack.close()
