@@ -106,7 +106,7 @@ def test_port_in_use_fails_with_clear_message(run_hotline, data_dir: Path) -> No
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         demo: HotlineProcess = run_hotline(
-            ["demo", "--http-port", str(port), "--data-dir", str(data_dir)]
+            ["demo", "--http-port", str(port), "--sip-port", "0", "--data-dir", str(data_dir)]
         )
         assert demo.proc.wait(timeout=15) == 1
         assert f"cannot listen for HTTP on 127.0.0.1:{port}: Address already in use" in (

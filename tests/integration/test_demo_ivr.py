@@ -20,7 +20,9 @@ from tests.support.ivr import call_flow
 
 @pytest.fixture
 def demo_url(run_hotline, tmp_path: Path) -> str:
-    demo: HotlineProcess = run_hotline(["demo", "--http-port", "0", "--data-dir", str(tmp_path)])
+    demo: HotlineProcess = run_hotline(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(tmp_path)]
+    )
     match = re.search(r"http://127\.0\.0\.1:\d+", demo.wait_for("http listening"))
     assert match
     return match.group(0)

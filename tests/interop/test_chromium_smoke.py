@@ -20,7 +20,9 @@ pytestmark = pytest.mark.interop
 
 
 def test_chromium_reads_healthz_from_demo(browser: Browser, run_hotline, tmp_path: Path) -> None:
-    demo: HotlineProcess = run_hotline(["demo", "--http-port", "0", "--data-dir", str(tmp_path)])
+    demo: HotlineProcess = run_hotline(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(tmp_path)]
+    )
     match = re.search(r"http://127\.0\.0\.1:\d+", demo.wait_for("http listening"))
     assert match
     page = browser.new_page()
