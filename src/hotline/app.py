@@ -12,8 +12,12 @@ import logging
 
 from hotline import __version__
 from hotline.api.app import create_api
+from hotline.api.context import ApiContext
 from hotline.api.server import HttpServer, HttpStartError
-from hotline.settings import Settings
+from hotline.api.services.users import ensure_demo_admin
+from hotline.events.bus import EventBus
+from hotline.settings import Settings, SettingsError
+from hotline.store.database import Database, DatabaseNotMigratedError
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +27,26 @@ class NodeStartError(Exception):
 
 
 class Node:
-    """One Hotline process: today the HTTP API; SIP, media and the ACD join as they land."""
+    """One Hotline process: the store, the bus and the HTTP API; SIP, media and the ACD
+    join as they land."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.http = HttpServer(
-            create_api(settings.node_name), settings.http.host, settings.http.port
+        try:
+            secret_key = settings.effective_secret_key
+        except SettingsError as error:
+            raise NodeStartError(str(error)) from None
+        self.bus = EventBus()
+        self.database = Database(settings.effective_database_url)
+        self.context = ApiContext(
+            node_name=settings.node_name,
+            database=self.database,
+            bus=self.bus,
+            secret_key=secret_key,
+            login_attempts_per_minute=settings.login_attempts_per_minute,
+            secure_cookies=False,
         )
+        self.http = HttpServer(create_api(self.context), settings.http.host, settings.http.port)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every component, wait for ``stop``, then shut down in reverse order."""
@@ -50,8 +67,10 @@ class Node:
             },
         )
         try:
+            await self._open_database()
             await self.http.start()
-        except HttpStartError as error:
+        except (HttpStartError, DatabaseNotMigratedError) as error:
+            await self.database.close()
             raise NodeStartError(str(error)) from None
         assert self.http.address is not None
         host, port = self.http.address
@@ -67,4 +86,16 @@ class Node:
         finally:
             log.info("stopping hotline")
             await self.http.stop()
+            await self.database.close()
             log.info("hotline stopped")
+
+    async def _open_database(self) -> None:
+        # A demo must work with one command, so it migrates itself; a production node
+        # never changes its schema behind the operator's back.
+        if self.settings.demo:
+            await self.database.upgrade()
+            created = await ensure_demo_admin(self.context)
+            if created:
+                log.warning("demo user created: admin / %s (demo only; loopback only)", created)
+        await self.database.check_migrated()
+        log.info("database ready", extra={"database": self.database.safe_url})

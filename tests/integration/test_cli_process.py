@@ -84,7 +84,11 @@ def test_demo_stops_cleanly_on_ctrl_c(run_hotline, data_dir: Path) -> None:
 
 def test_serve_logs_json_lines(run_hotline, tmp_path: Path) -> None:
     config = tmp_path / "hotline.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nnode_name: pbx-test\nhttp:\n  port: 0\n")
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nnode_name: pbx-test\nhttp:\n  port: 0\n"
+        f"secret_key: {'s' * 16}{'k' * 16}\n"
+    )
+    assert run("db", "upgrade", "--config", str(config)).returncode == 0
     node: HotlineProcess = run_hotline(["serve", "--config", str(config)])
     line = node.wait_for("http listening")
     record = json.loads(line)

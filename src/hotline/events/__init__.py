@@ -5,5 +5,6 @@ Imports only the stdlib so that every layer may depend on it.
 """
 
 from hotline.events.base import Event
+from hotline.events.bus import EventBus, Subscription, SubscriptionClosedError
 
-__all__ = ["Event"]
+__all__ = ["Event", "EventBus", "Subscription", "SubscriptionClosedError"]
