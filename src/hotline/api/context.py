@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
-from hotline.api.security import LoginRateLimiter
+from hotline.api.security import LoginRateLimiter, Passwords
 from hotline.events.bus import EventBus
 from hotline.store.database import Database
 
@@ -35,6 +35,7 @@ class ApiContext:
     registry: CollectorRegistry = field(
         default_factory=lambda: CollectorRegistry(auto_describe=True)
     )
+    passwords: Passwords = field(default_factory=Passwords)
     limiter: LoginRateLimiter = field(init=False)
     websocket_clients: int = field(default=0, init=False)
 

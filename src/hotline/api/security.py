@@ -18,25 +18,32 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 TOKEN_PREFIX = "hl_"
 
-_hasher = PasswordHasher()
-# Verified when the user does not exist, so that a wrong username costs as much time as a
-# wrong password and usernames cannot be probed by timing.
-_DUMMY_HASH = _hasher.hash("not a real password")
 
+class Passwords:
+    """Hashing and checking passwords with one set of argon2 parameters.
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    An object rather than module functions so that tests can use cheap parameters: the
+    production ones cost tens of milliseconds per hash by design.
+    """
 
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+        # Verified when the user does not exist, so that a wrong username costs as much
+        # time as a wrong password and usernames cannot be probed by timing.
+        self._dummy_hash = self._hasher.hash("not a real password")
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
 
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            matched = self._hasher.verify(password_hash or self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return matched and password_hash is not None
 
-def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
 
 
 def new_token() -> str:

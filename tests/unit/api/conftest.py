@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from hotline.api.app import create_api
 from hotline.api.context import ApiContext
-from hotline.api.security import hash_password
+from hotline.api.security import Passwords
 from hotline.events.bus import EventBus
 from hotline.store.database import Database
 from hotline.store.models import (
@@ -29,6 +30,8 @@ from hotline.store.models import (
 from tests.unit.store.conftest import database, database_url, postgres_url  # noqa: F401
 
 PASSWORD = "correct horse battery"
+# argon2 at its cheapest: the tests check behaviour, not the cost of a hash.
+FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 SECRET = "test-secret-key-for-sessions-0123456789"
 
 
@@ -76,9 +79,9 @@ USERS = {
 }
 
 
-async def seed(db: Database) -> dict[str, int]:
+async def seed(db: Database, passwords: Passwords) -> dict[str, int]:
     ids: dict[str, int] = {}
-    password_hash = hash_password(PASSWORD)
+    password_hash = passwords.hash(PASSWORD)
     start = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
     async with db.session() as session:
         for name in ("A", "B"):
@@ -153,9 +156,10 @@ async def world(database: Database, clock: FakeClock) -> AsyncIterator[World]:  
         secret_key=SECRET,
         login_attempts_per_minute=3,
         clock=clock,
+        passwords=FAST_PASSWORDS,
     )
     world = World(context=context, app=create_api(context))
-    world.ids = await seed(database)
+    world.ids = await seed(database, FAST_PASSWORDS)
     try:
         yield world
     finally:

@@ -38,7 +38,11 @@ async def login(body: LoginBody, request: Request, session: SessionDep, context:
     """Start a web session; the cookie is HttpOnly and SameSite=strict."""
     try:
         principal = await AuthService(session).login(
-            body.username, body.password, client_address(request), context.limiter
+            body.username,
+            body.password,
+            client_address(request),
+            context.limiter,
+            context.passwords,
         )
     except LoginThrottledError as error:
         raise HTTPException(

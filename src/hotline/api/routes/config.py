@@ -30,7 +30,7 @@ def crud_router(
     router = APIRouter(prefix=f"/{name}", tags=[name])
 
     def service(session: Any, principal: Any, context: Any) -> ConfigService[Base]:
-        return ConfigService(session, principal, resource, context.bus)
+        return ConfigService(session, principal, resource, context.passwords, context.bus)
 
     async def list_items(
         session: SessionDep,

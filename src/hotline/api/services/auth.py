@@ -8,14 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.rbac import Permission, Principal, permissions_for
-from hotline.api.security import (
-    LoginRateLimiter,
-    hash_password,
-    needs_rehash,
-    new_token,
-    token_digest,
-    verify_password,
-)
+from hotline.api.security import LoginRateLimiter, Passwords, new_token, token_digest
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import InvalidError, NotFoundError
 from hotline.store.models import ApiToken, User
@@ -54,7 +47,12 @@ class AuthService:
         self.tokens = ApiTokenRepository(session)
 
     async def login(
-        self, username: str, password: str, client: str, limiter: LoginRateLimiter
+        self,
+        username: str,
+        password: str,
+        client: str,
+        limiter: LoginRateLimiter,
+        passwords: Passwords,
     ) -> Principal:
         key = (username.lower(), client)
         retry_after = limiter.retry_after(key)
@@ -64,15 +62,15 @@ class AuthService:
             await self.session.commit()
             raise LoginThrottledError(max(retry_after, 1.0))
         user = await self.users.by_username(username)
-        ok = verify_password(user.password_hash if user else None, password)
+        ok = passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
             limiter.failed(key)
             await audit.record("login_failed", "sessions", actor=username, client=client)
             await self.session.commit()
             raise LoginRefusedError
         limiter.succeeded(key)
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+        if passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash(password)
         principal = principal_for(user, via="session", scopes=None, client=client)
         await AuditService(self.session, principal).record("login", "sessions", user.id)
         await self.session.commit()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.rbac import Permission, Principal
+from hotline.api.security import Passwords
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, NotFoundError
 from hotline.events.bus import EventBus
@@ -25,7 +26,7 @@ from hotline.store.repositories import Repository
 ModelT = TypeVar("ModelT", bound=Base)
 
 
-def _unchanged(values: dict[str, Any]) -> dict[str, Any]:
+def _unchanged(values: dict[str, Any], _passwords: Passwords) -> dict[str, Any]:
     return values
 
 
@@ -39,7 +40,7 @@ class Resource(Generic[ModelT]):
     write: Permission
     #: Rows belong to a department; supervisors see and change only their own.
     department_scoped: bool = False
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_unchanged)
+    prepare: Callable[[dict[str, Any], Passwords], dict[str, Any]] = field(default=_unchanged)
 
 
 class ConfigService(Generic[ModelT]):
@@ -48,8 +49,10 @@ class ConfigService(Generic[ModelT]):
         session: AsyncSession,
         principal: Principal,
         resource: Resource[ModelT],
+        passwords: Passwords,
         bus: EventBus | None = None,
     ) -> None:
+        self.passwords = passwords
         self.session = session
         self.principal = principal
         self.resource = resource
@@ -79,7 +82,7 @@ class ConfigService(Generic[ModelT]):
         self.principal.require(self.resource.write)
         if self.resource.department_scoped:
             self.principal.require_department(values.get("department_id"))
-        item = self.resource.model(**self.resource.prepare(values))
+        item = self.resource.model(**self.resource.prepare(values, self.passwords))
         try:
             await self.repository.add(item)
             await self.audit.record(
@@ -102,7 +105,7 @@ class ConfigService(Generic[ModelT]):
             self.principal.require_department(values["department_id"])
         before = {name: _jsonable(getattr(item, name, None)) for name in values}
         try:
-            await self.repository.update(item, self.resource.prepare(values))
+            await self.repository.update(item, self.resource.prepare(values, self.passwords))
             await self.audit.record(
                 "update",
                 self.resource.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.api.rbac import Permission
-from hotline.api.security import hash_password
+from hotline.api.security import Passwords
 from hotline.api.services.config import Resource
 from hotline.store.models import (
     Agent,
@@ -22,18 +22,18 @@ from hotline.store.models import (
 )
 
 
-def _user_columns(values: dict[str, Any]) -> dict[str, Any]:
+def _user_columns(values: dict[str, Any], passwords: Passwords) -> dict[str, Any]:
     values = dict(values)
     if "password" in values:
-        values["password_hash"] = hash_password(values.pop("password"))
+        values["password_hash"] = passwords.hash(values.pop("password"))
     return values
 
 
-def _agent_columns(values: dict[str, Any]) -> dict[str, Any]:
+def _agent_columns(values: dict[str, Any], _passwords: Passwords) -> dict[str, Any]:
     values = dict(values)
     if "skills" in values:
         values["skills"] = [
-            AgentSkill(skill_id=skill["skill_id"], level=skill["level"])
+            AgentSkill(skill_id=skill["skill_id"], level=skill.get("level", 1))
             for skill in values["skills"]
         ]
     return values

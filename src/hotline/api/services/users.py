@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
-from hotline.api.security import hash_password
+from hotline.api.security import Passwords
 from hotline.store.models import AuditEntry, Role, User
 from hotline.store.repositories import AuditRepository, UserRepository
 
@@ -30,14 +30,16 @@ async def create_user_directly(
     department_id: int | None,
     *,
     actor: str = "cli",
+    passwords: Passwords | None = None,
 ) -> int:
+    passwords = passwords or Passwords()
     if len(password) < 8:
         raise UserError("password: at least 8 characters")
     async with database.session() as session:
         user = User(
             username=username,
             display_name=username,
-            password_hash=hash_password(password),
+            password_hash=passwords.hash(password),
             role=role,
             department_id=department_id,
         )
@@ -70,6 +72,12 @@ async def ensure_demo_admin(context: ApiContext) -> str | None:
             return None
     password = secrets.token_urlsafe(9)
     await create_user_directly(
-        context.database, DEMO_ADMIN, password, Role.ADMIN, None, actor="demo"
+        context.database,
+        DEMO_ADMIN,
+        password,
+        Role.ADMIN,
+        None,
+        actor="demo",
+        passwords=context.passwords,
     )
     return password
