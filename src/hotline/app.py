@@ -45,6 +45,7 @@ class Node:
             secret_key=secret_key,
             login_attempts_per_minute=settings.login_attempts_per_minute,
             secure_cookies=False,
+            recordings_dir=settings.data_dir / "recordings",
         )
         self.http = HttpServer(create_api(self.context), settings.http.host, settings.http.port)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
@@ -28,6 +29,8 @@ class ApiContext:
     secure_cookies: bool = False
     #: Monotonic seconds; tests pass a fake clock to step through rate-limit windows.
     clock: Callable[[], float] = time.monotonic
+    #: Where recordings' files live; a recording's ``path`` is relative to it.
+    recordings_dir: Path | None = None
     #: Queue size of each WebSocket client's subscription (drop-oldest beyond it).
     websocket_queue_size: int = 256
     #: Extra readiness checks by name (SIP transports, media workers), added by the root.

@@ -374,6 +374,17 @@ class CdrRead(ReadModel):
     notes: str | None
 
 
+class RecordingRead(ReadModel):
+    id: int
+    call_id: str
+    department_id: int | None
+    media_type: str
+    started_at: datetime
+    duration_seconds: float
+    size_bytes: int
+    sha256: str | None
+
+
 class AuditRead(ReadModel):
     id: int
     at: datetime

@@ -175,6 +175,25 @@ class HistoryRepository:
         await self.session.flush()
         return recording
 
+    async def recordings(
+        self,
+        *,
+        department_ids: frozenset[int] | None = None,
+        call_id: str | None = None,
+        recording_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Recording]:
+        query = select(Recording)
+        if department_ids is not None:
+            query = query.where(Recording.department_id.in_(department_ids))
+        if call_id is not None:
+            query = query.where(Recording.call_id == call_id)
+        if recording_id is not None:
+            query = query.where(Recording.id == recording_id)
+        query = query.order_by(Recording.started_at, Recording.id).limit(limit).offset(offset)
+        return (await self.session.execute(query)).scalars().all()
+
     async def cdrs(
         self,
         *,

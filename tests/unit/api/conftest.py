@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from hotline.store.models import (
     Cdr,
     Department,
     Queue,
+    Recording,
     Role,
     Skill,
     Trunk,
@@ -31,6 +33,7 @@ from tests.unit.store.conftest import database, database_url, postgres_url  # no
 
 PASSWORD = "correct horse battery"
 # argon2 at its cheapest: the tests check behaviour, not the cost of a hash.
+AUDIO = b"RIFF" + bytes(range(256)) * 4  # stands in for a WAV file
 FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 SECRET = "test-secret-key-for-sessions-0123456789"
 
@@ -120,6 +123,17 @@ async def seed(db: Database, passwords: Passwords) -> dict[str, int]:
             ids[f"queue_{name}"] = queue.id
             ids[f"agent_{name}"] = agent.id
             ids[f"code_{name}"] = code.id
+            recording = Recording(
+                call_id=f"call-{name}-0",
+                department_id=dept_id,
+                path=f"{name}/call-{name}-0.wav",
+                started_at=start,
+                duration_seconds=165,
+                size_bytes=len(AUDIO),
+            )
+            session.add(recording)
+            await session.flush()
+            ids[f"recording_{name}"] = recording.id
             for n in range(3):
                 session.add(
                     Cdr(
@@ -148,7 +162,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def world(database: Database, clock: FakeClock) -> AsyncIterator[World]:  # noqa: F811
+async def world(
+    database: Database,  # noqa: F811
+    clock: FakeClock,
+    tmp_path: Path,
+) -> AsyncIterator[World]:
+    recordings = tmp_path / "recordings"
+    for name in ("A", "B"):
+        (recordings / name).mkdir(parents=True)
+        (recordings / name / f"call-{name}-0.wav").write_bytes(AUDIO)
     context = ApiContext(
         node_name="test-node",
         database=database,
@@ -157,6 +179,7 @@ async def world(database: Database, clock: FakeClock) -> AsyncIterator[World]:  
         login_attempts_per_minute=3,
         clock=clock,
         passwords=FAST_PASSWORDS,
+        recordings_dir=recordings,
     )
     world = World(context=context, app=create_api(context))
     world.ids = await seed(database, FAST_PASSWORDS)
