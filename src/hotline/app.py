@@ -15,6 +15,7 @@ from hotline.api.app import create_api
 from hotline.api.context import ApiContext
 from hotline.api.server import HttpServer, HttpStartError
 from hotline.api.services.users import ensure_demo_admin
+from hotline.api.webhooks import WebhookDispatcher
 from hotline.events.bus import EventBus
 from hotline.settings import Settings, SettingsError
 from hotline.store.database import Database, DatabaseNotMigratedError
@@ -48,6 +49,7 @@ class Node:
             recordings_dir=settings.data_dir / "recordings",
         )
         self.http = HttpServer(create_api(self.context), settings.http.host, settings.http.port)
+        self.webhooks = WebhookDispatcher(self.database, self.bus)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every component, wait for ``stop``, then shut down in reverse order."""
@@ -69,8 +71,10 @@ class Node:
         )
         try:
             await self._open_database()
+            self.webhooks.start()
             await self.http.start()
         except (HttpStartError, DatabaseNotMigratedError) as error:
+            await self.webhooks.stop()
             await self.database.close()
             raise NodeStartError(str(error)) from None
         assert self.http.address is not None
@@ -87,6 +91,7 @@ class Node:
         finally:
             log.info("stopping hotline")
             await self.http.stop()
+            await self.webhooks.stop()
             await self.database.close()
             log.info("hotline stopped")
 

@@ -32,7 +32,7 @@ from tests.unit.store.conftest import postgres_url  # noqa: F401
 
 CONFIG_PATHS = (
     r"^/api/v1/(departments|skills|users|agents|queues|trunks|inbound-routes|"
-    r"business-hours|wrapup-codes|customers|ivr-flows)"
+    r"business-hours|wrapup-codes|customers|ivr-flows|webhooks)"
 )
 
 

@@ -35,6 +35,7 @@ CONFIG_RESOURCES = (
     (r.BUSINESS_HOURS, s.BusinessHoursCreate, s.BusinessHoursRead),
     (r.WRAPUP_CODES, s.WrapUpCodeCreate, s.WrapUpCodeRead),
     (r.CUSTOMERS, s.CustomerCreate, s.CustomerRead),
+    (r.WEBHOOKS, s.WebhookCreate, s.WebhookRead),
 )
 
 
@@ -69,6 +70,7 @@ def create_api(context: ApiContext) -> FastAPI:
     v1.include_router(history.router)
     v1.include_router(recordings.router)
     v1.include_router(backup.router)
+    v1.include_router(history.webhooks_router)
     v1.include_router(events.router)
     api.include_router(v1)
     return api

@@ -16,10 +16,12 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    UrlConstraints,
     create_model,
     field_validator,
     model_validator,
@@ -383,6 +385,38 @@ class RecordingRead(ReadModel):
     duration_seconds: float
     size_bytes: int
     sha256: str | None
+
+
+class WebhookCreate(Body):
+    name: Name
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] = Field(
+        description="signs every body (HMAC-SHA256); write-only"
+    )
+    event_types: list[Text128] = Field(
+        min_length=1, max_length=100, description='event type names, or "*" for all'
+    )
+    active: bool = True
+
+
+class WebhookRead(ReadModel):
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookDeliveryRead(ReadModel):
+    id: int
+    delivery_id: str
+    event_type: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    succeeded: bool
 
 
 class AuditRead(ReadModel):

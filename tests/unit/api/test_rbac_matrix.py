@@ -81,6 +81,14 @@ CREATE: dict[str, Payload] = {
         lambda w, n: {"department_id": w.ids["dept_A"], "code": f"c{n}", "label": "Callback"}
     ),
     "customers": simple(lambda w, n: {"phone": f"+8613{n:09d}", "name": "Li Lei"}),
+    "webhooks": simple(
+        lambda w, n: {
+            "name": f"hook {n}",
+            "url": "https://crm.example/hook",
+            "secret": "0123456789abcdef",
+            "event_types": ["*"],
+        }
+    ),
     "ivr-flows": simple(
         lambda w, n: {
             "name": f"flow {n}",
@@ -100,6 +108,7 @@ PATCH: dict[str, Callable[[int], dict[str, Any]]] = {
     "business-hours": lambda n: {"timezone": "UTC"},
     "wrapup-codes": lambda n: {"label": "Renamed"},
     "customers": lambda n: {"name": "Han Meimei"},
+    "webhooks": lambda n: {"active": False},
 }
 PERMISSIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "departments": (CONFIG_READ, ADMIN),
@@ -112,6 +121,7 @@ PERMISSIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "business-hours": (CONFIG_READ, ADMIN),
     "wrapup-codes": (CONFIG_READ, DEPT_WRITE),
     "customers": (CUSTOMERS, CUSTOMERS),
+    "webhooks": (CONFIG_READ, ADMIN),
     "ivr-flows": (CONFIG_READ, DEPT_WRITE),
 }
 
@@ -148,6 +158,7 @@ def _cases() -> list[Case]:
         Case("GET", "/api/v1/tokens", TOKENS),
         Case("GET", "/api/v1/recordings", RECORDINGS),
         Case("GET", "/api/v1/config/export", ADMIN),
+        Case("GET", "/api/v1/webhooks/{id}/deliveries", CONFIG_READ, resource="webhooks"),
         Case("GET", "/api/v1/recordings/{id}", RECORDINGS, resource="recording"),
         Case("GET", "/api/v1/recordings/{id}/audio", RECORDINGS, resource="recording"),
         Case(
@@ -222,6 +233,7 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered = {(case.method, case.path.replace("{id}", "{item_id}")) for case in CASES}
     covered |= {(m, p.replace("{item_id}", "{flow_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{recording_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
     missing = []
     for route in world.app.routes:  # type: ignore[attr-defined]
         if not isinstance(route, APIRoute) or not route.path.startswith("/api/v1"):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from hotline.api.deps import Limit, Offset, PrincipalDep, SessionDep
-from hotline.api.schemas import MAX_INT, AuditRead, CdrRead
+from hotline.api.schemas import MAX_INT, AuditRead, CdrRead, WebhookDeliveryRead
 from hotline.api.services.audit import AuditService
 from hotline.api.services.cdrs import CdrFilter, CdrService
+from hotline.api.services.webhooks import WebhookLogService
 
 router = APIRouter()
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_INT)]
@@ -67,6 +68,23 @@ async def export_cdrs(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="cdrs.csv"'},
     )
+
+
+webhooks_router = APIRouter(tags=["webhooks"])
+
+
+@webhooks_router.get("/webhooks/{webhook_id}/deliveries")
+async def list_webhook_deliveries(
+    webhook_id: Annotated[int, Path(ge=1, le=MAX_INT)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[WebhookDeliveryRead]:
+    """The delivery log of one webhook: one row per attempt, oldest first."""
+    service = WebhookLogService(session, principal)
+    rows = await service.deliveries(webhook_id, limit=limit, offset=offset)
+    return [WebhookDeliveryRead.model_validate(row) for row in rows]
 
 
 @router.get("/audit-log", tags=["audit"])

@@ -18,7 +18,7 @@ from hotline.store.models import AuditEntry
 from hotline.store.repositories import AuditRepository
 
 REDACTED = "***"
-SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash"})
+SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
 
 
 def redact(values: dict[str, Any]) -> dict[str, Any]:

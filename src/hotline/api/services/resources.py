@@ -18,6 +18,7 @@ from hotline.store.models import (
     Skill,
     Trunk,
     User,
+    Webhook,
     WrapUpCode,
 )
 
@@ -74,4 +75,5 @@ WRAPUP_CODES = Resource(
     Permission.DEPARTMENT_WRITE,
     department_scoped=True,
 )
+WEBHOOKS = Resource("webhooks", Webhook, Permission.CONFIG_READ, Permission.CONFIG_WRITE)
 CUSTOMERS = Resource("customers", Customer, Permission.CUSTOMERS_READ, Permission.CUSTOMERS_WRITE)
