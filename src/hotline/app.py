@@ -45,10 +45,16 @@ class Node:
             bus=self.bus,
             secret_key=secret_key,
             login_attempts_per_minute=settings.login_attempts_per_minute,
-            secure_cookies=False,
+            secure_cookies=settings.http.tls,
             recordings_dir=settings.data_dir / "recordings",
         )
-        self.http = HttpServer(create_api(self.context), settings.http.host, settings.http.port)
+        self.http = HttpServer(
+            create_api(self.context),
+            settings.http.host,
+            settings.http.port,
+            tls_certfile=settings.http.tls_certfile,
+            tls_keyfile=settings.http.tls_keyfile,
+        )
         self.webhooks = WebhookDispatcher(self.database, self.bus)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -79,7 +85,8 @@ class Node:
             raise NodeStartError(str(error)) from None
         assert self.http.address is not None
         host, port = self.http.address
-        log.info("http listening", extra={"url": f"http://{host}:{port}"})
+        scheme = "https" if settings.http.tls else "http"
+        log.info("http listening", extra={"url": f"{scheme}://{host}:{port}"})
         log.warning(
             "SIP transports are not part of this build yet; configured for "
             f"udp:{settings.sip.host}:{settings.sip.udp_port} "

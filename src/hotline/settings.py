@@ -52,6 +52,20 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: Port = 8080
+    tls_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain); with tls_keyfile, HTTPS is served"
+    )
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key")
+
+    @model_validator(mode="after")
+    def _tls_needs_both(self) -> HttpSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certfile is not None
 
 
 class LogSettings(BaseModel):

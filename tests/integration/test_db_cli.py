@@ -1,10 +1,11 @@
-"""The database as an operator meets it: `hotline db upgrade`, a node that refuses an
-unmigrated database, a demo that migrates itself, and `hotline user create`."""
+"""The database and the API as an operator meets them: `hotline db upgrade`, a node that
+refuses an unmigrated database, a demo that migrates itself, `hotline user create`, TLS."""
 
 from __future__ import annotations
 
 import os
 import re
+import ssl
 from pathlib import Path
 
 import httpx
@@ -100,3 +101,91 @@ def test_demo_migrates_itself_and_prints_its_admin_password(run_hotline, data_di
     again.wait_for("hotline ready")
     assert again.terminate() == 0
     assert "demo user created" not in again.drain()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls_is_served_when_configured_and_cookies_are_secure(run_hotline, tmp_path) -> None:
+    cert, key = _self_signed(tmp_path)
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace(
+            "http:\n  port: 0\n",
+            f"http:\n  port: 0\n  tls_certfile: {cert}\n  tls_keyfile: {key}\n",
+        )
+    )
+    assert run("db", "upgrade", "--config", str(config)).returncode == 0
+    assert (
+        run(
+            "user",
+            "create",
+            "--config",
+            str(config),
+            "--username",
+            "root",
+            env={**os.environ, "HOTLINE_NEW_PASSWORD": "a long password"},
+        ).returncode
+        == 0
+    )
+    node: HotlineProcess = run_hotline(["serve", "--config", str(config)])
+    url = re.search(r"https://127\.0\.0\.1:\d+", node.wait_for("http listening"))
+    assert url
+    trust = ssl.create_default_context(cafile=str(cert))
+    with httpx.Client(base_url=url.group(0), verify=trust, timeout=5) as client:
+        assert client.get("/healthz").status_code == 200
+        login = client.post(
+            "/api/v1/auth/login", json={"username": "root", "password": "a long password"}
+        )
+        assert "secure" in login.headers["set-cookie"].lower()
+    assert node.terminate() == 0
+
+
+def test_missing_tls_key_is_a_clear_start_error(run_hotline, tmp_path) -> None:
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace(
+            "http:\n  port: 0\n",
+            f"http:\n  port: 0\n  tls_certfile: {tmp_path}/none.pem\n"
+            f"  tls_keyfile: {tmp_path}/none.key\n",
+        )
+    )
+    assert run("db", "upgrade", "--config", str(config)).returncode == 0
+    node: HotlineProcess = run_hotline(["serve", "--config", str(config)])
+    assert node.proc.wait(timeout=30) == 1
+    assert "cannot load the TLS certificate or key" in node.drain()

@@ -61,8 +61,7 @@ def crud_router(
         context: ContextDep,
     ) -> Any:
         # Only the fields sent, but each one whole (nested defaults included).
-        dumped = body.model_dump(mode="json")
-        values = {name: dumped[name] for name in body.model_fields_set}
+        values = body.model_dump(mode="json", include=body.model_fields_set)
         item = await service(session, principal, context).update(item_id, values)
         return read_model.model_validate(item)
 
