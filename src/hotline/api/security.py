@@ -55,18 +55,24 @@ def token_digest(token: str) -> str:
 
 
 class LoginRateLimiter:
-    """At most ``limit`` failed logins per key in a sliding ``window`` of seconds.
+    """At most ``limit`` failed logins per (username, client) in a sliding ``window``, and
+    at most ``limit * CLIENT_FACTOR`` per client across all usernames.
 
-    Keys are (username, client address): one attacker cannot lock a user out from
-    everywhere, and one client cannot spray many passwords at one user. State is in
-    memory, per node; a cluster would move it to Redis with the live state.
+    The pair key means an attacker cannot lock a user out from everywhere; the client key
+    stops one address from spraying passwords over many usernames. State is in memory, per
+    node (a cluster would keep it in Redis with the live state), swept when it grows so
+    that a flood of usernames cannot exhaust memory.
     """
+
+    CLIENT_FACTOR = 20
+    SWEEP_ABOVE = 10_000
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._sweep_at = self.SWEEP_ABOVE
         self.rejected = 0
 
     def _recent(self, key: tuple[str, str]) -> deque[float]:
@@ -78,16 +84,37 @@ class LoginRateLimiter:
             self._failures.pop(key, None)
         return failures
 
-    def retry_after(self, key: tuple[str, str]) -> float | None:
+    def _keys(self, username: str, client: str) -> list[tuple[tuple[str, str], int]]:
+        # "\0" cannot be a username (validation refuses control characters).
+        return [
+            ((username.lower(), client), self.limit),
+            (("\0", client), self.limit * self.CLIENT_FACTOR),
+        ]
+
+    def retry_after(self, username: str, client: str) -> float | None:
         """Seconds until another attempt is allowed, or ``None`` if allowed now."""
-        failures = self._recent(key)
-        if len(failures) < self.limit:
+        waits = []
+        for key, limit in self._keys(username, client):
+            failures = self._recent(key)
+            if len(failures) >= limit:
+                waits.append(failures[len(failures) - limit] + self.window - self.clock())
+        if not waits:
             return None
         self.rejected += 1
-        return max(failures[0] + self.window - self.clock(), 0.0)
+        return max(max(waits), 0.0)
 
-    def failed(self, key: tuple[str, str]) -> None:
-        self._failures.setdefault(key, deque()).append(self.clock())
+    def failed(self, username: str, client: str) -> None:
+        now = self.clock()
+        for key, _limit in self._keys(username, client):
+            self._failures.setdefault(key, deque()).append(now)
+        if len(self._failures) >= self._sweep_at:
+            for key in list(self._failures):
+                self._recent(key)
+            # Amortised: the next sweep waits until the live state has doubled.
+            self._sweep_at = max(self.SWEEP_ABOVE, 2 * len(self._failures))
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
+    def succeeded(self, username: str, client: str) -> None:
+        self._failures.pop(self._keys(username, client)[0][0], None)
+
+    def tracked(self) -> int:
+        return len(self._failures)

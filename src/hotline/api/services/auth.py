@@ -54,8 +54,7 @@ class AuthService:
         limiter: LoginRateLimiter,
         passwords: Passwords,
     ) -> Principal:
-        key = (username.lower(), client)
-        retry_after = limiter.retry_after(key)
+        retry_after = limiter.retry_after(username, client)
         audit = AuditService(self.session, None)
         if retry_after is not None:
             await audit.record("login_throttled", "sessions", actor=username, client=client)
@@ -64,11 +63,11 @@ class AuthService:
         user = await self.users.by_username(username)
         ok = passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
-            limiter.failed(key)
+            limiter.failed(username, client)
             await audit.record("login_failed", "sessions", actor=username, client=client)
             await self.session.commit()
             raise LoginRefusedError
-        limiter.succeeded(key)
+        limiter.succeeded(username, client)
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash(password)
         principal = principal_for(user, via="session", scopes=None, client=client)
