@@ -13,10 +13,15 @@ import secrets
 
 from hotline import __version__
 from hotline.api.app import create_api
+from hotline.api.context import ApiContext
 from hotline.api.server import HttpServer, HttpStartError
+from hotline.api.services.users import ensure_demo_admin
+from hotline.api.webhooks import WebhookDispatcher
 from hotline.demo.orders import demo_orders_router
-from hotline.settings import Settings
+from hotline.events.bus import EventBus
+from hotline.settings import Settings, SettingsError
 from hotline.sip.auth import make_ha1s
+from hotline.store.database import Database, DatabaseNotMigratedError
 from hotline.transport.sip_service import SipService, SipServiceConfig
 from hotline.transport.sip_transport import SipTransportError
 
@@ -28,14 +33,37 @@ class NodeStartError(Exception):
 
 
 class Node:
-    """One Hotline process: the HTTP API and SIP; media and the ACD join as they land."""
+    """One Hotline process: the store, the bus, the HTTP API and SIP; media, the ACD and
+    call control join as they are wired."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        api = create_api(settings.node_name)
+        try:
+            secret_key = settings.effective_secret_key
+        except SettingsError as error:
+            raise NodeStartError(str(error)) from None
+        self.bus = EventBus()
+        self.database = Database(settings.effective_database_url)
+        self.context = ApiContext(
+            node_name=settings.node_name,
+            database=self.database,
+            bus=self.bus,
+            secret_key=secret_key,
+            login_attempts_per_minute=settings.login_attempts_per_minute,
+            secure_cookies=settings.http.tls,
+            recordings_dir=settings.data_dir / "recordings",
+        )
+        api = create_api(self.context)
         if settings.demo:
             api.include_router(demo_orders_router())
-        self.http = HttpServer(api, settings.http.host, settings.http.port)
+        self.http = HttpServer(
+            api,
+            settings.http.host,
+            settings.http.port,
+            tls_certfile=settings.http.tls_certfile,
+            tls_keyfile=settings.http.tls_keyfile,
+        )
+        self.webhooks = WebhookDispatcher(self.database, self.bus)
         self.sip = SipService(_sip_config(settings))
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -57,17 +85,24 @@ class Node:
             },
         )
         try:
+            await self._open_database()
+            self.webhooks.start()
             await self.http.start()
-        except HttpStartError as error:
+        except (HttpStartError, DatabaseNotMigratedError) as error:
+            await self.webhooks.stop()
+            await self.database.close()
             raise NodeStartError(str(error)) from None
         assert self.http.address is not None
         host, port = self.http.address
-        log.info("http listening", extra={"url": f"http://{host}:{port}"})
+        scheme = "https" if settings.http.tls else "http"
+        log.info("http listening", extra={"url": f"{scheme}://{host}:{port}"})
         try:
             sip_addresses = await self.sip.start()
         except SipTransportError as error:
             self.sip.stop()
             await self.http.stop()
+            await self.webhooks.stop()
+            await self.database.close()
             raise NodeStartError(str(error)) from None
         for transport, (sip_host, sip_port) in sip_addresses.items():
             log.info(
@@ -85,7 +120,20 @@ class Node:
             log.info("stopping hotline")
             self.sip.stop()
             await self.http.stop()
+            await self.webhooks.stop()
+            await self.database.close()
             log.info("hotline stopped")
+
+    async def _open_database(self) -> None:
+        # A demo must work with one command, so it migrates itself; a production node
+        # never changes its schema behind the operator's back.
+        if self.settings.demo:
+            await self.database.upgrade()
+            created = await ensure_demo_admin(self.context)
+            if created:
+                log.warning("demo user created: admin / %s (demo only; loopback only)", created)
+        await self.database.check_migrated()
+        log.info("database ready", extra={"database": self.database.safe_url})
 
 
 # -- SIP wiring (issue 3) ---------------------------------------------------------------------

@@ -18,9 +18,12 @@ import click
 import uvloop
 
 from hotline import __version__
+from hotline.api.services.users import UserError, create_user_directly
 from hotline.app import Node, NodeStartError
 from hotline.logging_config import configure_logging
 from hotline.settings import DemoSettings, Settings, SettingsError, load_settings
+from hotline.store.database import Database, DatabaseNotMigratedError
+from hotline.store.models import Role
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,88 @@ def demo(sip_port: int | None, http_port: int | None, data_dir: Path | None) -> 
 def serve(config_file: Path | None) -> None:
     """Run a production node from a settings file and the environment."""
     _run(_settings_or_exit(config_file, Settings, {}))
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML settings file; HOTLINE_* environment variables override it",
+)
+def upgrade(config_file: Path | None) -> None:
+    """Create or migrate the database schema to this version of Hotline."""
+    settings = _settings_or_exit(config_file, Settings, {})
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        click.echo(f"hotline: cannot create data directory {settings.data_dir}: {error}", err=True)
+        sys.exit(EXIT_START_FAILED)
+
+    async def run() -> tuple[str, str | None, str | None]:
+        database = Database(settings.effective_database_url)
+        try:
+            before = await database.current_revision()
+            await database.upgrade()
+            return database.safe_url, before, await database.current_revision()
+        finally:
+            await database.close()
+
+    try:
+        url, before, after = asyncio.run(run())
+    except Exception as error:
+        click.echo(f"hotline: database upgrade failed: {error}", err=True)
+        sys.exit(EXIT_START_FAILED)
+    if before == after:
+        click.echo(f"{url}: already at schema {after}")
+    else:
+        click.echo(f"{url}: upgraded schema {before or '(empty)'} -> {after}")
+
+
+@main.group()
+def user() -> None:
+    """Manage users (the first admin of a production node is created here)."""
+
+
+@user.command("create")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.ADMIN.value)
+@click.option("--department-id", type=int, default=None)
+@click.password_option(
+    envvar="HOTLINE_NEW_PASSWORD", help="read from the terminal (twice) or HOTLINE_NEW_PASSWORD"
+)
+def create_user(
+    config_file: Path | None,
+    username: str,
+    role: str,
+    department_id: int | None,
+    password: str,
+) -> None:
+    """Create a user with a password."""
+    settings = _settings_or_exit(config_file, Settings, {})
+
+    async def run() -> int:
+        database = Database(settings.effective_database_url)
+        try:
+            await database.check_migrated()
+            return await create_user_directly(
+                database, username, password, Role(role), department_id
+            )
+        finally:
+            await database.close()
+
+    try:
+        user_id = asyncio.run(run())
+    except (DatabaseNotMigratedError, UserError) as error:
+        click.echo(f"hotline: {error}", err=True)
+        sys.exit(EXIT_START_FAILED)
+    click.echo(f"user {username} created with id {user_id}")
 
 
 def _settings_or_exit(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,12 @@ from pydantic_settings import (
 )
 
 Port = Annotated[int, Field(ge=0, le=65535, description="0 lets the OS pick a free port")]
+
+
+MIN_SECRET_LENGTH = 32
+# Published in this repository: fine for a loopback demo, never for a real node.
+DEMO_SECRET_KEY = "hotline-demo-secret-key-not-for-production-use"
+WELL_KNOWN_SECRETS = frozenset({DEMO_SECRET_KEY, "changethis" * 4, "change-me" * 4})
 
 
 class SettingsError(Exception):
@@ -75,6 +81,20 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: Port = 8080
+    tls_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain); with tls_keyfile, HTTPS is served"
+    )
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key")
+
+    @model_validator(mode="after")
+    def _tls_needs_both(self) -> HttpSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certfile is not None
 
 
 class LogSettings(BaseModel):
@@ -106,6 +126,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs web sessions; at least 32 characters, required outside demo mode",
+    )
+    login_attempts_per_minute: int = Field(
+        default=5, ge=1, description="failed logins allowed per user and client per minute"
+    )
     sip: SipSettings = SipSettings()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
@@ -133,6 +160,32 @@ class Settings(BaseSettings):
                         "loopback only unless allow_public_bind is true"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _no_weak_secret_outside_demo(self) -> Settings:
+        # A missing key is reported when the node starts (commands such as `db upgrade`
+        # do not need one); a weak or copied-from-docs key is refused at once.
+        if self.secret_key is not None and not self.demo:
+            value = self.secret_key.get_secret_value()
+            if len(value) < MIN_SECRET_LENGTH or value.lower() in WELL_KNOWN_SECRETS:
+                raise ValueError(
+                    f"secret_key: must be a random string of at least {MIN_SECRET_LENGTH} "
+                    "characters outside demo mode (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'`)"
+                )
+        return self
+
+    @property
+    def effective_secret_key(self) -> str:
+        """The session signing key; demo mode falls back to a well-known one."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.demo:
+            return DEMO_SECRET_KEY
+        raise SettingsError(
+            "secret_key: not set; a node outside demo mode needs HOTLINE_SECRET_KEY "
+            f"(a random string of at least {MIN_SECRET_LENGTH} characters)"
+        )
 
     @property
     def effective_database_url(self) -> str:

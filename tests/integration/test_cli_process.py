@@ -89,7 +89,9 @@ def test_serve_logs_json_lines(run_hotline, tmp_path: Path) -> None:
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\nnode_name: pbx-test\nhttp:\n  port: 0\n"
         "sip:\n  udp_port: 0\n  tcp_port: 0\n"
+        f"secret_key: {'s' * 16}{'k' * 16}\n"
     )
+    assert run("db", "upgrade", "--config", str(config)).returncode == 0
     node: HotlineProcess = run_hotline(["serve", "--config", str(config)])
     line = node.wait_for("http listening")
     record = json.loads(line)

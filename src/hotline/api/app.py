@@ -1,31 +1,76 @@
-"""The FastAPI application of a node.
+"""The FastAPI application of a node: probes at the root, everything else under /api/v1.
 
-Only liveness lives here so far; the REST resources, auth and RBAC arrive with the API issue.
+Built from an :class:`ApiContext` handed in by the composition root; nothing here reaches
+for globals. Service errors map to one status each, and integrity errors never surface as
+500s (the services turn them into 409s).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
-from fastapi import FastAPI
-from pydantic import BaseModel
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.middleware.sessions import SessionMiddleware
 
 from hotline import __version__
+from hotline.api import schemas as s
+from hotline.api.context import ApiContext
+from hotline.api.deps import SESSION_COOKIE
+from hotline.api.metrics import ApiCollector
+from hotline.api.routes import auth, backup, events, history, ivr, operations, recordings
+from hotline.api.routes.config import crud_router
+from hotline.api.services import resources as r
+from hotline.api.services.errors import ServiceError
+
+API_PREFIX = "/api/v1"
+SESSION_MAX_AGE_S = 8 * 3600  # one shift
+
+CONFIG_RESOURCES = (
+    (r.DEPARTMENTS, s.DepartmentCreate, s.DepartmentRead),
+    (r.SKILLS, s.SkillCreate, s.SkillRead),
+    (r.USERS, s.UserCreate, s.UserRead),
+    (r.AGENTS, s.AgentCreate, s.AgentRead),
+    (r.QUEUES, s.QueueCreate, s.QueueRead),
+    (r.TRUNKS, s.TrunkCreate, s.TrunkRead),
+    (r.INBOUND_ROUTES, s.InboundRouteCreate, s.InboundRouteRead),
+    (r.BUSINESS_HOURS, s.BusinessHoursCreate, s.BusinessHoursRead),
+    (r.WRAPUP_CODES, s.WrapUpCodeCreate, s.WrapUpCodeRead),
+    (r.CUSTOMERS, s.CustomerCreate, s.CustomerRead),
+    (r.WEBHOOKS, s.WebhookCreate, s.WebhookRead),
+)
 
 
-class Health(BaseModel):
-    """Liveness: the process answers HTTP. Readiness (DB, SIP, media) is a separate check."""
+def create_api(context: ApiContext) -> FastAPI:
+    api = FastAPI(
+        title="Hotline",
+        version=__version__,
+        description="REST API of a Hotline node: configuration, call history, audit, events.",
+    )
+    api.state.context = context
+    api.add_middleware(
+        SessionMiddleware,
+        secret_key=context.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="strict",
+        https_only=context.secure_cookies,
+    )
+    context.registry.register(ApiCollector(context))
 
-    status: Literal["ok"] = "ok"
-    version: str
-    node: str
+    @api.exception_handler(ServiceError)
+    async def service_error(_request: Request, error: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=error.status_code)
 
-
-def create_api(node_name: str) -> FastAPI:
-    api = FastAPI(title="Hotline", version=__version__)
-
-    @api.get("/healthz", tags=["operations"])
-    async def healthz() -> Health:
-        return Health(version=__version__, node=node_name)
-
+    api.include_router(operations.router)
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(auth.router)
+    for resource, create, read in CONFIG_RESOURCES:
+        update = s.update_model(create)
+        v1.include_router(crud_router(resource, create, update, read))
+    v1.include_router(ivr.router)
+    v1.include_router(history.router)
+    v1.include_router(recordings.router)
+    v1.include_router(backup.router)
+    v1.include_router(history.webhooks_router)
+    v1.include_router(events.router)
+    api.include_router(v1)
     return api

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -33,8 +35,18 @@ class _UvicornWithoutSignals(uvicorn.Server):
 class HttpServer:
     """An ASGI app served on one TCP socket until :meth:`stop`."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        *,
+        tls_certfile: Path | None = None,
+        tls_keyfile: Path | None = None,
+    ) -> None:
         self._app = app
+        self._tls_certfile = tls_certfile
+        self._tls_keyfile = tls_keyfile
         self._host = host
         self._port = port
         self._server: _UvicornWithoutSignals | None = None
@@ -49,7 +61,19 @@ class HttpServer:
                 f"cannot listen for HTTP on {self._host}:{self._port}: {error.strerror}"
             ) from None
         self.address = sock.getsockname()[:2]
-        config = uvicorn.Config(self._app, log_config=None, lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            self._app,
+            log_config=None,
+            lifespan="on",
+            access_log=False,
+            ssl_certfile=self._tls_certfile,
+            ssl_keyfile=self._tls_keyfile,
+        )
+        try:
+            config.load()
+        except (OSError, ssl.SSLError) as error:
+            sock.close()
+            raise HttpStartError(f"cannot load the TLS certificate or key: {error}") from None
         self._server = _UvicornWithoutSignals(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
         async with asyncio.timeout(STARTUP_TIMEOUT_S):

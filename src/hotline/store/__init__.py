@@ -1,3 +1,5 @@
-"""Persistence: SQLAlchemy 2 models and repositories with Alembic migrations; SQLite by
-default, PostgreSQL in production. The only layer that speaks SQL.
+"""Persistence: SQLAlchemy 2 (async) models, repositories and Alembic migrations.
+
+SQLite file by default (demo, one laptop), PostgreSQL in production; the same migrations
+serve both. Nothing here knows about HTTP, sessions or transports.
 """

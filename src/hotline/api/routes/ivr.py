@@ -1,0 +1,90 @@
+"""IVR flows: create with a first version, add versions, publish one, list history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from hotline.api.deps import Limit, Offset, PrincipalDep, SessionDep
+from hotline.api.schemas import (
+    MAX_INT,
+    IvrFlowCreate,
+    IvrFlowRead,
+    IvrPublish,
+    IvrVersionCreate,
+    IvrVersionRead,
+)
+from hotline.api.services.ivr import IvrService
+from hotline.store.models import IvrFlow
+
+router = APIRouter(prefix="/ivr-flows", tags=["ivr-flows"])
+FlowId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
+def _read(flow: IvrFlow, latest: int) -> IvrFlowRead:
+    return IvrFlowRead(
+        id=flow.id,
+        name=flow.name,
+        department_id=flow.department_id,
+        published_version=flow.published_version,
+        latest_version=latest,
+    )
+
+
+@router.get("")
+async def list_ivr_flows(
+    session: SessionDep, principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0
+) -> list[IvrFlowRead]:
+    flows = await IvrService(session, principal).list(limit=limit, offset=offset)
+    return [_read(flow, latest) for flow, latest in flows]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_ivr_flow(
+    body: IvrFlowCreate, session: SessionDep, principal: PrincipalDep
+) -> IvrFlowRead:
+    definition = body.definition.model_dump(mode="json")
+    flow, latest = await IvrService(session, principal).create(
+        body.name, body.department_id, definition
+    )
+    return _read(flow, latest)
+
+
+@router.get("/{flow_id}")
+async def get_ivr_flow(
+    flow_id: FlowId, session: SessionDep, principal: PrincipalDep
+) -> IvrFlowRead:
+    return _read(*await IvrService(session, principal).get(flow_id))
+
+
+@router.delete("/{flow_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_ivr_flow(
+    flow_id: FlowId, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    await IvrService(session, principal).delete(flow_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{flow_id}/versions")
+async def list_ivr_flow_versions(
+    flow_id: FlowId, session: SessionDep, principal: PrincipalDep
+) -> list[IvrVersionRead]:
+    versions = await IvrService(session, principal).versions_of(flow_id)
+    return [IvrVersionRead.model_validate(version) for version in versions]
+
+
+@router.post("/{flow_id}/versions", status_code=status.HTTP_201_CREATED)
+async def create_ivr_flow_version(
+    flow_id: FlowId, body: IvrVersionCreate, session: SessionDep, principal: PrincipalDep
+) -> IvrVersionRead:
+    definition = body.definition.model_dump(mode="json")
+    version = await IvrService(session, principal).add_version(flow_id, definition)
+    return IvrVersionRead.model_validate(version)
+
+
+@router.post("/{flow_id}/publish")
+async def publish_ivr_flow(
+    flow_id: FlowId, body: IvrPublish, session: SessionDep, principal: PrincipalDep
+) -> IvrFlowRead:
+    return _read(*await IvrService(session, principal).publish(flow_id, body.version))

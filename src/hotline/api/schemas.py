@@ -1,0 +1,465 @@
+"""Request and response bodies of the REST API.
+
+Every string has a maximum length matching its column and refuses NUL characters
+(PostgreSQL cannot store them); every integer that reaches the database fits in 32 bits.
+Bad input is therefore a 422 that names the field, never a database error turned 500.
+Update bodies are derived from create bodies: every field optional, ``null`` only where
+the column is nullable.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    UrlConstraints,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from hotline.store.models import Role
+
+MAX_INT = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_NO_CONTROL)]
+Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_CONTROL)]
+Text128 = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NO_CONTROL)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+Text254 = Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=_NO_CONTROL)]
+OptionalText200 = Annotated[str, StringConstraints(max_length=200, pattern=_NO_CONTROL)]
+OptionalText1000 = Annotated[str, StringConstraints(max_length=1000, pattern=_NO_CONTROL)]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def update_model(create: type[BaseModel], *, exclude: tuple[str, ...] = ()) -> type[BaseModel]:
+    """The PATCH body for ``create``: the same fields and rules, each one optional."""
+    fields: dict[str, Any] = {}
+    for name, info in create.model_fields.items():
+        if name in exclude:
+            continue
+        optional = copy.copy(info)
+        optional.default = None
+        optional.default_factory = None
+        fields[name] = (info.annotation, optional)
+    # Derived from ``create`` so that its validators apply to the fields that are sent.
+    model: type[BaseModel] = create_model(
+        create.__name__.removesuffix("Create") + "Update", __base__=create, **fields
+    )
+    model.__doc__ = f"Fields to change; absent fields keep their value. See {create.__name__}."
+    return model
+
+
+# --- departments and skills -------------------------------------------------------------
+
+
+class DepartmentCreate(Body):
+    name: Name
+
+
+class DepartmentRead(ReadModel):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class SkillCreate(Body):
+    name: Name
+
+
+class SkillRead(ReadModel):
+    id: int
+    name: str
+
+
+# --- users ----------------------------------------------------------------------------
+
+
+class UserCreate(Body):
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+    display_name: OptionalText200 = ""
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+    role: Role
+    department_id: Id | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _scoped_roles_need_department(self) -> UserCreate:
+        if self.role in (Role.SUPERVISOR, Role.AGENT) and self.department_id is None:
+            raise ValueError(f"a {self.role.value} belongs to a department: set department_id")
+        return self
+
+
+class UserRead(ReadModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    department_id: int | None
+    active: bool
+    created_at: datetime
+
+
+# --- agents ---------------------------------------------------------------------------
+
+
+class AgentSkillBody(Body):
+    skill_id: Id
+    level: int = Field(default=1, ge=1, le=10)
+
+
+class AgentCreate(Body):
+    user_id: Id
+    department_id: Id
+    extension: Annotated[str, StringConstraints(pattern=r"^[0-9*#+]{1,32}$")]
+    skills: list[AgentSkillBody] = Field(default_factory=list, max_length=100)
+
+    @field_validator("skills")
+    @classmethod
+    def _unique_skills(cls, skills: list[AgentSkillBody]) -> list[AgentSkillBody]:
+        if len({skill.skill_id for skill in skills}) != len(skills):
+            raise ValueError("each skill at most once")
+        return skills
+
+
+class AgentSkillRead(ReadModel):
+    skill_id: int
+    level: int
+
+
+class AgentRead(ReadModel):
+    id: int
+    user_id: int
+    department_id: int
+    extension: str
+    skills: list[AgentSkillRead]
+
+
+# --- queues ---------------------------------------------------------------------------
+
+
+class Strategy(StrEnum):
+    LONGEST_IDLE = "longest_idle"
+    ROUND_ROBIN = "round_robin"
+    RING_ALL = "ring_all"
+    SKILLS_BASED = "skills_based"
+    LEAST_CALLS = "least_calls"
+
+
+class QueueCreate(Body):
+    name: Name
+    department_id: Id
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    service_level_seconds: int = Field(default=20, ge=1, le=3600)
+    max_wait_seconds: int = Field(default=600, ge=1, le=86400)
+    required_skills: list[Name] = Field(default_factory=list, max_length=50)
+
+
+class QueueRead(ReadModel):
+    id: int
+    name: str
+    department_id: int
+    strategy: Strategy
+    service_level_seconds: int
+    max_wait_seconds: int
+    required_skills: list[str]
+
+
+# --- trunks and routes ----------------------------------------------------------------
+
+
+class TrunkCreate(Body):
+    name: Name
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:\[\]-]{1,255}$")]
+    port: int = Field(default=5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    username: Name | None = None
+    max_channels: int = Field(default=30, ge=1, le=100000)
+    enabled: bool = True
+
+
+class TrunkRead(ReadModel):
+    id: int
+    name: str
+    host: str
+    port: int
+    transport: str
+    username: str | None
+    max_channels: int
+    enabled: bool
+
+
+class InboundRouteCreate(Body):
+    did: Annotated[str, StringConstraints(pattern=r"^\+?[0-9*#]{1,64}$")]
+    trunk_id: Id | None = None
+    target_type: Literal["queue", "ivr_flow", "agent"]
+    target_id: Id
+    business_hours_id: Id | None = None
+
+
+class InboundRouteRead(ReadModel):
+    id: int
+    did: str
+    trunk_id: int | None
+    target_type: str
+    target_id: int
+    business_hours_id: int | None
+
+
+# --- business hours -------------------------------------------------------------------
+
+
+class OpeningInterval(Body):
+    day: int = Field(ge=0, le=6, description="0 = Monday")
+    start: str = Field(pattern=_HHMM.pattern, examples=["09:00"])
+    end: str = Field(pattern=_HHMM.pattern, examples=["18:00"])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningInterval:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class BusinessHoursCreate(Body):
+    name: Name
+    timezone: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+/-]{1,64}$")] = "UTC"
+    weekly: list[OpeningInterval] = Field(default_factory=list, max_length=100)
+    holidays: list[date] = Field(default_factory=list, max_length=400)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class BusinessHoursRead(ReadModel):
+    id: int
+    name: str
+    timezone: str
+    weekly: list[OpeningInterval]
+    holidays: list[date]
+
+
+# --- wrap-up codes and customers ------------------------------------------------------
+
+
+class WrapUpCodeCreate(Body):
+    department_id: Id
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+    label: Text200
+
+
+class WrapUpCodeRead(ReadModel):
+    id: int
+    department_id: int
+    code: str
+    label: str
+
+
+class CustomerCreate(Body):
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,64}$")]
+    name: OptionalText200 = ""
+    email: Text254 | None = None
+    external_id: Text128 | None = None
+    data: dict[Text64, OptionalText1000] = Field(default_factory=dict, max_length=50)
+
+
+class CustomerRead(ReadModel):
+    id: int
+    phone: str
+    name: str
+    email: str | None
+    external_id: str | None
+    data: dict[str, str]
+    updated_at: datetime
+
+
+# --- IVR flows ------------------------------------------------------------------------
+
+
+class IvrDefinition(Body):
+    """A flow: named nodes, each with an action and where to go next; run from ``start``.
+
+    The interpreter (ivr/) validates actions in depth; here the structure is checked so
+    that a stored version always has a start node that exists.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    start: Name
+    nodes: dict[Name, dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _start_exists(self) -> IvrDefinition:
+        if self.start not in self.nodes:
+            raise ValueError(f"start node {self.start!r} is not among the nodes")
+        return self
+
+
+class IvrFlowCreate(Body):
+    name: Name
+    department_id: Id
+    definition: IvrDefinition
+
+
+class IvrVersionCreate(Body):
+    definition: IvrDefinition
+
+
+class IvrPublish(Body):
+    version: Id
+
+
+class IvrFlowRead(ReadModel):
+    id: int
+    name: str
+    department_id: int
+    published_version: int | None
+    latest_version: int
+
+
+class IvrVersionRead(ReadModel):
+    flow_id: int
+    version: int
+    definition: dict[str, Any]
+    created_at: datetime
+    created_by: int | None
+
+
+# --- CDRs, audit, auth ----------------------------------------------------------------
+
+
+class CdrRead(ReadModel):
+    id: int
+    call_id: str
+    direction: str
+    caller: str
+    callee: str
+    department_id: int | None
+    queue_id: int | None
+    agent_id: int | None
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    wait_seconds: float
+    talk_seconds: float
+    hold_seconds: float
+    disposition: str
+    wrapup_code: str | None
+    notes: str | None
+
+
+class RecordingRead(ReadModel):
+    id: int
+    call_id: str
+    department_id: int | None
+    media_type: str
+    started_at: datetime
+    duration_seconds: float
+    size_bytes: int
+    sha256: str | None
+
+
+class WebhookCreate(Body):
+    name: Name
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] = Field(
+        description="signs every body (HMAC-SHA256); write-only"
+    )
+    event_types: list[Text128] = Field(
+        min_length=1, max_length=100, description='event type names, or "*" for all'
+    )
+    active: bool = True
+
+
+class WebhookRead(ReadModel):
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookDeliveryRead(ReadModel):
+    id: int
+    delivery_id: str
+    event_type: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    succeeded: bool
+
+
+class AuditRead(ReadModel):
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    action: str
+    resource: str
+    resource_id: str | None
+    department_id: int | None
+    detail: dict[str, Any]
+    client: str | None
+
+
+class LoginBody(Body):
+    username: Text64
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    role: Role
+    department_id: int | None
+    permissions: list[str]
+    via: str
+
+
+class TokenCreate(Body):
+    name: Name
+    scopes: list[str] = Field(min_length=1, max_length=20)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenRead(ReadModel):
+    id: int
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="shown once; only its hash is stored")

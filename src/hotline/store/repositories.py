@@ -1,0 +1,228 @@
+"""Repositories: the only place that builds queries.
+
+Services above call these with plain values; no route and no service writes SQL. A
+repository never commits: the service that owns the unit of work commits once, so that a
+change and its audit entry land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.store.models import (
+    ApiToken,
+    AuditEntry,
+    Base,
+    Cdr,
+    IvrFlowVersion,
+    QueueLogEntry,
+    Recording,
+    User,
+)
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class Repository(Generic[ModelT]):
+    """Create, read, update and delete rows of one configuration table.
+
+    ``department_ids`` narrows every read to rows of those departments (a supervisor's
+    view); ``None`` means no narrowing. Tables without ``department_id`` ignore it.
+    """
+
+    def __init__(self, session: AsyncSession, model: type[ModelT]) -> None:
+        self.session = session
+        self.model = model
+
+    def _scoped(
+        self, query: Select[ModelT], department_ids: frozenset[int] | None
+    ) -> Select[ModelT]:
+        column = getattr(self.model, "department_id", None)
+        if department_ids is not None and column is not None:
+            query = query.where(column.in_(department_ids))
+        return query
+
+    async def get(
+        self, item_id: int, department_ids: frozenset[int] | None = None
+    ) -> ModelT | None:
+        pk = self.model.__mapper__.primary_key[0]
+        query = self._scoped(select(self.model).where(pk == item_id), department_ids)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def list(
+        self,
+        department_ids: frozenset[int] | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        **equals: Any,
+    ) -> Sequence[ModelT]:
+        pk = self.model.__mapper__.primary_key[0]
+        query = self._scoped(select(self.model), department_ids)
+        for name, value in equals.items():
+            query = query.where(getattr(self.model, name) == value)
+        query = query.order_by(pk).limit(limit).offset(offset)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def add(self, item: ModelT) -> ModelT:
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def update(self, item: ModelT, values: dict[str, Any]) -> ModelT:
+        for name, value in values.items():
+            setattr(item, name, value)
+        await self.session.flush()
+        return item
+
+    async def delete(self, item: ModelT) -> None:
+        await self.session.delete(item)
+        await self.session.flush()
+
+
+class UserRepository(Repository[User]):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, User)
+
+    async def by_username(self, username: str) -> User | None:
+        query = select(User).where(User.username == username)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def count(self) -> int:
+        return (await self.session.execute(select(func.count(User.id)))).scalar_one()
+
+
+class ApiTokenRepository(Repository[ApiToken]):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, ApiToken)
+
+    async def by_hash(self, token_hash: str) -> ApiToken | None:
+        query = select(ApiToken).where(ApiToken.token_hash == token_hash)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+
+class IvrFlowVersionRepository(Repository[IvrFlowVersion]):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, IvrFlowVersion)
+
+    async def versions(self, flow_id: int) -> Sequence[IvrFlowVersion]:
+        query = (
+            select(IvrFlowVersion)
+            .where(IvrFlowVersion.flow_id == flow_id)
+            .order_by(IvrFlowVersion.version)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def latest_number(self, flow_id: int) -> int:
+        query = select(func.max(IvrFlowVersion.version)).where(IvrFlowVersion.flow_id == flow_id)
+        return (await self.session.execute(query)).scalar_one_or_none() or 0
+
+
+class AuditRepository:
+    """Append and read; there is deliberately no update or delete."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def list(
+        self,
+        *,
+        resource: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[AuditEntry]:
+        query = select(AuditEntry)
+        if resource is not None:
+            query = query.where(AuditEntry.resource == resource)
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        query = query.order_by(AuditEntry.id).limit(limit).offset(offset)
+        return (await self.session.execute(query)).scalars().all()
+
+
+class HistoryRepository:
+    """CDRs, the queue log and recordings' metadata: insert and query, never update."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_cdr(self, cdr: Cdr) -> Cdr:
+        self.session.add(cdr)
+        await self.session.flush()
+        return cdr
+
+    async def add_queue_log(self, entry: QueueLogEntry) -> QueueLogEntry:
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def add_recording(self, recording: Recording) -> Recording:
+        self.session.add(recording)
+        await self.session.flush()
+        return recording
+
+    async def recordings(
+        self,
+        *,
+        department_ids: frozenset[int] | None = None,
+        call_id: str | None = None,
+        recording_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Recording]:
+        query = select(Recording)
+        if department_ids is not None:
+            query = query.where(Recording.department_id.in_(department_ids))
+        if call_id is not None:
+            query = query.where(Recording.call_id == call_id)
+        if recording_id is not None:
+            query = query.where(Recording.id == recording_id)
+        query = query.order_by(Recording.started_at, Recording.id).limit(limit).offset(offset)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def cdrs(
+        self,
+        *,
+        department_ids: frozenset[int] | None = None,
+        agent_id: int | None = None,
+        queue_id: int | None = None,
+        caller: str | None = None,
+        disposition: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> Sequence[Cdr]:
+        query = select(Cdr)
+        if department_ids is not None:
+            query = query.where(Cdr.department_id.in_(department_ids))
+        if agent_id is not None:
+            query = query.where(Cdr.agent_id == agent_id)
+        if queue_id is not None:
+            query = query.where(Cdr.queue_id == queue_id)
+        if caller is not None:
+            query = query.where(Cdr.caller == caller)
+        if disposition is not None:
+            query = query.where(Cdr.disposition == disposition)
+        if since is not None:
+            query = query.where(Cdr.started_at >= since)
+        if until is not None:
+            query = query.where(Cdr.started_at < until)
+        query = query.order_by(Cdr.started_at, Cdr.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return (await self.session.execute(query)).scalars().all()

@@ -1,0 +1,260 @@
+"""Every endpoint for every role: allowed roles succeed, the others get 403.
+
+Supervisor and agent belong to department A and act on department A's rows here; what
+they must not see of department B is in test_departments.py. Objects changed or deleted
+are created fresh by the admin for each attempt, so an allowed delete really deletes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.unit.api.conftest import World
+
+ROLES = ("admin", "supervisor", "agent", "qa", "auditor")
+ALL = frozenset(ROLES)
+CONFIG_READ = frozenset({"admin", "supervisor", "auditor"})
+ADMIN = frozenset({"admin"})
+DEPT_WRITE = frozenset({"admin", "supervisor"})
+CUSTOMERS = frozenset({"admin", "supervisor", "agent"})
+TOKENS = frozenset({"admin", "supervisor", "qa", "auditor"})
+RECORDINGS = frozenset({"admin", "supervisor", "qa", "auditor"})
+
+_counter = itertools.count(1)
+Payload = Callable[[World, int], Awaitable[dict[str, Any]]]
+
+
+def flow_definition() -> dict[str, Any]:
+    return {"start": "menu", "nodes": {"menu": {"action": "hangup"}}}
+
+
+async def _user_payload(world: World, n: int) -> dict[str, Any]:
+    return {
+        "username": f"user{n}",
+        "password": "long enough password",
+        "role": "agent",
+        "department_id": world.ids["dept_A"],
+    }
+
+
+async def _agent_payload(world: World, n: int) -> dict[str, Any]:
+    response = await world.clients["admin"].post(
+        "/api/v1/users", json=await _user_payload(world, n)
+    )
+    assert response.status_code == 201, response.text
+    return {
+        "user_id": response.json()["id"],
+        "department_id": world.ids["dept_A"],
+        "extension": f"2{n}",
+    }
+
+
+def simple(make: Callable[[World, int], dict[str, Any]]) -> Payload:
+    async def payload(world: World, n: int) -> dict[str, Any]:
+        return make(world, n)
+
+    return payload
+
+
+CREATE: dict[str, Payload] = {
+    "departments": simple(lambda w, n: {"name": f"dept {n}"}),
+    "skills": simple(lambda w, n: {"name": f"skill {n}"}),
+    "users": _user_payload,
+    "agents": _agent_payload,
+    "queues": simple(lambda w, n: {"name": f"queue {n}", "department_id": w.ids["dept_A"]}),
+    "trunks": simple(lambda w, n: {"name": f"trunk {n}", "host": "198.51.100.7"}),
+    "inbound-routes": simple(
+        lambda w, n: {"did": f"400{n}", "target_type": "queue", "target_id": w.ids["queue_A"]}
+    ),
+    "business-hours": simple(
+        lambda w, n: {
+            "name": f"hours {n}",
+            "timezone": "Asia/Shanghai",
+            "weekly": [{"day": 0, "start": "09:00", "end": "18:00"}],
+            "holidays": ["2026-10-01"],
+        }
+    ),
+    "wrapup-codes": simple(
+        lambda w, n: {"department_id": w.ids["dept_A"], "code": f"c{n}", "label": "Callback"}
+    ),
+    "customers": simple(lambda w, n: {"phone": f"+8613{n:09d}", "name": "Li Lei"}),
+    "webhooks": simple(
+        lambda w, n: {
+            "name": f"hook {n}",
+            "url": "https://crm.example/hook",
+            "secret": "0123456789abcdef",
+            "event_types": ["*"],
+        }
+    ),
+    "ivr-flows": simple(
+        lambda w, n: {
+            "name": f"flow {n}",
+            "department_id": w.ids["dept_A"],
+            "definition": flow_definition(),
+        }
+    ),
+}
+PATCH: dict[str, Callable[[int], dict[str, Any]]] = {
+    "departments": lambda n: {"name": f"renamed {n}"},
+    "skills": lambda n: {"name": f"renamed {n}"},
+    "users": lambda n: {"display_name": f"renamed {n}"},
+    "agents": lambda n: {"extension": f"3{n}"},
+    "queues": lambda n: {"max_wait_seconds": 120},
+    "trunks": lambda n: {"enabled": False},
+    "inbound-routes": lambda n: {"did": f"500{n}"},
+    "business-hours": lambda n: {"timezone": "UTC"},
+    "wrapup-codes": lambda n: {"label": "Renamed"},
+    "customers": lambda n: {"name": "Han Meimei"},
+    "webhooks": lambda n: {"active": False},
+}
+PERMISSIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "departments": (CONFIG_READ, ADMIN),
+    "skills": (CONFIG_READ, ADMIN),
+    "users": (CONFIG_READ, ADMIN),
+    "agents": (CONFIG_READ, DEPT_WRITE),
+    "queues": (CONFIG_READ, DEPT_WRITE),
+    "trunks": (CONFIG_READ, ADMIN),
+    "inbound-routes": (CONFIG_READ, ADMIN),
+    "business-hours": (CONFIG_READ, ADMIN),
+    "wrapup-codes": (CONFIG_READ, DEPT_WRITE),
+    "customers": (CUSTOMERS, CUSTOMERS),
+    "webhooks": (CONFIG_READ, ADMIN),
+    "ivr-flows": (CONFIG_READ, DEPT_WRITE),
+}
+
+
+async def fresh(world: World, resource: str) -> int:
+    if resource == "recording":  # written by the node, not through the API
+        return world.ids["recording_A"]
+    payload = await CREATE[resource](world, next(_counter))
+    response = await world.clients["admin"].post(f"/api/v1/{resource}", json=payload)
+    assert response.status_code == 201, response.text
+    item_id: int = response.json()["id"]
+    return item_id
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    allowed: frozenset[str]
+    status: int = 200
+    resource: str | None = None  # create a fresh one of these and put its id in {id}
+    body: Payload | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _cases() -> list[Case]:
+    cases = [
+        Case("GET", "/api/v1/auth/me", ALL),
+        Case("GET", "/api/v1/cdrs", ALL),
+        Case("GET", "/api/v1/cdrs/export.csv", CONFIG_READ),
+        Case("GET", "/api/v1/audit-log", frozenset({"admin", "auditor"})),
+        Case("GET", "/api/v1/tokens", TOKENS),
+        Case("GET", "/api/v1/recordings", RECORDINGS),
+        Case("GET", "/api/v1/config/export", ADMIN),
+        Case("GET", "/api/v1/webhooks/{id}/deliveries", CONFIG_READ, resource="webhooks"),
+        Case("GET", "/api/v1/recordings/{id}", RECORDINGS, resource="recording"),
+        Case("GET", "/api/v1/recordings/{id}/audio", RECORDINGS, resource="recording"),
+        Case(
+            "POST",
+            "/api/v1/tokens",
+            TOKENS,
+            201,
+            body=simple(lambda w, n: {"name": f"t{n}", "scopes": ["tokens"]}),
+        ),
+        Case("GET", "/api/v1/ivr-flows/{id}/versions", CONFIG_READ, resource="ivr-flows"),
+        Case(
+            "POST",
+            "/api/v1/ivr-flows/{id}/versions",
+            DEPT_WRITE,
+            201,
+            resource="ivr-flows",
+            body=simple(lambda w, n: {"definition": flow_definition()}),
+        ),
+        Case(
+            "POST",
+            "/api/v1/ivr-flows/{id}/publish",
+            DEPT_WRITE,
+            resource="ivr-flows",
+            body=simple(lambda w, n: {"version": 1}),
+        ),
+    ]
+    for resource, (read, write) in PERMISSIONS.items():
+        base = f"/api/v1/{resource}"
+        cases += [
+            Case("GET", base, read),
+            Case("POST", base, write, 201, body=CREATE[resource]),
+            Case("GET", base + "/{id}", read, resource=resource),
+            Case("DELETE", base + "/{id}", write, 204, resource=resource),
+        ]
+        if resource in PATCH:
+            patch = PATCH[resource]
+            cases.append(
+                Case(
+                    "PATCH",
+                    base + "/{id}",
+                    write,
+                    resource=resource,
+                    body=simple(lambda w, n, patch=patch: patch(n)),  # type: ignore[misc]
+                )
+            )
+    return cases
+
+
+CASES = _cases()
+
+
+async def test_every_endpoint_allows_exactly_its_roles(world: World, clients) -> None:
+    # One world for the whole table (logging in five roles per case would cost minutes of
+    # argon2); every mismatch is collected so that one run shows them all.
+    mismatches = []
+    for case in CASES:
+        for role in ROLES:
+            path = case.path
+            if case.resource is not None:
+                path = path.format(id=await fresh(world, case.resource))
+            body = await case.body(world, next(_counter)) if case.body else None
+            response = await clients[role].request(case.method, path, json=body)
+            expected = case.status if role in case.allowed else 403
+            if response.status_code != expected:
+                mismatches.append(f"{case} as {role}: {response.status_code} {response.text}")
+    assert mismatches == []
+
+
+def test_matrix_covers_every_api_route(world: World) -> None:
+    from fastapi.routing import APIRoute
+
+    covered = {(case.method, case.path.replace("{id}", "{item_id}")) for case in CASES}
+    covered |= {(m, p.replace("{item_id}", "{flow_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{item_id}", "{recording_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
+    missing = []
+    for route in world.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute) or not route.path.startswith("/api/v1"):
+            continue
+        if route.path.startswith("/api/v1/auth/"):
+            continue  # login/logout are open to everyone by design
+        for method in route.methods or ():
+            # Revoking a token is owner-only (test_auth.py); import takes YAML
+            # (test_config_backup.py checks it for every role).
+            exempt = ("/api/v1/tokens/{token_id}", "/api/v1/config/import")
+            if (method, route.path) not in covered and route.path not in exempt:
+                missing.append(f"{method} {route.path}")
+    assert missing == []
+
+
+async def test_anonymous_gets_401_everywhere(world: World, clients) -> None:
+    anonymous = clients["anonymous"]
+    for case in CASES:
+        if case.path == "/api/v1/auth/me" or case.resource is None:
+            path = case.path
+        else:
+            path = case.path.format(id=1)
+        response = await anonymous.request(case.method, path, json={})
+        assert response.status_code == 401, (case, response.text)
