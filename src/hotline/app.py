@@ -89,8 +89,7 @@ class Node:
             self.webhooks.start()
             await self.http.start()
         except (HttpStartError, DatabaseNotMigratedError) as error:
-            await self.webhooks.stop()
-            await self.database.close()
+            await self._shutdown()
             raise NodeStartError(str(error)) from None
         assert self.http.address is not None
         host, port = self.http.address
@@ -99,10 +98,7 @@ class Node:
         try:
             sip_addresses = await self.sip.start()
         except SipTransportError as error:
-            self.sip.stop()
-            await self.http.stop()
-            await self.webhooks.stop()
-            await self.database.close()
+            await self._shutdown()
             raise NodeStartError(str(error)) from None
         for transport, (sip_host, sip_port) in sip_addresses.items():
             log.info(
@@ -118,11 +114,16 @@ class Node:
             await stop.wait()
         finally:
             log.info("stopping hotline")
-            self.sip.stop()
-            await self.http.stop()
-            await self.webhooks.stop()
-            await self.database.close()
+            await self._shutdown()
             log.info("hotline stopped")
+
+    async def _shutdown(self) -> None:
+        """Stop components in reverse order of start. Each stop is safe for a component
+        that never started, so a failed start and a normal stop share this one path."""
+        self.sip.stop()
+        await self.http.stop()
+        await self.webhooks.stop()
+        await self.database.close()
 
     async def _open_database(self) -> None:
         # A demo must work with one command, so it migrates itself; a production node
