@@ -1,6 +1,6 @@
 """Grammar speech input on telephone audio: Piper speaks, sox squeezes it through 8 kHz
 µ-law as a phone line would, pocketsphinx must pick the right menu choice, and must say
-"nothing" for unrelated sentences, noise and silence.
+"nothing" for clearly unrelated sentences, noise and silence.
 
 Piper's random noise and sox's dither are off, so each run decodes the same audio. Short
 off-menu words are not tested for rejection: the engine does not reject them (docs/ivr.md).

@@ -10,8 +10,9 @@ A closed grammar maps *any* sound to one of its phrases ("the weather is nice" c
 as "billing"). The decoder's per-frame acoustic score is a weak guard: measured on Piper
 speech through 8 kHz µ-law, menu phrases scored 0.79-0.89, unrelated sentences 0.53-0.75,
 but short off-menu words ("hello", "no", "um") reached 0.78-0.93. So the default
-``min_confidence`` of 0.70 rejects noise, silence and unrelated sentences only. Short
-off-menu words are still forced onto a choice. Flows that act on speech should confirm the
+``min_confidence`` of 0.70 rejects noise, silence and most unrelated sentences ("the
+weather is nice today", 0.75, still passes). Short off-menu words are still forced onto a
+choice (``bench/ivr/run`` prints the table). Flows that act on speech should confirm the
 choice or offer DTMF; a stronger engine can be plugged in. Calibrate on your own callers.
 """
 
