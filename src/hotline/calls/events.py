@@ -147,6 +147,23 @@ class RecordingStopped(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingSaved(Event):
+    """A recording's file is closed and hashed (after ``RecordingStopped``, possibly after
+    the call's ``CallEnded``): what the recordings table stores. ``path`` is relative to
+    the node's recordings directory; ``started_at`` is Unix time."""
+
+    type_name: ClassVar[str] = "calls.recording_saved"
+    call_id: str
+    recording_id: str
+    path: str
+    started_at: float
+    duration_seconds: float
+    size_bytes: int
+    sha256: str
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SurveyAnswered(Event):
     type_name: ClassVar[str] = "calls.survey_answered"
     call_id: str
