@@ -8,21 +8,35 @@ reverse, so that calls in progress can be ended before their transports go away.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
+from pathlib import Path
+
+import httpx
 
 from hotline import __version__
+from hotline.acd import Acd
 from hotline.api.app import create_api
 from hotline.api.context import ApiContext
 from hotline.api.server import HttpServer, HttpStartError
 from hotline.api.services.users import ensure_demo_admin
 from hotline.api.webhooks import WebhookDispatcher
+from hotline.calls.routing import InboundRouter
+from hotline.demo.config import PLAN, demo_agents, demo_contact_center, demo_flow, demo_trunk
 from hotline.demo.orders import demo_orders_router
 from hotline.events.bus import EventBus
+from hotline.ivr.catalog import FlowCatalog
+from hotline.ivr.flow import Flow
+from hotline.ivr.tts import PromptRenderer, create_engines
+from hotline.media.engine import MediaEngine
+from hotline.services.contact_center import ContactCenter
+from hotline.services.telephony import Telephony, TelephonyConfig
 from hotline.settings import Settings, SettingsError
 from hotline.sip.auth import make_ha1s
 from hotline.store.database import Database, DatabaseNotMigratedError
-from hotline.transport.sip_service import SipService, SipServiceConfig
+from hotline.transport.media_worker import LocalMediaEngine, MediaWorkerPool, WorkerConfig
+from hotline.transport.sip_service import SipServiceConfig
 from hotline.transport.sip_transport import SipTransportError
 
 log = logging.getLogger(__name__)
@@ -64,7 +78,32 @@ class Node:
             tls_keyfile=settings.http.tls_keyfile,
         )
         self.webhooks = WebhookDispatcher(self.database, self.bus)
-        self.sip = SipService(_sip_config(settings))
+        self.media = _media_engine(settings)
+        self.catalog = FlowCatalog()
+        self.http_client = httpx.AsyncClient(follow_redirects=False)
+        self.demo_passwords = _demo_agent_passwords(settings) if settings.demo else {}
+        center = demo_contact_center() if settings.demo else _empty_contact_center()
+        self.telephony = Telephony(
+            center,
+            _sip_config(settings, self.demo_passwords),
+            self.media,
+            self.catalog,
+            PromptRenderer(
+                create_engines(settings.tts_engines),
+                settings.data_dir / "prompt-cache",
+                settings.data_dir / "prompts",
+            ),
+            self.bus,
+            self.http_client,
+            TelephonyConfig(
+                recordings_dir=settings.data_dir / "recordings",
+                trunks=[demo_trunk(settings.sip.host)] if settings.demo else [],
+                agent_domain=settings.sip.host,
+                music_on_hold=settings.media.music_on_hold,
+            ),
+        )
+        self.sip = self.telephony.sip
+        self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every component, wait for ``stop``, then shut down in reverse order."""
@@ -95,8 +134,15 @@ class Node:
         host, port = self.http.address
         scheme = "https" if settings.http.tls else "http"
         log.info("http listening", extra={"url": f"{scheme}://{host}:{port}"})
+        if settings.demo:
+            flow = demo_flow(f"{scheme}://{host}:{port}")
+            self.catalog.add(flow)
+            self.catalog.publish(flow.name, flow.version)
+            self._warm_up = asyncio.create_task(self._prerender(flow), name="prerender")
         try:
-            sip_addresses = await self.sip.start()
+            if isinstance(self.media, MediaWorkerPool):
+                await self.media.start()
+            sip_addresses = await self.telephony.start()
         except SipTransportError as error:
             await self._shutdown()
             raise NodeStartError(str(error)) from None
@@ -105,10 +151,13 @@ class Node:
                 "sip listening",
                 extra={"transport": transport.lower(), "address": f"{sip_host}:{sip_port}"},
             )
-        if settings.demo and not settings.sip.users:
+        for agent, password in self.demo_passwords.items():
             log.info(
-                f"demo SIP account: user 'demo', password 'demo', realm '{settings.sip.realm}'"
+                f"demo agent phone: user '{agent}', password '{password}', "
+                f"realm '{settings.sip.realm}'"
             )
+        if settings.demo:
+            log.info(f"demo hotline number: 4000 (sip:4000@{settings.sip.host})")
         log.info("hotline ready; stop with Ctrl-C or SIGTERM")
         try:
             await stop.wait()
@@ -120,10 +169,18 @@ class Node:
     async def _shutdown(self) -> None:
         """Stop components in reverse order of start. Each stop is safe for a component
         that never started, so a failed start and a normal stop share this one path."""
-        self.sip.stop()
+        if self._warm_up is not None:
+            self._warm_up.cancel()
+        await self.telephony.stop()
+        await self.media.close()
+        await self.http_client.aclose()
         await self.http.stop()
         await self.webhooks.stop()
         await self.database.close()
+
+    async def _prerender(self, flow: Flow) -> None:
+        ready = await self.telephony.prerender(flow)
+        log.info("IVR prompts ready", extra={"flow": flow.name, "prompts": ready})
 
     async def _open_database(self) -> None:
         # A demo must work with one command, so it migrates itself; a production node
@@ -138,16 +195,17 @@ class Node:
 
 
 # -- SIP wiring (issue 3) ---------------------------------------------------------------------
-def _sip_config(settings: Settings) -> SipServiceConfig:
-    """SIP service settings; a demo gets a well-known account and a self-signed certificate."""
+def _sip_config(settings: Settings, demo_passwords: dict[str, str]) -> SipServiceConfig:
+    """SIP service settings; a demo gets its agents' phone accounts and a self-signed
+    certificate."""
     sip = settings.sip
     users: dict[str, dict[str, str]] = {}
     for name, user in sip.users.items():
         users[name] = {"MD5": user.ha1_md5}
         if user.ha1_sha256:
             users[name]["SHA-256"] = user.ha1_sha256
-    if settings.demo and not users:
-        users["demo"] = make_ha1s("demo", sip.realm, "demo")
+    for agent, password in demo_passwords.items():
+        users.setdefault(agent, make_ha1s(agent, sip.realm, password))
     secret = sip.nonce_secret.encode() if sip.nonce_secret else secrets.token_bytes(32)
     tls_dir = settings.data_dir / "tls"
     return SipServiceConfig(
@@ -164,3 +222,50 @@ def _sip_config(settings: Settings) -> SipServiceConfig:
         min_expires=sip.min_expires,
         digest_algorithms=tuple(sip.digest_algorithms),
     )
+
+
+def _demo_agent_passwords(settings: Settings) -> dict[str, str]:
+    """The demo agents' phone passwords: random per installation, kept in the data directory
+    so that phones configured once keep registering after a restart."""
+    path = settings.data_dir / "demo-agent-passwords.json"
+    passwords: dict[str, str] = {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            passwords = {str(k): str(v) for k, v in loaded.items()}
+    except (OSError, ValueError):
+        pass  # first start, or a damaged file: new passwords are printed
+    wanted = [agent.agent_id for agent in demo_agents()]
+    if sorted(passwords) != sorted(wanted):
+        passwords = {agent: secrets.token_urlsafe(6) for agent in wanted}
+        _write_private(path, json.dumps(passwords, indent=2))
+    return passwords
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.chmod(0o600)
+    temporary.replace(path)
+
+
+# -- media and call control (issues 4 and 6) --------------------------------------------------
+def _media_engine(settings: Settings) -> MediaEngine:
+    media = settings.media
+    port_range = None
+    if media.port_min is not None and media.port_max is not None:
+        port_range = (media.port_min, media.port_max)
+    config = WorkerConfig(
+        host=media.host, advertised_host=media.advertised_host, port_range=port_range
+    )
+    if media.workers == 0:
+        return LocalMediaEngine(config)
+    return MediaWorkerPool(media.workers, config)
+
+
+def _empty_contact_center() -> ContactCenter:
+    """A production node's routing comes from its configuration in the database; until that
+    loader exists, a serve node answers calls with 404 (no route) and says so at start."""
+    log.warning("no inbound routes, queues or agents loaded: calls will be refused with 404")
+    return ContactCenter(Acd(), InboundRouter([], {}, PLAN))

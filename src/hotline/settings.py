@@ -97,6 +97,28 @@ class HttpSettings(BaseModel):
         return self.tls_certfile is not None
 
 
+class MediaSettings(BaseModel):
+    """The built-in media engine: where RTP endpoints listen and how many worker processes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="address RTP sockets bind to")
+    advertised_host: str | None = Field(
+        default=None, description="address written into SDP when behind NAT (default: host)"
+    )
+    port_min: Port | None = Field(default=None, description="lowest RTP port (default: any)")
+    port_max: Port | None = Field(default=None, description="highest RTP port")
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description="media worker processes; 0 runs media inside the node's own process "
+        "(demo and small sites), production uses one per core",
+    )
+    music_on_hold: Path | None = Field(
+        default=None, description="WAV file looped to waiting callers (default: built-in)"
+    )
+
+
 class LogSettings(BaseModel):
     """How the node logs: JSON lines for machines, or readable lines for people."""
 
@@ -135,6 +157,11 @@ class Settings(BaseSettings):
     )
     sip: SipSettings = SipSettings()
     http: HttpSettings = HttpSettings()
+    media: MediaSettings = MediaSettings()
+    tts_engines: tuple[str, ...] = Field(
+        default=("piper", "espeak-ng"),
+        description="TTS engines for IVR prompts, tried in order per language",
+    )
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -146,9 +146,28 @@ class PlayTone:
 
 @dataclass(frozen=True, slots=True)
 class PlayFile:
+    """Play a WAV file (any rate, resampled) to an endpoint's peer; ``loop`` repeats it until
+    replaced or stopped (music on hold), and then no ``PlaybackFinished`` is sent."""
+
     endpoint_id: str
     path: str
     stop_on_dtmf: bool = False
+    loop: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlayMusicOnHold:
+    """Loop hold music to an endpoint's peer: ``path`` (a WAV), or the built-in music."""
+
+    endpoint_id: str
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    """Stop whatever plays to an endpoint's peer (prompt, tone, music); no event follows."""
+
+    endpoint_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +232,8 @@ Command = (
     | StopRecording
     | PlayTone
     | PlayFile
+    | PlayMusicOnHold
+    | StopPlayback
     | SendDtmf
     | GetStats
     | Release

@@ -78,6 +78,33 @@ class Player:
             self.stopped = True
 
 
+# --- music on hold ---------------------------------------------------------------------------
+
+#: A slow arpeggio (C major, then A minor, F major, G major), soft and without silences, so a
+#: waiting caller never wonders whether the line dropped. Generated, so no licensed audio
+#: ships with the product; operators upload their own music for production.
+_MUSIC_CHORDS = (
+    (261.63, 329.63, 392.0),
+    (220.0, 261.63, 329.63),
+    (174.61, 220.0, 261.63),
+    (196.0, 246.94, 293.66),
+)
+
+
+def music_on_hold(note_seconds: float = 0.5, level: float = 0.12) -> Pcm:
+    """About 6 s of built-in hold music at 8 kHz, meant to loop seamlessly."""
+    count = round(note_seconds * 8000)
+    t = np.arange(count) / 8000.0
+    envelope = np.minimum(1.0, np.minimum(t, note_seconds - t) / 0.03)  # no clicks
+    notes = []
+    for chord in _MUSIC_CHORDS:
+        for frequency in (*chord, chord[1]):
+            wave = np.sin(2 * np.pi * frequency * t) + 0.3 * np.sin(4 * np.pi * frequency * t)
+            notes.append(wave * envelope / 1.3)
+    music = np.concatenate(notes) * level * 32767.0
+    return np.asarray(np.round(music), dtype=np.int16)
+
+
 # --- call-progress tones ------------------------------------------------------------------
 
 

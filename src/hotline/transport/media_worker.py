@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from hotline.media.codecs import CodecRegistry, default_registry
+from hotline.media.codecs import CodecRegistry, Pcm, default_registry
 from hotline.media.engine import (
     Allocate,
     Bridge,
@@ -44,6 +44,7 @@ from hotline.media.engine import (
     MediaEvent,
     PauseRecording,
     PlayFile,
+    PlayMusicOnHold,
     PlayProgressTone,
     PlayTone,
     Release,
@@ -53,12 +54,13 @@ from hotline.media.engine import (
     SetConferenceRole,
     SetRemote,
     StartRecording,
+    StopPlayback,
     StopRecording,
     Unbridge,
 )
 from hotline.media.jitter import JitterBuffer
 from hotline.media.mixer import Mixer, Role
-from hotline.media.players import Player, from_wav, progress_tone, tone
+from hotline.media.players import Player, from_wav, music_on_hold, progress_tone, tone
 from hotline.media.recorder import AGENT, CUSTOMER, CallRecorder
 from hotline.media.wav import WavError, read_wav
 from hotline.transport.rtp_endpoint import RtpEndpoint
@@ -101,6 +103,7 @@ class WorkerCore:
     _due: float = 0.0
     _next_rtcp: float = 0.0
     _next_port: int = 0
+    _music: Pcm | None = None  # the built-in hold music, generated on first use
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -186,8 +189,19 @@ class WorkerCore:
             case PlayFile():
                 audio = from_wav(read_wav(command.path))
                 self.endpoints[command.endpoint_id].player = Player(
-                    audio, stop_on_dtmf=command.stop_on_dtmf
+                    audio, loop=command.loop, stop_on_dtmf=command.stop_on_dtmf
                 )
+            case PlayMusicOnHold():
+                endpoint = self.endpoints[command.endpoint_id]
+                if command.path is None:
+                    music = self._music
+                    if music is None:
+                        music = self._music = music_on_hold()
+                else:
+                    music = from_wav(read_wav(command.path))
+                endpoint.player = Player(music, loop=True)
+            case StopPlayback():
+                self.endpoints[command.endpoint_id].player = None
             case SendDtmf():
                 self.endpoints[command.endpoint_id].send_dtmf(command.digits, command.duration, now)
             case JoinConference():

@@ -29,6 +29,7 @@ from hotline.media.engine import (
     PauseRecording,
     PlaybackFinished,
     PlayFile,
+    PlayMusicOnHold,
     PlayProgressTone,
     PlayTone,
     Release,
@@ -37,6 +38,7 @@ from hotline.media.engine import (
     SetConferenceRole,
     SetRemote,
     StartRecording,
+    StopPlayback,
     StopRecording,
 )
 from hotline.media.players import tone
@@ -346,6 +348,23 @@ async def test_progress_tone_follows_the_china_busy_cadence(engine):
     assert np.abs(gap.astype(np.int32)).max() < 16
     unknown = await engine.execute(PlayProgressTone(a.endpoint_id, "cn", "howler"))
     assert isinstance(unknown, Failed)
+    phone.close()
+
+
+@with_engine
+async def test_music_on_hold_loops_without_events_until_stopped(engine):
+    phone = await open_peer()
+    a = await leg(engine, "c1", phone, 0)
+    assert await engine.execute(PlayMusicOnHold(a.endpoint_id)) == Done()
+    packets = [RtpPacket.parse(raw) for raw in await phone.wait_for(25)]
+    audio = pcmu().decoder().decode(b"".join(p.payload for p in packets))
+    assert np.abs(audio.astype(np.int32)).max() > 1000  # audible, not silence
+    assert await engine.execute(StopPlayback(a.endpoint_id)) == Done()
+    await asyncio.sleep(0.1)
+    phone.received.clear()
+    await asyncio.sleep(0.1)
+    assert phone.received == []  # stopped: nothing more is sent
+    assert engine._events.empty()  # neither the loop nor the stop reports PlaybackFinished
     phone.close()
 
 

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from hotline.media.codecs import Pcm
-from hotline.media.players import FRAME, Player, from_wav, progress_tone, resample, tone
+from hotline.media.players import (
+    FRAME,
+    Player,
+    from_wav,
+    music_on_hold,
+    progress_tone,
+    resample,
+    tone,
+)
 from hotline.media.wav import WavAudio
 
 
@@ -83,3 +91,10 @@ def test_empty_and_same_rate_resampling():
     assert len(resample(np.zeros(0, dtype=np.int16), 16000)) == 0
     same = tone((440.0,), 0.1)
     assert np.array_equal(resample(same, 8000), same)
+
+
+def test_built_in_music_on_hold_loops_without_a_click() -> None:
+    music = music_on_hold()
+    assert 5.0 < len(music) / 8000 < 10.0
+    assert abs(int(music[0])) < 200 and abs(int(music[-1])) < 200  # seamless loop point
+    assert 1000 < np.abs(music.astype(np.int32)).max() < 8000  # soft, never clipping

@@ -1,0 +1,831 @@
+"""The live telephony of one node: SIP legs, media endpoints and IVR sessions, driven by the
+sans-IO :class:`ContactCenter`.
+
+``ContactCenter`` decides and this runtime acts. Every input (a SIP call event, a key press,
+the end of a prompt, an IVR decision, an ACD timer, an API request) is handed to the contact
+centre synchronously, at the moment it happens, with ``now``; what comes back is split into
+bus events (published at once) and commands for the wire. Commands run as jobs on a per-call
+queue, one after another, because most of them wait for the media engine (allocate an
+endpoint, then answer with its SDP; set the remote, then bridge): a call's commands must
+never overtake each other, while one slow call must never hold up another.
+
+A command that cannot be carried out any more (the leg hung up while its answer was being
+prepared) is logged and dropped: the SIP event that made it moot has already reached the
+contact centre, which decides what follows. Nothing here raises into the SIP stack or the
+event loop.
+
+Not carried out yet, and logged when a flow asks for them: speech input (ASR on live audio)
+and voicemail recording; the flow goes on as if the caller said nothing or hung up the
+recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import functools
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from hotline.calls import control
+from hotline.calls.events import RecordingSaved, SurveyAnswered
+from hotline.calls.hours import Calendar
+from hotline.calls.sdp_media import (
+    RemoteMedia,
+    answer_offer,
+    check_offer,
+    make_offer,
+    read_answer,
+)
+from hotline.calls.trunks import TrunkConfig
+from hotline.events import Event
+from hotline.events.bus import EventBus
+from hotline.ivr import io as ivr_io
+from hotline.ivr.catalog import CatalogError, FlowCatalog
+from hotline.ivr.flow import Flow, Prompt
+from hotline.ivr.run import FlowRun
+from hotline.ivr.session import IvrSession
+from hotline.ivr.tts import PromptError, PromptRenderer
+from hotline.media import engine as media
+from hotline.media.recorder import RecordingMetadata
+from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
+from hotline.sip.errors import ProtocolError
+from hotline.sip.uri import Uri
+from hotline.sip.useragent import (
+    CallConfirmed,
+    CallEnded,
+    CallEvent,
+    IncomingCall,
+    OfferReceived,
+    OutgoingAnswered,
+    OutgoingFailed,
+    OutgoingProgress,
+)
+from hotline.transport.sip_service import SipService, SipServiceConfig
+
+log = logging.getLogger(__name__)
+
+Role = Literal["customer", "agent"]
+Job = Callable[[], Awaitable[None]]
+
+#: How an agent phone's final answer counts for the ACD (anything else: unreachable).
+_AGENT_FAILURES: dict[int, Literal["no_answer", "rejected"]] = {
+    408: "no_answer",
+    480: "no_answer",
+    486: "rejected",
+    600: "rejected",
+    603: "rejected",
+}
+
+
+@dataclass
+class TelephonyConfig:
+    """What the runtime needs besides its collaborators."""
+
+    recordings_dir: Path
+    #: Trunks by which inbound calls are identified (source host), for inbound routing.
+    trunks: Sequence[TrunkConfig] = ()
+    #: The domain of agents' addresses-of-record: agent "1002" is ``sip:1002@<domain>``.
+    agent_domain: str = "127.0.0.1"
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    #: A WAV looped to waiting callers; None plays the engine's built-in music.
+    music_on_hold: Path | None = None
+    #: How long ``stop()`` waits for calls to be ended politely (BYEs, recordings closed).
+    shutdown_grace: float = 3.0
+
+
+@dataclass
+class _Leg:
+    leg_id: str  # the SIP Call-ID of this leg
+    call_id: str  # the customer call it belongs to
+    role: Role
+    offer: bytes = b""  # the customer's SDP offer
+    endpoint: media.EndpointDescription | None = None
+    ended: bool = False
+
+
+@dataclass
+class _Call:
+    call_id: str
+    customer_leg: str
+    language: str = "zh-CN"
+    jobs: asyncio.Queue[Job] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+    ivr: IvrSession | None = None
+    ivr_task: asyncio.Task[None] | None = None
+    prompt_task: asyncio.Task[None] | None = None
+    recording: tuple[str, str, float] | None = None  # recording id, relative path, started
+
+
+class Telephony:
+    """See the module docstring. Build it, ``await start()``, ``await stop()``."""
+
+    def __init__(
+        self,
+        center: ContactCenter,
+        sip_config: SipServiceConfig,
+        engine: media.MediaEngine,
+        catalog: FlowCatalog,
+        prompts: PromptRenderer,
+        bus: EventBus,
+        http: httpx.AsyncClient,
+        config: TelephonyConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.center = center
+        self.sip = SipService(sip_config, on_call_event=self._on_sip_event)
+        self.engine = engine
+        self.catalog = catalog
+        self.prompts = prompts
+        self.bus = bus
+        self.http = http
+        self.config = config
+        self.clock = clock
+        self.legs: dict[str, _Leg] = {}
+        self.calls: dict[str, _Call] = {}
+        self._endpoints: dict[str, _Leg] = {}  # media endpoint id -> leg
+        self._playing: dict[str, asyncio.Future[bool]] = {}  # endpoint id -> interrupted?
+        self._ids = itertools.count(1)
+        self._id_prefix = secrets.token_hex(3)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._media_events: asyncio.Task[None] | None = None
+        self._trunk_hosts = {trunk.host: trunk.name for trunk in config.trunks}
+        self._music = str(config.music_on_hold) if config.music_on_hold else None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> dict[str, tuple[str, int]]:
+        """Start SIP listeners and the media event reader; returns SIP addresses."""
+        addresses = await self.sip.start()
+        self._media_events = asyncio.create_task(self._read_media_events(), name="media-events")
+        self._rearm()
+        return addresses
+
+    async def stop(self) -> None:
+        """End every call (BYE, recordings closed and reported), then stop SIP."""
+        now = self.clock()
+        for call_id in list(self.center.calls):
+            self._decide(functools.partial(self.center.hangup, now, call_id))
+        workers = [call.worker for call in self.calls.values() if call.worker is not None]
+        if workers:
+            await asyncio.wait(workers, timeout=self.config.shutdown_grace)
+        for call in self.calls.values():
+            for task in (call.ivr_task, call.prompt_task, call.worker):
+                if task is not None:
+                    task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._media_events is not None:
+            self._media_events.cancel()
+        self.sip.flush()
+        self.sip.stop()
+
+    async def prerender(self, flow: Flow) -> int:
+        """Render every fixed prompt of ``flow`` into the TTS cache, so that the first
+        callers hear prompts at once instead of waiting for synthesis. Returns how many
+        prompts are ready; one that fails is logged and rendered again when played."""
+        ready = 0
+        for node in flow.nodes.values():
+            for value in dict(node).values():
+                if not isinstance(value, Prompt):
+                    continue
+                for language, text in value.text.items():
+                    if "$" in text:
+                        continue  # filled with call variables at play time
+                    try:
+                        await self.prompts.render(ivr_io.PromptItem(language, text=text))
+                        ready += 1
+                    except PromptError as error:
+                        log.warning("prompt not prerendered: %s", error)
+        return ready
+
+    async def execute(self, outputs: Sequence[Output]) -> None:
+        """Carry out outputs the API obtained from the contact centre (agent state, holds,
+        transfers); the live-operations service calls this."""
+        self._dispatch(outputs)
+        self._rearm()
+
+    # ---- decisions in, commands and events out --------------------------------------------
+
+    def _decide(self, decision: Callable[[], list[Output]]) -> None:
+        """Ask the contact centre (synchronously, now) and dispatch what it returns."""
+        try:
+            outputs = decision()
+        except Exception:
+            log.exception("contact centre refused an input")
+            return
+        self._dispatch(outputs)
+        self._rearm()
+
+    def _dispatch(self, outputs: Iterable[Output]) -> None:
+        batches: dict[str, list[Output]] = {}
+        for output in outputs:
+            if isinstance(output, Event):
+                self.bus.publish(output)
+                continue
+            call_id = self._call_of(output)
+            if call_id is None or call_id not in self.calls:
+                log.warning("command for an unknown call dropped: %r", output)
+                continue
+            batches.setdefault(call_id, []).append(output)
+        for call_id, batch in batches.items():
+            call = self.calls[call_id]
+            self._submit(call, functools.partial(self._carry_out, batch))
+
+    def _call_of(self, command: Output) -> str | None:
+        match command:
+            case control.RingAgent() | control.StartIvr() | control.StopIvr() | AnnouncePosition():
+                return command.call_id
+            case (
+                control.AnswerLeg()
+                | control.RejectLeg()
+                | control.CancelLeg()
+                | control.HangUpLeg()
+                | control.PlayMusicOnHold()
+                | control.StopMedia()
+            ):
+                leg = self.legs.get(command.leg_id)
+                return leg.call_id if leg else None
+            case control.Bridge() | control.Unbridge() | control.StartRecording():
+                leg = self.legs.get(command.customer_leg)
+                return leg.call_id if leg else None
+            case control.StopRecording():
+                return next(
+                    (
+                        call.call_id
+                        for call in self.calls.values()
+                        if call.recording and call.recording[0] == command.recording_id
+                    ),
+                    command.recording_id.rsplit("-r", 1)[0],
+                )
+        return None
+
+    def _submit(self, call: _Call, job: Job) -> None:
+        call.jobs.put_nowait(job)
+        if call.worker is None or call.worker.done():
+            call.worker = asyncio.create_task(self._work(call), name=f"call-{call.call_id}")
+
+    async def _work(self, call: _Call) -> None:
+        while not call.jobs.empty():
+            job = call.jobs.get_nowait()
+            try:
+                await job()
+            except Exception:  # one failed command must not stop the call's later ones
+                log.exception("call command failed", extra={"call_id": call.call_id})
+            finally:
+                self.sip.flush()
+        self._forget_if_over(call)
+
+    def _forget_if_over(self, call: _Call) -> None:
+        if call.call_id in self.center.calls or not call.jobs.empty():
+            return
+        if any(leg.call_id == call.call_id and not leg.ended for leg in self.legs.values()):
+            return
+        self.calls.pop(call.call_id, None)
+        for leg_id in [k for k, leg in self.legs.items() if leg.call_id == call.call_id]:
+            del self.legs[leg_id]
+
+    # ---- ACD timers ------------------------------------------------------------------------
+
+    def _rearm(self) -> None:
+        deadline = self.center.next_timer()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - self.clock())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, None
+        self._decide(lambda: self.center.handle_timer(self.clock()))
+
+    # ---- SIP events (called inside the SIP stack's event loop callback) ---------------------
+
+    def _on_sip_event(self, event: CallEvent, now: float) -> None:
+        match event:
+            case IncomingCall():
+                self._incoming(event, now)
+            case OutgoingProgress():
+                pass  # the ACD's ring timeout governs; early media is not relayed
+            case OutgoingAnswered():
+                self._agent_answered(event, now)
+            case OutgoingFailed():
+                self._agent_failed(event, now)
+            case CallEnded():
+                self._leg_ended(event, now)
+            case OfferReceived():
+                self._reoffer(event, now)
+            case CallConfirmed():
+                pass
+
+    def _incoming(self, event: IncomingCall, now: float) -> None:
+        request = event.request
+        try:
+            check_offer(event.offer, _CODECS)
+        except ProtocolError as error:
+            self._reject(event.call_id, error.status, error.reason, now)
+            return
+        call_id = f"{self._id_prefix}-{next(self._ids)}"
+        via = request.top_via
+        source_host = via.received or via.host
+        trunk = self._trunk_hosts.get(source_host)
+        caller = request.from_.uri.user if request.from_.uri and request.from_.uri.user else ""
+        callee = request.uri.user or ""
+        self.legs[event.call_id] = _Leg(event.call_id, call_id, "customer", offer=event.offer)
+        self.calls[call_id] = _Call(call_id, event.call_id)
+        log.info(
+            "inbound call",
+            extra={"call_id": call_id, "caller": caller, "callee": callee, "trunk": trunk},
+        )
+        self._decide(
+            lambda: self.center.inbound_call(
+                now,
+                call_id=call_id,
+                leg_id=event.call_id,
+                caller=caller or "anonymous",
+                callee=callee,
+                trunk=trunk,
+            )
+        )
+
+    def _reject(self, leg_id: str, status: int, reason: str, now: float) -> None:
+        try:
+            self.sip.user_agent.reject(leg_id, status, now, reason)
+        except ProtocolError:
+            log.info("could not reject leg %s (gone)", leg_id)
+
+    def _agent_answered(self, event: OutgoingAnswered, now: float) -> None:
+        leg = self.legs.get(event.call_id)
+        if leg is None:
+            return
+        call = self.calls[leg.call_id]
+        endpoint = leg.endpoint
+        try:
+            if endpoint is None:
+                raise ProtocolError("agent leg answered without a media endpoint", 500)
+            remote = read_answer(event.answer, endpoint)
+        except ProtocolError as error:
+            log.warning("agent answer unusable: %s", error.reason, extra={"call_id": call.call_id})
+            self._submit(call, lambda: self._hang_up_leg(leg, now))
+            self._decide(lambda: self.center.leg_failed(now, leg.call_id, leg.leg_id, "rejected"))
+            return
+        self._submit(call, lambda: self._set_remote(endpoint, remote))
+        self._decide(lambda: self.center.leg_answered(now, leg.call_id, leg.leg_id))
+
+    def _agent_failed(self, event: OutgoingFailed, now: float) -> None:
+        leg = self.legs.get(event.call_id)
+        if leg is None:
+            return
+        leg.ended = True
+        reason: Literal["no_answer", "rejected", "unreachable"] = _AGENT_FAILURES.get(
+            event.status, "unreachable"
+        )
+        log.info(
+            "agent leg failed: %s %s",
+            event.status,
+            event.reason,
+            extra={"call_id": leg.call_id},
+        )
+        self._decide(lambda: self.center.leg_failed(now, leg.call_id, leg.leg_id, reason))
+        self._release_later(leg)
+
+    def _leg_ended(self, event: CallEnded, now: float) -> None:
+        leg = self.legs.get(event.call_id)
+        if leg is None or leg.ended:
+            return
+        leg.ended = True
+        if event.reason != "hangup":  # our own BYE's completion is no news to the centre
+            self._decide(lambda: self.center.leg_hung_up(now, leg.call_id, leg.leg_id))
+        call = self.calls.get(leg.call_id)
+        if call is not None and leg.role == "customer" and call.ivr is not None:
+            call.ivr.feed(ivr_io.CallerHungUp())
+        self._release_later(leg)
+
+    def _reoffer(self, event: OfferReceived, now: float) -> None:
+        """A re-INVITE (a phone's own hold, a session refresh): answer it with our same
+        endpoint and follow the peer if it moved."""
+        leg = self.legs.get(event.call_id)
+        if leg is None or leg.endpoint is None:
+            return
+        endpoint = leg.endpoint
+        try:
+            answer, remote = answer_offer(event.offer, endpoint, session_id=2)
+        except ProtocolError as error:
+            log.warning("re-INVITE refused: %s", error.reason, extra={"call_id": leg.call_id})
+            return
+        self.sip.user_agent.answer(event.call_id, answer, now)
+        self._submit(self.calls[leg.call_id], lambda: self._set_remote(endpoint, remote))
+
+    def _release_later(self, leg: _Leg) -> None:
+        call = self.calls.get(leg.call_id)
+        if call is not None:
+            self._submit(call, lambda: self._release(leg))
+
+    # ---- media events ------------------------------------------------------------------------
+
+    async def _read_media_events(self) -> None:
+        while True:
+            event = await self.engine.next_event()
+            try:
+                self._on_media_event(event)
+            except Exception:
+                log.exception("media event handling failed")
+
+    def _on_media_event(self, event: media.MediaEvent) -> None:
+        if isinstance(event, media.PlaybackFinished):
+            waiting = self._playing.pop(event.endpoint_id, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(event.interrupted)
+            return
+        leg = self._endpoints.get(event.endpoint_id)
+        if leg is None or leg.role != "customer":
+            return
+        call = self.calls.get(leg.call_id)
+        if call is not None and call.ivr is not None:
+            call.ivr.feed(ivr_io.DigitReceived(event.digit))
+
+    # ---- commands ------------------------------------------------------------------------
+
+    async def _carry_out(self, commands: list[Output]) -> None:
+        for command in commands:
+            try:
+                await self._command(command)
+            except (ProtocolError, media.MediaEngineError) as error:
+                log.warning("%s not carried out: %s", type(command).__name__, error)
+            finally:
+                self.sip.flush()
+
+    async def _command(self, command: Output) -> None:
+        now = self.clock()
+        ua = self.sip.user_agent
+        match command:
+            case control.AnswerLeg():
+                await self._answer_customer(self.legs[command.leg_id])
+            case control.RejectLeg():
+                self._reject(command.leg_id, command.status, now=now, reason=command.reason)
+            case control.RingAgent():
+                await self._ring_agent(command)
+            case control.CancelLeg():
+                leg = self.legs.get(command.leg_id)
+                if leg is not None and not leg.ended:
+                    try:
+                        ua.cancel(command.leg_id, now)
+                    except ProtocolError:  # answered meanwhile: end it instead
+                        ua.hangup(command.leg_id, now)
+            case control.HangUpLeg():
+                leg = self.legs.get(command.leg_id)
+                if leg is not None and not leg.ended:
+                    ua.hangup(command.leg_id, now)
+                    await self._stop_media(leg)
+            case control.StartIvr():
+                await self._start_ivr(command)
+            case control.StopIvr():
+                self._stop_ivr(self.calls[command.call_id])
+            case control.PlayMusicOnHold():
+                leg = self.legs[command.leg_id]
+                await self._stop_media(leg)
+                if leg.endpoint is not None:
+                    await self._media(media.PlayMusicOnHold(leg.endpoint.endpoint_id, self._music))
+            case control.StopMedia():
+                await self._stop_media(self.legs[command.leg_id])
+            case control.Bridge():
+                customer, agent = self.legs[command.customer_leg], self.legs[command.agent_leg]
+                if customer.endpoint and agent.endpoint:
+                    await self._media(
+                        media.Bridge(customer.endpoint.endpoint_id, agent.endpoint.endpoint_id)
+                    )
+            case control.Unbridge():
+                customer = self.legs[command.customer_leg]
+                if customer.endpoint is not None:
+                    await self._media(media.Unbridge(customer.endpoint.endpoint_id))
+            case control.StartRecording():
+                await self._start_recording(command)
+            case control.StopRecording():
+                await self._stop_recording(command.recording_id)
+            case AnnouncePosition():
+                self._announce(command)
+
+    async def _media(self, command: media.Command) -> media.Reply:
+        reply = await self.engine.execute(command)
+        if isinstance(reply, media.Failed):
+            raise media.MediaEngineError(reply.reason)
+        return reply
+
+    async def _answer_customer(self, leg: _Leg) -> None:
+        if leg.ended:
+            return
+        endpoint = await self._allocate(leg)
+        answer, remote = answer_offer(leg.offer, endpoint)
+        await self._set_remote(endpoint, remote)
+        if leg.ended:  # the caller gave up while we prepared
+            return
+        self.sip.user_agent.answer(leg.leg_id, answer, self.clock())
+
+    async def _allocate(self, leg: _Leg) -> media.EndpointDescription:
+        endpoint = await self.engine.allocate(media.Allocate(leg.call_id, codecs=_CODECS))
+        leg.endpoint = endpoint
+        self._endpoints[endpoint.endpoint_id] = leg
+        return endpoint
+
+    async def _set_remote(self, endpoint: media.EndpointDescription, remote: RemoteMedia) -> None:
+        await self._media(
+            media.SetRemote(
+                endpoint.endpoint_id,
+                remote.host,
+                remote.port,
+                remote.payload_type,
+                remote.telephone_event_pt,
+            )
+        )
+
+    async def _ring_agent(self, command: control.RingAgent) -> None:
+        now = self.clock()
+        registrar = self.sip.registrar
+        aor = f"sip:{command.agent}@{self.config.agent_domain}"
+        bindings = registrar.lookup(aor, now)
+        leg = _Leg(command.leg_id, command.call_id, "agent")
+        self.legs[command.leg_id] = leg
+        if not bindings:
+            log.info("agent %s has no registered phone", command.agent)
+            leg.ended = True
+            self._decide(
+                lambda: self.center.leg_failed(now, command.call_id, command.leg_id, "unreachable")
+            )
+            return
+        binding = bindings[0]
+        contact = Uri.parse(binding.contact)
+        transport, destination = _destination(contact, binding.source)
+        endpoint = await self._allocate(leg)
+        self.sip.user_agent.invite(
+            request_uri=binding.contact,
+            destination=destination,
+            transport=transport,
+            from_uri=f"sip:hotline@{self.config.agent_domain}",
+            to_uri=aor,
+            offer=make_offer(endpoint),
+            now=self.clock(),
+            call_id=command.leg_id,
+            extra_headers=[("X-Hotline-Call", command.call_id)],
+        )
+
+    async def _hang_up_leg(self, leg: _Leg, now: float) -> None:
+        if not leg.ended:
+            leg.ended = True
+            self.sip.user_agent.hangup(leg.leg_id, now)
+        await self._release(leg)
+
+    async def _release(self, leg: _Leg) -> None:
+        endpoint, leg.endpoint = leg.endpoint, None
+        if endpoint is None:
+            return
+        self._endpoints.pop(endpoint.endpoint_id, None)
+        waiting = self._playing.pop(endpoint.endpoint_id, None)
+        if waiting is not None and not waiting.done():
+            waiting.cancel()
+        reply = await self.engine.execute(media.Release(endpoint.endpoint_id))
+        if isinstance(reply, media.Failed):
+            log.info("release of %s: %s", endpoint.endpoint_id, reply.reason)
+
+    async def _stop_media(self, leg: _Leg) -> None:
+        call = self.calls.get(leg.call_id)
+        if call is not None and leg.role == "customer" and call.prompt_task is not None:
+            call.prompt_task.cancel()
+            call.prompt_task = None
+        if leg.endpoint is not None:
+            waiting = self._playing.pop(leg.endpoint.endpoint_id, None)
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
+            await self._media(media.StopPlayback(leg.endpoint.endpoint_id))
+
+    # ---- recording -------------------------------------------------------------------------
+
+    async def _start_recording(self, command: control.StartRecording) -> None:
+        customer, agent = self.legs[command.customer_leg], self.legs[command.agent_leg]
+        call = self.calls[customer.call_id]
+        if customer.endpoint is None or agent.endpoint is None:
+            raise media.MediaEngineError("a recorded leg has no media endpoint")
+        day = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+        relative = f"{day:%Y/%m/%d}/{command.recording_id}.wav"
+        path = self.config.recordings_dir / relative
+        await self._media(
+            media.StartRecording(
+                call.call_id, customer.endpoint.endpoint_id, agent.endpoint.endpoint_id, str(path)
+            )
+        )
+        call.recording = (command.recording_id, relative, self.clock())
+
+    async def _stop_recording(self, recording_id: str) -> None:
+        call = next(
+            (c for c in self.calls.values() if c.recording and c.recording[0] == recording_id),
+            None,
+        )
+        if call is None or call.recording is None:
+            return
+        _, relative, started = call.recording
+        call.recording = None
+        reply = await self._media(media.StopRecording(call.call_id))
+        if not isinstance(reply, RecordingMetadata):
+            raise media.MediaEngineError(f"recording {recording_id}: no metadata ({reply!r})")
+        self.bus.publish(
+            RecordingSaved(
+                at=self.clock(),
+                call_id=call.call_id,
+                recording_id=recording_id,
+                path=relative,
+                started_at=started,
+                duration_seconds=reply.duration,
+                size_bytes=reply.size,
+                sha256=reply.sha256,
+            )
+        )
+
+    # ---- the IVR -----------------------------------------------------------------------------
+
+    async def _start_ivr(self, command: control.StartIvr) -> None:
+        call = self.calls[command.call_id]
+        now = self.clock()
+        try:
+            flow = self.catalog.for_call(command.flow, command.department)
+            run = FlowRun(
+                flow,
+                call_id=call.call_id,
+                calendars=self.config.calendars,
+                variables=dict(command.variables),
+            )
+        except (CatalogError, ValueError) as error:
+            log.error("IVR flow cannot start: %s", error, extra={"call_id": call.call_id})
+            self._decide(lambda: self.center.ivr_hung_up(now, call.call_id))
+            return
+        call.language = flow.language
+        session = IvrSession(run, _IvrPort(self, call), self.http, self.bus.publish, self.clock)
+        call.ivr = session
+        self._decide(lambda: self.center.ivr_started(now, call.call_id, flow.name, flow.version))
+        call.ivr_task = asyncio.create_task(self._run_ivr(call, session), name="ivr")
+
+    async def _run_ivr(self, call: _Call, session: IvrSession) -> None:
+        try:
+            await session.run()
+        except Exception:
+            log.exception("IVR session failed", extra={"call_id": call.call_id})
+            if call.ivr is session:
+                now = self.clock()
+                self._decide(lambda: self.center.ivr_hung_up(now, call.call_id))
+        finally:
+            if call.ivr is session:
+                call.ivr = None
+
+    def _stop_ivr(self, call: _Call) -> None:
+        if call.ivr is not None:
+            call.ivr.feed(ivr_io.CallerHungUp())
+            call.ivr = None
+        if call.prompt_task is not None:
+            call.prompt_task.cancel()
+            call.prompt_task = None
+
+    def ivr_command(self, call: _Call, command: ivr_io.Command) -> None:
+        """What the caller's flow asks for (called by its session, synchronously)."""
+        now = self.clock()
+        session = call.ivr
+        match command:
+            case ivr_io.Play():
+                self._play(call, command.prompts, command.barge_in, then_feed=True)
+            case ivr_io.StopPlayback():
+                leg = self.legs[call.customer_leg]
+                self._submit(call, lambda: self._stop_media(leg))
+            case ivr_io.Enqueue():
+                call.language = command.attributes.get("language", call.language)
+                self._decide(
+                    lambda: self.center.ivr_enqueue(
+                        now,
+                        call.call_id,
+                        command.queue,
+                        command.priority,
+                        command.skills,
+                        command.attributes,
+                    )
+                )
+            case ivr_io.Transfer():
+                self._decide(lambda: self.center.ivr_transfer(now, call.call_id, command.target))
+            case ivr_io.Hangup():
+                self._decide(lambda: self.center.ivr_hung_up(now, call.call_id))
+            case ivr_io.SaveSurveyAnswer():
+                self.bus.publish(
+                    SurveyAnswered(
+                        at=now, call_id=call.call_id, question=command.question, score=command.score
+                    )
+                )
+            case ivr_io.StartSpeechRecognition():
+                log.warning(
+                    "speech input is not available on live calls yet; treated as no match",
+                    extra={"call_id": call.call_id},
+                )
+                if session is not None:
+                    session.feed(ivr_io.SpeechRecognized(None))
+            case ivr_io.RecordVoicemail():
+                log.warning(
+                    "voicemail recording is not available on live calls yet",
+                    extra={"call_id": call.call_id},
+                )
+                if session is not None:
+                    session.feed(ivr_io.RecordingFinished())
+            case ivr_io.HttpRequest():
+                pass  # the session performs look-ups itself
+
+    def _play(
+        self,
+        call: _Call,
+        prompts: Sequence[ivr_io.PromptItem],
+        barge_in: bool,
+        *,
+        then_feed: bool,
+        then_music: bool = False,
+    ) -> None:
+        if call.prompt_task is not None:
+            call.prompt_task.cancel()
+        call.prompt_task = asyncio.create_task(
+            self._play_prompts(call, tuple(prompts), barge_in, then_feed, then_music),
+            name="prompts",
+        )
+
+    async def _play_prompts(
+        self,
+        call: _Call,
+        prompts: tuple[ivr_io.PromptItem, ...],
+        barge_in: bool,
+        then_feed: bool,
+        then_music: bool,
+    ) -> None:
+        leg = self.legs.get(call.customer_leg)
+        if leg is None or leg.endpoint is None:
+            return
+        endpoint_id = leg.endpoint.endpoint_id
+        for item in prompts:
+            try:
+                path = await self.prompts.render(item)
+            except PromptError as error:
+                log.error("prompt skipped: %s", error, extra={"call_id": call.call_id})
+                continue
+            finished = asyncio.get_running_loop().create_future()
+            self._playing[endpoint_id] = finished
+            await self._media(media.PlayFile(endpoint_id, str(path), stop_on_dtmf=barge_in))
+            if await finished:
+                return  # barge-in: the key press went to the flow, which decides
+        if then_music:
+            await self._media(media.PlayMusicOnHold(endpoint_id, self._music))
+        if then_feed and call.ivr is not None:
+            call.ivr.feed(ivr_io.PromptFinished())
+
+    def _announce(self, command: AnnouncePosition) -> None:
+        call = self.calls[command.call_id]
+        minutes = max(1, round(command.estimated_wait / 60))
+        if call.language.startswith("zh"):
+            text = f"您前面还有{command.position - 1}位客户，预计等待{minutes}分钟，请稍候。"
+        else:
+            text = (
+                f"You are number {command.position} in line. "
+                f"The expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
+            )
+        item = ivr_io.PromptItem(language=call.language, text=text)
+        self._play(call, [item], barge_in=False, then_feed=False, then_music=True)
+
+
+@dataclass
+class _IvrPort:
+    """The :class:`hotline.ivr.session.CallPort` of one call."""
+
+    telephony: Telephony
+    call: _Call
+
+    def execute(self, command: ivr_io.Command) -> None:
+        self.telephony.ivr_command(self.call, command)
+
+
+_CODECS = (
+    media.CodecOffer("PCMU", 0),
+    media.CodecOffer("PCMA", 8),
+    media.CodecOffer("telephone-event", media.DEFAULT_TELEPHONE_EVENT_PT, fmtp="0-16"),
+)
+
+
+def _destination(contact: Uri, source: str | None) -> tuple[str, tuple[str, int]]:
+    """Where to send an INVITE for a binding: the address it registered from (NAT-safe,
+    RFC 5626 spirit) when known, else the Contact URI's host and port."""
+    if source:
+        transport, host, port = source.split(":", 2)
+        if port.isdigit():
+            return transport.upper(), (host, int(port))
+    return contact.transport.upper(), (contact.host, contact.port or 5060)
