@@ -297,8 +297,11 @@ def test_demo_node_answers_sipp_over_udp_and_tcp(
     scenario = str(SCENARIOS / "options.xml")
     udp = run_sipp(["-sf", scenario, f"127.0.0.1:{ports['udp']}", "-m", "3"], tmp_path, 20)
     assert successful_calls(udp.stdout) == (3, 0), udp.stdout[-2000:]
+    # Calls to the hotline number are answered by the demo IVR (and hung up by SIPp).
     tcp = run_sipp(
-        ["-sn", "uac", f"127.0.0.1:{ports['tcp']}", "-t", "t1", "-m", "5", "-r", "5"], tmp_path, 20
+        ["-sn", "uac", "-s", "4000", f"127.0.0.1:{ports['tcp']}", "-t", "t1", "-m", "5", "-r", "5"],
+        tmp_path,
+        20,
     )
     assert successful_calls(tcp.stdout) == (5, 0), tcp.stdout[-2000:]
     assert demo.terminate() == 0
