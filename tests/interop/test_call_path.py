@@ -1,0 +1,222 @@
+"""The demo hotline end to end, as a caller and an agent would use it.
+
+`hotline demo` runs as a subprocess. baresip registers as agent 1002 with the password the
+demo printed, and is logged in and made ready through the REST API. A SIPp customer calls
+4000, presses 2 (RFC 2833 captures shipped with SIPp), keys an order number, hears its status,
+waits in after-sales and is connected to 1002's phone, which answers by itself. Both talk:
+the customer a 440 Hz tone, the agent 1000 Hz. Afterwards the recording must hold each voice
+on its own channel, the phone must have heard the customer, and the CDR, queue log and
+recording must be stored and linked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from hotline.media.wav import read_wav
+from tests.conftest import HotlineProcess
+from tests.interop.conftest import require_peer
+from tests.support.sipp_customer import customer_scenario
+
+pytestmark = pytest.mark.interop
+
+ORDER = "20261123"
+
+
+def peak_hz(samples: np.ndarray, rate: int = 8000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    return float(np.argmax(spectrum)) * rate / len(samples)
+
+
+def loud(samples: np.ndarray) -> np.ndarray:
+    """The stretch of a channel that carries sound (the tone), without leading silence."""
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160).astype(np.int32)
+    active = np.abs(frames).max(axis=1) > 500
+    return frames[active].reshape(-1)
+
+
+def tone_wav(path: Path, hz: float, seconds: float, encoding: str) -> Path:
+    subprocess.run(
+        [
+            require_peer("sox"),
+            *[
+                "-n",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                "-e",
+                encoding,
+                "-b",
+                "8" if "law" in encoding else "16",
+            ],
+            str(path),
+            *["synth", str(seconds), "sine", str(hz), "vol", "0.5"],
+        ],
+        check=True,
+    )
+    return path
+
+
+class AgentPhone:
+    """baresip as an agent's desk phone: registers, answers by itself, talks a tone and
+    keeps what it heard in a WAV (sndfile module)."""
+
+    def __init__(self, directory: Path, user: str, password: str, registrar_port: int) -> None:
+        from tests.interop.test_sip_peers import free_port_pair
+
+        directory.mkdir(parents=True)
+        self.recordings = directory / "heard"
+        self.recordings.mkdir()
+        tone = tone_wav(directory / "agent.wav", 1000.0, 120.0, "signed-integer")
+        sip_port = free_port_pair()
+        (directory / "config").write_text(
+            "\n".join(
+                [
+                    f"sip_listen 127.0.0.1:{sip_port}",
+                    "net_interface 127.0.0.1",
+                    f"audio_source aufile,{tone}",
+                    "audio_player aufile,/dev/null",
+                    "audio_alert aufile,/dev/null",
+                    "ausrc_srate 8000",
+                    "auplay_srate 8000",
+                    "module_path /usr/lib/baresip/modules",
+                    "module g711.so",
+                    "module aufile.so",
+                    "module sndfile.so",
+                    f"snd_path {self.recordings}",
+                    "module_app account.so",
+                    "module_app menu.so",
+                    "",
+                ]
+            )
+        )
+        (directory / "accounts").write_text(
+            f"<sip:{user}@127.0.0.1:{registrar_port}>;auth_pass={password};regint=120;"
+            "answermode=auto;audio_codecs=PCMU\n"
+        )
+        self.proc = subprocess.Popen(
+            [require_peer("baresip"), "-f", str(directory)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+
+    def heard(self) -> np.ndarray:
+        files = sorted(self.recordings.glob("*-dec.wav"))
+        assert files, "baresip wrote no decoded-audio dump"
+        return read_wav(files[-1]).channel(0)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            output, _ = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            output, _ = self.proc.communicate()
+        return output
+
+
+def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def logged(demo: HotlineProcess, pattern: str) -> re.Match[str]:
+    for line in demo.lines:
+        match = re.search(pattern, line)
+        if match:
+            return match
+    raise AssertionError(f"{pattern!r} not in the demo's log:\n{''.join(demo.lines)}")
+
+
+def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
+    run_hotline: type[HotlineProcess], tmp_path: Path
+) -> None:
+    data = tmp_path / "demo"
+    demo = run_hotline(["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data)])
+    demo.wait_for("hotline ready", timeout=30)
+    demo.wait_for("IVR prompts ready", timeout=120)
+    base = logged(demo, r"(http://127\.0\.0\.1:\d+)").group(1)
+    sip_port = int(logged(demo, r"address=127\.0\.0\.1:(\d+) transport=udp").group(1))
+    password = logged(demo, r"user '1002', password '([^']+)'").group(1)
+    admin_password = logged(demo, r"admin / (\S+)").group(1)
+
+    phone = AgentPhone(tmp_path / "agent-1002", "1002", password, sip_port)
+    try:
+        bindings = data / "sip-bindings.json"
+        wait_until(
+            lambda: bindings.exists() and "sip:1002@127.0.0.1" in bindings.read_text(),
+            15,
+            "agent 1002 to register",
+        )
+        api = httpx.Client(base_url=base, timeout=10)
+        login = api.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": admin_password}
+        )
+        assert login.status_code == 200, login.text
+        assert api.post("/api/v1/agents/1002/login").status_code < 300
+        assert api.post("/api/v1/agents/1002/ready").status_code < 300
+
+        talk = tone_wav(tmp_path / "customer.wav", 440.0, 30.0, "a-law")
+        keys = [(5.0, "2"), *[(0.3 if i else 1.5, d) for i, d in enumerate(ORDER)], (0.3, "#")]
+        scenario = tmp_path / "customer.xml"
+        scenario.write_text(customer_scenario(keys, talk_wav=talk, talk_seconds=14.0))
+        customer = subprocess.run(
+            [
+                require_peer("sipp"),
+                *["-sf", str(scenario), f"127.0.0.1:{sip_port}"],
+                *["-i", "127.0.0.1", "-p", "0", "-mi", "127.0.0.1", "-mp", "0"],
+                *["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error"],
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=90,
+        )
+        assert customer.returncode == 0, customer.stdout[-3000:] + customer.stderr[-2000:]
+
+        # The phone heard the customer.
+        heard = loud(phone.heard())
+        assert len(heard) > 8000, "the agent heard less than a second of the customer"
+        assert peak_hz(heard) == pytest.approx(440, abs=15)
+
+        # The recording: customer left, agent right, linked to the CDR.
+        def recording_listed() -> list[dict[str, object]]:
+            rows = api.get("/api/v1/recordings").json()
+            return rows if isinstance(rows, list) and rows else []
+
+        (recording,) = wait_until(recording_listed, 15, "the recording to be stored")
+        cdrs = api.get("/api/v1/cdrs").json()
+        (cdr,) = cdrs if isinstance(cdrs, list) else cdrs["items"]
+        assert cdr["call_id"] == recording["call_id"]
+        wav = read_wav(data / "recordings" / str(recording["path"]))
+        assert wav.channels == 2
+        left, right = loud(wav.channel(0)), loud(wav.channel(1))
+        assert peak_hz(left) == pytest.approx(440, abs=15)
+        assert peak_hz(right) == pytest.approx(1000, abs=15)
+        assert cdr["talk_seconds"] > 1.0
+        agents = api.get("/api/v1/live/agents").json()
+        state = next(a for a in agents if a["agent_id"] == "1002")["state"]
+        assert state in ("wrap_up", "available"), agents
+        print(json.dumps({"cdr": cdr, "recording": recording}, indent=1))
+    finally:
+        output = phone.stop()
+        print(output[-2000:])
+    assert demo.terminate() == 0
