@@ -25,6 +25,7 @@ from hotline.api.webhooks import WebhookDispatcher
 from hotline.calls.routing import InboundRouter
 from hotline.demo.config import PLAN, demo_agents, demo_contact_center, demo_flow, demo_trunk
 from hotline.demo.orders import demo_orders_router
+from hotline.demo.seed import seed_demo_directory
 from hotline.events.bus import EventBus
 from hotline.ivr.catalog import FlowCatalog
 from hotline.ivr.flow import Flow
@@ -153,8 +154,8 @@ class Node:
             )
         for agent, password in self.demo_passwords.items():
             log.info(
-                f"demo agent phone: user '{agent}', password '{password}', "
-                f"realm '{settings.sip.realm}'"
+                f"demo agent {agent}: SIP user '{agent}', password '{password}' "
+                f"(realm '{settings.sip.realm}'; the same login for the web API)"
             )
         if settings.demo:
             log.info(f"demo hotline number: 4000 (sip:4000@{settings.sip.host})")
@@ -190,6 +191,9 @@ class Node:
             created = await ensure_demo_admin(self.context)
             if created:
                 log.warning("demo user created: admin / %s (demo only; loopback only)", created)
+            staff = await seed_demo_directory(self.database, self.demo_passwords)
+            for username, password in staff.items():
+                log.warning("demo user created: %s / %s (demo only)", username, password)
         await self.database.check_migrated()
         log.info("database ready", extra={"database": self.database.safe_url})
 

@@ -154,7 +154,7 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
     demo.wait_for("IVR prompts ready", timeout=120)
     base = logged(demo, r"(http://127\.0\.0\.1:\d+)").group(1)
     sip_port = int(logged(demo, r"address=127\.0\.0\.1:(\d+) transport=udp").group(1))
-    password = logged(demo, r"user '1002', password '([^']+)'").group(1)
+    password = logged(demo, r"SIP user '1002', password '([^']+)'").group(1)
     admin_password = logged(demo, r"admin / (\S+)").group(1)
 
     phone = AgentPhone(tmp_path / "agent-1002", "1002", password, sip_port)
