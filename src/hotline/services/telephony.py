@@ -217,15 +217,17 @@ class Telephony:
 
     # ---- decisions in, commands and events out --------------------------------------------
 
-    def _decide(self, decision: Callable[[], list[Output]]) -> None:
-        """Ask the contact centre (synchronously, now) and dispatch what it returns."""
+    def _decide(self, decision: Callable[[], list[Output]]) -> bool:
+        """Ask the contact centre (synchronously, now) and dispatch what it returns; False
+        when it refused the input (logged), so the caller can undo what the input assumed."""
         try:
             outputs = decision()
         except Exception:
             log.exception("contact centre refused an input")
-            return
+            return False
         self._dispatch(outputs)
         self._rearm()
+        return True
 
     def _dispatch(self, outputs: Iterable[Output]) -> None:
         batches: dict[str, list[Output]] = {}
@@ -383,8 +385,12 @@ class Telephony:
             self._submit(call, lambda: self._hang_up_leg(leg, now))
             self._decide(lambda: self.center.leg_failed(now, leg.call_id, leg.leg_id, "rejected"))
             return
+        if leg.call_id not in self.center.calls:  # the customer left while it rang
+            self._submit(call, lambda: self._hang_up_leg(leg, now))
+            return
         self._submit(call, lambda: self._set_remote(endpoint, remote))
-        self._decide(lambda: self.center.leg_answered(now, leg.call_id, leg.leg_id))
+        if not self._decide(lambda: self.center.leg_answered(now, leg.call_id, leg.leg_id)):
+            self._submit(call, lambda: self._hang_up_leg(leg, now))
 
     def _agent_failed(self, event: OutgoingFailed, now: float) -> None:
         leg = self.legs.get(event.call_id)
@@ -464,7 +470,9 @@ class Telephony:
         for command in commands:
             try:
                 await self._command(command)
-            except (ProtocolError, media.MediaEngineError) as error:
+            except (ProtocolError, media.MediaEngineError, KeyError) as error:
+                # KeyError: a leg that is already gone; the event that ended it has reached
+                # the contact centre, which decided what follows.
                 log.warning("%s not carried out: %s", type(command).__name__, error)
             finally:
                 self.sip.flush()
@@ -477,6 +485,10 @@ class Telephony:
                 await self._answer_customer(self.legs[command.leg_id])
             case control.RejectLeg():
                 self._reject(command.leg_id, command.status, now=now, reason=command.reason)
+                leg = self.legs.get(command.leg_id)
+                if leg is not None:
+                    leg.ended = True
+                    await self._release(leg)
             case control.RingAgent():
                 await self._ring_agent(command)
             case control.CancelLeg():
