@@ -411,6 +411,12 @@ class CustomerCall:
             return []  # a ringing leg that ends is a failure, reported by leg_failed
         return self._end("agent", "agent hung up", now)
 
+    def hang_up(self, cause: str, now: float) -> list[Output]:
+        """End the call from our side (a supervisor, the API, the node shutting down)."""
+        if self.state == "ended":
+            return []
+        return self._end("system", cause, now)
+
     # ---- the agent's phone: hold and blind transfer ------------------------------------------
 
     def hold(self, now: float) -> list[Output]:

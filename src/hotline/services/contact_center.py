@@ -142,6 +142,11 @@ class ContactCenter:
     def leg_hung_up(self, now: float, call_id: str, leg_id: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.leg_hung_up(leg_id, now))
 
+    def hangup(
+        self, now: float, call_id: str, cause: str = "hung up by supervisor"
+    ) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.hang_up(cause, now))
+
     def hold(self, now: float, call_id: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.hold(now))
 

@@ -175,7 +175,7 @@ class Telephony:
         """End every call (BYE, recordings closed and reported), then stop SIP."""
         now = self.clock()
         for call_id in list(self.center.calls):
-            self._decide(functools.partial(self.center.hangup, now, call_id))
+            self._decide(functools.partial(self.center.hangup, now, call_id, "node stopping"))
         workers = [call.worker for call in self.calls.values() if call.worker is not None]
         if workers:
             await asyncio.wait(workers, timeout=self.config.shutdown_grace)

@@ -195,14 +195,26 @@ class SipEndpoint:
         self._flush_server(transaction_id, server, now)
 
     def send_request(
-        self, request: Request, destination: Address, transport: str, now: float
+        self,
+        request: Request,
+        destination: Address,
+        transport: str,
+        now: float,
+        *,
+        branch: str | None = None,
     ) -> str:
         """Start a client transaction (adds our Via with a fresh branch); ACK for a 2xx is
-        not a transaction: use :meth:`send_ack`."""
+        not a transaction: use :meth:`send_ack`. A CANCEL passes its INVITE's ``branch``:
+        §9.1 wants the same top Via, so that the peer matches it to the INVITE."""
         transport = transport.upper()
-        if transport == "UDP" and len(bytes(request)) > UDP_MTU_LIMIT and "TCP" in self.sent_by:
+        if (
+            branch is None
+            and transport == "UDP"
+            and len(bytes(request)) > UDP_MTU_LIMIT
+            and "TCP" in self.sent_by
+        ):
             transport = "TCP"
-        branch = MAGIC_COOKIE + self.make_token()
+        branch = branch or MAGIC_COOKIE + self.make_token()
         host, port = self.sent_by[transport]
         via = Via(transport, host, port, (("branch", branch), ("rport", None)))
         request.headers.insert(0, ("Via", str(via)))

@@ -83,21 +83,7 @@ class AnsweringUserAgent:
     def _handle_request(self, event: RequestReceived, now: float) -> None:
         request = event.request
         method = request.method
-        respond = self.endpoint.respond
-        tid = event.transaction_id
-        if method == "OPTIONS":
-            respond(
-                tid, make_response(request, 200, to_tag=self.make_tag(), headers=self._caps()), now
-            )
-        elif method == "REGISTER":
-            if self.registrar is None:
-                respond(tid, make_response(request, 405, headers=self._allow()), now)
-                return
-            source = f"{event.transport}:{event.source[0]}:{event.source[1]}"
-            response = self.registrar.handle(request, now, source)
-            self._count(f"register.{response.status}")
-            respond(tid, response, now)
-        elif method == "INVITE":
+        if method == "INVITE":
             self._invite(event, now)
         elif method == "BYE":
             call = self.calls.get(request.call_id)
@@ -107,13 +93,11 @@ class AnsweringUserAgent:
                 if status == 200:
                     del self.calls[request.call_id]
             self._count(f"bye.{status}")
-            respond(tid, make_response(request, status), now)
-        elif method in KNOWN_NOT_ALLOWED:
-            respond(
-                tid, make_response(request, 405, to_tag=self.make_tag(), headers=self._allow()), now
-            )
+            self.endpoint.respond(event.transaction_id, make_response(request, status), now)
         else:
-            respond(tid, make_response(request, 501, to_tag=self.make_tag()), now)
+            status = respond_out_of_dialog(self.endpoint, self.registrar, event, now, self.make_tag)
+            if method == "REGISTER":
+                self._count(f"register.{status}")
 
     def _invite(self, event: RequestReceived, now: float) -> None:
         request = event.request
@@ -167,8 +151,31 @@ class AnsweringUserAgent:
             self._count("calls.answered")
         respond(tid, response, now)
 
-    def _allow(self) -> list[tuple[str, str]]:
-        return [("Allow", ", ".join(ALLOWED))]
 
-    def _caps(self) -> list[tuple[str, str]]:
-        return [*self._allow(), ("Accept", "application/sdp")]
+def respond_out_of_dialog(
+    endpoint: SipEndpoint,
+    registrar: Registrar | None,
+    event: RequestReceived,
+    now: float,
+    make_tag: Callable[[], str],
+) -> int:
+    """Answer a request that is neither a call nor part of one (OPTIONS, REGISTER, methods
+    we do not serve); returns the status sent. One place for every user agent of a node."""
+    request = event.request
+    method = request.method
+    allow = [("Allow", ", ".join(ALLOWED))]
+    if method == "OPTIONS":
+        response = make_response(
+            request, 200, to_tag=make_tag(), headers=[*allow, ("Accept", "application/sdp")]
+        )
+    elif method == "REGISTER" and registrar is not None:
+        source = f"{event.transport}:{event.source[0]}:{event.source[1]}"
+        response = registrar.handle(request, now, source)
+    elif method == "REGISTER" or method in KNOWN_NOT_ALLOWED:
+        response = make_response(request, 405, to_tag=make_tag(), headers=allow)
+    elif request.to.tag is not None:
+        response = make_response(request, 481)  # in-dialog, but no dialog of ours
+    else:
+        response = make_response(request, 501, to_tag=make_tag())
+    endpoint.respond(event.transaction_id, response, now)
+    return response.status

@@ -12,21 +12,27 @@ endpoint. Calls are keyed by Call-ID: a UAS leg has one dialog.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from hotline.sip.auth import retry_with_credentials
 from hotline.sip.dialog import Dialog, DialogState
 from hotline.sip.endpoint import SipEndpoint
 from hotline.sip.errors import LocalProtocolError
 from hotline.sip.events import (
     AckReceived,
+    Address,
     CancelReceived,
     Event,
     RequestReceived,
     ResponseReceived,
     TransactionTimedOut,
+    TransportFailed,
 )
-from hotline.sip.message import Request, make_response
+from hotline.sip.message import Request, Response, make_response
+from hotline.sip.registrar import Registrar
+from hotline.sip.uas import ALLOWED, respond_out_of_dialog
+from hotline.sip.uri import Uri
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,42 @@ class CallEnded:
     reason: str
 
 
-CallEvent = IncomingCall | CallConfirmed | OfferReceived | CallEnded
+@dataclass(frozen=True, slots=True)
+class OutgoingProgress:
+    """A provisional answer (180 ringing, 183 with early media) to a call we placed."""
+
+    call_id: str
+    status: int
+    sdp: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingAnswered:
+    """A call we placed was answered (2xx); the ACK is already on its way."""
+
+    call_id: str
+    answer: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFailed:
+    """A call we placed ended before it was answered: its final status (408 for no answer
+    within Timer B, 503 when the transport failed, 487 after our CANCEL). Sent once."""
+
+    call_id: str
+    status: int
+    reason: str
+
+
+CallEvent = (
+    IncomingCall
+    | CallConfirmed
+    | OfferReceived
+    | CallEnded
+    | OutgoingProgress
+    | OutgoingAnswered
+    | OutgoingFailed
+)
 
 
 @dataclass
@@ -71,11 +112,17 @@ class _Leg:
     transaction_id: str
     request: Request
     local_tag: str
-    source: tuple[str, int]
+    source: tuple[str, int]  # where the peer is reached (for our own calls: where we sent)
     transport: str
     dialog: Dialog | None = None
     answered: bool = False
     pending_offer_transaction: str | None = None
+    # -- calls we place (UAC) ----------------------------------------------------------
+    outgoing: bool = False
+    credentials: tuple[str, str] | None = None
+    provisional: bool = False  # a 1xx arrived: a CANCEL may be sent (§9.1)
+    cancelled: bool = False  # the caller asked us to cancel
+    cancel_sent: bool = False
 
 
 @dataclass
@@ -83,13 +130,25 @@ class UserAgent:
     endpoint: SipEndpoint
     contact: str
     make_tag: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
+    registrar: Registrar | None = None
     legs: dict[str, _Leg] = field(default_factory=dict)
     _byes: dict[str, str] = field(default_factory=dict)  # BYE transaction id -> call id
+    _invites: dict[str, str] = field(default_factory=dict)  # our INVITE's id -> call id
 
     # -- events up --------------------------------------------------------------------
     def handle_event(self, event: Event, now: float) -> list[CallEvent]:
         if isinstance(event, RequestReceived):
             return self._request(event, now)
+        if isinstance(event, ResponseReceived) and event.transaction_id in self._invites:
+            return self._invite_response(event.transaction_id, event.response, now)
+        if isinstance(event, ResponseReceived) and event.transaction_id is None:
+            return self._stray_2xx(event.response, now)
+        if isinstance(event, TransactionTimedOut | TransportFailed) and (
+            event.transaction_id in self._invites
+        ):
+            status = 408 if isinstance(event, TransactionTimedOut) else 503
+            reason = "no final answer" if status == 408 else "transport failed"
+            return self._outgoing_failed(self._invites.pop(event.transaction_id), status, reason)
         if isinstance(event, AckReceived):
             leg = self.legs.get(event.request.call_id)
             if leg is not None and leg.dialog is not None and leg.answered:
@@ -123,7 +182,8 @@ class UserAgent:
         tid = event.transaction_id
         if request.to.tag is None:
             if request.method != "INVITE":
-                return []  # out-of-dialog requests other than INVITE are not calls
+                respond_out_of_dialog(self.endpoint, self.registrar, event, now, self.make_tag)
+                return []
             tag = self.make_tag()
             self.legs[call_id] = _Leg(tid, request, tag, event.source, event.transport)
             return [IncomingCall(call_id, request, request.body)]
@@ -173,6 +233,8 @@ class UserAgent:
 
     def reject(self, call_id: str, status: int, now: float, reason: str | None = None) -> None:
         leg = self._leg(call_id)
+        if leg.outgoing:
+            raise LocalProtocolError(f"call {call_id} is ours: cancel it instead")
         if leg.answered:
             raise LocalProtocolError(f"call {call_id} is answered: hang up instead")
         if not 300 <= status <= 699:
@@ -189,10 +251,170 @@ class UserAgent:
         bye = leg.dialog.create_request("BYE")
         target = leg.dialog.remote_target
         destination = (target.host, target.port or 5060)
-        if leg.transport != "UDP":
-            destination = leg.source  # reuse the caller's connection
+        if leg.transport != "UDP" or leg.outgoing:
+            # Reuse the caller's connection; for our own calls, the address we reached the
+            # phone at (its registration's source: right behind NAT, too).
+            destination = leg.source
         transaction_id = self.endpoint.send_request(bye, destination, leg.transport, now)
         self._byes[transaction_id] = call_id
+
+    # -- calls we place (UAC) -------------------------------------------------------------
+    def invite(
+        self,
+        *,
+        request_uri: str,
+        destination: Address,
+        transport: str,
+        from_uri: str,
+        to_uri: str,
+        offer: bytes,
+        now: float,
+        call_id: str | None = None,
+        extra_headers: Sequence[tuple[str, str]] = (),
+        credentials: tuple[str, str] | None = None,
+    ) -> str:
+        """Place a call (INVITE with our SDP offer); returns its Call-ID. What follows comes
+        as OutgoingProgress, then OutgoingAnswered or OutgoingFailed."""
+        call_id = call_id or f"{secrets.token_hex(8)}@hotline"
+        if call_id in self.legs:
+            raise LocalProtocolError(f"call {call_id} exists")
+        tag = self.make_tag()
+        headers = [
+            ("From", f"<{from_uri}>;tag={tag}"),
+            ("To", f"<{to_uri}>"),
+            ("Call-ID", call_id),
+            ("CSeq", "1 INVITE"),
+            ("Max-Forwards", "70"),
+            ("Contact", self.contact),
+            ("Allow", ", ".join(ALLOWED)),
+            *extra_headers,
+        ]
+        if offer:
+            headers.append(("Content-Type", "application/sdp"))
+        request = Request(headers=headers, body=offer, method="INVITE", uri=Uri.parse(request_uri))
+        transport = transport.upper()
+        transaction_id = self.endpoint.send_request(request, destination, transport, now)
+        self.legs[call_id] = _Leg(
+            transaction_id,
+            request,
+            tag,
+            destination,
+            transport,
+            outgoing=True,
+            credentials=credentials,
+        )
+        self._invites[transaction_id] = call_id
+        return call_id
+
+    def cancel(self, call_id: str, now: float) -> None:
+        """Stop ringing a call we placed. The CANCEL goes out once a provisional answer
+        arrived (§9.1); the call then ends with OutgoingFailed(487), or, if its 2xx crossed
+        our CANCEL, it is ACKed, hung up and reported the same way."""
+        leg = self._leg(call_id)
+        if not leg.outgoing:
+            raise LocalProtocolError(f"call {call_id} is not ours: reject it instead")
+        if leg.answered:
+            raise LocalProtocolError(f"call {call_id} is answered: hang up instead")
+        leg.cancelled = True
+        if leg.provisional:
+            self._send_cancel(leg, now)
+
+    def _send_cancel(self, leg: _Leg, now: float) -> None:
+        if leg.cancel_sent:
+            return
+        leg.cancel_sent = True
+        invite = leg.request
+        headers = [
+            (name, value)
+            for name, value in invite.headers
+            if name in ("From", "To", "Call-ID", "Max-Forwards", "Route")
+        ]
+        headers.append(("CSeq", f"{invite.cseq.number} CANCEL"))
+        cancel = Request(headers=headers, method="CANCEL", uri=invite.uri)
+        branch = invite.top_via.branch
+        self.endpoint.send_request(cancel, leg.source, leg.transport, now, branch=branch)
+
+    def _invite_response(
+        self, transaction_id: str, response: Response, now: float
+    ) -> list[CallEvent]:
+        call_id = self._invites[transaction_id]
+        leg = self.legs.get(call_id)
+        if leg is None:
+            return []
+        status = response.status
+        if status < 200:
+            leg.provisional = True
+            if leg.cancelled:
+                self._send_cancel(leg, now)
+                return []
+            if status > 100:
+                return [OutgoingProgress(call_id, status, response.body)]
+            return []
+        if status < 300:
+            return self._answered(leg, response, now)
+        del self._invites[transaction_id]
+        if status in (401, 407) and leg.credentials is not None and not leg.cancelled:
+            username, password = leg.credentials
+            retry = retry_with_credentials(
+                leg.request,
+                response,
+                username=username,
+                password=password,
+                cnonce=self.make_tag(),
+            )
+            if retry is not None:
+                leg.request = retry
+                leg.provisional = False
+                leg.transaction_id = self.endpoint.send_request(
+                    retry, leg.source, leg.transport, now
+                )
+                self._invites[leg.transaction_id] = call_id
+                return []
+        if leg.cancelled:
+            return self._outgoing_failed(call_id, 487, "cancelled")
+        return self._outgoing_failed(call_id, status, response.reason)
+
+    def _answered(self, leg: _Leg, response: Response, now: float) -> list[CallEvent]:
+        call_id = leg.request.call_id
+        dialog = leg.dialog
+        if dialog is not None and response.to.tag == dialog.remote_tag:
+            self._ack(dialog, response, leg)  # a retransmitted 2xx: our ACK was lost
+            return []
+        fresh = Dialog.for_uac(leg.request, response)
+        self._ack(fresh, response, leg)
+        if dialog is not None or leg.cancelled:
+            # A second fork answered, or the answer crossed our CANCEL: end that dialog.
+            self._bye(fresh, leg, call_id, now, report=False)
+            if dialog is None:
+                return self._outgoing_failed(call_id, 487, "cancelled")
+            return []
+        leg.dialog, leg.answered = fresh, True
+        return [OutgoingAnswered(call_id, response.body)]
+
+    def _stray_2xx(self, response: Response, now: float) -> list[CallEvent]:
+        """A 2xx after our INVITE transaction ended (RFC 3261 retransmissions, or forks)."""
+        leg = self.legs.get(response.call_id)
+        if leg is None or not leg.outgoing or response.cseq.method != "INVITE":
+            return []
+        return self._answered(leg, response, now)
+
+    def _ack(self, dialog: Dialog, response: Response, leg: _Leg) -> None:
+        self.endpoint.send_ack(dialog.ack_for(response), leg.source, leg.transport)
+
+    def _bye(self, dialog: Dialog, leg: _Leg, call_id: str, now: float, *, report: bool) -> None:
+        bye = dialog.create_request("BYE")
+        transaction_id = self.endpoint.send_request(bye, leg.source, leg.transport, now)
+        if report:
+            self._byes[transaction_id] = call_id
+
+    def _outgoing_failed(self, call_id: str, status: int, reason: str) -> list[CallEvent]:
+        leg = self.legs.get(call_id)
+        if leg is None or leg.answered:
+            return []
+        del self.legs[call_id]
+        for transaction_id in [t for t, c in self._invites.items() if c == call_id]:
+            del self._invites[transaction_id]
+        return [OutgoingFailed(call_id, status, reason)]
 
     def _leg(self, call_id: str) -> _Leg:
         leg = self.legs.get(call_id)

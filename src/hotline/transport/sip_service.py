@@ -1,23 +1,25 @@
-"""One node's SIP service: endpoint, registrar, answering UA and listeners, wired together.
+"""One node's SIP service: endpoint, registrar, user agent and listeners, wired together.
 
-The composition root (``app.py``) builds it from settings; tests and benchmarks build it
-directly with port 0. Until ``calls/`` exists, the transaction user is the
-:class:`AnsweringUserAgent`.
+The composition root builds it (through the telephony runtime) from settings; tests and
+benchmarks build it directly with port 0. With ``on_call_event`` the transaction user is the
+node's :class:`UserAgent`, whose call events go to that callback (the B2BUA); without it,
+the :class:`AnsweringUserAgent` answers every call by itself (benchmarks, interop tests).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.sip.auth import DigestAuthenticator, MemoryCredentialStore, NonceKeeper
 from hotline.sip.endpoint import RateLimiter, SipEndpoint
-from hotline.sip.events import Address
+from hotline.sip.events import Address, Event
 from hotline.sip.registrar import BindingStore, MemoryBindingStore, Registrar
 from hotline.sip.uas import AnsweringUserAgent
+from hotline.sip.useragent import CallEvent, UserAgent
 from hotline.transport.sip_bindings import JsonFileBindingStore
 from hotline.transport.sip_tls import ensure_self_signed, server_context
 from hotline.transport.sip_transport import SipStack
@@ -46,8 +48,13 @@ class SipServiceConfig:
     rate_limiter: RateLimiter | None = None
 
 
+CallEventHandler = Callable[[CallEvent, float], None]
+
+
 class SipService:
-    def __init__(self, config: SipServiceConfig) -> None:
+    def __init__(
+        self, config: SipServiceConfig, on_call_event: CallEventHandler | None = None
+    ) -> None:
         self.config = config
         self.endpoint = SipEndpoint(sent_by={}, rate_limiter=config.rate_limiter)
         store: BindingStore = (
@@ -68,7 +75,20 @@ class SipService:
             )
         self.registrar = Registrar(store, authenticator, min_expires=config.min_expires)
         self.agent = AnsweringUserAgent(self.endpoint, config.host, 0, self.registrar)
-        self.stack = SipStack(self.endpoint, self.agent.handle_event)
+        self.user_agent = UserAgent(self.endpoint, "", registrar=self.registrar)
+        self._on_call_event = on_call_event
+        handler = self._to_user_agent if on_call_event is not None else self.agent.handle_event
+        self.stack = SipStack(self.endpoint, handler)
+
+    def _to_user_agent(self, event: Event, now: float) -> None:
+        assert self._on_call_event is not None
+        for call_event in self.user_agent.handle_event(event, now):
+            self._on_call_event(call_event, now)
+
+    def flush(self) -> None:
+        """Send what commands issued outside an event handler queued (an INVITE placed
+        from a task, a BYE from the API) and re-arm the timer."""
+        self.stack.process()
 
     async def start(self) -> dict[str, Address]:
         config = self.config
@@ -90,6 +110,8 @@ class SipService:
             self.endpoint.sent_by[name] = address
         first = next(iter(stack.addresses.values()))
         self.agent.contact_port = first[1]
+        host, port = stack.addresses.get("UDP", first)
+        self.user_agent.contact = f"<sip:hotline@{host}:{port}>"
         return dict(stack.addresses)
 
     def stop(self) -> None:
