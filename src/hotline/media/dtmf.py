@@ -67,7 +67,9 @@ class TelephoneEventReceiver:
     """Reports each event once: at its first end packet, or when a newer event starts first.
 
     RFC 4733 §2.5.1.3: the end packet is sent three times and all share the start timestamp,
-    which is what identifies an event; retransmissions of an ended event are ignored.
+    which is what identifies an event; retransmissions of an ended event are ignored. A
+    non-end packet with an ended event's timestamp starts a new event (the same key
+    replayed from a capture), since nothing but end packets follows an event's end.
     """
 
     clock_rate: int = 8000
@@ -82,8 +84,14 @@ class TelephoneEventReceiver:
         except DtmfError:
             self.malformed += 1
             return None
-        if event.digit is None or timestamp in self._ended:
+        if event.digit is None:
             return None
+        if timestamp in self._ended:
+            if event.end:
+                return None  # a retransmitted end packet of an event already reported
+            # Only end packets follow an event's end, so this starts a new event that
+            # reuses the timestamp: a replayed capture (SIPp's DTMF pcaps) does that.
+            self._ended.discard(timestamp)
         reported: DtmfDigit | None = None
         if self._current is not None and timestamp != self._current:
             reported = self._close()  # the previous event lost all its end packets

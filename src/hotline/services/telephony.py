@@ -233,6 +233,7 @@ class Telephony:
         batches: dict[str, list[Output]] = {}
         for output in outputs:
             if isinstance(output, Event):
+                log.debug("%s %r", output.type_name, output)
                 self.bus.publish(output)
                 continue
             call_id = self._call_of(output)
@@ -462,6 +463,7 @@ class Telephony:
             return
         call = self.calls.get(leg.call_id)
         if call is not None and call.ivr is not None:
+            log.debug("key %s", event.digit, extra={"call_id": call.call_id})
             call.ivr.feed(ivr_io.DigitReceived(event.digit))
 
     # ---- commands ------------------------------------------------------------------------
@@ -712,6 +714,7 @@ class Telephony:
         """What the caller's flow asks for (called by its session, synchronously)."""
         now = self.clock()
         session = call.ivr
+        log.debug("ivr command %r", command, extra={"call_id": call.call_id})
         match command:
             case ivr_io.Play():
                 self._play(call, command.prompts, command.barge_in, then_feed=True)

@@ -56,6 +56,20 @@ def test_all_captures_in_one_stream_give_the_whole_keypad_in_order():
     assert "".join(heard) == "123456789*0#"
 
 
+def test_the_same_capture_replayed_is_a_new_key_each_time():
+    """An order number keyed with SIPp: "2", "2", "1", "1" replay captures whose events
+    share their timestamps; each replay is a new key, its end retransmissions are not."""
+    receiver = TelephoneEventReceiver()
+    heard = []
+    for name in ["2", "2", "0", "2", "1", "1", "pound"]:
+        for datagram in read_udp(SIPP / f"dtmf_2833_{name}.pcap"):
+            packet = RtpPacket.parse(datagram.payload)
+            digit = receiver.receive(packet.payload, packet.timestamp)
+            if digit:
+                heard.append(digit.digit)
+    assert "".join(heard) == "220211#"
+
+
 def test_an_event_whose_end_packets_were_all_lost_is_reported_when_the_next_starts():
     receiver = TelephoneEventReceiver()
     assert receiver.receive(bytes(TelephoneEvent(5, False, 10, 160)), 1000) is None
