@@ -32,6 +32,7 @@ from hotline.ivr.flow import Flow
 from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
 from hotline.services.contact_center import ContactCenter
+from hotline.services.operations import LiveOperations
 from hotline.services.telephony import Telephony, TelephonyConfig
 from hotline.settings import Settings, SettingsError
 from hotline.sip.auth import make_ha1s
@@ -104,6 +105,7 @@ class Node:
             ),
         )
         self.sip = self.telephony.sip
+        self.context.operations = LiveOperations(center, self.telephony.execute)
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:

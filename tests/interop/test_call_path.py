@@ -170,8 +170,8 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
             "/api/v1/auth/login", json={"username": "admin", "password": admin_password}
         )
         assert login.status_code == 200, login.text
-        assert api.post("/api/v1/agents/1002/login").status_code < 300
-        assert api.post("/api/v1/agents/1002/ready").status_code < 300
+        assert api.post("/api/v1/live/agents/1002/login").status_code < 300
+        assert api.post("/api/v1/live/agents/1002/ready").status_code < 300
 
         talk = tone_wav(tmp_path / "customer.wav", 440.0, 30.0, "a-law")
         keys = [(5.0, "2"), *[(0.3 if i else 1.5, d) for i, d in enumerate(ORDER)], (0.3, "#")]

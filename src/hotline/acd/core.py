@@ -579,6 +579,23 @@ class Acd:
     def contact_ids(self) -> list[str]:
         return list(self._contacts)
 
+    def queue_names(self) -> list[str]:
+        return list(self._queues)
+
+    def queue_config(self, queue: str) -> QueueConfig:
+        return self._queue(queue).config
+
+    def agent_profile(self, agent_id: str) -> AgentProfile:
+        return self._agent(agent_id).profile
+
+    def agent_since(self, agent_id: str) -> float:
+        """When the agent entered its current state (the wallboard's time in state)."""
+        return self._agent(agent_id).times.since
+
+    def agent_contact(self, agent_id: str) -> str:
+        """The contact ringing on, talking to, or wrapped up by the agent ("" if none)."""
+        return self._agent(agent_id).contact_id
+
     def agent_ids(self) -> list[str]:
         return list(self._agents)
 

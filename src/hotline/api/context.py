@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from hotline.api.security import LoginRateLimiter, Passwords
 from hotline.events.bus import EventBus
+from hotline.services.operations import LiveOperations
 from hotline.store.database import Database
 
 
@@ -33,6 +34,9 @@ class ApiContext:
     recordings_dir: Path | None = None
     #: Queue size of each WebSocket client's subscription (drop-oldest beyond it).
     websocket_queue_size: int = 256
+    #: The live contact centre (agent states, call controls, wallboard); None on a node
+    #: without telephony, whose live endpoints then answer 503.
+    operations: LiveOperations | None = None
     #: Extra readiness checks by name (SIP transports, media workers), added by the root.
     readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     registry: CollectorRegistry = field(

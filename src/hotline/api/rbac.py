@@ -35,6 +35,9 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
     EVENTS = "events"
     TOKENS = "tokens"  # manage one's own API tokens
+    LIVE_READ = "live:read"  # queues, agents and calls in progress (wallboard, desktop)
+    AGENT_STATE = "agent:state"  # log in/out, ready, break (agents: their own)
+    CALLS_CONTROL = "calls:control"  # hold, resume, transfer, hang up (agents: their own)
 
 
 P = Permission
@@ -54,9 +57,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORDINGS_READ,
             P.EVENTS,
             P.TOKENS,
+            P.LIVE_READ,
+            P.AGENT_STATE,
+            P.CALLS_CONTROL,
         }
     ),
-    Role.AGENT: frozenset({P.CDR_READ, P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.EVENTS}),
+    Role.AGENT: frozenset(
+        {
+            P.CDR_READ,
+            P.CUSTOMERS_READ,
+            P.CUSTOMERS_WRITE,
+            P.EVENTS,
+            P.LIVE_READ,
+            P.AGENT_STATE,
+            P.CALLS_CONTROL,
+        }
+    ),
     Role.QA: frozenset({P.CDR_READ, P.RECORDINGS_READ, P.TOKENS}),
     Role.AUDITOR: frozenset(
         {
@@ -69,6 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.EVENTS,
             P.TOKENS,
+            P.LIVE_READ,
         }
     ),
 }

@@ -463,3 +463,59 @@ class TokenRead(ReadModel):
 
 class TokenCreated(TokenRead):
     token: str = Field(description="shown once; only its hash is stored")
+
+
+# ---- live operations ------------------------------------------------------------------------
+
+
+class BreakBody(Body):
+    reason: Name
+
+
+class TransferBody(Body):
+    """Exactly one target: a queue (the caller waits there) or a user/number (rung)."""
+
+    queue: Name | None = None
+    target: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.queue is None) == (self.target is None):
+            raise ValueError("give exactly one of queue or target")
+        return self
+
+
+class LiveQueue(BaseModel):
+    name: str
+    department: str
+    waiting: int
+    longest_wait: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    abandon_rate: float | None
+    average_speed_of_answer: float | None
+    agents_by_state: dict[str, int]
+
+
+class LiveAgent(BaseModel):
+    agent_id: str
+    department: str
+    state: str
+    reason: str
+    seconds_in_state: float
+    call_id: str | None
+
+
+class LiveCall(BaseModel):
+    call_id: str
+    caller: str
+    callee: str
+    state: str
+    department: str | None
+    queue: str | None
+    agent: str | None
+    ringing: list[str]
+    held: bool
+    started_at: float

@@ -243,12 +243,46 @@ class CustomerCall:
         self._recording_id: str | None = None
         self._recordings = 0
         self._agent_legs = 0
+        self.started_at = 0.0  # set when routed
+
+    # ---- read-only views (live API, wallboard) ---------------------------------------------
+
+    @property
+    def caller(self) -> str:
+        return self._caller
+
+    @property
+    def callee(self) -> str:
+        return self._callee
+
+    @property
+    def department(self) -> str | None:
+        return self._department
+
+    @property
+    def queue(self) -> str | None:
+        """The queue the call is in, or was last in."""
+        return self._queue
+
+    @property
+    def agent(self) -> str | None:
+        """The agent talking to the caller now (None while ringing or waiting)."""
+        return self._talking.agent if self._talking else None
+
+    @property
+    def ringing_agents(self) -> list[str]:
+        return [leg.agent for leg in self._ringing.values()]
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     # ---- the call arrives ------------------------------------------------------------------
 
     def route(self, decision: RouteDecision | None, now: float) -> list[Output]:
         """Act on the inbound route chosen for this call (None: no route matched)."""
         route = decision.route if decision else None
+        self.started_at = now
         started = CallStarted(
             at=now,
             call_id=self.call_id,

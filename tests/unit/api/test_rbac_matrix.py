@@ -22,6 +22,8 @@ DEPT_WRITE = frozenset({"admin", "supervisor"})
 CUSTOMERS = frozenset({"admin", "supervisor", "agent"})
 TOKENS = frozenset({"admin", "supervisor", "qa", "auditor"})
 RECORDINGS = frozenset({"admin", "supervisor", "qa", "auditor"})
+LIVE_READ = frozenset({"admin", "supervisor", "agent", "auditor"})
+LIVE_ACT = frozenset({"admin", "supervisor", "agent"})
 
 _counter = itertools.count(1)
 Payload = Callable[[World, int], Awaitable[dict[str, Any]]]
@@ -185,6 +187,35 @@ def _cases() -> list[Case]:
             body=simple(lambda w, n: {"version": 1}),
         ),
     ]
+    # This API has no telephony behind it: permitted callers get 503, the others 403
+    # (test_live.py covers the answers of a node with a live contact centre).
+    cases += [Case("GET", f"/api/v1/live/{view}", LIVE_READ, 503) for view in LIVE_VIEWS]
+    cases += [
+        Case("POST", f"/api/v1/live/agents/1001/{action}", LIVE_ACT, 503)
+        for action in ("login", "ready", "logout")
+    ]
+    cases.append(
+        Case(
+            "POST",
+            "/api/v1/live/agents/1001/break",
+            LIVE_ACT,
+            503,
+            body=simple(lambda w, n: {"reason": "lunch"}),
+        )
+    )
+    cases += [
+        Case("POST", f"/api/v1/live/calls/c-1/{action}", LIVE_ACT, 503)
+        for action in ("hold", "resume", "hangup")
+    ]
+    cases.append(
+        Case(
+            "POST",
+            "/api/v1/live/calls/c-1/transfer",
+            LIVE_ACT,
+            503,
+            body=simple(lambda w, n: {"queue": "sales"}),
+        )
+    )
     for resource, (read, write) in PERMISSIONS.items():
         base = f"/api/v1/{resource}"
         cases += [
@@ -207,6 +238,7 @@ def _cases() -> list[Case]:
     return cases
 
 
+LIVE_VIEWS = ("queues", "agents", "calls")
 CASES = _cases()
 
 
@@ -234,6 +266,8 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered |= {(m, p.replace("{item_id}", "{flow_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{recording_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
+    covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
+    covered |= {(m, p.replace("/c-1/", "/{call_id}/")) for m, p in covered}
     missing = []
     for route in world.app.routes:  # type: ignore[attr-defined]
         if not isinstance(route, APIRoute) or not route.path.startswith("/api/v1"):

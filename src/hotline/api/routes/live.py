@@ -1,0 +1,305 @@
+"""The live contact centre: queues, agents and calls in progress, agent states, call controls.
+
+Access follows the rest of the API: agents act on and see themselves and their own calls,
+supervisors their departments, admins everything, auditors may look. What is out of scope is
+"not found" (404), as for stored rows, so that the existence of another department's agent
+or call does not leak. A node without telephony answers 503.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from sqlalchemy import select
+
+from hotline.api.deps import ContextDep, PrincipalDep, SessionDep
+from hotline.api.rbac import Permission, Principal
+from hotline.api.schemas import BreakBody, LiveAgent, LiveCall, LiveQueue, TransferBody
+from hotline.api.services.audit import AuditService
+from hotline.services.operations import LiveOperations, OperationError
+from hotline.store.models import Agent, Department, Role
+
+router = APIRouter(prefix="/live", tags=["live"])
+
+AgentId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_.+-]+$")]
+CallId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z_.@+-]+$")]
+UNAVAILABLE = "live operations are not available on this node"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Scope:
+    """What one caller may see of the live centre."""
+
+    departments: frozenset[str] | None  # None: every department
+    agent_id: str | None  # an agent's own extension (agents see only themselves)
+
+    def sees_department(self, department: str | None) -> bool:
+        return self.departments is None or (department or "") in self.departments
+
+
+async def _scope(session: SessionDep, principal: Principal) -> _Scope:
+    agent_id = None
+    if principal.role is Role.AGENT:
+        agent_id = await session.scalar(
+            select(Agent.extension).where(Agent.user_id == principal.user_id)
+        )
+    ids = principal.departments
+    if ids is None:
+        return _Scope(None, agent_id)
+    names = await session.scalars(select(Department.name).where(Department.id.in_(ids)))
+    return _Scope(frozenset(names), agent_id)
+
+
+def _operations(context: ContextDep) -> LiveOperations:
+    if context.operations is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE)
+    return context.operations
+
+
+async def _run(action: Awaitable[None]) -> None:
+    try:
+        await action
+    except OperationError as error:
+        code = status.HTTP_404_NOT_FOUND if error.kind == "not_found" else status.HTTP_409_CONFLICT
+        raise HTTPException(code, str(error)) from None
+
+
+# ---- views -------------------------------------------------------------------------------
+
+
+@router.get("/queues")
+async def live_queues(
+    session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> list[LiveQueue]:
+    """Per queue: callers waiting, longest wait, today's counts, service level, agents."""
+    principal.require(Permission.LIVE_READ)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    return [
+        LiveQueue(**dataclasses.asdict(view))
+        for view in operations.queues()
+        if scope.sees_department(view.department)
+    ]
+
+
+@router.get("/agents")
+async def live_agents(
+    session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> list[LiveAgent]:
+    """Every agent's state, its reason (break), time in state and current call."""
+    principal.require(Permission.LIVE_READ)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    return [
+        LiveAgent(**dataclasses.asdict(view))
+        for view in operations.agents()
+        if scope.sees_department(view.department)
+        and (principal.role is not Role.AGENT or view.agent_id == scope.agent_id)
+    ]
+
+
+@router.get("/calls")
+async def live_calls(
+    session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> list[LiveCall]:
+    """Calls in progress: in the IVR, waiting, ringing an agent or connected."""
+    principal.require(Permission.LIVE_READ)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    return [
+        LiveCall(**{**dataclasses.asdict(view), "ringing": list(view.ringing)})
+        for view in operations.calls()
+        if scope.sees_department(view.department)
+        and (principal.role is not Role.AGENT or scope.agent_id in (view.agent, *view.ringing))
+    ]
+
+
+# ---- agent states ------------------------------------------------------------------------
+
+
+async def _change_agent(
+    agent_id: str,
+    action: str,
+    session: SessionDep,
+    principal: Principal,
+    context: ContextDep,
+    change: Callable[[LiveOperations], Awaitable[None]],
+    detail: dict[str, str] | None = None,
+) -> Response:
+    principal.require(Permission.AGENT_STATE)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    try:
+        department = operations.agent_department(agent_id)
+    except OperationError:
+        department = None
+    visible = department is not None and scope.sees_department(department)
+    if principal.role is Role.AGENT and agent_id != scope.agent_id:
+        visible = False
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
+    await _run(change(operations))
+    if agent_id != scope.agent_id:  # someone else changed the agent's state: audit it
+        await AuditService(session, principal).record(
+            action, "agent_state", agent_id, detail=detail or {}
+        )
+        await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/agents/{agent_id}/login", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def agent_login(
+    agent_id: AgentId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    """Log the agent in; it starts on break ("login") until it says it is ready."""
+    return await _change_agent(
+        agent_id, "login", session, principal, context, lambda op: op.agent_login(agent_id)
+    )
+
+
+@router.post(
+    "/agents/{agent_id}/ready", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def agent_ready(
+    agent_id: AgentId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    """The agent takes calls (ends a break or wrap-up)."""
+    return await _change_agent(
+        agent_id, "ready", session, principal, context, lambda op: op.agent_ready(agent_id)
+    )
+
+
+@router.post(
+    "/agents/{agent_id}/break", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def agent_break(
+    agent_id: AgentId,
+    body: BreakBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> Response:
+    """A break with a reason code (after the current call, if on one)."""
+    return await _change_agent(
+        agent_id,
+        "break",
+        session,
+        principal,
+        context,
+        lambda op: op.agent_break(agent_id, body.reason),
+        {"reason": body.reason},
+    )
+
+
+@router.post(
+    "/agents/{agent_id}/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def agent_logout(
+    agent_id: AgentId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    """Log the agent out (after the current call, if on one)."""
+    return await _change_agent(
+        agent_id, "logout", session, principal, context, lambda op: op.agent_logout(agent_id)
+    )
+
+
+# ---- call controls -----------------------------------------------------------------------
+
+
+async def _control(
+    call_id: str,
+    action: str,
+    session: SessionDep,
+    principal: Principal,
+    context: ContextDep,
+    change: Callable[[LiveOperations], Awaitable[None]],
+    detail: dict[str, str] | None = None,
+) -> Response:
+    principal.require(Permission.CALLS_CONTROL)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    try:
+        view = operations.call(call_id)
+    except OperationError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}") from None
+    visible = scope.sees_department(view.department)
+    if principal.role is Role.AGENT and scope.agent_id != view.agent:
+        visible = False  # an agent controls only the call it is talking on
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}")
+    await _run(change(operations))
+    await AuditService(session, principal).record(action, "call", call_id, detail=detail or {})
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/calls/{call_id}/hold", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def hold_call(
+    call_id: CallId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    """The caller hears music on hold, the agent nothing."""
+    return await _control(call_id, "hold", session, principal, context, lambda op: op.hold(call_id))
+
+
+@router.post(
+    "/calls/{call_id}/resume", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def resume_call(
+    call_id: CallId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    return await _control(
+        call_id, "resume", session, principal, context, lambda op: op.resume(call_id)
+    )
+
+
+@router.post(
+    "/calls/{call_id}/hangup", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def hang_up_call(
+    call_id: CallId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    """End the call for everyone on it."""
+    return await _control(
+        call_id, "hangup", session, principal, context, lambda op: op.hangup(call_id)
+    )
+
+
+@router.post(
+    "/calls/{call_id}/transfer", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def transfer_call(
+    call_id: CallId,
+    body: TransferBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> Response:
+    """Blind transfer: into a queue, or to a user or number (rung directly)."""
+    if body.queue is not None:
+        queue = body.queue
+        return await _control(
+            call_id,
+            "transfer",
+            session,
+            principal,
+            context,
+            lambda op: op.transfer_to_queue(call_id, queue),
+            {"queue": queue},
+        )
+    target = body.target or ""
+    return await _control(
+        call_id,
+        "transfer",
+        session,
+        principal,
+        context,
+        lambda op: op.transfer_to_user(call_id, target),
+        {"target": target},
+    )

@@ -1,0 +1,195 @@
+"""What supervisors and agents do to the live contact centre, and what they see of it.
+
+The API calls these methods; each change asks the sans-IO :class:`ContactCenter` with ``now``
+and hands what it returns to ``execute`` (the telephony runtime, which rings, bridges and
+publishes). Reading is a snapshot of the ACD and the calls in progress, taken in the event
+loop's thread between two inputs, so it is always consistent. Access rules (who may act on
+which agent or call) are the API's; this layer answers for a given agent or call id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from hotline.acd import AcdError
+from hotline.calls.control import CallControlError
+from hotline.services.contact_center import ContactCenter, Output
+
+Execute = Callable[[Sequence[Output]], Awaitable[None]]
+
+
+class OperationError(Exception):
+    """The operation cannot be done; ``kind`` says why: "not_found" or "conflict"."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    name: str
+    department: str
+    waiting: int
+    longest_wait: float
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    abandon_rate: float | None
+    average_speed_of_answer: float | None
+    agents_by_state: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    agent_id: str
+    department: str
+    state: str
+    reason: str
+    seconds_in_state: float
+    call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    call_id: str
+    caller: str
+    callee: str
+    state: str
+    department: str | None
+    queue: str | None
+    agent: str | None
+    ringing: tuple[str, ...]
+    held: bool
+    started_at: float
+
+
+class LiveOperations:
+    def __init__(
+        self, center: ContactCenter, execute: Execute, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.center = center
+        self._execute = execute
+        self._clock = clock
+
+    # ---- agents --------------------------------------------------------------------------
+
+    async def agent_login(self, agent_id: str) -> None:
+        await self._agent(agent_id, lambda now: self.center.agent_login(now, agent_id))
+
+    async def agent_logout(self, agent_id: str) -> None:
+        await self._agent(agent_id, lambda now: self.center.agent_logout(now, agent_id))
+
+    async def agent_ready(self, agent_id: str) -> None:
+        await self._agent(agent_id, lambda now: self.center.agent_ready(now, agent_id))
+
+    async def agent_break(self, agent_id: str, reason: str) -> None:
+        await self._agent(agent_id, lambda now: self.center.agent_break(now, agent_id, reason))
+
+    def agent_department(self, agent_id: str) -> str:
+        self._known_agent(agent_id)
+        return self.center.acd.agent_profile(agent_id).department
+
+    async def _agent(self, agent_id: str, change: Callable[[float], list[Output]]) -> None:
+        self._known_agent(agent_id)
+        try:
+            outputs = change(self._clock())
+        except AcdError as error:
+            raise OperationError("conflict", str(error)) from None
+        await self._execute(outputs)
+
+    def _known_agent(self, agent_id: str) -> None:
+        if agent_id not in self.center.acd.agent_ids():
+            raise OperationError("not_found", f"no agent {agent_id}")
+
+    # ---- calls ---------------------------------------------------------------------------
+
+    async def hangup(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.hangup(now, call_id))
+
+    async def hold(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.hold(now, call_id))
+
+    async def resume(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.resume(now, call_id))
+
+    async def transfer_to_queue(self, call_id: str, queue: str) -> None:
+        if queue not in self.center.acd.queue_names():
+            raise OperationError("not_found", f"no queue {queue}")
+        await self._call(call_id, lambda now: self.center.transfer_to_queue(now, call_id, queue))
+
+    async def transfer_to_user(self, call_id: str, target: str) -> None:
+        await self._call(call_id, lambda now: self.center.transfer_to_user(now, call_id, target))
+
+    def call(self, call_id: str) -> CallView:
+        if call_id not in self.center.calls:
+            raise OperationError("not_found", f"no call {call_id} in progress")
+        return self._call_view(call_id)
+
+    async def _call(self, call_id: str, change: Callable[[float], list[Output]]) -> None:
+        if call_id not in self.center.calls:
+            raise OperationError("not_found", f"no call {call_id} in progress")
+        try:
+            outputs = change(self._clock())
+        except (CallControlError, AcdError) as error:
+            raise OperationError("conflict", str(error)) from None
+        await self._execute(outputs)
+
+    # ---- snapshots -----------------------------------------------------------------------
+
+    def queues(self) -> list[QueueView]:
+        acd, now = self.center.acd, self._clock()
+        views = []
+        for name in acd.queue_names():
+            stats = acd.queue_statistics(name, now)
+            views.append(
+                QueueView(
+                    name=name,
+                    department=acd.queue_config(name).department,
+                    waiting=stats.waiting,
+                    longest_wait=stats.longest_wait,
+                    offered=stats.offered,
+                    answered=stats.answered,
+                    abandoned=stats.abandoned,
+                    service_level=stats.service_level,
+                    abandon_rate=stats.abandon_rate,
+                    average_speed_of_answer=stats.average_speed_of_answer,
+                    agents_by_state={s.value: n for s, n in stats.agents_by_state.items()},
+                )
+            )
+        return views
+
+    def agents(self) -> list[AgentView]:
+        acd, now = self.center.acd, self._clock()
+        return [
+            AgentView(
+                agent_id=agent_id,
+                department=acd.agent_profile(agent_id).department,
+                state=acd.agent_state(agent_id).value,
+                reason=acd.agent_reason(agent_id),
+                seconds_in_state=max(0.0, now - acd.agent_since(agent_id)),
+                call_id=acd.agent_contact(agent_id) or None,
+            )
+            for agent_id in acd.agent_ids()
+        ]
+
+    def calls(self) -> list[CallView]:
+        return [self._call_view(call_id) for call_id in self.center.calls]
+
+    def _call_view(self, call_id: str) -> CallView:
+        call = self.center.calls[call_id]
+        return CallView(
+            call_id=call_id,
+            caller=call.caller,
+            callee=call.callee,
+            state=call.state,
+            department=call.department,
+            queue=call.queue,
+            agent=call.agent,
+            ringing=tuple(call.ringing_agents),
+            held=call.held,
+            started_at=call.started_at,
+        )
