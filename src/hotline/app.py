@@ -31,6 +31,7 @@ from hotline.ivr.catalog import FlowCatalog
 from hotline.ivr.flow import Flow
 from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
+from hotline.services.call_history import CallHistoryWriter
 from hotline.services.contact_center import ContactCenter
 from hotline.services.operations import LiveOperations
 from hotline.services.telephony import Telephony, TelephonyConfig
@@ -80,6 +81,7 @@ class Node:
             tls_keyfile=settings.http.tls_keyfile,
         )
         self.webhooks = WebhookDispatcher(self.database, self.bus)
+        self.history = CallHistoryWriter(self.database, self.bus)
         self.media = _media_engine(settings)
         self.catalog = FlowCatalog()
         self.http_client = httpx.AsyncClient(follow_redirects=False)
@@ -129,6 +131,7 @@ class Node:
         try:
             await self._open_database()
             self.webhooks.start()
+            self.history.start()
             await self.http.start()
         except (HttpStartError, DatabaseNotMigratedError) as error:
             await self._shutdown()
@@ -176,6 +179,7 @@ class Node:
             self._warm_up.cancel()
         await self.telephony.stop()
         await self.media.close()
+        await self.history.stop()  # after telephony: the last calls' CDRs and recordings
         await self.http_client.aclose()
         await self.http.stop()
         await self.webhooks.stop()

@@ -203,15 +203,25 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
             return rows if isinstance(rows, list) and rows else []
 
         (recording,) = wait_until(recording_listed, 15, "the recording to be stored")
-        cdrs = api.get("/api/v1/cdrs").json()
-        (cdr,) = cdrs if isinstance(cdrs, list) else cdrs["items"]
+        cdrs = wait_until(lambda: api.get("/api/v1/cdrs").json(), 15, "the CDR")
+        (cdr,) = cdrs
         assert cdr["call_id"] == recording["call_id"]
-        wav = read_wav(data / "recordings" / str(recording["path"]))
+        assert cdr["disposition"] == "handled"
+        assert cdr["talk_seconds"] > 1.0
+        details = cdr["details"]
+        assert details["queues"] == ["after-sales"]
+        assert details["agent"] == "1002"
+        assert details["ivr_flow"] == "demo-hotline"
+        assert details["hangup_side"] == "customer"
+        assert len(details["recording_ids"]) == 1
+        audio = api.get(f"/api/v1/recordings/{recording['id']}/audio")
+        assert audio.status_code == 200
+        (tmp_path / "recording.wav").write_bytes(audio.content)
+        wav = read_wav(tmp_path / "recording.wav")
         assert wav.channels == 2
         left, right = loud(wav.channel(0)), loud(wav.channel(1))
         assert peak_hz(left) == pytest.approx(440, abs=15)
         assert peak_hz(right) == pytest.approx(1000, abs=15)
-        assert cdr["talk_seconds"] > 1.0
         agents = api.get("/api/v1/live/agents").json()
         state = next(a for a in agents if a["agent_id"] == "1002")["state"]
         assert state in ("wrap_up", "available"), agents

@@ -374,6 +374,7 @@ class CdrRead(ReadModel):
     disposition: str
     wrapup_code: str | None
     notes: str | None
+    details: dict[str, Any] | None = None
 
 
 class RecordingRead(ReadModel):

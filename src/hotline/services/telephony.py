@@ -123,6 +123,7 @@ class _Call:
     ivr_task: asyncio.Task[None] | None = None
     prompt_task: asyncio.Task[None] | None = None
     recording: tuple[str, str, float] | None = None  # recording id, relative path, started
+    department: str | None = None  # the call's, for the recordings it leaves
 
 
 class Telephony:
@@ -641,6 +642,8 @@ class Telephony:
             )
         )
         call.recording = (command.recording_id, relative, self.clock())
+        live = self.center.calls.get(call.call_id)
+        call.department = live.department if live is not None else None
 
     async def _stop_recording(self, recording_id: str) -> None:
         call = next(
@@ -664,6 +667,7 @@ class Telephony:
                 duration_seconds=reply.duration,
                 size_bytes=reply.size,
                 sha256=reply.sha256,
+                department=call.department,
             )
         )
 

@@ -244,6 +244,9 @@ class Cdr(Base):
     disposition: Mapped[str] = mapped_column(String(16))
     wrapup_code: Mapped[str | None] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The whole record as the call layer folded it: agent legs, IVR flow and version,
+    #: queues, hang-up side and cause, transfers, recording ids, survey answers.
+    details: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class QueueLogEntry(Base):
