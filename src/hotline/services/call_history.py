@@ -340,11 +340,7 @@ def _recording_row(event: RecordingSaved, resolve: _Resolver) -> models.Recordin
 
 
 def _queue_log_row(event: Event, resolve: _Resolver) -> models.QueueLogEntry:
-    fields = {
-        f.name: getattr(event, f.name)
-        for f in dataclasses.fields(event)
-        if f.name != "at"
-    }
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "at"}
     call_id = fields.pop("contact_id", None) or fields.pop("call_id", None)
     queue = fields.pop("queue", None)
     agent = fields.pop("agent_id", None) or fields.get("from_agent")
