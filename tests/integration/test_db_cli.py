@@ -84,7 +84,9 @@ def test_upgrade_then_serve_then_login_with_created_user(run_hotline, tmp_path) 
 
 
 def test_demo_migrates_itself_and_prints_its_admin_password(run_hotline, data_dir) -> None:
-    demo: HotlineProcess = run_hotline(["demo", "--http-port", "0", "--data-dir", str(data_dir)])
+    demo: HotlineProcess = run_hotline(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data_dir)]
+    )
     created = re.search(r"demo user created: admin / (\S+)", demo.wait_for("demo user created"))
     assert created
     url = re.search(r"http://127\.0\.0\.1:\d+", demo.wait_for("http listening"))
@@ -94,10 +96,15 @@ def test_demo_migrates_itself_and_prints_its_admin_password(run_hotline, data_di
             "/api/v1/auth/login", json={"username": "admin", "password": created.group(1)}
         )
         assert login.status_code == 200, login.text
-        assert client.get("/api/v1/queues").json() == []
+        # The demo's directory is seeded once: its four queues, its six agents.
+        queues = {q["name"] for q in client.get("/api/v1/queues").json()}
+        assert queues == {"sales", "after-sales", "complaints", "operator"}
+        assert len(client.get("/api/v1/agents").json()) == 6
     assert demo.terminate() == 0
     # A second start keeps the data and does not create another admin.
-    again: HotlineProcess = run_hotline(["demo", "--http-port", "0", "--data-dir", str(data_dir)])
+    again: HotlineProcess = run_hotline(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data_dir)]
+    )
     again.wait_for("hotline ready")
     assert again.terminate() == 0
     assert "demo user created" not in again.drain()
