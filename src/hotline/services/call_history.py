@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from hotline.acd import events as acd
 from hotline.calls.cdr import Cdr, CdrError, build_cdr
@@ -226,25 +228,23 @@ class CallHistoryWriter:
 
     # ---- rows out --------------------------------------------------------------------------
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write what is pending now (tests, shutdown); raises if the database fails."""
+        await self._write()
+
     async def _write(self) -> None:
         """Write every pending row in one transaction; on failure nothing is taken off."""
         if not self._pending:
             return
         rows = list(self._pending)
         async with self.database.session() as session:
-            departments = dict(
-                (await session.execute(select(models.Department.name, models.Department.id)))
-                .tuples()
-                .all()
-            )
-            queues = dict(
-                (await session.execute(select(models.Queue.name, models.Queue.id))).tuples().all()
-            )
-            agents = dict(
-                (await session.execute(select(models.Agent.extension, models.Agent.id)))
-                .tuples()
-                .all()
-            )
+            departments = await _ids(session, models.Department.name, models.Department.id)
+            queues = await _ids(session, models.Queue.name, models.Queue.id)
+            agents = await _ids(session, models.Agent.extension, models.Agent.id)
             cdr_ids = [row[1].call_id for row in rows if row[0] == "cdr"]
             existing = (
                 set(
@@ -300,6 +300,13 @@ class _Resolver:
                 extra={"call_id": call_id},
             )
         return found
+
+
+async def _ids(
+    session: AsyncSession, name: InstrumentedAttribute[str], key: InstrumentedAttribute[int]
+) -> dict[str, int]:
+    """A small directory table as name -> id (departments, queues, agents: tens of rows)."""
+    return {row[0]: row[1] for row in await session.execute(select(name, key))}
 
 
 def _time(value: float) -> datetime:
