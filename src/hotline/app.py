@@ -107,7 +107,9 @@ class Node:
             ),
         )
         self.sip = self.telephony.sip
-        self.context.operations = LiveOperations(center, self.telephony.execute)
+        self.context.operations = LiveOperations(
+            center, self.telephony.execute, phone_registered=self.telephony.phone_registered
+        )
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -145,6 +145,31 @@ def logged(demo: HotlineProcess, pattern: str) -> re.Match[str]:
     raise AssertionError(f"{pattern!r} not in the demo's log:\n{''.join(demo.lines)}")
 
 
+def order_keys() -> list[tuple[float, str]]:
+    """Press 2 during the menu, then key the order number and # (pauses in seconds)."""
+    return [(5.0, "2"), *[(0.3 if i else 1.5, d) for i, d in enumerate(ORDER)], (0.3, "#")]
+
+
+def sipp_customer(tmp_path: Path, sip_port: int, talk_seconds: float) -> list[str]:
+    talk = tone_wav(tmp_path / "customer.wav", 440.0, 90.0, "a-law")
+    scenario = tmp_path / "customer.xml"
+    scenario.write_text(customer_scenario(order_keys(), talk_wav=talk, talk_seconds=talk_seconds))
+    return [
+        require_peer("sipp"),
+        *["-sf", str(scenario), f"127.0.0.1:{sip_port}"],
+        *["-i", "127.0.0.1", "-p", "0", "-mi", "127.0.0.1", "-mp", "0"],
+        *["-m", "1", "-nostdin", "-timeout", "90s", "-timeout_error"],
+    ]
+
+
+def two_tones(wav_bytes: bytes, tmp_path: Path) -> tuple[float, float]:
+    """The main frequency of each channel of a stereo recording (where there is sound)."""
+    (tmp_path / "recording.wav").write_bytes(wav_bytes)
+    wav = read_wav(tmp_path / "recording.wav")
+    assert wav.channels == 2
+    return peak_hz(loud(wav.channel(0))), peak_hz(loud(wav.channel(1)))
+
+
 def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
     run_hotline: type[HotlineProcess], tmp_path: Path
 ) -> None:
@@ -173,22 +198,13 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
         assert api.post("/api/v1/live/agents/1002/login").status_code < 300
         assert api.post("/api/v1/live/agents/1002/ready").status_code < 300
 
-        talk = tone_wav(tmp_path / "customer.wav", 440.0, 30.0, "a-law")
-        keys = [(5.0, "2"), *[(0.3 if i else 1.5, d) for i, d in enumerate(ORDER)], (0.3, "#")]
-        scenario = tmp_path / "customer.xml"
-        scenario.write_text(customer_scenario(keys, talk_wav=talk, talk_seconds=14.0))
         customer = subprocess.run(
-            [
-                require_peer("sipp"),
-                *["-sf", str(scenario), f"127.0.0.1:{sip_port}"],
-                *["-i", "127.0.0.1", "-p", "0", "-mi", "127.0.0.1", "-mp", "0"],
-                *["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error"],
-            ],
+            sipp_customer(tmp_path, sip_port, talk_seconds=14.0),
             cwd=tmp_path,
             capture_output=True,
             text=True,
             errors="replace",
-            timeout=90,
+            timeout=120,
         )
         assert customer.returncode == 0, customer.stdout[-3000:] + customer.stderr[-2000:]
 
@@ -216,15 +232,88 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
         assert len(details["recording_ids"]) == 1
         audio = api.get(f"/api/v1/recordings/{recording['id']}/audio")
         assert audio.status_code == 200
-        (tmp_path / "recording.wav").write_bytes(audio.content)
-        wav = read_wav(tmp_path / "recording.wav")
-        assert wav.channels == 2
-        left, right = loud(wav.channel(0)), loud(wav.channel(1))
-        assert peak_hz(left) == pytest.approx(440, abs=15)
-        assert peak_hz(right) == pytest.approx(1000, abs=15)
+        left, right = two_tones(audio.content, tmp_path)
+        assert left == pytest.approx(440, abs=15)  # the customer
+        assert right == pytest.approx(1000, abs=15)  # the agent
         agents = api.get("/api/v1/live/agents").json()
         state = next(a for a in agents if a["agent_id"] == "1002")["state"]
         assert state in ("wrap_up", "available"), agents
     finally:
         phone.stop()
     assert demo.terminate() == 0
+
+
+def test_a_stopped_demo_ends_its_calls_cleanly_and_restarts_with_everything(
+    run_hotline: type[HotlineProcess], tmp_path: Path
+) -> None:
+    """SIGTERM during a connected call: the call is ended and stored with its recording;
+    the restarted node has its directory, the agent's registration and that history."""
+    data = tmp_path / "demo"
+    demo = run_hotline(["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data)])
+    demo.wait_for("hotline ready", timeout=30)
+    demo.wait_for("IVR prompts ready", timeout=120)
+    base = logged(demo, r"(http://127\.0\.0\.1:\d+)").group(1)
+    sip_port = int(logged(demo, r"address=127\.0\.0\.1:(\d+) transport=udp").group(1))
+    password = logged(demo, r"SIP user '1002', password '([^']+)'").group(1)
+    admin_password = logged(demo, r"admin / (\S+)").group(1)
+    phone = AgentPhone(tmp_path / "agent-1002", "1002", password, sip_port)
+    customer = None
+    try:
+        bindings = data / "sip-bindings.json"
+        wait_until(
+            lambda: bindings.exists() and "sip:1002@127.0.0.1" in bindings.read_text(),
+            15,
+            "agent 1002 to register",
+        )
+        credentials = {"username": "admin", "password": admin_password}
+        with httpx.Client(base_url=base, timeout=10) as api:
+            assert api.post("/api/v1/auth/login", json=credentials).status_code == 200
+            assert api.post("/api/v1/live/agents/1002/login").status_code == 204
+            assert api.post("/api/v1/live/agents/1002/ready").status_code == 204
+            customer = subprocess.Popen(
+                sipp_customer(tmp_path, sip_port, talk_seconds=60.0),
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wait_until(
+                lambda: any(c["agent"] == "1002" for c in api.get("/api/v1/live/calls").json()),
+                60,
+                "the caller to reach agent 1002",
+            )
+        time.sleep(3)  # a few seconds of conversation on the recording
+        assert demo.terminate() == 0
+        log = demo.drain()
+        assert "hotline stopped" in log
+        assert "Traceback" not in log
+
+        again = run_hotline(
+            ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data)]
+        )
+        again.wait_for("hotline ready", timeout=30)
+        base = logged(again, r"(http://127\.0\.0\.1:\d+)").group(1)
+        assert logged(again, r"SIP user '1002', password '([^']+)'").group(1) == password
+        with httpx.Client(base_url=base, timeout=10) as api:
+            assert api.post("/api/v1/auth/login", json=credentials).status_code == 200
+            assert len(api.get("/api/v1/queues").json()) == 4  # the directory
+            (cdr,) = api.get("/api/v1/cdrs").json()
+            assert cdr["disposition"] == "handled"
+            assert cdr["details"]["hangup_cause"] == "node stopping"
+            assert cdr["talk_seconds"] >= 3
+            (recording,) = api.get("/api/v1/recordings").json()
+            assert recording["call_id"] == cdr["call_id"]
+            assert recording["sha256"]
+            audio = api.get(f"/api/v1/recordings/{recording['id']}/audio")
+            assert audio.status_code == 200
+            left, right = two_tones(audio.content, tmp_path)
+            assert left == pytest.approx(440, abs=15)
+            assert right == pytest.approx(1000, abs=15)
+            agents = {a["agent_id"]: a for a in api.get("/api/v1/live/agents").json()}
+            assert agents["1002"]["phone_registered"] is True  # kept across the restart
+            assert agents["1001"]["phone_registered"] is False
+        assert again.terminate() == 0
+    finally:
+        if customer is not None:
+            customer.kill()
+            customer.wait()
+        phone.stop()

@@ -507,6 +507,7 @@ class LiveAgent(BaseModel):
     reason: str
     seconds_in_state: float
     call_id: str | None
+    phone_registered: bool | None
 
 
 class LiveCall(BaseModel):

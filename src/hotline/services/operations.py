@@ -51,6 +51,7 @@ class AgentView:
     reason: str
     seconds_in_state: float
     call_id: str | None
+    phone_registered: bool | None  # None: this node does not know (no registrar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +70,16 @@ class CallView:
 
 class LiveOperations:
     def __init__(
-        self, center: ContactCenter, execute: Execute, clock: Callable[[], float] = time.time
+        self,
+        center: ContactCenter,
+        execute: Execute,
+        clock: Callable[[], float] = time.time,
+        phone_registered: Callable[[str], bool] | None = None,
     ) -> None:
         self.center = center
         self._execute = execute
         self._clock = clock
+        self._phone_registered = phone_registered
 
     # ---- agents --------------------------------------------------------------------------
 
@@ -172,6 +178,9 @@ class LiveOperations:
                 reason=acd.agent_reason(agent_id),
                 seconds_in_state=max(0.0, now - acd.agent_since(agent_id)),
                 call_id=acd.agent_contact(agent_id) or None,
+                phone_registered=(
+                    self._phone_registered(agent_id) if self._phone_registered else None
+                ),
             )
             for agent_id in acd.agent_ids()
         ]

@@ -191,6 +191,12 @@ class Telephony:
         self.sip.flush()
         self.sip.stop()
 
+    def phone_registered(self, agent_id: str) -> bool:
+        """Whether the agent has a phone registered now (a desk phone that is unplugged
+        cannot take the calls the ACD would offer)."""
+        aor = f"sip:{agent_id}@{self.config.agent_domain}"
+        return bool(self.sip.registrar.lookup(aor, self.clock()))
+
     async def prerender(self, flow: Flow) -> int:
         """Render every fixed prompt of ``flow`` into the TTS cache, so that the first
         callers hear prompts at once instead of waiting for synthesis. Returns how many
