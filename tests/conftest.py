@@ -74,13 +74,20 @@ class HotlineProcess:
         return "".join(self.lines)
 
 
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One TTS cache for every node the tests start: prompts are rendered once per run,
+    not once per node (the cache is content-addressed, so sharing it is safe)."""
+    return tmp_path_factory.mktemp("prompt-cache")
+
+
 @pytest.fixture
-def run_hotline() -> Iterator[type[HotlineProcess]]:
+def run_hotline(prompt_cache: Path) -> Iterator[type[HotlineProcess]]:
     started: list[HotlineProcess] = []
 
     class Tracked(HotlineProcess):
         def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-            super().__init__(args, env)
+            super().__init__(args, {"HOTLINE_PROMPT_CACHE_DIR": str(prompt_cache), **(env or {})})
             started.append(self)
 
     yield Tracked

@@ -94,7 +94,7 @@ class Node:
             self.catalog,
             PromptRenderer(
                 create_engines(settings.tts_engines),
-                settings.data_dir / "prompt-cache",
+                settings.prompt_cache_dir or settings.data_dir / "prompt-cache",
                 settings.data_dir / "prompts",
             ),
             self.bus,

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     sip: SipSettings = SipSettings()
     http: HttpSettings = HttpSettings()
     media: MediaSettings = MediaSettings()
+    prompt_cache_dir: Path | None = Field(
+        default=None,
+        description="where rendered TTS prompts are cached (default: data_dir/prompt-cache); "
+        "content-addressed, so nodes and installations may share one",
+    )
     tts_engines: tuple[str, ...] = Field(
         default=("piper", "espeak-ng"),
         description="TTS engines for IVR prompts, tried in order per language",
