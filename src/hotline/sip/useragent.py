@@ -34,6 +34,17 @@ from hotline.sip.registrar import Registrar
 from hotline.sip.uas import ALLOWED, respond_out_of_dialog
 from hotline.sip.uri import Uri
 
+#: RFC 4028 §5: the smallest session interval we accept (and the default Min-SE).
+MIN_SE = 90
+
+
+def _delta_seconds(value: str | None) -> int | None:
+    """The delta-seconds of a ``Session-Expires``/``Min-SE`` value, None if absent or bad."""
+    if value is None:
+        return None
+    head = value.split(";")[0].strip()
+    return int(head) if head.isdigit() and len(head) < 10 else None
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingCall:
@@ -63,7 +74,7 @@ class OfferReceived:
 @dataclass(frozen=True, slots=True)
 class CallEnded:
     """The call is over. ``reason``: "bye" (remote), "hangup" (us), "cancelled", "rejected",
-    "timeout" (no ACK, or our BYE unanswered)."""
+    "timeout" (no ACK, or our BYE unanswered), "expired" (no session refresh, RFC 4028)."""
 
     call_id: str
     reason: str
@@ -123,6 +134,9 @@ class _Leg:
     provisional: bool = False  # a 1xx arrived: a CANCEL may be sent (§9.1)
     cancelled: bool = False  # the caller asked us to cancel
     cancel_sent: bool = False
+    # -- session timer (RFC 4028), when the peer asked for one ----------------------------
+    session_interval: int | None = None
+    session_deadline: float | None = None
 
 
 @dataclass
@@ -198,6 +212,8 @@ class UserAgent:
             respond(tid, make_response(request, 200), now)
             del self.legs[call_id]
             return [CallEnded(call_id, "bye")]
+        if request.method in ("INVITE", "UPDATE"):
+            self._refresh_session(leg, request, now)
         if request.method == "INVITE":
             leg.pending_offer_transaction = tid
             leg.request = request
@@ -216,6 +232,8 @@ class UserAgent:
         leg = self._leg(call_id)
         headers = [("Contact", self.contact), ("Content-Type", "application/sdp")]
         if leg.pending_offer_transaction is not None:
+            if leg.session_interval is not None:
+                headers += self._session_timer_headers(leg, leg.request, now)
             response = make_response(leg.request, 200, headers=headers, body=answer_sdp)
             self.endpoint.respond(leg.pending_offer_transaction, response, now)
             leg.pending_offer_transaction = None
@@ -224,6 +242,7 @@ class UserAgent:
             return
         if leg.answered:
             raise LocalProtocolError(f"call {call_id} is already answered")
+        headers += self._session_timer_headers(leg, leg.request, now)
         response = make_response(
             leg.request, 200, to_tag=leg.local_tag, headers=headers, body=answer_sdp
         )
@@ -257,6 +276,51 @@ class UserAgent:
             destination = leg.source
         transaction_id = self.endpoint.send_request(bye, destination, leg.transport, now)
         self._byes[transaction_id] = call_id
+
+    # -- session timers (RFC 4028) --------------------------------------------------------
+    def _session_timer_headers(
+        self, leg: _Leg, request: Request, now: float
+    ) -> list[tuple[str, str]]:
+        """Honour a peer's ``Session-Expires``: it refreshes (``refresher=uac``), we end the
+        call if no refresh comes in time. Without the header, no timer (not required)."""
+        interval = _delta_seconds(request.get("Session-Expires"))
+        if interval is None and leg.session_interval is None:
+            return []
+        interval = max(interval or leg.session_interval or MIN_SE, MIN_SE)
+        leg.session_interval = interval
+        leg.session_deadline = now + interval
+        headers = [("Session-Expires", f"{interval};refresher=uac")]
+        supported = ",".join(request.get_all("Supported")).replace(" ", "").split(",")
+        if "timer" in supported:
+            headers.append(("Require", "timer"))
+        return headers
+
+    def _refresh_session(self, leg: _Leg, request: Request, now: float) -> None:
+        if leg.session_interval is not None:
+            interval = _delta_seconds(request.get("Session-Expires")) or leg.session_interval
+            leg.session_interval = max(interval, MIN_SE)
+            leg.session_deadline = now + leg.session_interval
+
+    def next_timer(self) -> float | None:
+        """When :meth:`handle_timer` has a session to end (None: no session timer runs)."""
+        deadlines = [leg.session_deadline for leg in self.legs.values() if leg.session_deadline]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> list[CallEvent]:
+        """End calls whose refresher went quiet (§10: the other side sends a BYE). The call
+        is reported ended at once, as "expired"; the BYE's answer adds nothing."""
+        ended: list[CallEvent] = []
+        for call_id, leg in list(self.legs.items()):
+            if leg.session_deadline is None or leg.session_deadline > now:
+                continue
+            leg.session_deadline = None
+            if leg.dialog is not None and leg.dialog.state is not DialogState.TERMINATED:
+                self.hangup(call_id, now)
+            for transaction_id in [t for t, c in self._byes.items() if c == call_id]:
+                del self._byes[transaction_id]
+            del self.legs[call_id]
+            ended.append(CallEnded(call_id, "expired"))
+        return ended
 
     # -- calls we place (UAC) -------------------------------------------------------------
     def invite(

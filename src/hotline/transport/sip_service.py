@@ -8,6 +8,7 @@ the :class:`AnsweringUserAgent` answers every call by itself (benchmarks, intero
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from collections.abc import Callable, Mapping
@@ -77,6 +78,8 @@ class SipService:
         self.agent = AnsweringUserAgent(self.endpoint, config.host, 0, self.registrar)
         self.user_agent = UserAgent(self.endpoint, "", registrar=self.registrar)
         self._on_call_event = on_call_event
+        self._session_timer: asyncio.TimerHandle | None = None
+        self._session_at: float | None = None
         handler = self._to_user_agent if on_call_event is not None else self.agent.handle_event
         self.stack = SipStack(self.endpoint, handler)
 
@@ -84,6 +87,31 @@ class SipService:
         assert self._on_call_event is not None
         for call_event in self.user_agent.handle_event(event, now):
             self._on_call_event(call_event, now)
+        self._arm_session_timer()
+
+    def _arm_session_timer(self) -> None:
+        """The user agent's own timer (RFC 4028 session expiry), beside the endpoint's."""
+        deadline = self.user_agent.next_timer()
+        if deadline == self._session_at:
+            return
+        if self._session_timer is not None:
+            self._session_timer.cancel()
+            self._session_timer = None
+        self._session_at = deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - self.stack.clock())
+            self._session_timer = asyncio.get_running_loop().call_later(
+                delay, self._on_session_timer
+            )
+
+    def _on_session_timer(self) -> None:
+        self._session_timer, self._session_at = None, None
+        now = self.stack.clock()
+        assert self._on_call_event is not None
+        for call_event in self.user_agent.handle_timer(now):
+            self._on_call_event(call_event, now)
+        self.flush()
+        self._arm_session_timer()
 
     def flush(self) -> None:
         """Send what commands issued outside an event handler queued (an INVITE placed
@@ -115,4 +143,6 @@ class SipService:
         return dict(stack.addresses)
 
     def stop(self) -> None:
+        if self._session_timer is not None:
+            self._session_timer.cancel()
         self.stack.close()

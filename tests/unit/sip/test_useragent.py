@@ -147,3 +147,39 @@ def test_missing_ack_ends_the_call_after_64_t1() -> None:
     assert ended == [CallEnded("ua-1", "timeout")]
     retransmitted = [m for m in h.sent() if isinstance(m, Response) and m.status == 200]
     assert len(retransmitted) == 1 + 10  # the 200 and its retransmissions until 32 s
+
+
+def test_a_requested_session_timer_is_honoured_refreshed_and_enforced() -> None:
+    """RFC 4028: the caller asks for 120 s; we answer with it (it refreshes), a re-INVITE
+    resets the clock, and a caller that stops refreshing is hung up."""
+    h = Harness()
+    invite = request("INVITE", body=SDP).replace(
+        b"Content-Length", b"Session-Expires: 120\r\nSupported: timer\r\nContent-Length"
+    )
+    [_incoming] = h.feed(invite)
+    h.ua.answer("ua-1", SDP, 0.0)
+    ok = next(m for m in h.sent() if isinstance(m, Response) and m.status == 200)
+    assert ok.get("Session-Expires") == "120;refresher=uac"
+    assert ok.get("Require") == "timer"
+    assert h.ua.next_timer() == 120.0
+    h.now = 100.0
+    [offer] = h.feed(request("INVITE", cseq=2, to_tag=";tag=h", body=SDP))
+    assert isinstance(offer, OfferReceived)
+    h.ua.answer("ua-1", SDP, h.now)
+    assert h.ua.next_timer() == 220.0  # refreshed
+    assert h.ua.handle_timer(219.0) == []
+    h.sent()
+    assert h.ua.handle_timer(220.0) == [CallEnded("ua-1", "expired")]
+    [bye] = h.sent()
+    assert isinstance(bye, Request)
+    assert bye.method == "BYE"
+    assert h.ua.next_timer() is None
+
+
+def test_no_session_timer_without_the_peers_request() -> None:
+    h = Harness()
+    h.feed(request("INVITE", body=SDP))
+    h.ua.answer("ua-1", SDP, 0.0)
+    ok = next(m for m in h.sent() if isinstance(m, Response) and m.status == 200)
+    assert ok.get("Session-Expires") is None
+    assert h.ua.next_timer() is None
