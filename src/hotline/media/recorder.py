@@ -42,18 +42,75 @@ class RecordingMetadata:
     size: int
 
 
+#: Gaps of up to this many packets (1 s at 20 ms) are filled with silence in place; a longer
+#: gap is a new stream (SSRC change, a phone that stopped sending) that the clock aligns.
+MAX_FILL = 50
+
+
 @dataclass(slots=True)
 class _Channel:
+    """One side's audio: payloads as they came (with their sequence numbers), then decoded
+    in order at flush time, which is the recording path's jitter buffer. Reordering and loss
+    are repaired in the batch, so the per-packet path stays an append."""
+
     decoder: Decoder | None
     codec: str
-    pending: list[bytes] = field(default_factory=list)
+    pending: list[tuple[int, bytes]] = field(default_factory=list)
     backlog: Pcm = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    last: int | None = None  # extended sequence number of the last packet decoded
+    late: int = 0  # arrived after later packets were already written: dropped
+    filled: int = 0  # lost packets replaced with silence
 
     def take_pending(self) -> None:
-        if self.pending and self.decoder is not None:
-            decoded = self.decoder.decode(b"".join(self.pending))
-            self.backlog = np.concatenate([self.backlog, decoded])
-        self.pending.clear()
+        pending, self.pending = self.pending, []
+        if not pending or self.decoder is None:
+            return
+        ordered = self._in_order(pending)
+        if not ordered:
+            return
+        payloads = [payload for _, payload in ordered]
+        decoded = self.decoder.decode(b"".join(payloads))
+        gaps = [(i, ext - ordered[i - 1][0] - 1) for i, (ext, _) in enumerate(ordered) if i]
+        gaps = [(i, gap) for i, gap in gaps if 0 < gap <= MAX_FILL]
+        if gaps:
+            decoded = self._fill(decoded, payloads, gaps)
+        self.backlog = np.concatenate([self.backlog, decoded])
+
+    def _in_order(self, pending: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        """Unwrap 16-bit sequence numbers, drop late and duplicate packets, sort."""
+        reference = self.last if self.last is not None else pending[0][0]
+        keyed: dict[int, bytes] = {}
+        for seq, payload in pending:
+            base = reference & ~0xFFFF
+            ext = base | seq
+            if ext < reference - 0x8000:
+                ext += 0x10000
+            elif ext > reference + 0x8000:
+                ext -= 0x10000
+            if self.last is not None and ext <= self.last:
+                self.late += 1
+                continue
+            keyed.setdefault(ext, payload)
+        ordered = sorted(keyed.items())
+        if ordered:
+            self.last = ordered[-1][0]
+        return ordered
+
+    def _fill(self, decoded: Pcm, payloads: list[bytes], gaps: list[tuple[int, int]]) -> Pcm:
+        total = sum(len(p) for p in payloads)
+        per_byte = len(decoded) / total if total else 0.0
+        offsets = np.cumsum([len(p) for p in payloads])
+        pieces: list[Pcm] = []
+        start = 0
+        for index, gap in gaps:
+            cut = round(offsets[index - 1] * per_byte)
+            pieces.append(decoded[start:cut])
+            frame = round(len(payloads[index - 1]) * per_byte)
+            pieces.append(np.zeros(gap * frame, dtype=np.int16))
+            self.filled += gap
+            start = cut
+        pieces.append(decoded[start:])
+        return np.concatenate(pieces)
 
 
 class CallRecorder:
@@ -99,12 +156,21 @@ class CallRecorder:
         current.decoder = decoder
         current.codec = codec
 
-    def add_payload(self, channel: int, payload: bytes) -> None:
-        """The per-packet path: keep the encoded payload for the next flush."""
+    def add_payload(self, channel: int, payload: bytes, seq: int) -> None:
+        """The per-packet path: keep the encoded payload and its RTP sequence number for
+        the next flush, which puts them in order."""
         if self._paused_at is not None:
             self.dropped_while_paused += 1
             return
-        self._channels[channel].pending.append(payload)
+        self._channels[channel].pending.append((seq, payload))
+
+    @property
+    def repaired(self) -> tuple[int, int]:
+        """Packets dropped as too late, and lost packets filled with silence (both sides)."""
+        return (
+            sum(channel.late for channel in self._channels),
+            sum(channel.filled for channel in self._channels),
+        )
 
     def add_pcm(self, channel: int, pcm: Pcm) -> None:
         if self._paused_at is not None:

@@ -184,7 +184,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                     # The payload type decides how to decode what we keep, whatever SDP said.
                     self.recorder.set_decoder(self.record_channel, codec.decoder(), codec.name)
                     self._recorded_codec = codec
-                self.recorder.add_payload(self.record_channel, data[offset:end])
+                self.recorder.add_payload(self.record_channel, data[offset:end], seq)
             if self.conference_input is not None and codec is not None:
                 pcm = self._decoder_for(codec).decode(data[offset:end])
                 self.conference_input.put(seq, pcm, _now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import wave
 from pathlib import Path
 
@@ -29,6 +30,14 @@ def packets(pcm: Pcm, codec: Codec, size: int = 160) -> list[bytes]:
     return [encoder.encode(pcm[i : i + size]) for i in range(0, len(pcm), size)]
 
 
+_SEQUENCE = {CUSTOMER: itertools.count(65000), AGENT: itertools.count(100)}
+
+
+def add(recorder: CallRecorder, channel: int, payload: bytes) -> None:
+    """The next packet of a channel's stream (sequence numbers wrap past 65535)."""
+    recorder.add_payload(channel, payload, next(_SEQUENCE[channel]) & 0xFFFF)
+
+
 def make_recorder(path: Path, now: float = 0.0) -> CallRecorder:
     return CallRecorder(
         path,
@@ -45,8 +54,8 @@ def test_customer_left_agent_right_each_with_its_own_codec(tmp_path):
     customer = packets(tone(440, 2.0), pcma())
     agent = packets(tone(1000, 2.0), pcmu())
     for index, (c, a) in enumerate(zip(customer, agent, strict=True)):
-        recorder.add_payload(CUSTOMER, c)
-        recorder.add_payload(AGENT, a)
+        add(recorder, CUSTOMER, c)
+        add(recorder, AGENT, a)
         if index % 50 == 49:
             recorder.flush((index + 1) * 0.02)
     meta = recorder.close(2.0)
@@ -68,7 +77,7 @@ def test_file_is_playable_after_each_flush_as_if_the_process_had_died(tmp_path):
     recorder = make_recorder(path)
     for second in range(1, 4):
         for payload in packets(tone(440, 1.0), pcma()):
-            recorder.add_payload(CUSTOMER, payload)
+            add(recorder, CUSTOMER, payload)
         recorder.flush(second + 0.2)  # a flush keeps the last 0.2 s open for late packets
         # Read the file while the recorder still holds it open: the stdlib reader agrees.
         with wave.open(str(path), "rb") as handle:
@@ -81,12 +90,12 @@ def test_file_is_playable_after_each_flush_as_if_the_process_had_died(tmp_path):
 def test_a_silent_leg_is_padded_so_the_channels_stay_aligned(tmp_path):
     recorder = make_recorder(tmp_path / "oneway.wav")
     for payload in packets(tone(440, 1.0), pcma()):
-        recorder.add_payload(CUSTOMER, payload)
+        add(recorder, CUSTOMER, payload)
     recorder.flush(1.0)
     # One second with no packets at all (hold): both channels advance with silence.
     recorder.flush(2.0)
     for payload in packets(tone(440, 1.0), pcma()):
-        recorder.add_payload(CUSTOMER, payload)
+        add(recorder, CUSTOMER, payload)
     recorder.close(3.0)
     audio = read_wav(tmp_path / "oneway.wav")
     assert audio.duration == pytest.approx(3.0, abs=0.02)
@@ -98,15 +107,15 @@ def test_a_silent_leg_is_padded_so_the_channels_stay_aligned(tmp_path):
 def test_pause_drops_audio_and_leaves_the_time_out(tmp_path):
     recorder = make_recorder(tmp_path / "pause.wav")
     for payload in packets(tone(440, 1.0), pcma()):
-        recorder.add_payload(CUSTOMER, payload)
+        add(recorder, CUSTOMER, payload)
     recorder.pause(1.0)
     assert recorder.paused
     for payload in packets(tone(2000, 1.0), pcma()):  # the card number: must not be kept
-        recorder.add_payload(CUSTOMER, payload)
+        add(recorder, CUSTOMER, payload)
     recorder.flush(1.5)
     recorder.resume(2.0)
     for payload in packets(tone(440, 1.0), pcma()):
-        recorder.add_payload(CUSTOMER, payload)
+        add(recorder, CUSTOMER, payload)
     meta = recorder.close(3.0)
     audio = read_wav(tmp_path / "pause.wav")
     assert audio.duration == pytest.approx(2.0, abs=0.02)
@@ -120,7 +129,7 @@ def test_pause_drops_audio_and_leaves_the_time_out(tmp_path):
 def test_a_fast_peer_clock_is_written_rather_than_held_back(tmp_path):
     recorder = make_recorder(tmp_path / "fast.wav", now=0.0)
     for payload in packets(tone(440, 1.5), pcma()):  # 1.5 s of audio arrives within 1 s
-        recorder.add_payload(CUSTOMER, payload)
+        add(recorder, CUSTOMER, payload)
     recorder.flush(1.0)
     assert recorder.writer.frames >= int(1.2 * 8000)
     recorder.close(1.0)
@@ -156,3 +165,31 @@ def test_truncated_data_is_read_up_to_the_last_whole_frame(tmp_path):
     writer.close()
     raw = (tmp_path / "t.wav").read_bytes()[:-3]
     assert parse_wav(raw).samples.shape == (99, 2)
+
+
+def test_reordered_lost_and_late_packets_are_repaired_in_the_recording(tmp_path):
+    """The recording path's jitter buffer: order by sequence number across the 16-bit wrap,
+    silence in place of a lost packet (the timeline keeps its length), a packet that comes
+    after its successors were written is dropped and counted, duplicates are kept once."""
+    recorder = make_recorder(tmp_path / "jitter.wav")
+    payloads = packets(tone(440, 1.0), pcma())  # 50 packets of 20 ms
+    seqs = [(65530 + i) & 0xFFFF for i in range(50)]  # wraps after 6 packets
+    arrivals = list(zip(seqs, payloads, strict=True))
+    arrivals[10], arrivals[11] = arrivals[11], arrivals[10]  # reordered
+    lost = arrivals.pop(20)  # lost: never arrives in time
+    arrivals.append(arrivals[30])  # duplicated by the network
+    for seq, payload in arrivals:
+        recorder.add_payload(CUSTOMER, payload, seq)
+    recorder.flush(1.0)
+    recorder.add_payload(CUSTOMER, lost[1], lost[0])  # far too late now
+    meta = recorder.close(1.2)
+    assert recorder.repaired == (1, 1)  # one late, one filled
+    audio = read_wav(tmp_path / "jitter.wav").channel(CUSTOMER)
+    assert meta.duration == pytest.approx(1.2, abs=0.02)
+    heard = audio[:8000]
+    hole = heard[20 * 160 : 21 * 160]
+    assert np.abs(hole.astype(np.int32)).max() < 16  # the lost 20 ms, silent, in place
+    expected = np.concatenate([pcma().decoder().decode(p) for p in payloads])
+    before, after = slice(0, 20 * 160), slice(21 * 160, 50 * 160)
+    assert np.array_equal(heard[before], expected[before])  # reordering undone
+    assert np.array_equal(heard[after], expected[after])  # and nothing shifted
