@@ -164,6 +164,22 @@ class RecordingSaved(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegMediaStats(Event):
+    """What one leg's media looked like when it ended: the call-quality figures operators
+    ask about ("the customer said the line broke up"). Counted at our endpoint: packets
+    received from that leg's peer, lost on the way to us, interarrival jitter (RFC 3550)."""
+
+    type_name: ClassVar[str] = "calls.leg_media_stats"
+    call_id: str
+    leg_id: str
+    role: str
+    received: int
+    lost: int
+    jitter_ms: float
+    sent: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SurveyAnswered(Event):
     type_name: ClassVar[str] = "calls.survey_answered"
     call_id: str

@@ -49,6 +49,7 @@ from hotline.calls.events import (
     CallResumed,
     CallStarted,
     CallTransferred,
+    LegMediaStats,
     RecordingSaved,
     RecordingStarted,
     RecordingStopped,
@@ -91,6 +92,7 @@ QUEUE_LOG_VERBS: dict[type[Event], str] = {
     acd.CallbackOffered: "callback_offered",
     acd.CallbackAccepted: "callback_accepted",
     acd.AgentStateChanged: "agent_state",
+    LegMediaStats: "leg_quality",  # packets, loss and jitter of each leg, at its end
 }
 
 BATCH = 200

@@ -36,7 +36,7 @@ from typing import Literal
 import httpx
 
 from hotline.calls import control
-from hotline.calls.events import RecordingSaved, SurveyAnswered
+from hotline.calls.events import LegMediaStats, RecordingSaved, SurveyAnswered
 from hotline.calls.hours import Calendar
 from hotline.calls.sdp_media import (
     RemoteMedia,
@@ -617,6 +617,20 @@ class Telephony:
         waiting = self._playing.pop(endpoint.endpoint_id, None)
         if waiting is not None and not waiting.done():
             waiting.cancel()
+        stats = await self.engine.execute(media.GetStats(endpoint.endpoint_id))
+        if isinstance(stats, media.EndpointStats):
+            self.bus.publish(
+                LegMediaStats(
+                    at=self.clock(),
+                    call_id=leg.call_id,
+                    leg_id=leg.leg_id,
+                    role=leg.role,
+                    received=stats.received,
+                    lost=stats.lost,
+                    jitter_ms=stats.jitter_ms,
+                    sent=stats.sent + stats.forwarded,
+                )
+            )
         reply = await self.engine.execute(media.Release(endpoint.endpoint_id))
         if isinstance(reply, media.Failed):
             log.info("release of %s: %s", endpoint.endpoint_id, reply.reason)
