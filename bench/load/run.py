@@ -155,6 +155,7 @@ def step(rate: float, hold: float, calls: int, workers: int) -> dict[str, object
     )
     pids = tree(node.pid)
     cpu0, _ = cpu_and_rss(pids)
+    main0, _ = cpu_and_rss([node.pid])
     started = time.monotonic()
     samples: list[float] = []
     peak_rss = 0.0
@@ -211,6 +212,7 @@ def step(rate: float, hold: float, calls: int, workers: int) -> dict[str, object
     done.set()
     sampler.join()
     cpu1, _ = cpu_and_rss(tree(node.pid))
+    main1, _ = cpu_and_rss([node.pid])
     ok = failed = 0
     for line in customers.stdout.splitlines():
         if line.strip().startswith("Successful call"):
@@ -243,6 +245,7 @@ def step(rate: float, hold: float, calls: int, workers: int) -> dict[str, object
         "asa_s": last.get("asa_s"),
         "node_cpu_pct_avg": round((cpu1 - cpu0) / elapsed * 100, 1),
         "node_cpu_pct_peak": round(max(samples), 1) if samples else None,
+        "node_main_process_cpu_pct_avg": round((main1 - main0) / elapsed * 100, 1),
         "node_rss_mb_peak": round(peak_rss, 1),
         "rtp_received": int(received),
         "rtp_lost": int(lost),

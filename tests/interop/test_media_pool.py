@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,24 @@ async def test_events_cross_the_process_boundary() -> None:
     finally:
         await pool.close()
         phone.close()
+
+
+@in_own_loop
+async def test_a_burst_of_replies_bigger_than_the_pipe_is_never_lost() -> None:
+    """Under load the node may be busy while a worker answers: thousands of replies pile up
+    in the pipe. Each must arrive (a lost reply once left a call waiting forever)."""
+    pool = MediaWorkerPool(workers=1)
+    await pool.start()
+    try:
+        endpoint = await pool.allocate(Allocate("burst"))
+        pending = [
+            asyncio.ensure_future(pool.execute(GetStats(endpoint.endpoint_id))) for _ in range(3000)
+        ]
+        await asyncio.sleep(0)  # the commands go out
+        # The node's loop stuck on purpose: the worker's replies fill the pipe meanwhile.
+        time.sleep(1.0)  # noqa: ASYNC251
+        replies = await asyncio.wait_for(asyncio.gather(*pending), timeout=30)
+        assert len(replies) == 3000
+        assert all(r.endpoint_id == endpoint.endpoint_id for r in replies)  # type: ignore[union-attr]
+    finally:
+        await pool.close()

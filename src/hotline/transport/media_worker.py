@@ -21,12 +21,15 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
+import struct
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from hotline.media.codecs import CodecRegistry, Pcm, default_registry
 from hotline.media.engine import (
@@ -400,44 +403,142 @@ def _worker_main(
 async def _serve(
     connection: multiprocessing.connection.Connection, config: WorkerConfig, prefix: str
 ) -> None:
-    # Events travel unsolicited with request id 0; replies carry the request's own id.
-    core = WorkerCore(config, prefix=prefix, emit=lambda event: connection.send((0, event)))
-    core.start()
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     pending: set[asyncio.Task[None]] = set()
 
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)  # the node went away or said stop: finish recordings
+
     async def run(request_id: int, command: Command) -> None:
         reply = await core.execute(command)
-        connection.send((request_id, reply))
+        with contextlib.suppress(OSError):
+            channel.send((request_id, reply))
 
-    def readable() -> None:
-        try:
-            request_id, command = connection.recv()
-        except (EOFError, OSError):
-            if not done.done():
-                done.set_result(None)  # the node went away: stop, finishing recordings
-            return
+    def received(message: tuple[int, Command | None]) -> None:
+        request_id, command = message
         if command is None:
-            if not done.done():
-                done.set_result(None)
+            finish()
             return
         task = loop.create_task(run(request_id, command))
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    loop.add_reader(connection.fileno(), readable)
+    channel = _Channel(connection, received, finish)
+    # Events travel unsolicited with request id 0; replies carry the request's own id.
+    core = WorkerCore(config, prefix=prefix, emit=lambda event: channel.send((0, event)))
+    core.start()
     await done
-    loop.remove_reader(connection.fileno())
     await core.close()
     with contextlib.suppress(OSError):
-        connection.send((-1, Done()))
+        channel.send((-1, Done()))
+        channel.flush_blocking()
+    channel.close()
+
+
+class _Channel:
+    """Pickled messages over one end of the node-worker socket pair, without ever blocking
+    either event loop.
+
+    ``Connection.send``/``recv`` write and read a length header and a pickle with plain
+    system calls. The loop's reader watch makes the descriptor non-blocking (libuv does), and
+    then a full pipe raises EAGAIN half-way through a message: under load a reply was lost and
+    its caller waited forever. Made blocking instead, node and worker can each wait to write
+    to the other while neither reads: a deadlock. So both sides buffer: writes go out as far
+    as the pipe takes them and the rest when it is writable again; reads collect bytes until
+    a whole message is there. The framing is ``Connection``'s (a 4-byte big-endian length).
+    """
+
+    def __init__(
+        self,
+        connection: multiprocessing.connection.Connection,
+        on_message: Callable[[Any], None],
+        on_closed: Callable[[], None],
+    ) -> None:
+        self.connection = connection  # keeps the descriptor open
+        self._fd = connection.fileno()
+        self._on_message = on_message
+        self._on_closed = on_closed
+        self._loop = asyncio.get_running_loop()
+        self._in = bytearray()
+        self._out = bytearray()
+        self._writing = False
+        self.closed = False
+        os.set_blocking(self._fd, False)
+        self._loop.add_reader(self._fd, self._readable)
+
+    def send(self, message: object) -> None:
+        if self.closed:
+            raise OSError("the other side is gone")
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self._out += _LENGTH.pack(len(data)) + data
+        self._write()
+
+    def _write(self) -> None:
+        try:
+            sent = os.write(self._fd, self._out) if self._out else 0
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._close()
+            return
+        del self._out[:sent]
+        if self._out and not self._writing:
+            self._loop.add_writer(self._fd, self._write)
+            self._writing = True
+        elif not self._out and self._writing:
+            self._loop.remove_writer(self._fd)
+            self._writing = False
+
+    def _readable(self) -> None:
+        try:
+            chunk = os.read(self._fd, 1 << 18)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._close()
+            return
+        self._in += chunk
+        while len(self._in) >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(self._in)
+            if len(self._in) < _LENGTH.size + size:
+                break
+            message = pickle.loads(self._in[_LENGTH.size : _LENGTH.size + size])
+            del self._in[: _LENGTH.size + size]
+            self._on_message(message)
+
+    def flush_blocking(self, timeout: float = 5.0) -> None:
+        """Push out what is buffered before the process ends (shutdown only)."""
+        deadline = time.monotonic() + timeout
+        while self._out and not self.closed and time.monotonic() < deadline:
+            self._write()
+            if self._out:
+                time.sleep(0.01)
+
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._loop.remove_reader(self._fd)
+        if self._writing:
+            self._loop.remove_writer(self._fd)
+        self._on_closed()
+
+    def close(self) -> None:
+        self._close()
+        self.connection.close()
+
+
+_LENGTH = struct.Struct("!i")
 
 
 @dataclass(slots=True)
 class _WorkerHandle:
     process: BaseProcess
-    connection: multiprocessing.connection.Connection
+    channel: _Channel | None = None
     index: int = 0
     generation: int = 0
     futures: dict[int, asyncio.Future[Reply]] = field(default_factory=dict)
@@ -473,22 +574,24 @@ class MediaWorkerPool:
         )
         process.start()
         child.close()
-        handle = _WorkerHandle(process, parent, index=index, generation=generation)
-        asyncio.get_running_loop().add_reader(parent.fileno(), self._on_reply, handle)
+        handle = _WorkerHandle(process, index=index, generation=generation)
+        handle.channel = _Channel(
+            parent,
+            lambda message: self._on_reply(handle, message),
+            lambda: self._on_exit(handle),
+        )
         return handle
 
-    def _on_reply(self, handle: _WorkerHandle) -> None:
-        try:
-            request_id, reply = handle.connection.recv()
-        except (EOFError, OSError):
-            asyncio.get_running_loop().remove_reader(handle.connection.fileno())
-            for waiting in handle.futures.values():
-                if not waiting.done():
-                    waiting.set_exception(MediaEngineError("media worker exited"))
-            handle.futures.clear()
-            if not self._closing and self._workers[handle.index] is handle:
-                self._replace(handle)
-            return
+    def _on_exit(self, handle: _WorkerHandle) -> None:
+        for waiting in handle.futures.values():
+            if not waiting.done():
+                waiting.set_exception(MediaEngineError("media worker exited"))
+        handle.futures.clear()
+        if not self._closing and self._workers[handle.index] is handle:
+            self._replace(handle)
+
+    def _on_reply(self, handle: _WorkerHandle, message: tuple[int, Any]) -> None:
+        request_id, reply = message
         if request_id == 0:
             self._events.put_nowait(reply)
             return
@@ -508,7 +611,8 @@ class MediaWorkerPool:
             extra={"worker": dead.index, "exitcode": dead.process.exitcode},
         )
         dead.process.join(0)
-        dead.connection.close()
+        if dead.channel is not None:
+            dead.channel.close()
         for table in (self._endpoint_worker, self._call_worker):
             for key in [k for k, v in table.items() if v == dead.index]:
                 del table[key]
@@ -541,7 +645,8 @@ class MediaWorkerPool:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         handle.futures[request_id] = future
         try:
-            handle.connection.send((request_id, command))
+            assert handle.channel is not None
+            handle.channel.send((request_id, command))
         except OSError as exc:  # the worker died (its calls are lost, as on any PBX crash)
             handle.futures.pop(request_id, None)
             raise MediaEngineError(f"media worker {index} is gone: {exc}") from exc
@@ -572,11 +677,12 @@ class MediaWorkerPool:
         loop = asyncio.get_running_loop()
         for handle in self._workers:
             with contextlib.suppress(OSError):
-                handle.connection.send((0, None))
+                if handle.channel is not None:
+                    handle.channel.send((0, None))
         for handle in self._workers:
             await loop.run_in_executor(None, handle.process.join, 10.0)
-            loop.remove_reader(handle.connection.fileno())
             if handle.process.is_alive():
                 handle.process.kill()
-            handle.connection.close()
+            if handle.channel is not None:
+                handle.channel.close()
         self._workers.clear()
