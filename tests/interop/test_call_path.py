@@ -12,6 +12,7 @@ recording must be stored and linked.
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -195,18 +196,36 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
             "/api/v1/auth/login", json={"username": "admin", "password": admin_password}
         )
         assert login.status_code == 200, login.text
-        assert api.post("/api/v1/live/agents/1002/login").status_code < 300
-        assert api.post("/api/v1/live/agents/1002/ready").status_code < 300
-
-        customer = subprocess.run(
+        # Logged in but on a break: the caller will have to wait for 1002.
+        assert api.post("/api/v1/live/agents/1002/login").status_code == 204
+        meeting = api.post("/api/v1/live/agents/1002/break", json={"reason": "meeting"})
+        assert meeting.status_code == 204
+        customer = subprocess.Popen(
             sipp_customer(tmp_path, sip_port, talk_seconds=14.0),
             cwd=tmp_path,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            timeout=120,
         )
-        assert customer.returncode == 0, customer.stdout[-3000:] + customer.stderr[-2000:]
+
+        def waiting() -> list[dict[str, object]]:
+            calls = api.get("/api/v1/live/calls").json()
+            return [c for c in calls if c["state"] == "queued" and c["queue"] == "after-sales"]
+
+        (queued,) = wait_until(waiting, 60, "the caller to wait in after-sales")
+        tiles = {q["name"]: q for q in api.get("/api/v1/live/queues").json()}
+        assert tiles["after-sales"]["waiting"] == 1  # the wallboard shows the waiting caller
+        assert api.post("/api/v1/live/agents/1002/ready").status_code == 204
+        connected = wait_until(
+            lambda: [c for c in api.get("/api/v1/live/calls").json() if c["agent"] == "1002"],
+            15,
+            "the call to reach 1002",
+        )
+        assert connected[0]["call_id"] == queued["call_id"]
+        assert connected[0]["state"] == "connected"
+        output, _ = customer.communicate(timeout=120)
+        assert customer.returncode == 0, output[-3000:]
 
         # The phone heard the customer.
         heard = loud(phone.heard())
@@ -241,6 +260,16 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
     finally:
         phone.stop()
     assert demo.terminate() == 0
+    # The queue log tells the same call's story, step by step, in the node's database.
+    with sqlite3.connect(data / "hotline.db") as db:
+        steps = [
+            row[0]
+            for row in db.execute(
+                "SELECT event FROM queue_log WHERE call_id = ? ORDER BY id", (cdr["call_id"],)
+            )
+        ]
+    assert steps[:4] == ["queued", "offered", "connected", "completed"], steps
+    assert steps.count("leg_quality") == 2  # customer and agent legs, with loss and jitter
 
 
 def test_a_stopped_demo_ends_its_calls_cleanly_and_restarts_with_everything(

@@ -156,7 +156,8 @@ async def _change_agent(
 async def agent_login(
     agent_id: AgentId, session: SessionDep, principal: PrincipalDep, context: ContextDep
 ) -> Response:
-    """Log the agent in; it starts on break ("login") until it says it is ready."""
+    """Log the agent in: available at once (an on-demand agent starts on break and is
+    offered calls only after saying it is ready)."""
     return await _change_agent(
         agent_id, "login", session, principal, context, lambda op: op.agent_login(agent_id)
     )
