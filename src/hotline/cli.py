@@ -40,7 +40,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--sip-port", type=_port, help="SIP port for UDP and TCP [default: 5060]")
+@click.option(
+    "--sip-port", type=_port, help="SIP port for UDP and TCP, TLS on the next [default: 5060]"
+)
 @click.option("--http-port", type=_port, help="HTTP port [default: 8080]")
 @click.option(
     "--data-dir",
@@ -51,7 +53,14 @@ def demo(sip_port: int | None, http_port: int | None, data_dir: Path | None) -> 
     """Run a demo hotline on 127.0.0.1 with embedded defaults."""
     overrides: dict[str, Any] = {}
     if sip_port is not None:
-        overrides["sip"] = {"udp_port": sip_port, "tcp_port": sip_port}
+        # TLS on the next port (or any free port when the OS picks the others).
+        tls_port = 0 if sip_port == 0 else sip_port + 1
+        overrides["sip"] = {
+            "udp_port": sip_port,
+            "tcp_port": sip_port,
+            "tls_port": tls_port,
+            "tls_enabled": True,
+        }
     if http_port is not None:
         overrides["http"] = {"port": http_port}
     if data_dir is not None:

@@ -232,6 +232,8 @@ class DemoSettings(Settings):
     demo: bool = True
     data_dir: Path = Path("var/demo")
     log: LogSettings = LogSettings(format="console")
+    # SIP over TLS on 5061 as well, with a self-signed certificate made on first start.
+    sip: SipSettings = SipSettings(tls_enabled=True)
 
 
 def _is_loopback(host: str) -> bool:

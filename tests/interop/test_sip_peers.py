@@ -12,6 +12,7 @@ import csv
 import json
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -288,12 +289,27 @@ def test_demo_node_answers_sipp_over_udp_and_tcp(
         ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(tmp_path / "data")]
     )
     ports = {}
-    for _ in range(2):
+    for _ in range(3):
         line = demo.wait_for("sip listening")
-        match = re.search(r"address=127\.0\.0\.1:(\d+) transport=(udp|tcp)", line)
+        match = re.search(r"address=127\.0\.0\.1:(\d+) transport=(udp|tcp|tls)", line)
         assert match is not None, line
         ports[match.group(2)] = match.group(1)
     demo.wait_for("hotline ready")
+    # SIP over TLS too (self-signed certificate made on first start; SIPp here has no TLS).
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    options = (
+        f"OPTIONS sip:4000@127.0.0.1:{ports['tls']};transport=tls SIP/2.0\r\n"
+        "Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bKtls1\r\n"
+        "From: <sip:probe@127.0.0.1>;tag=t\r\nTo: <sip:4000@127.0.0.1>\r\n"
+        "Call-ID: tls-probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+    raw = socket.create_connection(("127.0.0.1", int(ports["tls"])), timeout=5)
+    with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.version() == "TLSv1.3"
+        tls.sendall(options.encode())
+        assert tls.recv(4096).startswith(b"SIP/2.0 200")
     scenario = str(SCENARIOS / "options.xml")
     udp = run_sipp(["-sf", scenario, f"127.0.0.1:{ports['udp']}", "-m", "3"], tmp_path, 20)
     assert successful_calls(udp.stdout) == (3, 0), udp.stdout[-2000:]
