@@ -50,8 +50,8 @@ class NodeStartError(Exception):
 
 
 class Node:
-    """One Hotline process: the store, the bus, the HTTP API and SIP; media, the ACD and
-    call control join as they are wired."""
+    """One Hotline process: the store, the bus, the HTTP API, and telephony (SIP, media,
+    IVR, the ACD and call control) with its call history."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -85,7 +85,12 @@ class Node:
         self.media = _media_engine(settings)
         self.catalog = FlowCatalog()
         self.http_client = httpx.AsyncClient(follow_redirects=False)
-        self.demo_passwords = _demo_agent_passwords(settings) if settings.demo else {}
+        try:
+            self.demo_passwords = _demo_agent_passwords(settings) if settings.demo else {}
+        except OSError as error:
+            raise NodeStartError(
+                f"cannot keep the demo's passwords in {settings.data_dir}: {error.strerror}"
+            ) from None
         center = demo_contact_center() if settings.demo else _empty_contact_center()
         self.telephony = Telephony(
             center,
