@@ -81,7 +81,7 @@ def test_demo_stops_cleanly_on_ctrl_c(run_hotline, data_dir: Path) -> None:
     )
     demo.wait_for("hotline ready")
     demo.proc.send_signal(signal.SIGINT)
-    assert demo.proc.wait(timeout=15) == 0
+    assert demo.proc.wait(timeout=60) == 0
 
 
 def test_serve_logs_json_lines(run_hotline, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_port_in_use_fails_with_clear_message(run_hotline, data_dir: Path) -> No
         demo: HotlineProcess = run_hotline(
             ["demo", "--http-port", str(port), "--sip-port", "0", "--data-dir", str(data_dir)]
         )
-        assert demo.proc.wait(timeout=15) == 1
+        assert demo.proc.wait(timeout=60) == 1
         assert f"cannot listen for HTTP on 127.0.0.1:{port}: Address already in use" in (
             demo.drain()
         )
