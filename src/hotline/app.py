@@ -22,7 +22,9 @@ from hotline.api.context import ApiContext
 from hotline.api.server import HttpServer, HttpStartError
 from hotline.api.services.users import ensure_demo_admin
 from hotline.api.webhooks import WebhookDispatcher
+from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import InboundRouter
+from hotline.calls.trunks import TrunkConfig
 from hotline.demo.config import PLAN, demo_agents, demo_contact_center, demo_flow, demo_trunk
 from hotline.demo.orders import demo_orders_router
 from hotline.demo.seed import seed_demo_directory
@@ -106,14 +108,20 @@ class Node:
             self.http_client,
             TelephonyConfig(
                 recordings_dir=settings.data_dir / "recordings",
-                trunks=[demo_trunk(settings.sip.host)] if settings.demo else [],
+                trunks=_trunks(settings),
+                trunk_groups=settings.trunk_groups,
+                numbering_plan=_numbering_plan(settings),
                 agent_domain=settings.sip.host,
                 music_on_hold=settings.media.music_on_hold,
             ),
         )
         self.sip = self.telephony.sip
         self.context.operations = LiveOperations(
-            center, self.telephony.execute, phone_registered=self.telephony.phone_registered
+            center,
+            self.telephony.execute,
+            phone_registered=self.telephony.phone_registered,
+            originate=self.telephony.originate,
+            trunks=self.telephony.trunks.views,
         )
         self._warm_up: asyncio.Task[None] | None = None
 
@@ -279,6 +287,21 @@ def _media_engine(settings: Settings) -> MediaEngine:
     if media.workers == 0:
         return LocalMediaEngine(config)
     return MediaWorkerPool(media.workers, config)
+
+
+def _trunks(settings: Settings) -> list[TrunkConfig]:
+    """The configured carrier trunks; a demo also has its "local" trunk (calls from this
+    machine), first, so that it keeps naming calls from loopback."""
+    trunks = list(settings.trunks)
+    if settings.demo and not any(trunk.name == "local" for trunk in trunks):
+        trunks.insert(0, demo_trunk(settings.sip.host))
+    return trunks
+
+
+def _numbering_plan(settings: Settings) -> NumberingPlan:
+    if settings.demo and "numbering" not in settings.model_fields_set:
+        return PLAN
+    return NumberingPlan(settings.numbering.region, settings.numbering.area_code)
 
 
 def _empty_contact_center() -> ContactCenter:

@@ -21,6 +21,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
+
 Port = Annotated[int, Field(ge=0, le=65535, description="0 lets the OS pick a free port")]
 
 
@@ -119,6 +121,17 @@ class MediaSettings(BaseModel):
     )
 
 
+class NumberingSettings(BaseModel):
+    """How numbers without a country code are read (outbound calls, inbound DIDs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    region: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
+    area_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,5}$", description="completes local numbers, e.g. 21"
+    )
+
+
 class LogSettings(BaseModel):
     """How the node logs: JSON lines for machines, or readable lines for people."""
 
@@ -168,6 +181,14 @@ class Settings(BaseSettings):
         description="TTS engines for IVR prompts, tried in order per language",
     )
     log: LogSettings = LogSettings()
+    trunks: tuple[TrunkConfig, ...] = Field(
+        default=(), description="carrier trunks (host, credentials, channels, probing)"
+    )
+    trunk_groups: tuple[TrunkGroupConfig, ...] = Field(
+        default=(),
+        description="trunks that outbound calls go through; the first is the default",
+    )
+    numbering: NumberingSettings = NumberingSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -191,6 +212,21 @@ class Settings(BaseSettings):
                         f"{field}={host!r} is not a loopback address; a demo binds to "
                         "loopback only unless allow_public_bind is true"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _trunk_groups_name_known_trunks(self) -> Settings:
+        names = [trunk.name for trunk in self.trunks]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"trunks: two trunks are named {name!r}")
+        groups = [group.name for group in self.trunk_groups]
+        for index, group in enumerate(self.trunk_groups):
+            if groups.count(group.name) > 1:
+                raise ValueError(f"trunk_groups: two groups are named {group.name!r}")
+            for trunk in group.trunks:
+                if trunk not in names:
+                    raise ValueError(f"trunk_groups.{index}.trunks: no trunk {trunk!r}")
         return self
 
     @model_validator(mode="after")

@@ -55,3 +55,22 @@ class ApiCollector(Collector):
             "WebSocket event stream clients connected",
             value=self.context.websocket_clients,
         )
+        yield from self._trunks()
+
+    def _trunks(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        operations = self.context.operations
+        views = operations.trunks() if operations is not None else []
+        up = GaugeMetricFamily("hotline_trunk_up", "1 if the trunk is up", labels=["trunk"])
+        active = GaugeMetricFamily(
+            "hotline_trunk_active_calls", "Calls on the trunk now", labels=["trunk"]
+        )
+        total = CounterMetricFamily(
+            "hotline_trunk_calls", "Outbound call attempts on the trunk", labels=["trunk"]
+        )
+        for view in views:
+            up.add_metric([view.name], 1.0 if view.up else 0.0)
+            active.add_metric([view.name], view.active_calls)
+            total.add_metric([view.name], view.calls_total)
+        yield up
+        yield active
+        yield total

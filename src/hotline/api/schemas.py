@@ -486,6 +486,37 @@ class TransferBody(Body):
         return self
 
 
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ().-]{1,32}$")]
+
+
+class OriginateBody(Body):
+    """Click-to-call: ring ``agent``'s phone, then dial ``number`` through a trunk group."""
+
+    agent: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.+-]{1,32}$")]
+    number: PhoneNumber
+    trunk_group: Name | None = None
+    caller_id: PhoneNumber | None = None
+
+
+class OriginatedCall(BaseModel):
+    call_id: str
+
+
+class LiveTrunk(BaseModel):
+    name: str
+    host: str
+    port: int
+    transport: str
+    groups: list[str]
+    probed: bool
+    up: bool
+    active_calls: int
+    max_channels: int | None
+    calls_total: int
+    last_probe_status: int | None
+    last_probe_at: float | None
+
+
 class LiveQueue(BaseModel):
     name: str
     department: str
@@ -521,3 +552,4 @@ class LiveCall(BaseModel):
     ringing: list[str]
     held: bool
     started_at: float
+    direction: str = "inbound"

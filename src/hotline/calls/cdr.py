@@ -35,6 +35,7 @@ from hotline.calls.events import (
     RecordingStopped,
     Side,
     SurveyAnswered,
+    TrunkAttemptEnded,
 )
 
 Outcome = Literal["handled", "abandoned", "queue_exit", "ivr_only", "unanswered"]
@@ -56,6 +57,18 @@ class AgentSegment:
     outcome: Literal[
         "talked", "no_answer", "rejected", "unreachable", "answered_elsewhere", "abandoned"
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkAttempt:
+    """One carrier trunk an outbound call tried, and how that ended (200: answered)."""
+
+    trunk: str
+    leg_id: str
+    number: str
+    status: int | None
+    reason: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,8 @@ class Cdr:
     transfers: int
     recording_ids: tuple[str, ...]
     survey: dict[str, int] = field(default_factory=dict)
+    #: Outbound calls: every trunk tried, in order (failover shows as several).
+    trunk_attempts: tuple[TrunkAttempt, ...] = ()
 
 
 def build_cdr(events: Iterable[CallEvent]) -> Cdr:
@@ -122,6 +137,7 @@ class _Fold:
         self.transfers = 0
         self.recordings: list[str] = []
         self.survey: dict[str, int] = {}
+        self.trunk_attempts: list[TrunkAttempt] = []
 
     def apply(self, event: CallEvent) -> None:
         if self.start is None:
@@ -176,6 +192,12 @@ class _Fold:
             pass  # the recording stays linked; its length is in its own metadata
         elif isinstance(event, SurveyAnswered):
             self.survey[event.question] = event.score
+        elif isinstance(event, TrunkAttemptEnded):
+            self.trunk_attempts.append(
+                TrunkAttempt(
+                    event.trunk, event.leg_id, event.number, event.status, event.reason, now
+                )
+            )
         elif isinstance(event, CallEnded):
             self._stop_waiting(now)
             self._close_talk(now)
@@ -218,7 +240,7 @@ class _Fold:
             direction=start.direction,
             caller=start.caller,
             callee=start.callee,
-            trunk=start.trunk,
+            trunk=start.trunk or self._answering_trunk(),
             route=start.route,
             department=start.department,
             started_at=start.at,
@@ -243,7 +265,15 @@ class _Fold:
             transfers=self.transfers,
             recording_ids=tuple(self.recordings),
             survey=dict(self.survey),
+            trunk_attempts=tuple(self.trunk_attempts),
         )
+
+    def _answering_trunk(self) -> str | None:
+        """An outbound call's trunk: the one that answered, else the last one tried."""
+        for attempt in reversed(self.trunk_attempts):
+            if attempt.status is not None and 200 <= attempt.status < 300:
+                return attempt.trunk
+        return self.trunk_attempts[-1].trunk if self.trunk_attempts else None
 
     def _outcome(self, end: CallEnded) -> Outcome:
         if self.connected_at is not None:

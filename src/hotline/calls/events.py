@@ -188,6 +188,21 @@ class SurveyAnswered(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrunkAttemptEnded(Event):
+    """One try of an outbound call on one carrier trunk is over: answered (``status`` 200),
+    refused with ``status``, or given up (``status`` None: no answer in time). An outbound
+    call that fails over has one of these per trunk it tried, in order."""
+
+    type_name: ClassVar[str] = "calls.trunk_attempt_ended"
+    call_id: str
+    leg_id: str
+    trunk: str
+    number: str  # as dialled on that trunk (its dial format)
+    status: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded(Event):
     """The call is over: who hung up and why (SIP status or Q.850-style cause text)."""
 
@@ -213,5 +228,6 @@ CallEvent = (
     | RecordingStarted
     | RecordingStopped
     | SurveyAnswered
+    | TrunkAttemptEnded
     | CallEnded
 )

@@ -49,8 +49,16 @@ class TrunkConfig(BaseModel):
     dial_format: DialFormat = "national"
     caller_id: str | None = Field(default=None, description="fixed presented number")
     probe_interval_s: float = Field(default=30.0, gt=0)
+    probe_timeout_s: float = Field(
+        default=5.0, gt=0, description="a probe unanswered this long counts as failed"
+    )
     down_after: int = Field(default=3, ge=1)
     up_after: int = Field(default=2, ge=1)
+    setup_timeout_s: float = Field(
+        default=8.0,
+        gt=0,
+        description="an INVITE with neither ringing nor a final answer this long fails over",
+    )
 
 
 class TrunkGroupConfig(BaseModel):
@@ -62,6 +70,12 @@ class TrunkGroupConfig(BaseModel):
     strategy: Strategy = "priority"
     trunks: tuple[str, ...] = Field(min_length=1)
     failover_on: tuple[str, ...] = ("408", "5xx", "604", "606")
+    caller_ids: tuple[str, ...] = Field(
+        default=(), description="numbers calls through this group may present (our DIDs)"
+    )
+    default_caller_id: str | None = Field(
+        default=None, description="presented when the call asks for no allowed number"
+    )
 
     @field_validator("failover_on")
     @classmethod
@@ -196,6 +210,11 @@ class OutboundAttempt:
         self._current: TrunkState | None = None
         self.tried: list[str] = []
 
+    @property
+    def in_use(self) -> TrunkState | None:
+        """The trunk whose channel this attempt holds now."""
+        return self._current
+
     def next_trunk(self) -> TrunkState | None:
         if self._current is not None:
             raise RuntimeError("the current trunk has not failed or ended yet")
@@ -223,6 +242,53 @@ class OutboundAttempt:
             raise RuntimeError("no trunk is in use by this attempt")
         trunk, self._current = self._current, None
         return trunk
+
+
+@dataclass
+class ProbeSchedule:
+    """When to send each trunk's OPTIONS, and which probes went unanswered.
+
+    The SIP layer's own timeout for an OPTIONS (Timer F, 32 s) is far longer than a useful
+    probe interval, so a probe counts as failed after the trunk's ``probe_timeout_s`` (at
+    most its interval); an answer that comes later is ignored. One probe per trunk is out
+    at a time.
+    """
+
+    trunks: list[TrunkState]
+    _outstanding: dict[str, float] = field(default_factory=dict)  # trunk -> deadline
+
+    def due(self, now: float) -> list[TrunkState]:
+        """Trunks to probe now; each is marked as having a probe out."""
+        due = [t for t in self.trunks if t.name not in self._outstanding and t.probe_due(now)]
+        for trunk in due:
+            timeout = min(trunk.config.probe_timeout_s, trunk.config.probe_interval_s)
+            self._outstanding[trunk.name] = now + timeout
+        return due
+
+    def answered(self, trunk: str, status: int | None, now: float) -> TrunkHealthChanged | None:
+        """A probe's outcome (``None``: the transport failed); late answers are ignored."""
+        if self._outstanding.pop(trunk, None) is None:
+            return None
+        return self._state(trunk).record_probe(status, now)
+
+    def handle_timer(self, now: float) -> list[TrunkHealthChanged]:
+        """Count the probes whose time ran out as failed."""
+        changes = []
+        for name, deadline in list(self._outstanding.items()):
+            if deadline <= now:
+                del self._outstanding[name]
+                change = self._state(name).record_probe(None, now)
+                if change is not None:
+                    changes.append(change)
+        return changes
+
+    def next_timer(self) -> float | None:
+        """The next probe to send or to give up on."""
+        times = [self._outstanding.get(t.name, t.next_probe_at) for t in self.trunks]
+        return min(times) if times else None
+
+    def _state(self, name: str) -> TrunkState:
+        return next(t for t in self.trunks if t.name == name)
 
 
 def trunk_states(configs: Iterable[TrunkConfig]) -> dict[str, TrunkState]:

@@ -54,6 +54,7 @@ from hotline.calls.events import (
     RecordingStarted,
     RecordingStopped,
     SurveyAnswered,
+    TrunkAttemptEnded,
 )
 from hotline.events import Event
 from hotline.events.bus import EventBus, Subscription, SubscriptionClosedError
@@ -77,6 +78,7 @@ CALL_EVENTS: tuple[type[Event], ...] = (
     RecordingStarted,
     RecordingStopped,
     SurveyAnswered,
+    TrunkAttemptEnded,
     CallEnded,
 )
 

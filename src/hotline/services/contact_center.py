@@ -11,6 +11,10 @@ explicit clock.
 Mapping notes:
 - A phone that gives up before the ACD's own ring timeout (480, 408, 486) counts as a
   rejection, so the ACD applies the agent's reject delay.
+- Outbound click-to-call (``originate``) runs as an ``OutboundCall`` beside the inbound
+  calls. An agent who is available when it starts is put on a break with the reason
+  "outbound call" (so the ACD offers them nothing meanwhile) and made ready again when it
+  ends, unless their state was changed in between.
 - ``ContactOffered`` for a callback (the caller hung up and asked to be called back) needs an
   outbound call placed for the agent. That belongs to the dialer and is not handled here:
   the event goes on the bus, and nothing rings.
@@ -24,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from hotline.acd import Acd, AcdError, ExitKind, SkillRequirement
+from hotline.acd import Acd, AcdError, AgentState, ExitKind, SkillRequirement
 from hotline.acd.events import ContactExited, ContactOffered, OfferWithdrawn, PositionAnnounced
 from hotline.calls import control
 from hotline.calls.control import (
@@ -35,7 +39,16 @@ from hotline.calls.control import (
     OfferFailed,
     RecordingMode,
 )
+from hotline.calls.numbers import NumberingPlan
+from hotline.calls.outbound import (
+    DialTrunk,
+    OriginateError,
+    OutboundCall,
+    OutboundOutput,
+    usable_trunks_or_raise,
+)
 from hotline.calls.routing import InboundRouter
+from hotline.calls.trunks import TrunkGroup
 from hotline.events import Event
 
 log = logging.getLogger(__name__)
@@ -66,8 +79,12 @@ AdapterCommand = (
     | control.StartRecording
     | control.StopRecording
     | AnnouncePosition
+    | DialTrunk
 )
 Output = AdapterCommand | Event
+
+#: The break reason of an agent busy on a click-to-call.
+OUTBOUND_BREAK = "outbound call"
 
 _AcdCommand = EnqueueContact | OfferAnswered | OfferFailed | ContactLeft
 
@@ -99,6 +116,104 @@ class ContactCenter:
         self._exit_flows = dict(exit_flows or {})
         self.calls: dict[str, CustomerCall] = {}
         self._touched: set[str] = set()  # calls an input reached; checked for their end
+        #: Click-to-call calls in progress, by call id (kept apart from inbound calls).
+        self.outbound: dict[str, OutboundCall] = {}
+        self.trunk_groups: dict[str, TrunkGroup] = {}
+        self._plan = NumberingPlan()
+        self._outbound_breaks: set[str] = set()  # agents we put on break for a call
+
+    def configure_trunks(self, groups: Mapping[str, TrunkGroup], plan: NumberingPlan) -> None:
+        """The trunk groups outbound calls go through (their states are shared with the
+        node's trunk service, which probes them) and how numbers are read."""
+        self.trunk_groups = dict(groups)
+        self._plan = plan
+
+    def is_live(self, call_id: str) -> bool:
+        """Whether a call (inbound or outbound) is still in progress."""
+        return call_id in self.calls or call_id in self.outbound
+
+    def live_call_ids(self) -> list[str]:
+        return [*self.calls, *self.outbound]
+
+    # ---- outbound calls ----------------------------------------------------------------------
+
+    def originate(
+        self,
+        now: float,
+        *,
+        call_id: str,
+        agent: str,
+        number: str,
+        group: str | None = None,
+        caller_id: str | None = None,
+    ) -> list[Output]:
+        """Click-to-call: ring ``agent``'s phone, then dial ``number`` through ``group``
+        (default: the first configured group). Raises :class:`OriginateError` at once
+        when the call cannot be placed (no such agent or group, a bad number, the agent
+        busy on a call, no usable trunk), before any phone rings."""
+        if call_id in self.calls or call_id in self.outbound:
+            raise ValueError(f"call {call_id} already exists")
+        if agent not in self.acd.agent_ids():
+            raise OriginateError("not_found", f"no agent {agent}")
+        if not self.trunk_groups:
+            raise OriginateError("unavailable", "no trunk group is configured on this node")
+        name = group or next(iter(self.trunk_groups))
+        trunk_group = self.trunk_groups.get(name)
+        if trunk_group is None:
+            raise OriginateError("not_found", f"no trunk group {name}")
+        state = self.acd.agent_state(agent)
+        if state in (AgentState.RESERVED, AgentState.ON_CALL) or any(
+            call.caller == agent for call in self.outbound.values()
+        ):
+            raise OriginateError("conflict", f"agent {agent} is on a call")
+        call = OutboundCall(
+            call_id=call_id,
+            agent=agent,
+            number=number,
+            group=trunk_group,
+            plan=self._plan,
+            caller_id=caller_id,
+            department=self.acd.agent_profile(agent).department,
+            recording=self._default_recording,
+        )
+        usable_trunks_or_raise(trunk_group)
+        outputs: list[object] = []
+        if state is AgentState.AVAILABLE:
+            outputs += self.acd.agent_break(now, agent, OUTBOUND_BREAK)
+            self._outbound_breaks.add(agent)
+        self.outbound[call_id] = call
+        outputs += call.start(now)
+        return self._settle(outputs, now)
+
+    def trunk_progress(self, now: float, call_id: str, leg_id: str) -> list[Output]:
+        return self._on_outbound(call_id, now, lambda call: call.trunk_progress(leg_id, now))
+
+    def trunk_failed(
+        self, now: float, call_id: str, leg_id: str, status: int | None, reason: str
+    ) -> list[Output]:
+        return self._on_outbound(
+            call_id, now, lambda call: call.trunk_failed(leg_id, status, reason, now)
+        )
+
+    def _on_outbound(
+        self, call_id: str, now: float, action: Callable[[OutboundCall], list[OutboundOutput]]
+    ) -> list[Output]:
+        call = self.outbound.get(call_id)
+        if call is None:
+            log.info("input for a call that is over", extra={"call_id": call_id})
+            return []
+        outputs: list[object] = list(action(call))
+        if call.state == "ended":
+            del self.outbound[call_id]
+            agent = call.caller
+            if agent in self._outbound_breaks:
+                self._outbound_breaks.discard(agent)
+                still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
+                    self.acd.agent_reason(agent) == OUTBOUND_BREAK
+                )
+                if still_ours:
+                    outputs += self.acd.agent_ready(now, agent)
+        return self._settle(outputs, now)
 
     # ---- from the SIP adapter --------------------------------------------------------------
 
@@ -128,6 +243,8 @@ class ContactCenter:
         return self._settle(call.route(self._router.route(callee, trunk, now), now), now)
 
     def leg_answered(self, now: float, call_id: str, leg_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.leg_answered(leg_id, now))
         return self._on(call_id, now, lambda call: call.leg_answered(leg_id, now))
 
     def leg_failed(
@@ -137,20 +254,32 @@ class ContactCenter:
         leg_id: str,
         reason: Literal["no_answer", "rejected", "unreachable"],
     ) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(
+                call_id, now, lambda call: call.leg_failed(leg_id, reason, now)
+            )
         return self._on(call_id, now, lambda call: call.leg_failed(leg_id, reason, now))
 
     def leg_hung_up(self, now: float, call_id: str, leg_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.leg_hung_up(leg_id, now))
         return self._on(call_id, now, lambda call: call.leg_hung_up(leg_id, now))
 
     def hangup(
         self, now: float, call_id: str, cause: str = "hung up by supervisor"
     ) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.hang_up(cause, now))
         return self._on(call_id, now, lambda call: call.hang_up(cause, now))
 
     def hold(self, now: float, call_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.hold(now))
         return self._on(call_id, now, lambda call: call.hold(now))
 
     def resume(self, now: float, call_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.resume(now))
         return self._on(call_id, now, lambda call: call.resume(now))
 
     def transfer_to_queue(self, now: float, call_id: str, queue: str) -> list[Output]:
@@ -202,10 +331,19 @@ class ContactCenter:
     # ---- time ------------------------------------------------------------------------------
 
     def next_timer(self) -> float | None:
-        return self.acd.next_timer()
+        times = [t for t in (call.next_timer() for call in self.outbound.values()) if t]
+        acd = self.acd.next_timer()
+        if acd is not None:
+            times.append(acd)
+        return min(times) if times else None
 
     def handle_timer(self, now: float) -> list[Output]:
-        return self._settle(self.acd.handle_timer(now), now)
+        outputs = self._settle(self.acd.handle_timer(now), now)
+        for call_id, call in list(self.outbound.items()):
+            deadline = call.next_timer()
+            if deadline is not None and deadline <= now:
+                outputs += self._on_outbound(call_id, now, lambda c: c.handle_timer(now))
+        return outputs
 
     # ---- the loop between calls and the ACD -------------------------------------------------
 

@@ -15,13 +15,17 @@ from dataclasses import dataclass
 
 from hotline.acd import AcdError
 from hotline.calls.control import CallControlError
+from hotline.calls.outbound import OriginateError
 from hotline.services.contact_center import ContactCenter, Output
 
 Execute = Callable[[Sequence[Output]], Awaitable[None]]
+#: Places a click-to-call: (agent, number, trunk group, caller id) -> call id.
+Originate = Callable[[str, str, str | None, str | None], str]
 
 
 class OperationError(Exception):
-    """The operation cannot be done; ``kind`` says why: "not_found" or "conflict"."""
+    """The operation cannot be done; ``kind`` says why: "not_found", "conflict",
+    "invalid" (a bad number or caller ID) or "unavailable" (no usable trunk)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -66,6 +70,25 @@ class CallView:
     ringing: tuple[str, ...]
     held: bool
     started_at: float
+    direction: str = "inbound"
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkView:
+    """One trunk as the live API and /metrics show it."""
+
+    name: str
+    host: str
+    port: int
+    transport: str
+    groups: tuple[str, ...]
+    probed: bool
+    up: bool
+    active_calls: int
+    max_channels: int | None
+    calls_total: int
+    last_probe_status: int | None
+    last_probe_at: float | None
 
 
 class LiveOperations:
@@ -75,11 +98,15 @@ class LiveOperations:
         execute: Execute,
         clock: Callable[[], float] = time.time,
         phone_registered: Callable[[str], bool] | None = None,
+        originate: Originate | None = None,
+        trunks: Callable[[], list[TrunkView]] | None = None,
     ) -> None:
         self.center = center
         self._execute = execute
         self._clock = clock
         self._phone_registered = phone_registered
+        self._originate = originate
+        self._trunks = trunks
 
     # ---- agents --------------------------------------------------------------------------
 
@@ -123,20 +150,45 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.resume(now, call_id))
 
     async def transfer_to_queue(self, call_id: str, queue: str) -> None:
+        self._not_outbound(call_id, "transfer")
         if queue not in self.center.acd.queue_names():
             raise OperationError("not_found", f"no queue {queue}")
         await self._call(call_id, lambda now: self.center.transfer_to_queue(now, call_id, queue))
 
     async def transfer_to_user(self, call_id: str, target: str) -> None:
+        self._not_outbound(call_id, "transfer")
         await self._call(call_id, lambda now: self.center.transfer_to_user(now, call_id, target))
 
+    def _not_outbound(self, call_id: str, what: str) -> None:
+        if call_id in self.center.outbound:
+            raise OperationError("conflict", f"{what} of an outbound call is not supported yet")
+
+    def originate(
+        self, agent_id: str, number: str, group: str | None, caller_id: str | None
+    ) -> str:
+        """Click-to-call: ring the agent's phone, then dial ``number`` through a trunk
+        group (``calls/outbound.py``); returns the new call's id."""
+        if self._originate is None:
+            raise OperationError("unavailable", "this node places no outbound calls")
+        self._known_agent(agent_id)
+        if self._phone_registered is not None and not self._phone_registered(agent_id):
+            raise OperationError("conflict", f"agent {agent_id} has no registered phone")
+        try:
+            return self._originate(agent_id, number, group, caller_id)
+        except OriginateError as error:
+            raise OperationError(error.kind, str(error)) from None
+
+    def trunks(self) -> list[TrunkView]:
+        """Every configured trunk with its health and channels in use."""
+        return self._trunks() if self._trunks is not None else []
+
     def call(self, call_id: str) -> CallView:
-        if call_id not in self.center.calls:
+        if not self.center.is_live(call_id):
             raise OperationError("not_found", f"no call {call_id} in progress")
         return self._call_view(call_id)
 
     async def _call(self, call_id: str, change: Callable[[float], list[Output]]) -> None:
-        if call_id not in self.center.calls:
+        if not self.center.is_live(call_id):
             raise OperationError("not_found", f"no call {call_id} in progress")
         try:
             outputs = change(self._clock())
@@ -186,9 +238,24 @@ class LiveOperations:
         ]
 
     def calls(self) -> list[CallView]:
-        return [self._call_view(call_id) for call_id in self.center.calls]
+        return [self._call_view(call_id) for call_id in self.center.live_call_ids()]
 
     def _call_view(self, call_id: str) -> CallView:
+        outbound = self.center.outbound.get(call_id)
+        if outbound is not None:
+            return CallView(
+                call_id=call_id,
+                caller=outbound.caller,
+                callee=outbound.callee,
+                state=outbound.state,
+                department=outbound.department,
+                queue=None,
+                agent=outbound.agent,
+                ringing=tuple(outbound.ringing_agents),
+                held=outbound.held,
+                started_at=outbound.started_at,
+                direction="outbound",
+            )
         call = self.center.calls[call_id]
         return CallView(
             call_id=call_id,

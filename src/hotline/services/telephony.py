@@ -38,6 +38,8 @@ import httpx
 from hotline.calls import control
 from hotline.calls.events import LegMediaStats, RecordingSaved, SurveyAnswered
 from hotline.calls.hours import Calendar
+from hotline.calls.numbers import NumberingPlan
+from hotline.calls.outbound import DialTrunk
 from hotline.calls.sdp_media import (
     RemoteMedia,
     answer_offer,
@@ -45,7 +47,7 @@ from hotline.calls.sdp_media import (
     make_offer,
     read_answer,
 )
-from hotline.calls.trunks import TrunkConfig
+from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.events import Event
 from hotline.events.bus import EventBus
 from hotline.ivr import io as ivr_io
@@ -57,6 +59,7 @@ from hotline.ivr.tts import PromptError, PromptRenderer
 from hotline.media import engine as media
 from hotline.media.recorder import RecordingMetadata
 from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
+from hotline.services.trunk_service import TrunkService
 from hotline.sip.errors import ProtocolError
 from hotline.sip.uri import Uri
 from hotline.sip.useragent import (
@@ -65,6 +68,7 @@ from hotline.sip.useragent import (
     CallEvent,
     IncomingCall,
     OfferReceived,
+    OptionsAnswered,
     OutgoingAnswered,
     OutgoingFailed,
     OutgoingProgress,
@@ -93,6 +97,10 @@ class TelephonyConfig:
     recordings_dir: Path
     #: Trunks by which inbound calls are identified (source host), for inbound routing.
     trunks: Sequence[TrunkConfig] = ()
+    #: Groups of those trunks that outbound calls go through (their trunks are probed).
+    trunk_groups: Sequence[TrunkGroupConfig] = ()
+    #: How numbers without a country (or area) code are read, for outbound calls.
+    numbering_plan: NumberingPlan = field(default_factory=NumberingPlan)
     #: The domain of agents' addresses-of-record: agent "1002" is ``sip:1002@<domain>``.
     agent_domain: str = "127.0.0.1"
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
@@ -160,7 +168,18 @@ class Telephony:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._media_events: asyncio.Task[None] | None = None
-        self._trunk_hosts = {trunk.host: trunk.name for trunk in config.trunks}
+        self._trunk_hosts: dict[str, str] = {}
+        for trunk in config.trunks:  # the first trunk of a host names its calls
+            self._trunk_hosts.setdefault(trunk.host, trunk.name)
+        self.trunks = TrunkService(
+            self.sip,
+            config.trunks,
+            config.trunk_groups,
+            bus,
+            clock,
+            local_host=sip_config.host,
+        )
+        center.configure_trunks(self.trunks.groups, config.numbering_plan)
         self._music = str(config.music_on_hold) if config.music_on_hold else None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -170,12 +189,14 @@ class Telephony:
         addresses = await self.sip.start()
         self._media_events = asyncio.create_task(self._read_media_events(), name="media-events")
         self._rearm()
+        self.trunks.start()
         return addresses
 
     async def stop(self) -> None:
         """End every call (BYE, recordings closed and reported), then stop SIP."""
         now = self.clock()
-        for call_id in list(self.center.calls):
+        self.trunks.stop()
+        for call_id in self.center.live_call_ids():
             self._decide(functools.partial(self.center.hangup, now, call_id, "node stopping"))
         workers = [call.worker for call in self.calls.values() if call.worker is not None]
         if workers:
@@ -216,6 +237,23 @@ class Telephony:
                         log.warning("prompt not prerendered: %s", error)
         return ready
 
+    def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
+        """Place a click-to-call (see ``calls/outbound.py``); returns its call id. Raises
+        ``OriginateError`` when it cannot be placed, before anything rings."""
+        now = self.clock()
+        call_id = f"{self._id_prefix}-{next(self._ids)}"
+        outputs = self.center.originate(
+            now, call_id=call_id, agent=agent, number=number, group=group, caller_id=caller_id
+        )
+        self.calls[call_id] = _Call(call_id, "")
+        log.info(
+            "outbound call",
+            extra={"call_id": call_id, "agent": agent, "callee": number, "group": group},
+        )
+        self._dispatch(outputs)
+        self._rearm()
+        return call_id
+
     async def execute(self, outputs: Sequence[Output]) -> None:
         """Carry out outputs the API obtained from the contact centre (agent state, holds,
         transfers); the live-operations service calls this."""
@@ -254,7 +292,13 @@ class Telephony:
 
     def _call_of(self, command: Output) -> str | None:
         match command:
-            case control.RingAgent() | control.StartIvr() | control.StopIvr() | AnnouncePosition():
+            case (
+                control.RingAgent()
+                | control.StartIvr()
+                | control.StopIvr()
+                | AnnouncePosition()
+                | DialTrunk()
+            ):
                 return command.call_id
             case (
                 control.AnswerLeg()
@@ -297,7 +341,7 @@ class Telephony:
         self._forget_if_over(call)
 
     def _forget_if_over(self, call: _Call) -> None:
-        if call.call_id in self.center.calls or not call.jobs.empty():
+        if self.center.is_live(call.call_id) or not call.jobs.empty():
             return
         if any(leg.call_id == call.call_id and not leg.ended for leg in self.legs.values()):
             return
@@ -330,7 +374,13 @@ class Telephony:
             case IncomingCall():
                 self._incoming(event, now)
             case OutgoingProgress():
-                pass  # the ACD's ring timeout governs; early media is not relayed
+                # The ACD's ring timeout governs agents' legs; a trunk leg's ringing shows
+                # the carrier is alive. Early media is not relayed.
+                leg = self.legs.get(event.call_id)
+                if leg is not None and leg.role == "customer":
+                    self._decide(lambda: self.center.trunk_progress(now, leg.call_id, leg.leg_id))
+            case OptionsAnswered():
+                self.trunks.options_answered(event, now)
             case OutgoingAnswered():
                 self._agent_answered(event, now)
             case OutgoingFailed():
@@ -393,7 +443,7 @@ class Telephony:
             self._submit(call, lambda: self._hang_up_leg(leg, now))
             self._decide(lambda: self.center.leg_failed(now, leg.call_id, leg.leg_id, "rejected"))
             return
-        if leg.call_id not in self.center.calls:  # the customer left while it rang
+        if not self.center.is_live(leg.call_id):  # the customer left while it rang
             self._submit(call, lambda: self._hang_up_leg(leg, now))
             return
         self._submit(call, lambda: self._set_remote(endpoint, remote))
@@ -405,6 +455,20 @@ class Telephony:
         if leg is None:
             return
         leg.ended = True
+        if leg.role == "customer":  # an outbound call's leg on a carrier trunk
+            log.info(
+                "trunk leg failed: %s %s",
+                event.status,
+                event.reason,
+                extra={"call_id": leg.call_id},
+            )
+            self._decide(
+                lambda: self.center.trunk_failed(
+                    now, leg.call_id, leg.leg_id, event.status, event.reason
+                )
+            )
+            self._release_later(leg)
+            return
         reason: Literal["no_answer", "rejected", "unreachable"] = _AGENT_FAILURES.get(
             event.status, "unreachable"
         )
@@ -500,6 +564,8 @@ class Telephony:
                     await self._release(leg)
             case control.RingAgent():
                 await self._ring_agent(command)
+            case DialTrunk():
+                await self._dial_trunk(command)
             case control.CancelLeg():
                 leg = self.legs.get(command.leg_id)
                 if leg is not None and not leg.ended:
@@ -603,6 +669,43 @@ class Telephony:
             extra_headers=[("X-Hotline-Call", command.call_id)],
         )
 
+    async def _dial_trunk(self, command: DialTrunk) -> None:
+        """The customer leg of an outbound call: an INVITE to the carrier with our offer."""
+        leg = _Leg(command.leg_id, command.call_id, "customer")
+        self.legs[command.leg_id] = leg
+        endpoint = await self._allocate(leg)
+        if leg.ended or not self.center.is_live(command.call_id):
+            leg.ended = True
+            await self._release(leg)
+            return
+        if command.from_user:
+            from_uri, headers = f"sip:{command.from_user}@{command.host}", []
+        else:  # RFC 3323: no number to present
+            from_uri, headers = "sip:anonymous@anonymous.invalid", [("Privacy", "id")]
+        try:
+            self.sip.user_agent.invite(
+                request_uri=command.request_uri,
+                destination=(command.host, command.port),
+                transport=command.transport,
+                from_uri=from_uri,
+                to_uri=command.to_uri,
+                offer=make_offer(endpoint),
+                now=self.clock(),
+                call_id=command.leg_id,
+                extra_headers=headers,
+                credentials=command.credentials,
+            )
+        except (ProtocolError, KeyError) as error:  # KeyError: no listener of that transport
+            log.warning("trunk %s: INVITE not sent: %r", command.trunk, error)
+            leg.ended = True
+            now = self.clock()
+            self._decide(
+                lambda: self.center.trunk_failed(
+                    now, command.call_id, command.leg_id, 503, "cannot send to the trunk"
+                )
+            )
+            await self._release(leg)
+
     async def _hang_up_leg(self, leg: _Leg, now: float) -> None:
         if not leg.ended:
             leg.ended = True
@@ -662,7 +765,7 @@ class Telephony:
             )
         )
         call.recording = (command.recording_id, relative, self.clock())
-        live = self.center.calls.get(call.call_id)
+        live = self.center.calls.get(call.call_id) or self.center.outbound.get(call.call_id)
         call.department = live.department if live is not None else None
 
     async def _stop_recording(self, recording_id: str) -> None:

@@ -107,6 +107,16 @@ class OutgoingFailed:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class OptionsAnswered:
+    """The outcome of an OPTIONS we sent with :meth:`UserAgent.send_options` (a trunk's
+    health probe): its final status, or None when no answer came (Timer F) or the transport
+    failed."""
+
+    probe_id: str
+    status: int | None
+
+
 CallEvent = (
     IncomingCall
     | CallConfirmed
@@ -115,6 +125,7 @@ CallEvent = (
     | OutgoingProgress
     | OutgoingAnswered
     | OutgoingFailed
+    | OptionsAnswered
 )
 
 
@@ -148,9 +159,16 @@ class UserAgent:
     legs: dict[str, _Leg] = field(default_factory=dict)
     _byes: dict[str, str] = field(default_factory=dict)  # BYE transaction id -> call id
     _invites: dict[str, str] = field(default_factory=dict)  # our INVITE's id -> call id
+    _options: set[str] = field(default_factory=set)  # our OPTIONS transactions' ids
 
     # -- events up --------------------------------------------------------------------
     def handle_event(self, event: Event, now: float) -> list[CallEvent]:
+        if (
+            self._options
+            and isinstance(event, ResponseReceived | TransactionTimedOut | TransportFailed)
+            and event.transaction_id in self._options
+        ):
+            return self._options_outcome(event)
         if isinstance(event, RequestReceived):
             return self._request(event, now)
         if isinstance(event, ResponseReceived) and event.transaction_id in self._invites:
@@ -321,6 +339,43 @@ class UserAgent:
             del self.legs[call_id]
             ended.append(CallEnded(call_id, "expired"))
         return ended
+
+    # -- OPTIONS probes (trunk health) ----------------------------------------------------
+    def send_options(
+        self,
+        *,
+        request_uri: str,
+        destination: Address,
+        transport: str,
+        from_uri: str,
+        now: float,
+    ) -> str:
+        """Send an out-of-dialog OPTIONS (RFC 3261 §11); returns its probe id. The outcome
+        comes once as :class:`OptionsAnswered`."""
+        headers = [
+            ("From", f"<{from_uri}>;tag={self.make_tag()}"),
+            ("To", f"<{request_uri}>"),
+            ("Call-ID", f"{secrets.token_hex(8)}@hotline"),
+            ("CSeq", "1 OPTIONS"),
+            ("Max-Forwards", "70"),
+            ("Accept", "application/sdp"),
+        ]
+        request = Request(headers=headers, method="OPTIONS", uri=Uri.parse(request_uri))
+        transaction_id = self.endpoint.send_request(request, destination, transport.upper(), now)
+        self._options.add(transaction_id)
+        return transaction_id
+
+    def _options_outcome(
+        self, event: ResponseReceived | TransactionTimedOut | TransportFailed
+    ) -> list[CallEvent]:
+        assert event.transaction_id is not None
+        if isinstance(event, ResponseReceived):
+            if event.response.status < 200:
+                return []  # 100 Trying to an OPTIONS: the final answer follows
+            self._options.discard(event.transaction_id)
+            return [OptionsAnswered(event.transaction_id, event.response.status)]
+        self._options.discard(event.transaction_id)
+        return [OptionsAnswered(event.transaction_id, None)]
 
     # -- calls we place (UAC) -------------------------------------------------------------
     def invite(

@@ -17,7 +17,16 @@ from sqlalchemy import select
 
 from hotline.api.deps import ContextDep, PrincipalDep, SessionDep
 from hotline.api.rbac import Permission, Principal
-from hotline.api.schemas import BreakBody, LiveAgent, LiveCall, LiveQueue, TransferBody
+from hotline.api.schemas import (
+    BreakBody,
+    LiveAgent,
+    LiveCall,
+    LiveQueue,
+    LiveTrunk,
+    OriginateBody,
+    OriginatedCall,
+    TransferBody,
+)
 from hotline.api.services.audit import AuditService
 from hotline.services.operations import LiveOperations, OperationError
 from hotline.store.models import Agent, Department, Role
@@ -59,11 +68,18 @@ def _operations(context: ContextDep) -> LiveOperations:
     return context.operations
 
 
+_ERROR_CODES = {
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "invalid": 422,
+    "unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
 async def _run(action: Awaitable[None]) -> None:
     try:
         await action
     except OperationError as error:
-        code = status.HTTP_404_NOT_FOUND if error.kind == "not_found" else status.HTTP_409_CONFLICT
+        code = _ERROR_CODES.get(error.kind, status.HTTP_409_CONFLICT)
         raise HTTPException(code, str(error)) from None
 
 
@@ -304,3 +320,51 @@ async def transfer_call(
         lambda op: op.transfer_to_user(call_id, target),
         {"target": target},
     )
+
+
+# ---- outbound calls and trunks -------------------------------------------------------------
+
+
+@router.post("/calls", status_code=status.HTTP_201_CREATED)
+async def originate_call(
+    body: OriginateBody, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> OriginatedCall:
+    """Click-to-call: ring the agent's phone; when it answers, dial ``number`` through the
+    trunk group (default: the node's first) and bridge. Agents call as themselves,
+    supervisors for agents of their departments. 404: no such agent or group; 409: the
+    agent has no registered phone or is on a call; 422: a number or caller ID that cannot
+    be used; 503: no usable trunk (the reason names each trunk's state)."""
+    principal.require(Permission.CALLS_CONTROL)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    try:
+        department = operations.agent_department(body.agent)
+    except OperationError:
+        department = None
+    visible = department is not None and scope.sees_department(department)
+    if principal.role is Role.AGENT and body.agent != scope.agent_id:
+        visible = False
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {body.agent}")
+    try:
+        call_id = operations.originate(body.agent, body.number, body.trunk_group, body.caller_id)
+    except OperationError as error:
+        code = _ERROR_CODES.get(error.kind, status.HTTP_409_CONFLICT)
+        raise HTTPException(code, str(error)) from None
+    detail = {"agent": body.agent, "number": body.number}
+    if body.trunk_group:
+        detail["trunk_group"] = body.trunk_group
+    await AuditService(session, principal).record("originate", "call", call_id, detail=detail)
+    await session.commit()
+    return OriginatedCall(call_id=call_id)
+
+
+@router.get("/trunks")
+async def live_trunks(principal: PrincipalDep, context: ContextDep) -> list[LiveTrunk]:
+    """Each carrier trunk: health by OPTIONS (up/down, last probe), channels in use."""
+    principal.require(Permission.CONFIG_READ)
+    operations = _operations(context)
+    return [
+        LiveTrunk(**{**dataclasses.asdict(view), "groups": list(view.groups)})
+        for view in operations.trunks()
+    ]

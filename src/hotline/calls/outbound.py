@@ -1,0 +1,552 @@
+"""Outbound calls through carrier trunks: click-to-call, sans-IO.
+
+"Call this customer for agent 1002" (a CRM's click-to-call, the API's originate) rings the
+agent's phone first; once the agent answers, the customer's number is dialled through a
+trunk group and the two legs are bridged when the customer answers. Ringing the agent first
+means the customer never answers into silence, and an agent who walked away costs no
+carrier minute.
+
+:class:`OutboundCall` is the policy half, like ``CustomerCall`` for inbound calls: the
+adapters report what happened on the legs, and it returns commands (ring the agent, dial a
+trunk, cancel, bridge, record, hang up) and the call events the CDR is folded from. Trunk
+choice, capacity and failover are :class:`~hotline.calls.trunks.OutboundAttempt`'s: on a
+failover answer (``failover_on``: 408, 5xx, 604, 606 by default) or on a trunk that shows
+no sign of life within its ``setup_timeout_s`` (no ringing, no final answer), the next
+usable trunk is tried within the same attempt. Each trunk tried leaves a
+``TrunkAttemptEnded`` event, so the CDR lists them in order. The call owns its timers (the
+agent's ring time, the trunk's setup time, the customer's ring time): ``next_timer`` and
+``handle_timer`` with an explicit clock.
+
+Caller-ID rules (:func:`presented_number`), first match wins:
+
+1. the trunk's fixed ``caller_id`` (a carrier that only lets its own number through);
+2. the number the call asks to present (the API's ``caller_id``; a transfer passes the DID
+   the customer dialled) if it is one of the group's ``caller_ids`` (numbers we own);
+3. the group's ``default_caller_id``;
+4. none: the call goes out anonymous (``From: anonymous``, ``Privacy: id``, RFC 3323).
+
+A requested number that the group does not allow is refused when the call is placed, not
+replaced silently: presenting a number one does not own is illegal in many countries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hotline.calls.control import (
+    Bridge,
+    CallControlError,
+    CancelLeg,
+    HangUpLeg,
+    PlayMusicOnHold,
+    RecordingMode,
+    RingAgent,
+    StartRecording,
+    StopMedia,
+    StopRecording,
+    Unbridge,
+)
+from hotline.calls.events import (
+    AgentLegFailed,
+    AgentLegRinging,
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallHeld,
+    CallResumed,
+    CallStarted,
+    RecordingStarted,
+    RecordingStopped,
+    Side,
+    TrunkAttemptEnded,
+)
+from hotline.calls.numbers import NumberError, NumberingPlan, normalize, to_dial_format
+from hotline.calls.trunks import OutboundAttempt, TrunkConfig, TrunkGroup, TrunkGroupConfig
+
+#: How long the agent's phone may ring before the click-to-call is given up.
+AGENT_RING_TIMEOUT = 30.0
+#: How long the customer's phone may ring once the carrier reports ringing.
+CUSTOMER_RING_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class DialTrunk:
+    """Send an INVITE for the customer leg ``leg_id`` to a carrier trunk.
+
+    ``request_uri`` carries the number in the trunk's dial format; ``from_user`` is the
+    presented number (None: anonymous). ``credentials`` answer the carrier's digest
+    challenge (401/407) once.
+    """
+
+    call_id: str
+    leg_id: str
+    trunk: str
+    request_uri: str
+    to_uri: str
+    from_user: str | None
+    host: str
+    port: int
+    transport: str
+    credentials: tuple[str, str] | None
+
+
+OutboundCommand = (
+    RingAgent
+    | DialTrunk
+    | CancelLeg
+    | HangUpLeg
+    | Bridge
+    | Unbridge
+    | PlayMusicOnHold
+    | StopMedia
+    | StartRecording
+    | StopRecording
+)
+OutboundOutput = (
+    OutboundCommand
+    | CallStarted
+    | CallAnswered
+    | CallConnected
+    | CallEnded
+    | CallHeld
+    | CallResumed
+    | AgentLegRinging
+    | AgentLegFailed
+    | RecordingStarted
+    | RecordingStopped
+    | TrunkAttemptEnded
+)
+
+OutboundState = Literal["ringing_agent", "dialling", "ringing_customer", "connected", "ended"]
+
+
+class OriginateError(Exception):
+    """An outbound call that cannot be placed. ``kind``: "invalid" (a bad number or caller
+    ID), "unavailable" (no usable trunk), "conflict" (the agent cannot take it now),
+    "not_found" (no such agent or trunk group)."""
+
+    def __init__(
+        self, kind: Literal["invalid", "unavailable", "conflict", "not_found"], message: str
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def presented_number(
+    trunk: TrunkConfig, group: TrunkGroupConfig, requested: str | None
+) -> str | None:
+    """The number an outbound call presents on ``trunk`` (see the module docstring);
+    ``requested`` must already be one of the group's ``caller_ids`` or None."""
+    if trunk.caller_id:
+        return trunk.caller_id
+    if requested is not None and requested in group.caller_ids:
+        return requested
+    return group.default_caller_id
+
+
+def check_caller_id(group: TrunkGroupConfig, requested: str | None, plan: NumberingPlan) -> None:
+    """Refuse a requested presented number that the group may not send."""
+    if requested is None:
+        return
+    allowed = set(group.caller_ids)
+    try:
+        canonical = normalize(requested, plan)
+    except NumberError:
+        canonical = requested
+    if requested not in allowed and canonical not in allowed:
+        raise OriginateError(
+            "invalid", f"caller_id {requested!r} is not a number of trunk group {group.name}"
+        )
+
+
+def usable_trunks_or_raise(group: TrunkGroup) -> None:
+    """Fail fast, before an agent's phone rings, when no trunk could carry the call."""
+    if any(trunk.usable for trunk in group.trunks):
+        return
+    states = ", ".join(f"{t.name} {'down' if not t.up else 'full'}" for t in group.trunks)
+    raise OriginateError("unavailable", f"no usable trunk in group {group.config.name}: {states}")
+
+
+class OutboundCall:
+    """One click-to-call: the agent's leg, then the customer's through a trunk group."""
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        agent: str,
+        number: str,
+        group: TrunkGroup,
+        plan: NumberingPlan,
+        caller_id: str | None = None,
+        department: str | None = None,
+        recording: RecordingMode = "always",
+        agent_ring_timeout: float = AGENT_RING_TIMEOUT,
+        customer_ring_timeout: float = CUSTOMER_RING_TIMEOUT,
+    ) -> None:
+        try:
+            self._number = normalize(number, plan)
+        except NumberError as error:
+            raise OriginateError("invalid", str(error)) from None
+        check_caller_id(group.config, caller_id, plan)
+        if caller_id is not None and caller_id not in group.config.caller_ids:
+            caller_id = normalize(caller_id, plan)
+        self.call_id = call_id
+        self.state: OutboundState = "ringing_agent"
+        self.started_at = 0.0
+        self._agent = agent
+        self._group = group
+        self._plan = plan
+        self._caller_id = caller_id
+        self._department = department
+        self._recording_mode: RecordingMode = recording
+        self._agent_ring_timeout = agent_ring_timeout
+        self._customer_ring_timeout = customer_ring_timeout
+        self._agent_leg = f"{call_id}-a1"
+        self._attempt: OutboundAttempt | None = None
+        self._trunk_leg: str | None = None  # the customer leg being dialled, or answered
+        self._trunk_dialled = ""  # the number as that trunk was sent it
+        self._trunk_legs = 0
+        self._agent_answered = False
+        self._customer_answered = False
+        self._held = False
+        self._recording_id: str | None = None
+        self._recordings = 0
+        self._deadline: float | None = None
+
+    # ---- read-only views (the live API) ------------------------------------------------
+
+    @property
+    def caller(self) -> str:
+        return self._agent
+
+    @property
+    def callee(self) -> str:
+        return self._number
+
+    @property
+    def department(self) -> str | None:
+        return self._department
+
+    @property
+    def queue(self) -> str | None:
+        return None
+
+    @property
+    def agent(self) -> str | None:
+        """The agent on the call once their phone answered."""
+        return self._agent if self._agent_answered else None
+
+    @property
+    def ringing_agents(self) -> list[str]:
+        return [self._agent] if self.state == "ringing_agent" else []
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    @property
+    def customer_leg(self) -> str | None:
+        return self._trunk_leg
+
+    @property
+    def group(self) -> str:
+        return self._group.config.name
+
+    # ---- the call starts ------------------------------------------------------------------
+
+    def start(self, now: float) -> list[OutboundOutput]:
+        """Ring the agent's phone (the trunk group was checked usable by the caller)."""
+        self.started_at = now
+        self._deadline = now + self._agent_ring_timeout
+        return [
+            CallStarted(
+                at=now,
+                call_id=self.call_id,
+                direction="outbound",
+                caller=self._agent,
+                callee=self._number,
+                department=self._department,
+            ),
+            RingAgent(self.call_id, self._agent_leg, self._agent),
+            AgentLegRinging(
+                at=now, call_id=self.call_id, leg_id=self._agent_leg, agent=self._agent
+            ),
+        ]
+
+    # ---- what happens on the legs -------------------------------------------------------------
+
+    def leg_answered(self, leg_id: str, now: float) -> list[OutboundOutput]:
+        if leg_id == self._agent_leg and self.state == "ringing_agent":
+            self._agent_answered = True
+            self.state = "dialling"
+            self._attempt = OutboundAttempt(self._group)
+            return [*self._dial_next(now)]
+        if leg_id == self._trunk_leg and self.state in ("dialling", "ringing_customer"):
+            return self._customer_answered_now(now)
+        raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
+
+    def leg_failed(
+        self, leg_id: str, reason: Literal["no_answer", "rejected", "unreachable"], now: float
+    ) -> list[OutboundOutput]:
+        """The agent's phone did not take the call."""
+        if leg_id != self._agent_leg or self.state != "ringing_agent":
+            return []
+        failed = AgentLegFailed(
+            at=now, call_id=self.call_id, leg_id=leg_id, agent=self._agent, reason=reason
+        )
+        return [
+            failed,
+            *self._end("system", f"agent {self._agent}: {reason}", now, agent_leg=False),
+        ]
+
+    def trunk_progress(self, leg_id: str, now: float) -> list[OutboundOutput]:
+        """The carrier reports ringing (180/183): the trunk lives; the customer's ring
+        time starts."""
+        if leg_id == self._trunk_leg and self.state == "dialling":
+            self.state = "ringing_customer"
+            self._deadline = now + self._customer_ring_timeout
+        return []
+
+    def trunk_failed(
+        self, leg_id: str, status: int | None, reason: str, now: float
+    ) -> list[OutboundOutput]:
+        """The customer leg on the current trunk ended before an answer (its final status;
+        None: no sign of life). Fails over within the attempt, or ends the call."""
+        if leg_id != self._trunk_leg or self.state not in ("dialling", "ringing_customer"):
+            return []  # a leg we gave up on already (its 487 after our CANCEL)
+        return self._trunk_gave_up(status, reason, now, cancel=False)
+
+    def leg_hung_up(self, leg_id: str, now: float) -> list[OutboundOutput]:
+        """A BYE from the agent's phone or the customer's side."""
+        if self.state == "ended":
+            return []
+        if leg_id == self._agent_leg:
+            return self._end("agent", "agent hung up", now)
+        if leg_id == self._trunk_leg and self._customer_answered:
+            return self._end("customer", "customer hung up", now)
+        return []
+
+    def hang_up(self, cause: str, now: float) -> list[OutboundOutput]:
+        if self.state == "ended":
+            return []
+        return self._end("system", cause, now)
+
+    # ---- hold and recording ---------------------------------------------------------------
+
+    def hold(self, now: float) -> list[OutboundOutput]:
+        customer = self._connected_customer_leg()
+        if self._held:
+            return []
+        self._held = True
+        return [
+            Unbridge(customer, self._agent_leg),
+            PlayMusicOnHold(customer),
+            CallHeld(at=now, call_id=self.call_id),
+        ]
+
+    def resume(self, now: float) -> list[OutboundOutput]:
+        customer = self._connected_customer_leg()
+        if not self._held:
+            return []
+        self._held = False
+        return [
+            StopMedia(customer),
+            Bridge(customer, self._agent_leg),
+            CallResumed(at=now, call_id=self.call_id),
+        ]
+
+    def start_recording(self, now: float) -> list[OutboundOutput]:
+        if self.state != "connected" or self._recording_id is not None:
+            return []
+        if self._recording_mode == "never" or self._trunk_leg is None:
+            return []
+        self._recordings += 1
+        self._recording_id = f"{self.call_id}-r{self._recordings}"
+        return [
+            StartRecording(self._recording_id, self._trunk_leg, self._agent_leg),
+            RecordingStarted(at=now, call_id=self.call_id, recording_id=self._recording_id),
+        ]
+
+    def stop_recording(self, now: float) -> list[OutboundOutput]:
+        if self._recording_id is None:
+            return []
+        recording_id, self._recording_id = self._recording_id, None
+        return [
+            StopRecording(recording_id),
+            RecordingStopped(at=now, call_id=self.call_id, recording_id=recording_id),
+        ]
+
+    # ---- time -----------------------------------------------------------------------------
+
+    def next_timer(self) -> float | None:
+        return self._deadline
+
+    def handle_timer(self, now: float) -> list[OutboundOutput]:
+        if self._deadline is None or now < self._deadline:
+            return []
+        self._deadline = None
+        if self.state == "ringing_agent":
+            failed = AgentLegFailed(
+                at=now,
+                call_id=self.call_id,
+                leg_id=self._agent_leg,
+                agent=self._agent,
+                reason="no_answer",
+            )
+            return [
+                CancelLeg(self._agent_leg),
+                failed,
+                *self._end("system", f"agent {self._agent}: no_answer", now, agent_leg=False),
+            ]
+        if self.state == "dialling":
+            return self._trunk_gave_up(None, "no answer from the trunk in time", now, cancel=True)
+        if self.state == "ringing_customer":
+            return self._end("system", "customer did not answer", now, sip_status=480)
+        return []
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _dial_next(self, now: float) -> list[OutboundOutput]:
+        assert self._attempt is not None
+        trunk = self._attempt.next_trunk()
+        if trunk is None:
+            tried = ", ".join(self._attempt.tried) or "none usable"
+            return self._end(
+                "system", f"no trunk could carry the call (tried: {tried})", now, sip_status=503
+            )
+        config = trunk.config
+        self._trunk_legs += 1
+        leg_id = f"{self.call_id}-t{self._trunk_legs}"
+        self._trunk_leg = leg_id
+        self.state = "dialling"
+        self._deadline = now + config.setup_timeout_s
+        dialled = to_dial_format(self._number, config.dial_format, self._plan)
+        self._trunk_dialled = dialled
+        presented = presented_number(config, self._group.config, self._caller_id)
+        from_user = (
+            to_dial_format(presented, config.dial_format, self._plan)
+            if presented is not None and presented.startswith("+")
+            else presented
+        )
+        credentials = None
+        if config.username and config.password is not None:
+            credentials = (config.username, config.password.get_secret_value())
+        host = config.host if ":" not in config.host else f"[{config.host}]"
+        parameters = "" if config.transport == "udp" else f";transport={config.transport}"
+        return [
+            DialTrunk(
+                call_id=self.call_id,
+                leg_id=leg_id,
+                trunk=config.name,
+                request_uri=f"sip:{dialled}@{host}:{config.port}{parameters}",
+                to_uri=f"sip:{dialled}@{host}",
+                from_user=from_user,
+                host=config.host,
+                port=config.port,
+                transport=config.transport,
+                credentials=credentials,
+            )
+        ]
+
+    def _trunk_gave_up(
+        self, status: int | None, reason: str, now: float, *, cancel: bool
+    ) -> list[OutboundOutput]:
+        assert self._attempt is not None
+        assert self._trunk_leg is not None
+        trunk = self._attempt.in_use
+        leg_id = self._trunk_leg
+        outputs: list[OutboundOutput] = [CancelLeg(leg_id)] if cancel else []
+        outputs.append(
+            TrunkAttemptEnded(
+                at=now,
+                call_id=self.call_id,
+                leg_id=leg_id,
+                trunk=trunk.name if trunk else "",
+                number=self._trunk_dialled,
+                status=status,
+                reason=reason,
+            )
+        )
+        self._trunk_leg = None
+        if self._attempt.failed(status):
+            return [*outputs, *self._dial_next(now)]
+        if status is None:
+            cause = "no trunk answered in time"
+        else:
+            cause = f"customer leg failed: {status} {reason}"
+        return [*outputs, *self._end("system", cause, now, sip_status=status or 408)]
+
+    def _customer_answered_now(self, now: float) -> list[OutboundOutput]:
+        assert self._attempt is not None
+        assert self._trunk_leg is not None
+        trunk = self._attempt.in_use
+        self._customer_answered = True
+        self.state = "connected"
+        self._deadline = None
+        outputs: list[OutboundOutput] = [
+            TrunkAttemptEnded(
+                at=now,
+                call_id=self.call_id,
+                leg_id=self._trunk_leg,
+                trunk=trunk.name if trunk else "",
+                number=self._trunk_dialled,
+                status=200,
+                reason="answered",
+            ),
+            Bridge(self._trunk_leg, self._agent_leg),
+            CallAnswered(at=now, call_id=self.call_id),
+            CallConnected(at=now, call_id=self.call_id, leg_id=self._agent_leg, agent=self._agent),
+        ]
+        if self._recording_mode == "always":
+            outputs += self.start_recording(now)
+        return outputs
+
+    def _connected_customer_leg(self) -> str:
+        if self.state != "connected" or self._trunk_leg is None:
+            raise CallControlError(f"call {self.call_id} is {self.state}, not connected")
+        return self._trunk_leg
+
+    def _end(
+        self,
+        side: Side,
+        cause: str,
+        now: float,
+        *,
+        sip_status: int | None = None,
+        agent_leg: bool = True,
+    ) -> list[OutboundOutput]:
+        """Tear down: ``side`` ended it (its leg needs nothing more from us)."""
+        previous, self.state, self._deadline = self.state, "ended", None
+        outputs: list[OutboundOutput] = [*self.stop_recording(now)]
+        attempt = self._attempt
+        if self._trunk_leg is not None and attempt is not None and attempt.in_use is not None:
+            trunk = attempt.in_use
+            if self._customer_answered:
+                attempt.ended()
+                if side != "customer":
+                    outputs.append(HangUpLeg(self._trunk_leg))
+            else:  # still dialling: stop it; the trunk's channel is free again
+                attempt.failed(487)
+                outputs += [
+                    CancelLeg(self._trunk_leg),
+                    TrunkAttemptEnded(
+                        at=now,
+                        call_id=self.call_id,
+                        leg_id=self._trunk_leg,
+                        trunk=trunk.name,
+                        number=self._trunk_dialled,
+                        status=None,
+                        reason="call ended while dialling",
+                    ),
+                ]
+        if agent_leg and side != "agent":
+            if previous == "ringing_agent" and not self._agent_answered:
+                outputs.append(CancelLeg(self._agent_leg))
+            elif self._agent_answered:
+                outputs.append(HangUpLeg(self._agent_leg))
+        outputs.append(
+            CallEnded(at=now, call_id=self.call_id, side=side, cause=cause, sip_status=sip_status)
+        )
+        return outputs

@@ -1,0 +1,175 @@
+"""The node's carrier trunks, live: their states, and OPTIONS probes through the node's UA.
+
+The policy is ``calls/trunks.py`` (health hysteresis, capacity, order, failover) and the
+probe schedule is its :class:`~hotline.calls.trunks.ProbeSchedule`; this adapter only sends
+what the schedule says is due, feeds the answers back with ``now``, publishes
+``TrunkHealthChanged`` on the bus and keeps one timer. The trunk states it owns are the
+same objects the trunk groups of outbound calls read, so a trunk that went down is skipped
+by the next call at once.
+
+Only trunks that belong to a trunk group are probed: an inbound-only trunk (the demo's
+"local" one is this node itself) carries no outbound call whose routing would depend on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from hotline.calls.events import TrunkHealthChanged
+from hotline.calls.trunks import (
+    ProbeSchedule,
+    TrunkConfig,
+    TrunkGroup,
+    TrunkGroupConfig,
+    TrunkState,
+    trunk_states,
+)
+from hotline.events.bus import EventBus
+from hotline.services.operations import TrunkView
+from hotline.sip.errors import ProtocolError
+from hotline.sip.useragent import OptionsAnswered
+from hotline.transport.sip_service import SipService
+
+log = logging.getLogger(__name__)
+
+
+class TrunkService:
+    """See the module docstring. Build it, ``start()`` after SIP listens, ``stop()``."""
+
+    def __init__(
+        self,
+        sip: SipService,
+        trunks: Sequence[TrunkConfig],
+        groups: Sequence[TrunkGroupConfig],
+        bus: EventBus,
+        clock: Callable[[], float],
+        *,
+        local_host: str = "127.0.0.1",
+    ) -> None:
+        self.sip = sip
+        self.bus = bus
+        self.clock = clock
+        self.local_host = local_host
+        self.states: dict[str, TrunkState] = trunk_states(trunks)
+        self.groups: dict[str, TrunkGroup] = {}
+        for group in groups:
+            if group.name in self.groups:
+                raise ValueError(f"two trunk groups are named {group.name!r}")
+            self.groups[group.name] = TrunkGroup.build(group, self.states)
+        probed = {name for group in groups for name in group.trunks}
+        self.schedule = ProbeSchedule([s for n, s in self.states.items() if n in probed])
+        self._probes: dict[str, str] = {}  # probe id -> trunk name
+        self._last: dict[str, tuple[int | None, float]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self._on_timer()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # ---- probes --------------------------------------------------------------------------
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, None
+        if not self._running:
+            return
+        now = self.clock()
+        for change in self.schedule.handle_timer(now):
+            self._health_changed(change)
+        for trunk in self.schedule.due(now):
+            self._probe(trunk, now)
+        self.sip.flush()
+        self._rearm()
+
+    def _probe(self, trunk: TrunkState, now: float) -> None:
+        config = trunk.config
+        host = config.host if ":" not in config.host else f"[{config.host}]"
+        parameters = "" if config.transport == "udp" else f";transport={config.transport}"
+        try:
+            probe_id = self.sip.user_agent.send_options(
+                request_uri=f"sip:{host}:{config.port}{parameters}",
+                destination=(config.host, config.port),
+                transport=config.transport,
+                from_uri=f"sip:hotline@{self.local_host}",
+                now=now,
+            )
+        except (ProtocolError, KeyError) as error:  # KeyError: no listener of that transport
+            log.warning("trunk %s cannot be probed: %r", trunk.name, error)
+            self._record(trunk.name, None, now)
+            return
+        self._probes[probe_id] = trunk.name
+
+    def options_answered(self, event: OptionsAnswered, now: float) -> None:
+        """The SIP side's report of one probe (called from the SIP event callback)."""
+        name = self._probes.pop(event.probe_id, None)
+        if name is None:
+            return
+        self._record(name, event.status, now)
+        self._rearm()
+
+    def _record(self, name: str, status: int | None, now: float) -> None:
+        self._last[name] = (status, now)
+        change = self.schedule.answered(name, status, now)
+        if change is not None:
+            self._health_changed(change)
+
+    def _health_changed(self, change: TrunkHealthChanged) -> None:
+        level = logging.INFO if change.up else logging.WARNING
+        log.log(
+            level,
+            "trunk %s is %s: %s",
+            change.trunk,
+            "up" if change.up else "down",
+            change.reason,
+            extra={"trunk": change.trunk},
+        )
+        self.bus.publish(change)
+
+    def _rearm(self) -> None:
+        if not self._running:
+            return
+        deadline = self.schedule.next_timer()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - self.clock())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    # ---- views ---------------------------------------------------------------------------
+
+    def views(self) -> list[TrunkView]:
+        probed = {t.name for t in self.schedule.trunks}
+        views = []
+        for name, state in self.states.items():
+            config = state.config
+            status, at = self._last.get(name, (None, None))
+            views.append(
+                TrunkView(
+                    name=name,
+                    host=config.host,
+                    port=config.port,
+                    transport=config.transport,
+                    groups=tuple(g for g, group in self.groups.items() if state in group.trunks),
+                    probed=name in probed,
+                    up=state.up,
+                    active_calls=state.active_calls,
+                    max_channels=config.max_channels,
+                    calls_total=state.calls_total,
+                    last_probe_status=status,
+                    last_probe_at=at,
+                )
+            )
+        return views
