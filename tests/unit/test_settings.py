@@ -108,3 +108,28 @@ def test_settings_are_immutable() -> None:
     settings: Settings = load_settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.node_name = "x"  # type: ignore[misc]
+
+
+def test_trunks_and_groups_come_from_the_file_and_groups_name_known_trunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hotline.yaml"
+    path.write_text(
+        "trunks:\n"
+        "  - {name: telecom, host: 198.51.100.1, username: acct, password: pw}\n"
+        "  - {name: unicom, host: 198.51.100.2, max_channels: 30}\n"
+        "trunk_groups:\n"
+        "  - {name: out, strategy: least_used, trunks: [telecom, unicom]}\n"
+        "numbering: {region: CN, area_code: '21'}\n"
+    )
+    settings = load_settings(path)
+    assert [t.name for t in settings.trunks] == ["telecom", "unicom"]
+    assert settings.trunks[0].password is not None
+    assert settings.trunks[0].password.get_secret_value() == "pw"
+    assert "pw" not in repr(settings.trunks[0])
+    assert settings.trunk_groups[0].strategy == "least_used"
+    assert settings.numbering.area_code == "21"
+    monkeypatch.setenv("HOTLINE_TRUNK_GROUPS", '[{"name": "out", "trunks": ["mobile"]}]')
+    with pytest.raises(SettingsError) as error:
+        load_settings(path)
+    assert str(error.value) == f"invalid {path}: settings: trunk_groups.0.trunks: no trunk 'mobile'"

@@ -17,7 +17,8 @@ from hotline.acd.skills import SkillRequirement, check_level
 #: Reason codes the ACD itself uses when it puts an agent on break.
 NO_ANSWER_BREAK = "no_answer"
 ON_DEMAND_BREAK = "on_demand"
-DEFAULT_BREAK_REASONS = frozenset({"lunch", "training", "meeting", "personal"})
+#: "outbound call": the agent places a click-to-call (the contact centre sets and clears it).
+DEFAULT_BREAK_REASONS = frozenset({"lunch", "training", "meeting", "personal", "outbound call"})
 
 #: Member priority given to pooled agents (not members of the queue): after every member.
 POOLED_PRIORITY = 1_000_000

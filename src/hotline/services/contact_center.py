@@ -179,8 +179,11 @@ class ContactCenter:
         usable_trunks_or_raise(trunk_group)
         outputs: list[object] = []
         if state is AgentState.AVAILABLE:
-            outputs += self.acd.agent_break(now, agent, OUTBOUND_BREAK)
-            self._outbound_breaks.add(agent)
+            try:
+                outputs += self.acd.agent_break(now, agent, OUTBOUND_BREAK)
+                self._outbound_breaks.add(agent)
+            except AcdError as error:  # break reasons configured without it
+                log.warning("agent %s stays available during a call: %s", agent, error)
         self.outbound[call_id] = call
         outputs += call.start(now)
         return self._settle(outputs, now)

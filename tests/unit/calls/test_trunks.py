@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from hotline.calls.trunks import (
     OutboundAttempt,
+    ProbeSchedule,
     TrunkConfig,
     TrunkGroup,
     TrunkGroupConfig,
@@ -181,3 +182,45 @@ def test_configuration_errors() -> None:
     config = TrunkGroupConfig(name="g", trunks=("a", "ghost"))
     with pytest.raises(ValueError, match="trunk group g: no trunk 'ghost'"):
         TrunkGroup.build(config, trunk_states([TrunkConfig(name="a", host="h")]))
+
+
+def probe_schedule() -> tuple[dict[str, TrunkState], ProbeSchedule]:
+    states = trunks(
+        telecom={"probe_interval_s": 10.0, "probe_timeout_s": 2.0, "down_after": 2},
+        unicom={"probe_interval_s": 10.0, "probe_timeout_s": 2.0, "up_after": 1},
+    )
+    return states, ProbeSchedule([states["telecom"], states["unicom"]])
+
+
+def test_probes_are_sent_per_interval_one_at_a_time_per_trunk() -> None:
+    _states, schedule = probe_schedule()
+    assert names(schedule.due(0.0)) == ["telecom", "unicom"]
+    assert schedule.due(0.5) == []  # both still out
+    assert schedule.next_timer() == 2.0  # their timeouts
+    assert schedule.answered("telecom", 200, 0.1) is None
+    assert schedule.answered("telecom", 200, 0.2) is None  # a retransmitted answer: ignored
+    assert schedule.answered("unicom", 404, 0.3) is None  # any answer proves it is there
+    assert schedule.next_timer() == pytest.approx(10.1)
+    assert schedule.due(10.0) == []
+    assert names(schedule.due(10.1)) == ["telecom"]
+
+
+def test_unanswered_probes_take_a_trunk_down_and_answers_bring_it_back() -> None:
+    states, schedule = probe_schedule()
+    schedule.due(0.0)
+    schedule.answered("unicom", 200, 0.0)
+    assert schedule.handle_timer(1.9) == []
+    assert schedule.handle_timer(2.0) == []  # one failure: still up (down_after 2)
+    assert states["telecom"].up
+    assert names(schedule.due(12.0)) == ["telecom", "unicom"]
+    (change,) = schedule.handle_timer(14.0)
+    assert (change.trunk, change.up) == ("telecom", False)
+    assert change.reason == "2 probes failed, last no answer"
+    assert schedule.answered("telecom", 200, 14.5) is None  # too late: already counted
+    assert not states["telecom"].up
+    schedule.due(24.0)
+    assert schedule.answered("telecom", 200, 24.1) is None  # up_after 2 for telecom
+    schedule.due(34.1)
+    change = schedule.answered("telecom", 200, 34.2)
+    assert change is not None
+    assert change.up

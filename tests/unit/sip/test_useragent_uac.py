@@ -14,6 +14,7 @@ from hotline.sip.useragent import (
     CallEnded,
     CallEvent,
     OfferReceived,
+    OptionsAnswered,
     OutgoingAnswered,
     OutgoingFailed,
     OutgoingProgress,
@@ -224,3 +225,37 @@ def test_a_reinvite_from_the_phone_reaches_the_b2bua() -> None:
     assert isinstance(offer, OfferReceived)
     h.ua.answer("leg-1", OFFER, h.now)
     assert [m.status for m in h.sent() if isinstance(m, Response)] == [100, 200]
+
+
+def test_an_options_probe_reports_its_final_answer_once() -> None:
+    h = Harness()
+    probe = h.ua.send_options(
+        request_uri="sip:192.0.2.7:5062",
+        destination=PHONE,
+        transport="udp",
+        from_uri="sip:hotline@192.0.2.1",
+        now=h.now,
+    )
+    (options,) = h.sent()
+    assert isinstance(options, Request)
+    assert (options.method, str(options.uri)) == ("OPTIONS", "sip:192.0.2.7:5062")
+    assert h.feed(bytes(make_response(options, 100))) == []  # provisional: not the outcome
+    assert h.feed(bytes(make_response(options, 405, to_tag="t"))) == [OptionsAnswered(probe, 405)]
+    assert h.feed(bytes(make_response(options, 405, to_tag="t"))) == []  # retransmission
+
+
+def test_an_unanswered_options_probe_reports_none_after_timer_f() -> None:
+    h = Harness()
+    probe = h.ua.send_options(
+        request_uri="sip:192.0.2.7:5062",
+        destination=PHONE,
+        transport="udp",
+        from_uri="sip:hotline@192.0.2.1",
+        now=h.now,
+    )
+    h.sent()
+    events: list[CallEvent] = []
+    for _ in range(40):
+        events += h.tick(1.0)
+    assert events == [OptionsAnswered(probe, None)]
+    assert h.ua.legs == {}

@@ -1,0 +1,168 @@
+"""Click-to-call and trunk health through the live API, over a real ContactCenter with a
+trunk group: who may place a call for whom, the audit trail, and each refusal's status."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from hotline.acd import AgentState
+from hotline.calls import control
+from hotline.calls.numbers import NumberingPlan
+from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+from hotline.services.contact_center import OUTBOUND_BREAK, ContactCenter, Output
+from hotline.services.operations import LiveOperations, TrunkView
+from hotline.store.models import AuditEntry
+from tests.unit.api.conftest import World
+from tests.unit.api.test_live import Recorder, center
+
+
+class Node:
+    """What the live API sees of a node: its contact centre with one trunk group, phones
+    registered or not, and the commands it was asked to carry out."""
+
+    def __init__(self) -> None:
+        self.center: ContactCenter = center()
+        self.states = trunk_states([TrunkConfig(name="telecom", host="198.51.100.1")])
+        group = TrunkGroupConfig(name="out", trunks=("telecom",))
+        self.center.configure_trunks(
+            {"out": TrunkGroup.build(group, self.states)}, NumberingPlan(region="CN")
+        )
+        self.registered = {"100", "101"}
+        self.outputs: list[Output] = []
+        self.calls = 0
+
+    def originate(self, agent: str, number: str, group: str | None, caller: str | None) -> str:
+        self.calls += 1
+        call_id = f"out-{self.calls}"
+        self.outputs += self.center.originate(
+            1000.0, call_id=call_id, agent=agent, number=number, group=group, caller_id=caller
+        )
+        return call_id
+
+    def trunks(self) -> list[TrunkView]:
+        state = self.states["telecom"]
+        return [
+            TrunkView(
+                name="telecom",
+                host=state.config.host,
+                port=5060,
+                transport="udp",
+                groups=("out",),
+                probed=True,
+                up=state.up,
+                active_calls=state.active_calls,
+                max_channels=None,
+                calls_total=state.calls_total,
+                last_probe_status=200,
+                last_probe_at=999.0,
+            )
+        ]
+
+
+@pytest.fixture
+def node(world: World) -> Node:
+    node = Node()
+    world.context.operations = LiveOperations(
+        node.center,
+        Recorder(),
+        clock=lambda: 1000.0,
+        phone_registered=lambda agent: agent in node.registered,
+        originate=node.originate,
+        trunks=node.trunks,
+    )
+    return node
+
+
+async def test_an_agent_places_a_call_as_itself_and_its_phone_rings_first(
+    world: World, clients, node: Node
+) -> None:
+    agent = clients["agent"]
+    assert (await agent.post("/api/v1/live/agents/100/login")).status_code == 204
+    placed = await agent.post(
+        "/api/v1/live/calls", json={"agent": "100", "number": "+86 21 6888 8888"}
+    )
+    assert placed.status_code == 201, placed.text
+    call_id = placed.json()["call_id"]
+    assert control.RingAgent(call_id, f"{call_id}-a1", "100") in node.outputs
+    (call,) = (await clients["supervisor"].get("/api/v1/live/calls")).json()
+    assert (call["call_id"], call["direction"], call["state"]) == (
+        call_id,
+        "outbound",
+        "ringing_agent",
+    )
+    assert call["callee"] == "+862168888888"
+    # Available before: on a break for the call, so the ACD offers it nothing meanwhile.
+    acd = node.center.acd
+    assert (acd.agent_state("100"), acd.agent_reason("100")) == (AgentState.BREAK, OUTBOUND_BREAK)
+    again = await agent.post("/api/v1/live/calls", json={"agent": "100", "number": "13800138000"})
+    assert again.status_code == 409  # already on a call
+    # Outbound calls cannot be transferred yet, and say so.
+    transfer = await clients["admin"].post(
+        f"/api/v1/live/calls/{call_id}/transfer", json={"queue": "queue A"}
+    )
+    assert transfer.status_code == 409
+    assert (await clients["admin"].post(f"/api/v1/live/calls/{call_id}/hangup")).status_code == 204
+    assert (acd.agent_state("100"), call_id in node.center.outbound) == (
+        AgentState.AVAILABLE,
+        False,
+    )
+    # Another agent's phone is out of an agent's reach.
+    other = await agent.post("/api/v1/live/calls", json={"agent": "101", "number": "13800138000"})
+    assert other.status_code == 404
+
+
+async def test_supervisors_place_calls_for_their_departments_and_are_audited(
+    world: World, clients, node: Node
+) -> None:
+    body = {"agent": "100", "number": "13800138000", "trunk_group": "out"}
+    assert (await clients["supervisor_b"].post("/api/v1/live/calls", json=body)).status_code == 404
+    placed = await clients["supervisor"].post("/api/v1/live/calls", json=body)
+    assert placed.status_code == 201
+    async with world.context.database.session() as session:
+        (entry,) = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "originate"))
+        )
+    assert (entry.resource, entry.resource_id) == ("call", placed.json()["call_id"])
+    assert entry.detail == {"agent": "100", "number": "13800138000", "trunk_group": "out"}
+    assert (await clients["auditor"].post("/api/v1/live/calls", json=body)).status_code == 403
+
+
+async def test_each_refusal_has_its_own_status_and_reason(
+    world: World, clients, node: Node
+) -> None:
+    admin = clients["admin"]
+
+    async def place(**body: str) -> tuple[int, str]:
+        response = await admin.post("/api/v1/live/calls", json={"agent": "100", **body})
+        return response.status_code, response.json().get("detail", "")
+
+    assert (await place(number="13800138000", trunk_group="nope"))[0] == 404
+    assert (await place(number="12"))[0] == 422  # not a number in CN
+    assert (await place(number="call me"))[0] == 422  # not even digits
+    assert (await place(number="13800138000", caller_id="+862169999999"))[0] == 422
+    assert (await place(number="13800138000", extra="x"))[0] == 422
+    node.registered.discard("100")
+    assert await place(number="13800138000") == (409, "agent 100 has no registered phone")
+    node.registered.add("100")
+    node.states["telecom"].up = False
+    status, reason = await place(number="13800138000")
+    assert (status, reason) == (503, "no usable trunk in group out: telecom down")
+    response = await admin.post("/api/v1/live/calls", json={"agent": "999", "number": "110"})
+    assert response.status_code == 404
+    assert node.outputs == []  # nothing rang for any of them
+
+
+async def test_trunk_health_is_shown_to_those_who_read_configuration(
+    world: World, clients, node: Node
+) -> None:
+    (view,) = (await clients["supervisor"].get("/api/v1/live/trunks")).json()
+    assert (view["name"], view["up"], view["groups"], view["last_probe_status"]) == (
+        "telecom",
+        True,
+        ["out"],
+        200,
+    )
+    assert (await clients["agent"].get("/api/v1/live/trunks")).status_code == 403
+    metrics = (await clients["admin"].get("/metrics")).text
+    assert 'hotline_trunk_up{trunk="telecom"} 1.0' in metrics
