@@ -10,6 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 BIN := .venv/bin
 SYNCED := .venv/.synced-$(UV_VERSION)-bytecode
+WEB_ASSETS := src/hotline/web/static/vendor/.built
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 # Byte-compile at install: machines that set PYTHONDONTWRITEBYTECODE (CI images do) would
@@ -49,11 +50,15 @@ fuzz: $(SYNCED) ## property tests with fresh random examples, FUZZ_RUNS times (d
 	  HOTLINE_HYPOTHESIS=explore $(BIN)/pytest -q -p no:cacheprovider tests/unit || exit 1; \
 	done
 
-setup: system-deps $(SYNCED)
+setup: system-deps $(SYNCED) $(WEB_ASSETS)
 	@$(BIN)/python -m compileall -q -j 0 src  # our own modules, for the same reason
 
 system-deps:
 	@scripts/install-system-deps
+
+# The web consoles' npm libraries (package-lock.json), copied into the package's static folder.
+$(WEB_ASSETS): package.json package-lock.json scripts/build-web-assets
+	scripts/build-web-assets
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -64,4 +69,4 @@ $(SYNCED): $(UV) pyproject.toml uv.lock
 	touch $@
 
 clean:
-	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache node_modules src/hotline/web/static/vendor

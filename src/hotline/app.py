@@ -43,6 +43,7 @@ from hotline.store.database import Database, DatabaseNotMigratedError
 from hotline.transport.media_worker import LocalMediaEngine, MediaWorkerPool, WorkerConfig
 from hotline.transport.sip_service import SipServiceConfig
 from hotline.transport.sip_transport import SipTransportError
+from hotline.web.app import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Node:
         api = create_api(self.context)
         if settings.demo:
             api.include_router(demo_orders_router())
+        mount_web(api)
         self.http = HttpServer(
             api,
             settings.http.host,

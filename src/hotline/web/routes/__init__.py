@@ -1,0 +1,1 @@
+"""The web consoles' pages, one module per console."""
