@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hotline.media.capture import CaptureResult
 from hotline.media.recorder import RecordingMetadata
+from hotline.media.vad import EndpointingRules
 
 DEFAULT_TELEPHONE_EVENT_PT = 101
 
@@ -221,6 +223,25 @@ class PlayProgressTone:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class StartCapture:
+    """Capture what the endpoint's caller says (decoded, mono 8 kHz) until ``rules`` end it
+    or one of ``stop_digits`` is pressed: to ``path`` (a WAV file) or, without a path, to a
+    bounded buffer. The end comes as a ``CaptureFinished`` event; one capture per endpoint."""
+
+    endpoint_id: str
+    rules: EndpointingRules
+    path: str | None = None
+    stop_digits: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StopCapture:
+    """End the endpoint's capture now; the reply is its ``CaptureResult`` (no event)."""
+
+    endpoint_id: str
+
+
 Command = (
     Allocate
     | SetRemote
@@ -241,6 +262,8 @@ Command = (
     | SetConferenceRole
     | LeaveConference
     | PlayProgressTone
+    | StartCapture
+    | StopCapture
 )
 
 
@@ -256,7 +279,7 @@ class Failed:
     reason: str
 
 
-Reply = EndpointDescription | EndpointStats | RecordingMetadata | Done | Failed
+Reply = EndpointDescription | EndpointStats | RecordingMetadata | CaptureResult | Done | Failed
 
 
 # --- events (engine → calls/), pushed as they happen ------------------------------------------
@@ -281,7 +304,16 @@ class PlaybackFinished:
     interrupted: bool
 
 
-MediaEvent = DtmfReceived | PlaybackFinished
+@dataclass(frozen=True, slots=True)
+class CaptureFinished:
+    """A capture ended by itself (its rules, a stop key, the endpoint released)."""
+
+    call_id: str
+    endpoint_id: str
+    result: CaptureResult
+
+
+MediaEvent = DtmfReceived | PlaybackFinished | CaptureFinished
 
 
 class MediaEngineError(RuntimeError):

@@ -31,6 +31,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from hotline.media.capture import CallerCapture
 from hotline.media.codecs import CodecRegistry, Pcm, default_registry
 from hotline.media.engine import (
     Allocate,
@@ -56,7 +57,9 @@ from hotline.media.engine import (
     SendDtmf,
     SetConferenceRole,
     SetRemote,
+    StartCapture,
     StartRecording,
+    StopCapture,
     StopPlayback,
     StopRecording,
     Unbridge,
@@ -119,7 +122,11 @@ class WorkerCore:
         now = loop.time()
         try:
             for endpoint in self.endpoints.values():
-                if endpoint.player is not None or endpoint.has_dtmf_queued:
+                if (
+                    endpoint.player is not None
+                    or endpoint.has_dtmf_queued
+                    or endpoint.capture is not None
+                ):
                     endpoint.tick(now)
             for conference in self.conferences.values():
                 self._mix(conference)
@@ -149,6 +156,7 @@ class WorkerCore:
         for call_id in list(self.recordings):
             self._stop_recording(call_id, now)
         for endpoint in self.endpoints.values():
+            endpoint.end_capture(now)  # a voicemail in progress is closed and reported
             endpoint.close()
         self.endpoints.clear()
 
@@ -221,6 +229,14 @@ class WorkerCore:
             case PlayProgressTone():
                 cadence = progress_tone(command.plan, command.name)
                 self.endpoints[command.endpoint_id].player = cadence.player()
+            case StartCapture():
+                return self._start_capture(command, now)
+            case StopCapture():
+                endpoint = self.endpoints[command.endpoint_id]
+                capture, endpoint.capture = endpoint.capture, None
+                if capture is None:
+                    return Failed(f"endpoint {command.endpoint_id} is not capturing")
+                return capture.finish("stopped", now)
             case GetStats():
                 return self.endpoints[command.endpoint_id].snapshot()
             case Release():
@@ -228,12 +244,30 @@ class WorkerCore:
                     if command.endpoint_id in mixer.participants:
                         self._leave(conference_id, command.endpoint_id)
                 endpoint = self.endpoints.pop(command.endpoint_id)
+                endpoint.end_capture(now)
                 for call_id, recording in list(self.recordings.items()):
                     if command.endpoint_id in recording.endpoints:
                         self._stop_recording(call_id, now)
                 if endpoint.peer is not None:
                     endpoint.peer.peer = None
                 endpoint.close()
+        return Done()
+
+    def _start_capture(self, command: StartCapture, now: float) -> Reply:
+        endpoint = self.endpoints[command.endpoint_id]
+        if endpoint.capture is not None:
+            return Failed(f"endpoint {command.endpoint_id} is already capturing")
+        # A path that cannot be written (missing permission, a file in the way) raises
+        # OSError here, which becomes Failed for the caller.
+        endpoint.capture = CallerCapture(
+            endpoint.call_id,
+            command.endpoint_id,
+            now,
+            rules=command.rules,
+            path=command.path,
+            stop_digits=command.stop_digits,
+        )
+        endpoint.capture_clock = asyncio.get_running_loop().time
         return Done()
 
     @staticmethod

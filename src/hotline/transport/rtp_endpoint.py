@@ -22,9 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from hotline.media.capture import CallerCapture, CaptureResult
 from hotline.media.codecs import Codec, CodecRegistry, Decoder, Encoder, Pcm
 from hotline.media.dtmf import InbandDtmfDetector, TelephoneEventReceiver, telephone_event_packets
 from hotline.media.engine import (
+    CaptureFinished,
     CodecOffer,
     DtmfReceived,
     EndpointStats,
@@ -97,6 +99,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.player: Player | None = None
         self.emit = emit or (lambda event: None)
         self.conference_input: JitterBuffer | None = None  # set while in a conference
+        # Caller-audio capture (speech input, voicemail), fed with the worker loop's clock.
+        self.capture: CallerCapture | None = None
+        self.capture_clock: Callable[[], float] = time.monotonic
         # Payload types this endpoint accepts, with the codec each stands for.
         self.codec_by_pt: dict[int, Codec] = {}
         self.telephone_event_pt: int | None = None
@@ -185,12 +190,21 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                     self.recorder.set_decoder(self.record_channel, codec.decoder(), codec.name)
                     self._recorded_codec = codec
                 self.recorder.add_payload(self.record_channel, data[offset:end], seq)
-            if self.conference_input is not None and codec is not None:
+            if codec is not None and (
+                self.conference_input is not None
+                or self.inband is not None
+                or self.capture is not None
+            ):
+                # Decoded once for every consumer: a stateful decoder (G.729) must see each
+                # payload exactly once.
                 pcm = self._decoder_for(codec).decode(data[offset:end])
-                self.conference_input.put(seq, pcm, _now())
-            if self.inband is not None and codec is not None:
-                for found in self.inband.feed(self._decoder_for(codec).decode(data[offset:end])):
-                    self._on_digit(found.digit, found.source)
+                if self.conference_input is not None:
+                    self.conference_input.put(seq, pcm, _now())
+                if self.capture is not None:
+                    self._captured(self.capture.add(pcm, self.capture_clock()))
+                if self.inband is not None:
+                    for found in self.inband.feed(pcm):
+                        self._on_digit(found.digit, found.source)
         peer = self.peer
         if peer is None:
             return
@@ -210,11 +224,26 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def _on_digit(self, digit: str, source: str) -> None:
         self.digits.append(digit)
         self.emit(DtmfReceived(self.call_id, self.endpoint_id, digit, source))
+        if self.capture is not None:
+            self._captured(self.capture.digit(digit, self.capture_clock()))
         if self.player is not None:
             self.player.on_dtmf()
             if self.player.stopped:
                 self.player = None
                 self.emit(PlaybackFinished(self.call_id, self.endpoint_id, interrupted=True))
+
+    def _captured(self, result: CaptureResult | None) -> None:
+        """A capture ended by itself: report it (once) and stop feeding it."""
+        if result is None:
+            return
+        self.capture = None
+        self.emit(CaptureFinished(self.call_id, self.endpoint_id, result))
+
+    def end_capture(self, now: float) -> None:
+        """The endpoint goes away: a capture in progress ends and is reported."""
+        capture = self.capture
+        if capture is not None:
+            self._captured(capture.finish("released", now))
 
     # --- control -------------------------------------------------------------------------
 
@@ -311,7 +340,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         return bool(self._dtmf_queue)
 
     def tick(self, now: float) -> None:
-        """Every 20 ms: the next frame of a prompt, and due DTMF packets."""
+        """Every 20 ms: the next frame of a prompt, due DTMF packets, capture timeouts."""
+        if self.capture is not None:
+            self._captured(self.capture.tick(now))
         if self.player is not None:
             frame = self.player.next_frame()
             codec = self.codec
