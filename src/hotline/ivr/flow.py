@@ -124,15 +124,37 @@ class CollectNode(_Model):
 
 
 class SpeechNode(_Model):
-    """Ask a question and recognise one of a fixed set of phrases (grammar-based ASR)."""
+    """Ask a question and recognise one of a fixed set of phrases (grammar-based ASR).
+
+    ``options`` offers keys beside the phrases ("say billing or press 2"): a key cuts the
+    prompt short or ends the listening, as in a menu. Listening starts when the prompt has
+    ended; the caller must begin within ``timeout_s`` and is heard for ``max_speech_s``.
+    """
 
     type: Literal["speech"]
     prompt: Prompt
     choices: dict[str, NodeId] = Field(min_length=1, description="phrase -> node")
+    options: dict[str, NodeId] = Field(default_factory=dict, description="DTMF key -> node")
     timeout_s: Seconds = 6.0
+    max_speech_s: Annotated[float, Field(gt=0, le=60)] = 10.0
     max_attempts: int = Field(default=2, ge=1, le=10)
     invalid_prompt: Prompt | None = None
     on_failure: NodeId
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(key): target for key, target in value.items()}
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _dtmf_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key not in DTMF_KEYS:
+                raise ValueError(f"option {key!r} is not a DTMF key (0-9, *, #)")
+        return value
 
 
 class HttpNode(_Model):

@@ -27,9 +27,13 @@ class DigitReceived:
 
 @dataclass(frozen=True, slots=True)
 class SpeechRecognized:
-    """The result of StartSpeechRecognition; ``text`` is None when nothing matched."""
+    """The result of StartSpeechRecognition; ``text`` is None when nothing matched.
+    ``no_input``: the caller said nothing at all (not the same as something unrecognised:
+    the flow's retry counts it as a timeout). ``confidence`` is the engine's score."""
 
     text: str | None
+    confidence: float = 0.0
+    no_input: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,8 @@ class StartSpeechRecognition:
 
     phrases: tuple[str, ...]
     language: str
-    timeout_s: float
+    timeout_s: float  # until the caller must have begun to speak
+    max_speech_s: float = 10.0  # the longest answer listened to
 
 
 @dataclass(frozen=True, slots=True)

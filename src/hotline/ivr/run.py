@@ -138,7 +138,7 @@ class FlowRun:
         if isinstance(event, DigitReceived):
             return self._on_digit(event.digit, now)
         if isinstance(event, SpeechRecognized):
-            return self._on_speech(event.text, now) if self._phase == "speech" else []
+            return self._on_speech(event, now) if self._phase == "speech" else []
         if isinstance(event, HttpResponse | HttpFailed):
             if self._phase != "http" or event.request_id != self._request_id:
                 return []  # a late answer to a request the run already gave up on
@@ -201,7 +201,9 @@ class FlowRun:
         prompt = getattr(node, "prompt", None)
         assert isinstance(prompt, Prompt)
         self._phase = "prompt"
-        barge_in = isinstance(node, MenuNode | CollectNode | SurveyNode)
+        barge_in = isinstance(node, MenuNode | CollectNode | SurveyNode) or (
+            isinstance(node, SpeechNode) and bool(node.options)
+        )
         return [Play((self._item(prompt),), barge_in=barge_in)]
 
     def _next(self, now: float) -> list[Command]:
@@ -222,9 +224,13 @@ class FlowRun:
             self._wait("recording", now + node.max_seconds + GRACE_S)
             return [RecordVoicemail(node.mailbox, node.max_seconds)]
         if isinstance(node, SpeechNode):
-            self._wait("speech", now + node.timeout_s + GRACE_S)
+            self._wait("speech", now + node.timeout_s + node.max_speech_s + GRACE_S)
             language = self.variables["language"]
-            return [StartSpeechRecognition(tuple(node.choices), language, node.timeout_s)]
+            return [
+                StartSpeechRecognition(
+                    tuple(node.choices), language, node.timeout_s, node.max_speech_s
+                )
+            ]
         if isinstance(node, MenuNode | SurveyNode):
             self._wait("input", now + node.timeout_s)
         elif isinstance(node, CollectNode):
@@ -233,6 +239,8 @@ class FlowRun:
 
     def _on_digit(self, digit: str, now: float) -> list[Command]:
         node = self.flow.nodes[self._node_id]
+        if isinstance(node, SpeechNode):
+            return self._on_speech_key(node, digit, now)
         if not isinstance(node, MenuNode | CollectNode | SurveyNode):
             return []
         if self._phase not in ("prompt", "input"):
@@ -266,12 +274,28 @@ class FlowRun:
         self.variables[node.variable] = digits
         return self._enter(node.next, now)
 
-    def _on_speech(self, text: str | None, now: float) -> list[Command]:
+    def _on_speech_key(self, node: SpeechNode, digit: str, now: float) -> list[Command]:
+        """A key on a speech node with ``options``: during the prompt it barges in, while
+        listening the call layer has already stopped listening (its result is ignored)."""
+        if not node.options or self._phase not in ("prompt", "speech"):
+            return []
+        commands: list[Command] = [StopPlayback()] if self._phase == "prompt" else []
+        target = node.options.get(digit)
+        if target is None:
+            return commands + self._reject("invalid", now)
+        return commands + self._enter(target, now)
+
+    def _on_speech(self, result: SpeechRecognized, now: float) -> list[Command]:
         node = self.flow.nodes[self._node_id]
         assert isinstance(node, SpeechNode)
-        heard = " ".join((text or "").lower().split())
+        if result.no_input:
+            return self._reject("timeout", now)
+        heard = " ".join((result.text or "").lower().split())
         for phrase, target in node.choices.items():
             if heard and heard == " ".join(phrase.lower().split()):
+                # A later node may confirm ("did you say billing?") or log how sure it was.
+                self.variables["speech_text"] = phrase
+                self.variables["speech_confidence"] = f"{result.confidence:.2f}"
                 return self._enter(target, now)
         return self._reject("no_match", now)
 
@@ -338,7 +362,10 @@ class FlowRun:
             hint = node.timeout_prompt
         prompts = (self._item(hint),) if hint is not None else ()
         return [
-            Play((*prompts, self._item(node.prompt)), barge_in=not isinstance(node, SpeechNode))
+            Play(
+                (*prompts, self._item(node.prompt)),
+                barge_in=not isinstance(node, SpeechNode) or bool(node.options),
+            )
         ]
 
     def _send_http(self, node: HttpNode, now: float) -> HttpRequest:

@@ -304,7 +304,7 @@ def test_speech_match_is_case_and_space_insensitive() -> None:
     assert run.handle(PromptFinished(), 2) == [
         StartSpeechRecognition(("sales", "technical support"), "en", 4.0)
     ]
-    assert run.next_timer() == 2 + 4 + GRACE_S
+    assert run.next_timer() == 2 + 4 + 10 + GRACE_S  # start timeout + longest answer
     assert run.handle(SpeechRecognized("  Technical   SUPPORT "), 4) == [
         Transfer("sip:2000@example.net")
     ]
@@ -336,7 +336,7 @@ def test_survey_out_of_range_or_silence_stores_nothing() -> None:
     run = small_run()
     run.start(0)
     run.handle(PromptFinished(), 1)
-    run.handle_timer(1 + 4 + GRACE_S)  # no speech result at all: counts as no match
+    run.handle_timer(1 + 4 + 10 + GRACE_S)  # no speech result at all: counts as no match
     run.handle(PromptFinished(), 9)
     assert run.handle(SpeechRecognized(None), 10) == [
         Play((PromptItem("en", text="Rate us from 1 to 5."),), barge_in=True)
@@ -399,3 +399,68 @@ nodes:
     )
     run = FlowRun(flow, call_id="c", calendars={})
     assert run.start(0) == [Play((PromptItem("en", text="Hello ."),))]
+
+
+KEYS_TOO = """
+name: keys-too
+version: 1
+language: en
+start: ask
+nodes:
+  ask:
+    type: speech
+    prompt: {text: {en: "Say billing or press 2."}}
+    choices: {"billing": billing}
+    options: {2: billing}
+    timeout_s: 3
+    max_speech_s: 5
+    max_attempts: 2
+    on_failure: bye
+  billing: {type: queue, queue: billing}
+  bye: {type: hangup}
+"""
+
+
+def keys_run() -> FlowRun:
+    return FlowRun(load_flow(KEYS_TOO), call_id="c3", calendars={})
+
+
+def test_speech_node_with_options_takes_a_key_during_the_prompt() -> None:
+    run = keys_run()
+    assert run.start(0) == [Play((PromptItem("en", text="Say billing or press 2."),), True)]
+    assert run.handle(DigitReceived("2"), 1) == [
+        StopPlayback(),
+        Enqueue("billing", 0, {}, {"language": "en"}),
+    ]
+
+
+def test_speech_node_takes_a_key_while_listening_and_ignores_the_late_result() -> None:
+    run = keys_run()
+    run.start(0)
+    assert run.handle(PromptFinished(), 2) == [
+        StartSpeechRecognition(("billing",), "en", 3.0, 5.0)
+    ]
+    assert run.next_timer() == 2 + 3 + 5 + GRACE_S
+    assert run.handle(DigitReceived("2"), 3) == [Enqueue("billing", 0, {}, {"language": "en"})]
+    assert run.handle(SpeechRecognized(None), 3.1) == []
+
+
+def test_wrong_key_and_silence_count_as_attempts() -> None:
+    run = keys_run()
+    run.start(0)
+    retry = run.handle(DigitReceived("7"), 1)
+    assert retry == [StopPlayback(), Play((PromptItem("en", text="Say billing or press 2."),), True)]
+    run.handle(PromptFinished(), 3)
+    assert run.handle(SpeechRecognized(None, no_input=True), 6) == [Hangup("ivr: flow ended")]
+    rejected = [e.reason for e in run.drain_events() if isinstance(e, IvrInputRejected)]
+    assert rejected == ["invalid", "timeout"]
+
+
+def test_a_recognised_phrase_leaves_its_text_and_confidence_for_later_nodes() -> None:
+    run = keys_run()
+    run.start(0)
+    run.handle(PromptFinished(), 2)
+    (enqueue,) = run.handle(SpeechRecognized("Billing", confidence=0.834), 4)
+    assert isinstance(enqueue, Enqueue)
+    assert enqueue.attributes["speech_text"] == "billing"
+    assert enqueue.attributes["speech_confidence"] == "0.83"
