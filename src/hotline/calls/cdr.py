@@ -19,6 +19,7 @@ from typing import Literal
 from hotline.calls.events import (
     AgentLegFailed,
     AgentLegRinging,
+    CallAgentLeft,
     CallAnswered,
     CallConnected,
     CallEnded,
@@ -178,6 +179,8 @@ class _Fold:
             self.talking, self.talking_rang_at = event, rang.at if rang else None
             self.connected_at = self.connected_at or now
             self.agent = self.agent or event.agent
+        elif isinstance(event, CallAgentLeft):
+            self._close_talk(now)  # the caller stays for the survey, the talk is over
         elif isinstance(event, CallHeld):
             self.held_since = self.held_since if self.held_since is not None else now
         elif isinstance(event, CallResumed):

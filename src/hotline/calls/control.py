@@ -23,6 +23,7 @@ from typing import Literal
 from hotline.calls.events import (
     AgentLegFailed,
     AgentLegRinging,
+    CallAgentLeft,
     CallAnswered,
     CallConnected,
     CallEnded,
@@ -225,6 +226,7 @@ class CustomerCall:
         trunk: str | None,
         recording: Mapping[str, RecordingMode] | None = None,
         default_recording: RecordingMode = "always",
+        survey_flows: Mapping[str, str] | None = None,
     ) -> None:
         self.call_id = call_id
         self.customer_leg = leg_id
@@ -243,6 +245,11 @@ class CustomerCall:
         self._recording_id: str | None = None
         self._recordings = 0
         self._agent_legs = 0
+        # The survey after the agent hangs up: per queue, or named by the IVR (the flow's
+        # ``survey_flow`` variable, which travels with the contact and wins).
+        self._survey_flows = survey_flows or {}
+        self._survey_flow_asked: str | None = None
+        self._agent_left = False  # the agent hung up first; the caller is in the survey
         self.started_at = 0.0  # set when routed
 
     # ---- read-only views (live API, wallboard) ---------------------------------------------
@@ -328,6 +335,7 @@ class CustomerCall:
         """The caller waits in ``queue`` (from the IVR, the route, or a transfer)."""
         self._expect("ivr", "queued", "offered")
         self.state, self._queue, self._ivr_running, self._in_acd = "queued", queue, False, True
+        self._survey_flow_asked = attributes.get("survey_flow") or self._survey_flow_asked
         return [
             EnqueueContact(self.call_id, queue, priority, dict(skills), dict(attributes)),
             PlayMusicOnHold(self.customer_leg),
@@ -443,7 +451,41 @@ class CustomerCall:
             return self._end("customer", "customer hung up", now)
         if self._talking is None or self._talking.leg_id != leg_id:
             return []  # a ringing leg that ends is a failure, reported by leg_failed
+        survey = self._survey_flow()
+        if survey is not None and self._customer_answered:
+            return self._survey_after_agent(survey, now)
         return self._end("agent", "agent hung up", now)
+
+    def _survey_flow(self) -> str | None:
+        if self._survey_flow_asked:
+            return self._survey_flow_asked
+        return self._survey_flows.get(self._queue) if self._queue else None
+
+    def _survey_after_agent(self, flow: str, now: float) -> list[Output]:
+        """The agent hung up first and a survey is asked for: the agent goes to wrap-up,
+        the caller stays and the survey flow runs on the customer leg."""
+        talking = self._talking
+        assert talking is not None
+        outputs: list[Output] = [
+            *self.stop_recording(now),
+            Unbridge(self.customer_leg, talking.leg_id),
+        ]
+        if self._in_acd:
+            self._in_acd = False
+            outputs.append(ContactLeft(self.call_id, talking.agent))  # wrap-up starts now
+        outputs.append(
+            CallAgentLeft(
+                at=now,
+                call_id=self.call_id,
+                leg_id=talking.leg_id,
+                agent=talking.agent,
+                survey_flow=flow,
+            )
+        )
+        self._talking, self._held, self._agent_left = None, False, True
+        self.state, self._ivr_running = "ivr", True
+        variables = {"agent": talking.agent, "queue": self._queue or ""}
+        return [*outputs, StartIvr(self.call_id, flow, self._department, variables)]
 
     def hang_up(self, cause: str, now: float) -> list[Output]:
         """End the call from our side (a supervisor, the API, the node shutting down)."""
@@ -580,6 +622,10 @@ class CustomerCall:
             # The ACD frees a ringing agent, or starts the talking agent's wrap-up.
             self._in_acd = False
             outputs.append(ContactLeft(self.call_id, talking.agent if talking else None))
+        if self._agent_left:
+            # Decision: the record keeps who ended the conversation. The agent did; what
+            # followed (the survey's goodbye, or the caller leaving it) is in the cause.
+            side, cause = "agent", f"agent hung up; after the survey: {cause}"
         outputs.append(CallEnded(at=now, call_id=self.call_id, side=side, cause=cause))
         return outputs
 

@@ -110,6 +110,18 @@ class CallConnected(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallAgentLeft(Event):
+    """The agent hung up first and the caller stays on the line for the survey; the
+    conversation (and the agent's talk time) ends here, the call a little later."""
+
+    type_name: ClassVar[str] = "calls.agent_left"
+    call_id: str
+    leg_id: str
+    agent: str
+    survey_flow: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallHeld(Event):
     type_name: ClassVar[str] = "calls.held"
     call_id: str
@@ -161,6 +173,9 @@ class RecordingSaved(Event):
     size_bytes: int
     sha256: str
     department: str | None = None
+    #: "call" (the stereo conversation) or "voicemail" (a mono message for ``mailbox``).
+    kind: Literal["call", "voicemail"] = "call"
+    mailbox: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,6 +237,7 @@ CallEvent = (
     | AgentLegRinging
     | AgentLegFailed
     | CallConnected
+    | CallAgentLeft
     | CallHeld
     | CallResumed
     | CallTransferred

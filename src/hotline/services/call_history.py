@@ -38,6 +38,7 @@ from hotline.calls.cdr import Cdr, CdrError, build_cdr
 from hotline.calls.events import (
     AgentLegFailed,
     AgentLegRinging,
+    CallAgentLeft,
     CallAnswered,
     CallConnected,
     CallEnded,
@@ -72,6 +73,7 @@ CALL_EVENTS: tuple[type[Event], ...] = (
     AgentLegRinging,
     AgentLegFailed,
     CallConnected,
+    CallAgentLeft,
     CallHeld,
     CallResumed,
     CallTransferred,
@@ -347,6 +349,8 @@ def _recording_row(event: RecordingSaved, resolve: _Resolver) -> models.Recordin
         duration_seconds=event.duration_seconds,
         size_bytes=event.size_bytes,
         sha256=event.sha256,
+        kind=event.kind,
+        mailbox=event.mailbox,
     )
 
 

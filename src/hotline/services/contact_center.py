@@ -108,12 +108,15 @@ class ContactCenter:
         recording: Mapping[str, RecordingMode] | None = None,
         default_recording: RecordingMode = "always",
         exit_flows: Mapping[str, str] | None = None,
+        survey_flows: Mapping[str, str] | None = None,
     ) -> None:
         self.acd = acd
         self._router = router
         self._recording = dict(recording or {})
         self._default_recording: RecordingMode = default_recording
         self._exit_flows = dict(exit_flows or {})
+        #: queue -> the flow that surveys its callers after the agent hangs up.
+        self._survey_flows = dict(survey_flows or {})
         self.calls: dict[str, CustomerCall] = {}
         self._touched: set[str] = set()  # calls an input reached; checked for their end
         #: Click-to-call calls in progress, by call id (kept apart from inbound calls).
@@ -240,6 +243,7 @@ class ContactCenter:
             trunk=trunk,
             recording=self._recording,
             default_recording=self._default_recording,
+            survey_flows=self._survey_flows,
         )
         self.calls[call_id] = call
         self._touched.add(call_id)

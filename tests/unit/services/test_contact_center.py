@@ -18,8 +18,9 @@ from hotline.calls.control import (
     StopIvr,
     StopMedia,
     StopRecording,
+    Unbridge,
 )
-from hotline.calls.events import CallEvent
+from hotline.calls.events import CallEvent, SurveyAnswered
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import Destination, InboundRoute, InboundRouter
 from hotline.events import Event
@@ -177,3 +178,78 @@ def test_inputs_for_finished_calls_are_ignored_and_unknown_numbers_refused() -> 
     out = cc.inbound_call(0, call_id="c9", leg_id="c9-in", caller="1", callee="5555", trunk=None)
     assert [type(o).__name__ for o in commands(out)] == ["RejectLeg"]
     assert cc.leg_hung_up(1, "c9", "c9-in") == []
+
+
+def survey_center() -> ContactCenter:
+    acd = Acd()
+    acd.configure_queue(QueueConfig(name="after-sales", ring_timeout=15, wrap_up_seconds=10))
+    acd.add_agent(AgentProfile(agent_id="1001", queues={"after-sales": 0}))
+    route = InboundRoute(
+        name="hotline",
+        did="4000",
+        department="after-sales",
+        destination=Destination(type="queue", target="after-sales"),
+    )
+    router = InboundRouter([route], {}, NumberingPlan(region="CN"))
+    return ContactCenter(acd, router, survey_flows={"after-sales": "satisfaction"})
+
+
+def connected_survey_call() -> tuple[ContactCenter, list[Output]]:
+    cc = survey_center()
+    history: list[Output] = []
+    history += cc.agent_login(0, "1001")
+    history += cc.inbound_call(
+        10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None
+    )
+    history += cc.leg_answered(12, "c1", "c1-a1")
+    return cc, history
+
+
+def test_agent_hangs_up_first_and_the_caller_stays_for_the_survey() -> None:
+    cc, history = connected_survey_call()
+    out = cc.leg_hung_up(70, "c1", "c1-a1")  # the agent's BYE
+    history += out
+    assert commands(out) == [
+        StopRecording("c1-r1"),
+        Unbridge("c1-in", "c1-a1"),
+        StartIvr("c1", "satisfaction", "after-sales", {"agent": "1001", "queue": "after-sales"}),
+    ]
+    assert cc.acd.agent_state("1001") is AgentState.WRAP_UP  # the agent is free of the call
+    history += cc.ivr_started(70, "c1", "satisfaction", 1)
+    history.append(SurveyAnswered(at=75, call_id="c1", question="satisfaction", score=4))
+    out = cc.ivr_hung_up(78, "c1")
+    history += out
+    assert commands(out) == [HangUpLeg("c1-in")]
+    cdr = build_cdr(call_events(history))
+    assert cdr.survey == {"satisfaction": 4}
+    assert cdr.talk_s == 58  # the survey is not talk time
+    assert cdr.outcome == "handled"
+    assert (cdr.hangup_side, cdr.duration_s) == ("agent", 68)
+    assert cdr.hangup_cause == "agent hung up; after the survey: ivr ended the call"
+
+
+def test_caller_leaving_the_survey_gets_no_bye_and_the_agent_still_ended_the_call() -> None:
+    cc, history = connected_survey_call()
+    history += cc.leg_hung_up(70, "c1", "c1-a1")
+    out = cc.leg_hung_up(72, "c1", "c1-in")
+    history += out
+    assert commands(out) == [StopIvr("c1")]
+    cdr = build_cdr(call_events(history))
+    assert cdr.hangup_side == "agent"
+    assert cdr.survey == {}
+
+
+def test_the_flow_can_ask_for_a_survey_and_a_caller_hanging_up_first_gets_none() -> None:
+    cc = ContactCenter(survey_center().acd, survey_center()._router)  # no per-queue survey
+    cc.agent_login(0, "1001")
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None)
+    cc.leg_answered(12, "c1", "c1-a1")
+    out = cc.leg_hung_up(20, "c1", "c1-a1")
+    assert not any(isinstance(o, StartIvr) for o in out)  # nobody asked: the call ends
+
+    cc = survey_center()
+    cc.agent_login(0, "1001")
+    cc.inbound_call(10, call_id="c2", leg_id="c2-in", caller="1", callee="4000", trunk=None)
+    cc.leg_answered(12, "c2", "c2-a1")
+    out = cc.leg_hung_up(20, "c2", "c2-in")  # the caller hangs up first: no survey
+    assert commands(out) == [StopRecording("c2-r1"), HangUpLeg("c2-a1")]
