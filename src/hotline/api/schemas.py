@@ -386,6 +386,8 @@ class RecordingRead(ReadModel):
     duration_seconds: float
     size_bytes: int
     sha256: str | None
+    kind: Literal["call", "voicemail"] = "call"
+    mailbox: str | None = None
 
 
 class WebhookCreate(Body):

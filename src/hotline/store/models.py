@@ -277,6 +277,9 @@ class Recording(Base):
     duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    #: "call" (a conversation, stereo) or "voicemail" (a caller's message, mono).
+    kind: Mapped[str] = mapped_column(String(16), default="call", server_default="call", index=True)
+    mailbox: Mapped[str | None] = mapped_column(String(64))  # for voicemail: whose it is
 
 
 class Customer(Base):

@@ -181,10 +181,13 @@ class HistoryRepository:
         department_ids: frozenset[int] | None = None,
         call_id: str | None = None,
         recording_id: int | None = None,
+        kind: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[Recording]:
         query = select(Recording)
+        if kind is not None:
+            query = query.where(Recording.kind == kind)
         if department_ids is not None:
             query = query.where(Recording.department_id.in_(department_ids))
         if call_id is not None:

@@ -55,3 +55,29 @@ async def test_a_path_outside_the_recordings_directory_is_never_served(
     response = await clients["admin"].get(f"/api/v1/recordings/{escaped_id}/audio")
     assert response.status_code == 404
     assert "root:" not in response.text
+
+
+async def test_voicemail_messages_are_listed_by_kind_with_their_mailbox(
+    world: World, clients
+) -> None:
+    async with world.context.database.session() as session:
+        call = await session.get(Recording, world.ids["recording_A"])
+        assert call is not None
+        message = Recording(
+            call_id="call-A-0",
+            department_id=call.department_id,
+            path="A/call-A-0-vm1.wav",
+            started_at=call.started_at,
+            kind="voicemail",
+            mailbox="sales",
+        )
+        session.add(message)
+        await session.commit()
+    qa = clients["qa"]
+    voicemail = (await qa.get("/api/v1/recordings", params={"kind": "voicemail"})).json()
+    assert [(r["call_id"], r["kind"], r["mailbox"]) for r in voicemail] == [
+        ("call-A-0", "voicemail", "sales")
+    ]
+    calls = (await qa.get("/api/v1/recordings", params={"kind": "call"})).json()
+    assert {r["kind"] for r in calls} == {"call"} and len(calls) == 2
+    assert (await qa.get("/api/v1/recordings", params={"kind": "fax"})).status_code == 422

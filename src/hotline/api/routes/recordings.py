@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
@@ -21,11 +21,15 @@ async def list_recordings(
     principal: PrincipalDep,
     context: ContextDep,
     call_id: Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00-\x1f]*$")] = None,
+    kind: Annotated[
+        Literal["call", "voicemail"] | None,
+        Query(description="call recordings or voicemail messages"),
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[RecordingRead]:
     service = RecordingService(session, principal, context.recordings_dir)
-    rows = await service.list(call_id=call_id, limit=limit, offset=offset)
+    rows = await service.list(call_id=call_id, kind=kind, limit=limit, offset=offset)
     return [RecordingRead.model_validate(row) for row in rows]
 
 

@@ -29,10 +29,16 @@ class RecordingService:
         self.history = HistoryRepository(session)
         self.audit = AuditService(session, principal)
 
-    async def list(self, *, call_id: str | None, limit: int, offset: int) -> Sequence[Recording]:
+    async def list(
+        self, *, call_id: str | None, limit: int, offset: int, kind: str | None = None
+    ) -> Sequence[Recording]:
         self.principal.require(Permission.RECORDINGS_READ)
         return await self.history.recordings(
-            department_ids=self.principal.departments, call_id=call_id, limit=limit, offset=offset
+            department_ids=self.principal.departments,
+            call_id=call_id,
+            kind=kind,
+            limit=limit,
+            offset=offset,
         )
 
     async def get(self, recording_id: int) -> Recording:
