@@ -16,6 +16,7 @@ and the error text; it never raises into the media loop.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import deque
 from dataclasses import dataclass
@@ -204,10 +205,8 @@ class CallerCapture:
     def _abandon_writer(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 writer.close()
-            except (OSError, ValueError):
-                pass
 
     def _failed(self, error: str) -> CaptureResult:
         self.result = CaptureResult(

@@ -14,9 +14,11 @@ prepared) is logged and dropped: the SIP event that made it moot has already rea
 contact centre, which decides what follows. Nothing here raises into the SIP stack or the
 event loop.
 
-Not carried out yet, and logged when a flow asks for them: speech input (ASR on live audio)
-and voicemail recording; the flow goes on as if the caller said nothing or hung up the
-recording.
+Speech input and voicemail hear the caller through media captures (``CallerAudio``):
+the answer ends by energy-based end of speech in the media worker, recognition runs in a
+process of its own, and a voicemail is a mono WAV stored as a recording of kind
+"voicemail". Each runs as a task of its own, beside the call's job queue, so a caller
+talking for a minute never holds up that call's other commands.
 """
 
 from __future__ import annotations
@@ -51,13 +53,16 @@ from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.events import Event
 from hotline.events.bus import EventBus
 from hotline.ivr import io as ivr_io
+from hotline.ivr.asr import SpeechError
 from hotline.ivr.catalog import CatalogError, FlowCatalog
-from hotline.ivr.flow import Flow, Prompt
+from hotline.ivr.flow import Flow, Prompt, SpeechNode
 from hotline.ivr.run import FlowRun
 from hotline.ivr.session import IvrSession
 from hotline.ivr.tts import PromptError, PromptRenderer
 from hotline.media import engine as media
 from hotline.media.recorder import RecordingMetadata
+from hotline.media.vad import EndpointingRules
+from hotline.services.caller_audio import CallerAudio, SpeechUnavailableError
 from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
 from hotline.services.trunk_service import TrunkService
 from hotline.sip.errors import ProtocolError
@@ -108,6 +113,15 @@ class TelephonyConfig:
     music_on_hold: Path | None = None
     #: How long ``stop()`` waits for calls to be ended politely (BYEs, recordings closed).
     shutdown_grace: float = 3.0
+    #: The recogniser for speech nodes (``ivr.asr.SPEECH_ENGINES``); None: speech nodes
+    #: always take their no-match path.
+    speech_engine: str | None = "pocketsphinx"
+    #: Silence after speech that ends an answer to a speech node.
+    speech_end_silence_s: float = 0.8
+    #: A voicemail ends after this much silence once the caller has spoken, or if they say
+    #: nothing at all for ``voicemail_start_timeout_s`` (then nothing is stored).
+    voicemail_end_silence_s: float = 5.0
+    voicemail_start_timeout_s: float = 10.0
 
 
 @dataclass
@@ -132,6 +146,8 @@ class _Call:
     prompt_task: asyncio.Task[None] | None = None
     recording: tuple[str, str, float] | None = None  # recording id, relative path, started
     department: str | None = None  # the call's, for the recordings it leaves
+    audio_task: asyncio.Task[None] | None = None  # listening to the caller (speech, voicemail)
+    voicemails: int = 0
 
 
 class Telephony:
@@ -181,6 +197,7 @@ class Telephony:
         )
         center.configure_trunks(self.trunks.groups, config.numbering_plan)
         self._music = str(config.music_on_hold) if config.music_on_hold else None
+        self.caller_audio = CallerAudio(engine, speech_engine=config.speech_engine)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -202,9 +219,10 @@ class Telephony:
         if workers:
             await asyncio.wait(workers, timeout=self.config.shutdown_grace)
         for call in self.calls.values():
-            for task in (call.ivr_task, call.prompt_task, call.worker):
+            for task in (call.ivr_task, call.prompt_task, call.worker, call.audio_task):
                 if task is not None:
                     task.cancel()
+        await self.caller_audio.close()
         if self._timer is not None:
             self._timer.cancel()
         if self._media_events is not None:
@@ -524,6 +542,9 @@ class Telephony:
                 log.exception("media event handling failed")
 
     def _on_media_event(self, event: media.MediaEvent) -> None:
+        if isinstance(event, media.CaptureFinished):
+            self.caller_audio.on_event(event)
+            return
         if isinstance(event, media.PlaybackFinished):
             waiting = self._playing.pop(event.endpoint_id, None)
             if waiting is not None and not waiting.done():
@@ -812,6 +833,8 @@ class Telephony:
             self._decide(lambda: self.center.ivr_hung_up(now, call.call_id))
             return
         call.language = flow.language
+        if any(isinstance(node, SpeechNode) for node in flow.nodes.values()):
+            self.caller_audio.warm_up()  # the model loads while the first prompts play
         session = IvrSession(run, _IvrPort(self, call), self.http, self.bus.publish, self.clock)
         call.ivr = session
         self._decide(lambda: self.center.ivr_started(now, call.call_id, flow.name, flow.version))
@@ -871,21 +894,158 @@ class Telephony:
                     )
                 )
             case ivr_io.StartSpeechRecognition():
-                log.warning(
-                    "speech input is not available on live calls yet; treated as no match",
-                    extra={"call_id": call.call_id},
-                )
                 if session is not None:
-                    session.feed(ivr_io.SpeechRecognized(None))
+                    self._listen_to_caller(call, self._hear_answer(call, session, command))
             case ivr_io.RecordVoicemail():
-                log.warning(
-                    "voicemail recording is not available on live calls yet",
-                    extra={"call_id": call.call_id},
-                )
                 if session is not None:
-                    session.feed(ivr_io.RecordingFinished())
+                    self._listen_to_caller(call, self._record_voicemail(call, session, command))
             case ivr_io.HttpRequest():
                 pass  # the session performs look-ups itself
+
+    # ---- listening to the caller: speech input and voicemail --------------------------------
+
+    def _listen_to_caller(self, call: _Call, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:  # never into the loop; the flow's own timer takes over
+                log.exception("listening to the caller failed", extra={"call_id": call.call_id})
+
+        call.audio_task = asyncio.create_task(guarded(), name=f"caller-audio-{call.call_id}")
+
+    def _customer_endpoint(self, call: _Call) -> str | None:
+        leg = self.legs.get(call.customer_leg)
+        if leg is None or leg.ended or leg.endpoint is None:
+            return None
+        return leg.endpoint.endpoint_id
+
+    async def _hear_answer(
+        self, call: _Call, session: IvrSession, command: ivr_io.StartSpeechRecognition
+    ) -> None:
+        """Capture one answer, recognise it off the loop, and tell the flow what was said."""
+        endpoint_id = self._customer_endpoint(call)
+        if endpoint_id is None:
+            return  # the caller is gone; the flow has been told
+        rules = EndpointingRules(
+            start_timeout=command.timeout_s,
+            trailing_silence=self.config.speech_end_silence_s,
+            max_duration=command.timeout_s + command.max_speech_s,
+        )
+        heard: ivr_io.SpeechRecognized
+        try:
+            # Any key ends the listening: the key itself reaches the flow as a digit.
+            capture = media.StartCapture(endpoint_id, rules, stop_digits="0123456789*#")
+            result = await self.caller_audio.capture(capture)
+        except media.MediaEngineError as error:
+            log.warning("speech capture failed: %s", error, extra={"call_id": call.call_id})
+            heard = ivr_io.SpeechRecognized(None)
+        else:
+            if result.reason in ("released", "stopped"):
+                return
+            if result.reason == "dtmf":
+                heard = ivr_io.SpeechRecognized(None)  # ignored if the key was an option
+            elif not result.speech:
+                heard = ivr_io.SpeechRecognized(None, no_input=True)
+            else:
+                heard = await self._recognize(call, result.pcm, command)
+        if call.ivr is session:
+            session.feed(heard)
+
+    async def _recognize(
+        self, call: _Call, pcm: bytes, command: ivr_io.StartSpeechRecognition
+    ) -> ivr_io.SpeechRecognized:
+        try:
+            recognition = await self.caller_audio.recognize(
+                pcm, 8000, command.phrases, command.language
+            )
+        except (SpeechError, SpeechUnavailableError) as error:
+            log.error("speech not recognised: %s", error, extra={"call_id": call.call_id})
+            return ivr_io.SpeechRecognized(None)
+        log.info(
+            "speech recognised",
+            extra={
+                "call_id": call.call_id,
+                "text": recognition.text,
+                "confidence": round(recognition.confidence, 3),
+                "seconds": round(len(pcm) / 16000, 2),
+            },
+        )
+        return ivr_io.SpeechRecognized(recognition.text, recognition.confidence)
+
+    async def _record_voicemail(
+        self, call: _Call, session: IvrSession, command: ivr_io.RecordVoicemail
+    ) -> None:
+        """Beep, record the caller until '#', silence or the length limit, and store the
+        message as a recording of kind "voicemail" linked to the call. A message without
+        any speech (the caller hung up at the beep, an open line) is not kept."""
+        endpoint_id = self._customer_endpoint(call)
+        if endpoint_id is None:
+            return
+        await self._beep(endpoint_id)
+        call.voicemails += 1
+        recording_id = f"{call.call_id}-vm{call.voicemails}"
+        day = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+        relative = f"{day:%Y/%m/%d}/{recording_id}.wav"
+        path = self.config.recordings_dir / relative
+        rules = EndpointingRules(
+            start_timeout=min(self.config.voicemail_start_timeout_s, command.max_seconds),
+            trailing_silence=self.config.voicemail_end_silence_s,
+            max_duration=command.max_seconds,
+        )
+        live = self.center.calls.get(call.call_id)
+        department = live.department if live is not None else call.department
+        started = self.clock()
+        try:
+            capture = media.StartCapture(endpoint_id, rules, path=str(path), stop_digits="#")
+            result = await self.caller_audio.capture(capture)
+        except media.MediaEngineError as error:
+            log.error("voicemail not recorded: %s", error, extra={"call_id": call.call_id})
+            result = None
+        if result is not None and result.error:
+            log.error("voicemail file: %s", result.error, extra={"call_id": call.call_id})
+        if result is not None and result.speech and result.error is None:
+            self.bus.publish(
+                RecordingSaved(
+                    at=self.clock(),
+                    call_id=call.call_id,
+                    recording_id=recording_id,
+                    path=relative,
+                    started_at=started,
+                    duration_seconds=result.duration,
+                    size_bytes=result.size,
+                    sha256=result.sha256,
+                    department=department,
+                    kind="voicemail",
+                    mailbox=command.mailbox,
+                )
+            )
+            log.info(
+                "voicemail stored",
+                extra={"call_id": call.call_id, "mailbox": command.mailbox, "end": result.reason},
+            )
+        elif result is not None:
+            log.info("no message left; nothing stored", extra={"call_id": call.call_id})
+            path.unlink(missing_ok=True)
+        if call.ivr is session:
+            session.feed(ivr_io.RecordingFinished())
+
+    async def _beep(self, endpoint_id: str) -> None:
+        """The tone after which the caller speaks; recording starts when it has ended."""
+        finished = asyncio.get_running_loop().create_future()
+        self._playing[endpoint_id] = finished
+        try:
+            await self._media(media.PlayTone(endpoint_id, (1000.0,), 0.4))
+            await asyncio.wait_for(finished, 2.0)
+        except (media.MediaEngineError, TimeoutError):
+            pass  # no beep (a worker restarted): record all the same
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the node is stopping
+            # the endpoint was released under the beep (the caller hung up)
+        finally:
+            if self._playing.get(endpoint_id) is finished:
+                del self._playing[endpoint_id]
 
     def _play(
         self,

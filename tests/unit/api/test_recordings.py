@@ -79,5 +79,6 @@ async def test_voicemail_messages_are_listed_by_kind_with_their_mailbox(
         ("call-A-0", "voicemail", "sales")
     ]
     calls = (await qa.get("/api/v1/recordings", params={"kind": "call"})).json()
-    assert {r["kind"] for r in calls} == {"call"} and len(calls) == 2
+    assert {r["kind"] for r in calls} == {"call"}
+    assert len(calls) == 2
     assert (await qa.get("/api/v1/recordings", params={"kind": "fax"})).status_code == 422

@@ -437,9 +437,7 @@ def test_speech_node_with_options_takes_a_key_during_the_prompt() -> None:
 def test_speech_node_takes_a_key_while_listening_and_ignores_the_late_result() -> None:
     run = keys_run()
     run.start(0)
-    assert run.handle(PromptFinished(), 2) == [
-        StartSpeechRecognition(("billing",), "en", 3.0, 5.0)
-    ]
+    assert run.handle(PromptFinished(), 2) == [StartSpeechRecognition(("billing",), "en", 3.0, 5.0)]
     assert run.next_timer() == 2 + 3 + 5 + GRACE_S
     assert run.handle(DigitReceived("2"), 3) == [Enqueue("billing", 0, {}, {"language": "en"})]
     assert run.handle(SpeechRecognized(None), 3.1) == []
@@ -449,7 +447,8 @@ def test_wrong_key_and_silence_count_as_attempts() -> None:
     run = keys_run()
     run.start(0)
     retry = run.handle(DigitReceived("7"), 1)
-    assert retry == [StopPlayback(), Play((PromptItem("en", text="Say billing or press 2."),), True)]
+    ask = Play((PromptItem("en", text="Say billing or press 2."),), True)
+    assert retry == [StopPlayback(), ask]
     run.handle(PromptFinished(), 3)
     assert run.handle(SpeechRecognized(None, no_input=True), 6) == [Hangup("ivr: flow ended")]
     rejected = [e.reason for e in run.drain_events() if isinstance(e, IvrInputRejected)]

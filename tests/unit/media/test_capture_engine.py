@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,7 +92,7 @@ async def test_a_file_capture_is_closed_and_reported_when_the_endpoint_goes(engi
     wav = read_wav(path)
     assert wav.duration == pytest.approx(1.5, abs=0.05)
     assert peak(wav.channel(0)) == pytest.approx(1000, abs=10)
-    assert result.size == Path(path).stat().st_size
+    assert result.size == len(await asyncio.to_thread(path.read_bytes))
     caller.close()
 
 
@@ -104,7 +103,8 @@ async def test_bad_capture_commands_are_clear_failures(engine, tmp_path):
     (tmp_path / "taken").write_text("a file where a directory should be")
     bad_path = StartCapture(endpoint.endpoint_id, RULES, path=str(tmp_path / "taken" / "x.wav"))
     reply = await engine.execute(bad_path)
-    assert isinstance(reply, Failed) and "StartCapture" in reply.reason
+    assert isinstance(reply, Failed)
+    assert "StartCapture" in reply.reason
     unknown = await engine.execute(StartCapture("w0-999", RULES))
     assert isinstance(unknown, Failed)
     caller.close()

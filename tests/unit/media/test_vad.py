@@ -106,5 +106,5 @@ def test_threshold_follows_the_level_in_dbfs() -> None:
 )
 def test_bad_rules_are_refused(kwargs: dict[str, float]) -> None:
     values = {"start_timeout": 1.0, "trailing_silence": 1.0, "max_duration": 1.0, **kwargs}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"outside|positive"):
         EndpointingRules(**values)
