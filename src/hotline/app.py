@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -56,8 +57,19 @@ class Node:
     """One Hotline process: the store, the bus, the HTTP API, and telephony (SIP, media,
     IVR, the ACD and call control) with its call history."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        center: ContactCenter | None = None,
+        flows: Sequence[Flow] = (),
+    ) -> None:
+        """``center`` and ``flows`` replace the demo's (or a serve node's empty) routing
+        and add IVR flows, published at start: how tests run their own flows on a real
+        node until routing and flows are loaded from the database."""
         self.settings = settings
+        self._flows = tuple(flows)
+        self.sip_addresses: dict[str, tuple[str, int]] = {}
         try:
             secret_key = settings.effective_secret_key
         except SettingsError as error:
@@ -95,7 +107,8 @@ class Node:
             raise NodeStartError(
                 f"cannot keep the demo's passwords in {settings.data_dir}: {error.strerror}"
             ) from None
-        center = demo_contact_center() if settings.demo else _empty_contact_center()
+        if center is None:
+            center = demo_contact_center() if settings.demo else _empty_contact_center()
         self.telephony = Telephony(
             center,
             _sip_config(settings, self.demo_passwords),
@@ -162,10 +175,14 @@ class Node:
             self.catalog.add(flow)
             self.catalog.publish(flow.name, flow.version)
             self._warm_up = asyncio.create_task(self._prerender(flow), name="prerender")
+        for extra in self._flows:
+            self.catalog.add(extra)
+            self.catalog.publish(extra.name, extra.version)
         try:
             if isinstance(self.media, MediaWorkerPool):
                 await self.media.start()
             sip_addresses = await self.telephony.start()
+            self.sip_addresses = dict(sip_addresses)
         except SipTransportError as error:
             await self._shutdown()
             raise NodeStartError(str(error)) from None

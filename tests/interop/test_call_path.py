@@ -71,13 +71,23 @@ class AgentPhone:
     """baresip as an agent's desk phone: registers, answers by itself, talks a tone and
     keeps what it heard in a WAV (sndfile module)."""
 
-    def __init__(self, directory: Path, user: str, password: str, registrar_port: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        user: str,
+        password: str,
+        registrar_port: int,
+        *,
+        talk_seconds: float = 120.0,
+    ) -> None:
+        """``talk_seconds``: how long the agent talks; baresip hangs up when its audio
+        file ends, so a short one makes an agent who hangs up first."""
         from tests.interop.test_sip_peers import free_port_pair
 
         directory.mkdir(parents=True)
         self.recordings = directory / "heard"
         self.recordings.mkdir()
-        tone = tone_wav(directory / "agent.wav", 1000.0, 120.0, "signed-integer")
+        tone = tone_wav(directory / "agent.wav", 1000.0, talk_seconds, "signed-integer")
         sip_port = free_port_pair()
         (directory / "config").write_text(
             "\n".join(

@@ -110,3 +110,56 @@ def customer_scenario(
         + body
         + _TAIL.format(number=number, caller=caller)
     )
+
+
+# ---- scripted callers for live IVR tests (speech, voicemail, survey) --------------------------
+
+_AWAIT_BYE = """  <recv request="BYE" timeout="30000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+def pause(seconds: float) -> str:
+    return f'  <pause milliseconds="{round(seconds * 1000)}"/>'
+
+
+def stream(wav: Path, loops: int = 1) -> str:
+    """Send an 8 kHz A-law WAV as RTP (payload type 8), ``loops`` times (-1: forever)."""
+    return f'  <nop><action><exec rtp_stream="{wav},{loops},8"/></action></nop>'
+
+
+def key(digit: str) -> str:
+    """One RFC 2833 key press from SIPp's shipped captures."""
+    name = _KEY_FILES.get(digit, digit)
+    return (
+        f'  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/dtmf_2833_{name}.pcap"/>'
+        "</action></nop>"
+    )
+
+
+def scripted_caller(
+    steps: Sequence[str],
+    *,
+    number: str,
+    caller: str = "13800138000",
+    node_hangs_up: bool,
+) -> str:
+    """A caller who does ``steps`` after the call is answered, then hangs up, or (with
+    ``node_hangs_up``) waits for the node's BYE and answers it."""
+    head = _HEAD.format(number=number, caller=caller)
+    body = "\n".join(steps) + "\n"
+    tail = _AWAIT_BYE if node_hangs_up else _TAIL
+    return head + body + tail.format(number=number, caller=caller)
