@@ -1,9 +1,9 @@
 """Speech input, voicemail and the post-call survey on live calls, against real peers.
 
 Each test runs a node (``tests/support/live_node.py``) with a flow from
-``tests/fixtures/ivr/`` on its own number, media in a worker process (the pipe protocol),
-and a SIPp caller who follows a script timed on the node's own prompts: the test renders
-the same prompts with the same TTS cache, so it knows how long each one plays.
+``tests/fixtures/ivr/`` on its own number, and a SIPp caller who follows a script timed on
+the node's own prompts: the test renders the same prompts with the same TTS cache, so it
+knows how long each one plays.
 """
 
 from __future__ import annotations
@@ -44,11 +44,8 @@ async def spoken_alaw(prompt_cache: Path, tmp_path: Path, text: str) -> Path:
     renderer = PromptRenderer(create_engines(("piper",)), prompt_cache, tmp_path)
     source = await renderer.render(PromptItem("en", text=text))
     target = tmp_path / "phrase-alaw.wav"
-    subprocess.run(
-        [require_peer("sox"), str(source), "-r", "8000", "-c", "1", "-e", "a-law", "-b", "8"]
-        + [str(target)],
-        check=True,
-    )
+    command = [require_peer("sox"), str(source), "-r", "8000", "-c", "1", "-e", "a-law"]
+    await asyncio.to_thread(subprocess.run, [*command, "-b", "8", str(target)], check=True)
     return target
 
 
@@ -160,7 +157,9 @@ async def test_caller_rates_the_call_after_the_agent_hangs_up(
                 assert (await client.post("/api/v1/live/agents/1002/login")).status_code == 204
                 assert (await client.post("/api/v1/live/agents/1002/ready")).status_code == 204
                 steps = [pause(6.0), key("4")]  # during the survey prompt
-                await call(live, tmp_path, scripted_caller(steps, number="5003", node_hangs_up=True))
+                await call(
+                    live, tmp_path, scripted_caller(steps, number="5003", node_hangs_up=True)
+                )
                 (cdr,) = await eventually(client, "/api/v1/cdrs")
                 agents = (await client.get("/api/v1/live/agents")).json()
         finally:

@@ -125,3 +125,46 @@ async def test_a_burst_of_replies_bigger_than_the_pipe_is_never_lost() -> None:
         assert all(r.endpoint_id == endpoint.endpoint_id for r in replies)  # type: ignore[union-attr]
     finally:
         await pool.close()
+
+
+@in_own_loop
+async def test_a_capture_crosses_the_worker_pipe_and_a_dead_worker_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    from hotline.media.engine import CaptureFinished, StartCapture, StopCapture
+    from hotline.media.vad import EndpointingRules
+
+    pool = MediaWorkerPool(workers=1)
+    await pool.start()
+    caller = await open_peer()
+    try:
+        endpoint = await pool.allocate(Allocate("vm"))
+        await pool.execute(SetRemote(endpoint.endpoint_id, *caller.address, 0))
+        rules = EndpointingRules(start_timeout=2.0, trailing_silence=0.3, max_duration=10.0)
+        path = tmp_path / "vm.wav"
+        command = StartCapture(endpoint.endpoint_id, rules, path=str(path), stop_digits="#")
+        assert await pool.execute(command) == Done()
+        payload = pcmu().encoder().encode(tone((440.0,), 1.0, 0.25))
+        target = ("127.0.0.1", endpoint.port)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for index in range(50):
+            chunk = payload[index * 160 : (index + 1) * 160]
+            caller.send(bytes(RtpPacket(0, index, index * 160, 7, chunk)), target)
+            await asyncio.sleep(max(0.0, start + (index + 1) * 0.02 - loop.time()))
+        event = await asyncio.wait_for(pool.next_event(), 5)
+        assert isinstance(event, CaptureFinished)  # the worker's own end of speech
+        result = event.result
+        assert (result.reason, result.speech, result.path) == ("end_of_speech", True, str(path))
+        assert read_wav(path).duration == pytest.approx(result.duration, abs=0.03)
+
+        assert await pool.execute(StartCapture(endpoint.endpoint_id, rules)) == Done()
+        os.kill(pool._workers[0].process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        pool._workers[0].process.join(5)
+        # The capture died with its worker: a stop is refused with a reason, never hangs.
+        stop = pool.execute(StopCapture(endpoint.endpoint_id))
+        with pytest.raises(MediaEngineError):
+            await asyncio.wait_for(stop, 5)
+    finally:
+        caller.close()
+        await pool.close()
