@@ -253,3 +253,25 @@ def test_the_flow_can_ask_for_a_survey_and_a_caller_hanging_up_first_gets_none()
     cc.leg_answered(12, "c2", "c2-a1")
     out = cc.leg_hung_up(20, "c2", "c2-in")  # the caller hangs up first: no survey
     assert commands(out) == [StopRecording("c2-r1"), HangUpLeg("c2-a1")]
+
+
+def test_a_survey_asked_for_by_the_flow_runs_when_the_agent_hangs_up() -> None:
+    acd = Acd()
+    acd.configure_queue(QueueConfig(name="after-sales", ring_timeout=15, wrap_up_seconds=10))
+    acd.add_agent(AgentProfile(agent_id="1001", queues={"after-sales": 0}))
+    route = InboundRoute(
+        name="hotline",
+        did="4000",
+        department="after-sales",
+        destination=Destination(type="flow", target="demo-hotline"),
+    )
+    cc = ContactCenter(acd, InboundRouter([route], {}, NumberingPlan(region="CN")))
+    cc.agent_login(0, "1001")
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk=None)
+    cc.ivr_started(10, "c1", "demo-hotline", 1)
+    cc.ivr_enqueue(20, "c1", "after-sales", attributes={"survey_flow": "rate-us"})
+    cc.leg_answered(22, "c1", "c1-a1")
+    out = cc.leg_hung_up(40, "c1", "c1-a1")
+    assert commands(out)[-1] == StartIvr(
+        "c1", "rate-us", "after-sales", {"agent": "1001", "queue": "after-sales"}
+    )
