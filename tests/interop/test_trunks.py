@@ -44,6 +44,7 @@ class Carrier:
         self.media_port = free_port_pair()
         self.file = directory / f"carrier-{name}.xml"
         self.file.write_text(scenario)
+        self.messages = directory / f"{name}-messages.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -54,6 +55,7 @@ class Carrier:
                 *["-sf", str(self.file), "-i", "127.0.0.1", "-p", str(self.port)],
                 *["-mi", "127.0.0.1", "-mp", str(self.media_port), "-nostdin"],
                 *["-trace_err", "-error_file", str(self.directory / f"{self.name}-errors.log")],
+                *["-trace_msg", "-message_file", str(self.messages)],
             ],
             cwd=self.directory,
             stdin=subprocess.DEVNULL,
@@ -225,6 +227,15 @@ def test_a_503_from_the_first_carrier_fails_over_to_the_second_within_the_attemp
     left, right = two_tones(audio.content, node.directory)
     assert left == pytest.approx(440, abs=15)
     assert right == pytest.approx(1000, abs=15)
+    # Caller ID: b presents its fixed number (in its E.164 format); the group has none to
+    # offer a, so a's INVITE went out anonymous (RFC 3323).
+    invites_a = node.carriers["a"].messages.read_text()
+    assert "INVITE sip:02168888888@127.0.0.1:" in invites_a
+    assert "From: <sip:anonymous@anonymous.invalid>" in invites_a
+    assert "Privacy: id" in invites_a
+    invites_b = node.carriers["b"].messages.read_text()
+    assert "INVITE sip:+862168888888@127.0.0.1:" in invites_b
+    assert "From: <sip:+862161230000@127.0.0.1>" in invites_b
     assert trunk_view(node, "a")["active_calls"] == 0  # channels given back
     assert trunk_view(node, "b")["active_calls"] == 0
 

@@ -145,19 +145,27 @@ def presented_number(
     return group.default_caller_id
 
 
-def check_caller_id(group: TrunkGroupConfig, requested: str | None, plan: NumberingPlan) -> None:
-    """Refuse a requested presented number that the group may not send."""
+def check_caller_id(
+    group: TrunkGroupConfig, requested: str | None, plan: NumberingPlan
+) -> str | None:
+    """The group's ``caller_ids`` entry that ``requested`` names (in any format that reads
+    as the same number), or OriginateError if the group may not present it."""
     if requested is None:
-        return
-    allowed = set(group.caller_ids)
+        return None
+    wanted = _canonical(requested, plan)
+    for allowed in group.caller_ids:
+        if allowed == requested or _canonical(allowed, plan) == wanted:
+            return allowed
+    raise OriginateError(
+        "invalid", f"caller_id {requested!r} is not a number of trunk group {group.name}"
+    )
+
+
+def _canonical(number: str, plan: NumberingPlan) -> str:
     try:
-        canonical = normalize(requested, plan)
+        return normalize(number, plan)
     except NumberError:
-        canonical = requested
-    if requested not in allowed and canonical not in allowed:
-        raise OriginateError(
-            "invalid", f"caller_id {requested!r} is not a number of trunk group {group.name}"
-        )
+        return number
 
 
 def usable_trunks_or_raise(group: TrunkGroup) -> None:
@@ -189,9 +197,7 @@ class OutboundCall:
             self._number = normalize(number, plan)
         except NumberError as error:
             raise OriginateError("invalid", str(error)) from None
-        check_caller_id(group.config, caller_id, plan)
-        if caller_id is not None and caller_id not in group.config.caller_ids:
-            caller_id = normalize(caller_id, plan)
+        caller_id = check_caller_id(group.config, caller_id, plan)
         self.call_id = call_id
         self.state: OutboundState = "ringing_agent"
         self.started_at = 0.0

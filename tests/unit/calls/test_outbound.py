@@ -256,6 +256,13 @@ def test_caller_id_rules() -> None:
     (dial,) = r.commands(r.call.leg_answered("c1-a1", 1.0))
     assert isinstance(dial, DialTrunk)
     assert dial.from_user == "02161230001"
+    # A number configured in national form matches its E.164 spelling too.
+    national = make_group(caller_ids=["02161230002"])
+    r = Recorder(national, caller_id="+862161230002")
+    r.keep(r.call.start(0.0))
+    (dial,) = r.commands(r.call.leg_answered("c1-a1", 1.0))
+    assert isinstance(dial, DialTrunk)
+    assert dial.from_user == "02161230002"
     with pytest.raises(OriginateError) as refused:
         Recorder(group, caller_id="+862169999999")
     assert refused.value.kind == "invalid"
