@@ -31,7 +31,7 @@ from tests.unit.api.conftest import FAST_PASSWORDS, SECRET
 from tests.unit.store.conftest import postgres_url  # noqa: F401
 
 CONFIG_PATHS = (
-    r"^/api/v1/(departments|skills|users|agents|queues|trunks|inbound-routes|"
+    r"^/api/v1/(departments|skills|users|agents|queues|trunks|trunk-groups|inbound-routes|"
     r"business-hours|wrapup-codes|customers|ivr-flows|webhooks)"
 )
 

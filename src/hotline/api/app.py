@@ -31,6 +31,7 @@ CONFIG_RESOURCES = (
     (r.AGENTS, s.AgentCreate, s.AgentRead),
     (r.QUEUES, s.QueueCreate, s.QueueRead),
     (r.TRUNKS, s.TrunkCreate, s.TrunkRead),
+    (r.TRUNK_GROUPS, s.TrunkGroupCreate, s.TrunkGroupRead),
     (r.INBOUND_ROUTES, s.InboundRouteCreate, s.InboundRouteRead),
     (r.BUSINESS_HOURS, s.BusinessHoursCreate, s.BusinessHoursRead),
     (r.WRAPUP_CODES, s.WrapUpCodeCreate, s.WrapUpCodeRead),
@@ -58,7 +59,7 @@ def create_api(context: ApiContext) -> FastAPI:
 
     @api.exception_handler(ServiceError)
     async def service_error(_request: Request, error: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+        return JSONResponse(error.body(), status_code=error.status_code)
 
     api.include_router(operations.router)
     v1 = APIRouter(prefix=API_PREFIX)

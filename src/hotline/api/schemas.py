@@ -100,14 +100,10 @@ class UserCreate(Body):
     display_name: OptionalText200 = ""
     password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
     role: Role
+    # Supervisors and agents need a department: checked against the row's whole state
+    # by the service (services/integrity.py), so that a PATCH of the role alone works.
     department_id: Id | None = None
     active: bool = True
-
-    @model_validator(mode="after")
-    def _scoped_roles_need_department(self) -> UserCreate:
-        if self.role in (Role.SUPERVISOR, Role.AGENT) and self.department_id is None:
-            raise ValueError(f"a {self.role.value} belongs to a department: set department_id")
-        return self
 
 
 class UserRead(ReadModel):
@@ -194,8 +190,17 @@ class TrunkCreate(Body):
     port: int = Field(default=5060, ge=1, le=65535)
     transport: Literal["udp", "tcp", "tls"] = "udp"
     username: Name | None = None
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="digest password towards the carrier; write-only"
+    )
     max_channels: int = Field(default=30, ge=1, le=100000)
     enabled: bool = True
+    priority: int = Field(default=0, ge=0, le=1000, description="lower is tried first")
+    weight: int = Field(default=1, ge=1, le=1000, description="share in weighted round-robin")
+    dial_format: Literal["e164", "national", "international"] = "national"
+    caller_id: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,32}$")] | None = Field(
+        default=None, description="fixed presented number; none: the call's own"
+    )
 
 
 class TrunkRead(ReadModel):
@@ -205,8 +210,42 @@ class TrunkRead(ReadModel):
     port: int
     transport: str
     username: str | None
+    has_password: bool
     max_channels: int
     enabled: bool
+    priority: int
+    weight: int
+    dial_format: str
+    caller_id: str | None
+
+
+SipStatusRule = Annotated[str, StringConstraints(pattern=r"^[3-6]([0-9]{2}|xx)$")]
+
+
+class TrunkGroupCreate(Body):
+    name: Name
+    strategy: Literal["priority", "weighted_round_robin", "least_used"] = "priority"
+    trunk_ids: list[Id] = Field(min_length=1, max_length=100, description="in priority order")
+    failover_on: list[SipStatusRule] = Field(
+        default_factory=lambda: ["408", "5xx", "604", "606"],
+        max_length=50,
+        description="SIP answers that move the attempt to the next trunk ('503' or '5xx')",
+    )
+
+    @field_validator("trunk_ids")
+    @classmethod
+    def _unique_trunks(cls, trunk_ids: list[int]) -> list[int]:
+        if len(set(trunk_ids)) != len(trunk_ids):
+            raise ValueError("each trunk at most once")
+        return trunk_ids
+
+
+class TrunkGroupRead(ReadModel):
+    id: int
+    name: str
+    strategy: str
+    trunk_ids: list[int]
+    failover_on: list[str]
 
 
 class InboundRouteCreate(Body):
@@ -323,14 +362,59 @@ class IvrDefinition(Body):
         return self
 
 
-class IvrFlowCreate(Body):
+#: YAML text as an admin writes it: tabs and line ends allowed, other control characters not.
+YamlText = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    ),
+]
+
+
+class IvrSource(Body):
+    """A flow given either as a JSON ``definition`` or as the ``yaml`` text an admin wrote
+    (kept with its comments, so the editor shows it as written)."""
+
+    definition: IvrDefinition | None = None
+    yaml: YamlText | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> IvrSource:
+        if (self.definition is None) == (self.yaml is None):
+            raise ValueError("give exactly one of definition or yaml")
+        return self
+
+
+class IvrFlowCreate(IvrSource):
     name: Name
     department_id: Id
-    definition: IvrDefinition
 
 
-class IvrVersionCreate(Body):
-    definition: IvrDefinition
+class IvrVersionCreate(IvrSource):
+    publish: bool = Field(default=False, description="publish the new version at once")
+
+
+class IvrFlowUpdate(Body):
+    """Rename a flow or move it to another department (its versions stay)."""
+
+    name: Name | None = None
+    department_id: Id | None = None
+
+
+class IvrValidate(Body):
+    yaml: YamlText
+
+
+class IvrProblem(BaseModel):
+    location: str = Field(description="dotted path in the document, e.g. nodes.menu.options.7")
+    node: str | None = Field(description="the node the problem is in, if any")
+    line: int | None = Field(description="1-based line in the YAML text, if known")
+    message: str
+
+
+class IvrValidation(BaseModel):
+    valid: bool
+    problems: list[IvrProblem]
 
 
 class IvrPublish(Body):
@@ -349,6 +433,7 @@ class IvrVersionRead(ReadModel):
     flow_id: int
     version: int
     definition: dict[str, Any]
+    source: str | None
     created_at: datetime
     created_by: int | None
 

@@ -134,7 +134,7 @@ async def seed_demo_directory(
         )
         session.add(
             InboundRoute(
-                did=HOTLINE_NUMBER, trunk_id=trunk.id, target_type="flow", target_id=flow.id
+                did=HOTLINE_NUMBER, trunk_id=trunk.id, target_type="ivr_flow", target_id=flow.id
             )
         )
         await session.commit()

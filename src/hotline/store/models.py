@@ -152,6 +152,51 @@ class Trunk(Base):
     username: Mapped[str | None] = mapped_column(String(100))
     max_channels: Mapped[int] = mapped_column(Integer, default=30)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Digest credentials towards the carrier: the node must answer challenges with it, so
+    # it is stored as given (like a webhook secret), write-only in the API, redacted in audit.
+    password: Mapped[str | None] = mapped_column(String(200))
+    # The fields of ``calls.trunks.TrunkConfig`` an operator sets per trunk.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    dial_format: Mapped[str] = mapped_column(String(16), default="national")
+    caller_id: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+
+class TrunkGroup(Base):
+    """Trunks that carry the same outbound calls, and how one is chosen (``TrunkGroupConfig``)."""
+
+    __tablename__ = "trunk_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    strategy: Mapped[str] = mapped_column(String(32), default="priority")
+    failover_on: Mapped[list[Any]] = mapped_column(default=list)
+    members: Mapped[list[TrunkGroupMember]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="TrunkGroupMember.position"
+    )
+
+    @property
+    def trunk_ids(self) -> list[int]:
+        return [member.trunk_id for member in self.members]
+
+
+class TrunkGroupMember(Base):
+    """A trunk in a group; ``position`` keeps the order the operator gave."""
+
+    __tablename__ = "trunk_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("trunk_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    # A trunk still in a group cannot be deleted: the group would silently lose capacity.
+    trunk_id: Mapped[int] = mapped_column(
+        ForeignKey("trunks.id", ondelete="RESTRICT"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class BusinessHours(Base):
@@ -187,6 +232,8 @@ class IvrFlowVersion(Base):
     flow_id: Mapped[int] = mapped_column(ForeignKey("ivr_flows.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     definition: Mapped[dict[str, Any]] = mapped_column()
+    #: The YAML text the version was saved from, comments included (None when saved as JSON).
+    source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

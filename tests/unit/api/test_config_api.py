@@ -133,7 +133,13 @@ async def test_agent_skills_are_replaced_as_a_set(world: World, clients) -> None
 
 async def test_ivr_flow_versions_are_immutable_and_one_is_published(world: World, clients) -> None:
     supervisor = clients["supervisor"]
-    v1 = {"start": "welcome", "nodes": {"welcome": {"action": "play", "next": "q"}, "q": {}}}
+    v1 = {
+        "start": "welcome",
+        "nodes": {
+            "welcome": {"type": "play", "prompt": {"text": {"en": "Hello"}}, "next": "q"},
+            "q": {"type": "queue", "queue": "sales"},
+        },
+    }
     created = await supervisor.post(
         "/api/v1/ivr-flows",
         json={"name": "main", "department_id": world.ids["dept_A"], "definition": v1},
@@ -141,7 +147,7 @@ async def test_ivr_flow_versions_are_immutable_and_one_is_published(world: World
     assert created.status_code == 201, created.text
     flow = created.json()
     assert (flow["latest_version"], flow["published_version"]) == (1, None)
-    v2 = {"start": "closed", "nodes": {"closed": {"action": "hangup"}}}
+    v2 = {"start": "closed", "nodes": {"closed": {"type": "hangup"}}}
     added = await supervisor.post(
         f"/api/v1/ivr-flows/{flow['id']}/versions", json={"definition": v2}
     )

@@ -22,7 +22,7 @@ wrapup_codes: [{department: Sales, code: won, label: Deal won}]
 ivr_flows:
   - name: sales-menu
     department: Sales
-    definition: {start: hello, nodes: {hello: {action: queue, queue: sales}}}
+    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}
 inbound_routes:
   - {did: "4008001234", trunk: carrier-b, target_type: ivr_flow, target: sales-menu,
      business_hours: office}
@@ -75,7 +75,7 @@ async def test_changes_show_as_a_diff_and_flows_get_a_new_version(world: World, 
     admin = clients["admin"]
     await _import(admin, DOCUMENT, dry_run=False)
     changed = DOCUMENT.replace("max_wait_seconds: 300", "max_wait_seconds: 120").replace(
-        "queue: sales}", "queue: sales, note: x}"
+        "queue: sales}", "queue: sales, priority: 5}"
     )
     diff = (await _import(admin, changed, dry_run=True)).json()
     assert diff["updated"] == [

@@ -30,7 +30,7 @@ Payload = Callable[[World, int], Awaitable[dict[str, Any]]]
 
 
 def flow_definition() -> dict[str, Any]:
-    return {"start": "menu", "nodes": {"menu": {"action": "hangup"}}}
+    return {"start": "menu", "nodes": {"menu": {"type": "hangup"}}}
 
 
 async def _user_payload(world: World, n: int) -> dict[str, Any]:
@@ -68,6 +68,7 @@ CREATE: dict[str, Payload] = {
     "agents": _agent_payload,
     "queues": simple(lambda w, n: {"name": f"queue {n}", "department_id": w.ids["dept_A"]}),
     "trunks": simple(lambda w, n: {"name": f"trunk {n}", "host": "198.51.100.7"}),
+    "trunk-groups": simple(lambda w, n: {"name": f"group {n}", "trunk_ids": [w.ids["trunk"]]}),
     "inbound-routes": simple(
         lambda w, n: {"did": f"400{n}", "target_type": "queue", "target_id": w.ids["queue_A"]}
     ),
@@ -106,6 +107,8 @@ PATCH: dict[str, Callable[[int], dict[str, Any]]] = {
     "agents": lambda n: {"extension": f"3{n}"},
     "queues": lambda n: {"max_wait_seconds": 120},
     "trunks": lambda n: {"enabled": False},
+    "trunk-groups": lambda n: {"strategy": "least_used"},
+    "ivr-flows": lambda n: {"name": f"renamed flow {n}"},
     "inbound-routes": lambda n: {"did": f"500{n}"},
     "business-hours": lambda n: {"timezone": "UTC"},
     "wrapup-codes": lambda n: {"label": "Renamed"},
@@ -119,6 +122,7 @@ PERMISSIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "agents": (CONFIG_READ, DEPT_WRITE),
     "queues": (CONFIG_READ, DEPT_WRITE),
     "trunks": (CONFIG_READ, ADMIN),
+    "trunk-groups": (CONFIG_READ, ADMIN),
     "inbound-routes": (CONFIG_READ, ADMIN),
     "business-hours": (CONFIG_READ, ADMIN),
     "wrapup-codes": (CONFIG_READ, DEPT_WRITE),
@@ -171,6 +175,12 @@ def _cases() -> list[Case]:
             body=simple(lambda w, n: {"name": f"t{n}", "scopes": ["tokens"]}),
         ),
         Case("GET", "/api/v1/ivr-flows/{id}/versions", CONFIG_READ, resource="ivr-flows"),
+        Case(
+            "POST",
+            "/api/v1/ivr-flows/validate",
+            CONFIG_READ,
+            body=simple(lambda w, n: {"yaml": "start: a\nnodes: {a: {type: hangup}}\n"}),
+        ),
         Case(
             "POST",
             "/api/v1/ivr-flows/{id}/versions",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
@@ -11,7 +11,12 @@ from hotline.api.schemas import (
     MAX_INT,
     IvrFlowCreate,
     IvrFlowRead,
+    IvrFlowUpdate,
+    IvrProblem,
     IvrPublish,
+    IvrSource,
+    IvrValidate,
+    IvrValidation,
     IvrVersionCreate,
     IvrVersionRead,
 )
@@ -44,11 +49,25 @@ async def list_ivr_flows(
 async def create_ivr_flow(
     body: IvrFlowCreate, session: SessionDep, principal: PrincipalDep
 ) -> IvrFlowRead:
-    definition = body.definition.model_dump(mode="json")
     flow, latest = await IvrService(session, principal).create(
-        body.name, body.department_id, definition
+        body.name, body.department_id, _definition(body), body.yaml
     )
     return _read(flow, latest)
+
+
+@router.post("/validate")
+async def validate_ivr_flow(
+    body: IvrValidate, session: SessionDep, principal: PrincipalDep
+) -> IvrValidation:
+    """Check a YAML flow without saving it: every problem with its node and line."""
+    problems = IvrService(session, principal).validate(body.yaml)
+    return IvrValidation(
+        valid=not problems,
+        problems=[
+            IvrProblem(location=p.location, node=p.node, line=p.line, message=p.message)
+            for p in problems
+        ],
+    )
 
 
 @router.get("/{flow_id}")
@@ -56,6 +75,14 @@ async def get_ivr_flow(
     flow_id: FlowId, session: SessionDep, principal: PrincipalDep
 ) -> IvrFlowRead:
     return _read(*await IvrService(session, principal).get(flow_id))
+
+
+@router.patch("/{flow_id}")
+async def update_ivr_flow(
+    flow_id: FlowId, body: IvrFlowUpdate, session: SessionDep, principal: PrincipalDep
+) -> IvrFlowRead:
+    values = body.model_dump(mode="json", include=body.model_fields_set, exclude_none=True)
+    return _read(*await IvrService(session, principal).update(flow_id, values))
 
 
 @router.delete("/{flow_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
@@ -78,8 +105,9 @@ async def list_ivr_flow_versions(
 async def create_ivr_flow_version(
     flow_id: FlowId, body: IvrVersionCreate, session: SessionDep, principal: PrincipalDep
 ) -> IvrVersionRead:
-    definition = body.definition.model_dump(mode="json")
-    version = await IvrService(session, principal).add_version(flow_id, definition)
+    version = await IvrService(session, principal).add_version(
+        flow_id, _definition(body), body.yaml, publish=body.publish
+    )
     return IvrVersionRead.model_validate(version)
 
 
@@ -88,3 +116,7 @@ async def publish_ivr_flow(
     flow_id: FlowId, body: IvrPublish, session: SessionDep, principal: PrincipalDep
 ) -> IvrFlowRead:
     return _read(*await IvrService(session, principal).publish(flow_id, body.version))
+
+
+def _definition(body: IvrSource) -> dict[str, Any] | None:
+    return None if body.definition is None else body.definition.model_dump(mode="json")

@@ -21,6 +21,7 @@ from hotline.api import schemas as s
 from hotline.api.rbac import Permission, Principal
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, InvalidError
+from hotline.ivr.problems import check_flow
 from hotline.store.models import (
     Agent,
     Base,
@@ -157,7 +158,18 @@ class BackupService:
             "skills": [{"name": skill.name} for skill in await self._all(Skill)],
             "trunks": [
                 _columns(
-                    t, "name", "host", "port", "transport", "username", "max_channels", "enabled"
+                    t,
+                    "name",
+                    "host",
+                    "port",
+                    "transport",
+                    "username",
+                    "max_channels",
+                    "enabled",
+                    "priority",
+                    "weight",
+                    "dial_format",
+                    "caller_id",
                 )
                 for t in await self._all(Trunk)
             ],
@@ -216,6 +228,8 @@ class BackupService:
             trunks = {t.name: t for t in await self._all(Trunk)}
             for t in document.trunks:
                 values = t.model_dump(mode="json")
+                if values.get("password") is None:
+                    values.pop("password", None)  # not in exports: keep the stored one
                 trunks[t.name] = await plan.upsert(
                     Trunk, "trunks", {"name": values.pop("name")}, values
                 )
@@ -248,6 +262,12 @@ class BackupService:
             flows = {f.name: f for f in await self._all(IvrFlow)}
             for f in document.ivr_flows:
                 dept = department(f.department, f"ivr_flows/{f.name}")
+                problems = check_flow(f.definition.model_dump(mode="json"))
+                if problems:
+                    raise InvalidError(
+                        f"ivr_flows/{f.name}: "
+                        + "; ".join(f"{p.location}: {p.message}" for p in problems)
+                    )
                 flows[f.name] = await plan.flow(
                     f.name, dept, f.definition.model_dump(mode="json"), self.principal.user_id
                 )

@@ -8,7 +8,7 @@ passwords, agents' skills) give a ``prepare`` hook that turns API values into co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -19,6 +19,7 @@ from hotline.api.rbac import Permission, Principal
 from hotline.api.security import Passwords
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, NotFoundError
+from hotline.api.services.integrity import Integrity
 from hotline.events.bus import EventBus
 from hotline.store.models import Base
 from hotline.store.repositories import Repository
@@ -28,6 +29,20 @@ ModelT = TypeVar("ModelT", bound=Base)
 
 def _unchanged(values: dict[str, Any], _passwords: Passwords) -> dict[str, Any]:
     return values
+
+
+#: Checks a change against stored data: (integrity, values sent, row or None on create).
+Check = Callable[[Integrity, Mapping[str, Any], Any], Awaitable[None]]
+#: Why a row cannot be deleted (a message), or None.
+InUse = Callable[[Integrity, Any], Awaitable[str | None]]
+
+
+async def _no_check(_integrity: Integrity, _values: Mapping[str, Any], _item: Any) -> None:
+    return None
+
+
+async def _not_used(_integrity: Integrity, _item: Any) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,8 @@ class Resource(Generic[ModelT]):
     #: Rows belong to a department; supervisors see and change only their own.
     department_scoped: bool = False
     prepare: Callable[[dict[str, Any], Passwords], dict[str, Any]] = field(default=_unchanged)
+    check: Check = field(default=_no_check)
+    in_use: InUse = field(default=_not_used)
 
 
 class ConfigService(Generic[ModelT]):
@@ -58,7 +75,14 @@ class ConfigService(Generic[ModelT]):
         self.resource = resource
         self.repository = Repository(session, resource.model)
         self.audit = AuditService(session, principal)
+        self.integrity = Integrity(session, principal)
         self.bus = bus
+
+    async def _check(self, values: dict[str, Any], item: ModelT | None) -> None:
+        """References, uniqueness and the resource's own rules, each naming its field."""
+        await self.integrity.references(self.resource.model, values)
+        await self.integrity.unique(self.resource.model, values, item)
+        await self.resource.check(self.integrity, values, item)
 
     @property
     def _scope(self) -> frozenset[int] | None:
@@ -82,6 +106,7 @@ class ConfigService(Generic[ModelT]):
         self.principal.require(self.resource.write)
         if self.resource.department_scoped:
             self.principal.require_department(values.get("department_id"))
+        await self._check(values, None)
         item = self.resource.model(**self.resource.prepare(values, self.passwords))
         try:
             await self.repository.add(item)
@@ -103,6 +128,7 @@ class ConfigService(Generic[ModelT]):
         item = await self._get(item_id)
         if self.resource.department_scoped and "department_id" in values:
             self.principal.require_department(values["department_id"])
+        await self._check(values, item)
         before = {name: _jsonable(getattr(item, name, None)) for name in values}
         try:
             await self.repository.update(item, self.resource.prepare(values, self.passwords))
@@ -123,6 +149,9 @@ class ConfigService(Generic[ModelT]):
         self.principal.require(self.resource.write)
         item = await self._get(item_id)
         department_id = getattr(item, "department_id", None)
+        reason = await self.resource.in_use(self.integrity, item)
+        if reason is not None:
+            raise ConflictError(f"{self.resource.name} {item_id}: {reason}")
         try:
             await self.repository.delete(item)
             await self.audit.record(

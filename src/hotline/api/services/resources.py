@@ -7,6 +7,15 @@ from typing import Any
 from hotline.api.rbac import Permission
 from hotline.api.security import Passwords
 from hotline.api.services.config import Resource
+from hotline.api.services.integrity import (
+    Integrity,
+    check_agent,
+    check_queue,
+    check_route,
+    check_trunk_group,
+    check_user,
+    routed_to,
+)
 from hotline.store.models import (
     Agent,
     AgentSkill,
@@ -17,6 +26,8 @@ from hotline.store.models import (
     Queue,
     Skill,
     Trunk,
+    TrunkGroup,
+    TrunkGroupMember,
     User,
     Webhook,
     WrapUpCode,
@@ -40,11 +51,40 @@ def _agent_columns(values: dict[str, Any], _passwords: Passwords) -> dict[str, A
     return values
 
 
+def _trunk_group_columns(values: dict[str, Any], _passwords: Passwords) -> dict[str, Any]:
+    values = dict(values)
+    if "trunk_ids" in values:
+        values["members"] = [
+            TrunkGroupMember(trunk_id=trunk_id, position=position)
+            for position, trunk_id in enumerate(values.pop("trunk_ids"))
+        ]
+    return values
+
+
+def _routed(target_type: str) -> Any:
+    async def in_use(integrity: Integrity, item: Any) -> str | None:
+        return await routed_to(integrity, target_type, item)
+
+    return in_use
+
+
 DEPARTMENTS = Resource("departments", Department, Permission.CONFIG_READ, Permission.CONFIG_WRITE)
 SKILLS = Resource("skills", Skill, Permission.CONFIG_READ, Permission.CONFIG_WRITE)
 TRUNKS = Resource("trunks", Trunk, Permission.CONFIG_READ, Permission.CONFIG_WRITE)
+TRUNK_GROUPS = Resource(
+    "trunk-groups",
+    TrunkGroup,
+    Permission.CONFIG_READ,
+    Permission.CONFIG_WRITE,
+    prepare=_trunk_group_columns,
+    check=check_trunk_group,
+)
 INBOUND_ROUTES = Resource(
-    "inbound-routes", InboundRoute, Permission.CONFIG_READ, Permission.CONFIG_WRITE
+    "inbound-routes",
+    InboundRoute,
+    Permission.CONFIG_READ,
+    Permission.CONFIG_WRITE,
+    check=check_route,
 )
 BUSINESS_HOURS = Resource(
     "business-hours", BusinessHours, Permission.CONFIG_READ, Permission.CONFIG_WRITE
@@ -56,9 +96,16 @@ USERS = Resource(
     Permission.USERS_WRITE,
     department_scoped=True,
     prepare=_user_columns,
+    check=check_user,
 )
 QUEUES = Resource(
-    "queues", Queue, Permission.DEPARTMENT_READ, Permission.DEPARTMENT_WRITE, department_scoped=True
+    "queues",
+    Queue,
+    Permission.DEPARTMENT_READ,
+    Permission.DEPARTMENT_WRITE,
+    department_scoped=True,
+    check=check_queue,
+    in_use=_routed("queue"),
 )
 AGENTS = Resource(
     "agents",
@@ -67,6 +114,8 @@ AGENTS = Resource(
     Permission.DEPARTMENT_WRITE,
     department_scoped=True,
     prepare=_agent_columns,
+    check=check_agent,
+    in_use=_routed("agent"),
 )
 WRAPUP_CODES = Resource(
     "wrapup-codes",
