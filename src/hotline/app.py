@@ -28,7 +28,7 @@ from hotline.calls.routing import InboundRouter
 from hotline.calls.trunks import TrunkConfig
 from hotline.demo.config import PLAN, demo_agents, demo_contact_center, demo_flow, demo_trunk
 from hotline.demo.orders import demo_orders_router
-from hotline.demo.seed import seed_demo_directory
+from hotline.demo.seed import seed_demo_desk, seed_demo_directory
 from hotline.events.bus import EventBus
 from hotline.ivr.catalog import FlowCatalog
 from hotline.ivr.flow import Flow
@@ -234,6 +234,7 @@ class Node:
             staff = await seed_demo_directory(self.database, self.demo_passwords)
             for username, password in staff.items():
                 log.warning("demo user created: %s / %s (demo only)", username, password)
+            await seed_demo_desk(self.database)
         await self.database.check_migrated()
         log.info("database ready", extra={"database": self.database.safe_url})
 

@@ -16,7 +16,17 @@ from hotline.api import schemas as s
 from hotline.api.context import ApiContext
 from hotline.api.deps import SESSION_COOKIE
 from hotline.api.metrics import ApiCollector
-from hotline.api.routes import auth, backup, events, history, ivr, live, operations, recordings
+from hotline.api.routes import (
+    auth,
+    backup,
+    events,
+    history,
+    ivr,
+    live,
+    operations,
+    recordings,
+    stats,
+)
 from hotline.api.routes.config import crud_router
 from hotline.api.services import resources as r
 from hotline.api.services.errors import ServiceError
@@ -74,5 +84,6 @@ def create_api(context: ApiContext) -> FastAPI:
     v1.include_router(history.webhooks_router)
     v1.include_router(events.router)
     v1.include_router(live.router)
+    v1.include_router(stats.router)
     api.include_router(v1)
     return api

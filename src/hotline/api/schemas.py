@@ -640,3 +640,68 @@ class LiveCall(BaseModel):
     held: bool
     started_at: float
     direction: str = "inbound"
+    #: Variables the IVR collected (order number, language...): the screen pop's IVR data.
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+# ---- agent desktop and wallboard (issue 7, web consoles) ---------------------------------
+
+
+class WrapUpBody(Body):
+    """The agent's wrap-up of a call it handled: a code of its department, free notes."""
+
+    call_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NO_CONTROL)]
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=_NO_CONTROL)]
+    # Notes may have line breaks; other control characters are refused.
+    notes: Annotated[
+        str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x09\x0b-\x1f\x7f]*$")
+    ] = ""
+
+
+class RecentContact(BaseModel):
+    call_id: str
+    started_at: datetime
+    disposition: str
+    queue_id: int | None
+    agent_id: int | None
+    talk_seconds: float
+    wrapup_code: str | None
+    notes: str | None
+
+
+class ScreenPopCustomer(BaseModel):
+    id: int
+    phone: str
+    name: str
+    email: str | None
+    external_id: str | None
+    data: dict[str, Any]
+
+
+class ScreenPop(BaseModel):
+    """What an agent sees when a call rings: who calls, their profile, their last contacts
+    with the call's department, and what they told the IVR."""
+
+    call_id: str
+    caller: str
+    queue: str | None
+    customer: ScreenPopCustomer | None
+    recent: list[RecentContact]
+    ivr: dict[str, str]
+
+
+class IntervalCount(BaseModel):
+    start: datetime
+    offered: int
+    handled: int
+    abandoned: int
+    other: int
+
+
+class IntervalStats(BaseModel):
+    """One day's calls per interval, from the CDRs, in the asked time zone."""
+
+    day: date
+    minutes: int
+    timezone: str
+    intervals: list[IntervalCount]

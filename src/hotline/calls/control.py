@@ -250,6 +250,7 @@ class CustomerCall:
         self._survey_flows = survey_flows or {}
         self._survey_flow_asked: str | None = None
         self._agent_left = False  # the agent hung up first; the caller is in the survey
+        self._attributes: dict[str, str] = {}  # what the IVR collected (screen pop)
         self.started_at = 0.0  # set when routed
 
     # ---- read-only views (live API, wallboard) ---------------------------------------------
@@ -283,6 +284,12 @@ class CustomerCall:
     @property
     def held(self) -> bool:
         return self._held
+
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        """The variables the IVR handed over with the call (order number, language...),
+        for the agent's screen pop; later enqueues add to them."""
+        return dict(self._attributes)
 
     # ---- the call arrives ------------------------------------------------------------------
 
@@ -336,6 +343,7 @@ class CustomerCall:
         self._expect("ivr", "queued", "offered")
         self.state, self._queue, self._ivr_running, self._in_acd = "queued", queue, False, True
         self._survey_flow_asked = attributes.get("survey_flow") or self._survey_flow_asked
+        self._attributes.update(attributes)
         return [
             EnqueueContact(self.call_id, queue, priority, dict(skills), dict(attributes)),
             PlayMusicOnHold(self.customer_leg),

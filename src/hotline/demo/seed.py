@@ -22,6 +22,7 @@ from hotline.store.database import Database
 from hotline.store.models import (
     Agent,
     AgentSkill,
+    Customer,
     Department,
     InboundRoute,
     IvrFlow,
@@ -31,6 +32,7 @@ from hotline.store.models import (
     Skill,
     Trunk,
     User,
+    WrapUpCode,
 )
 
 #: Web users besides the agents (the admin is created by the API's own demo bootstrap).
@@ -139,3 +141,46 @@ async def seed_demo_directory(
         )
         await session.commit()
     return created
+
+
+#: Wrap-up codes of every demo department: (code, label). Labels are data, shown as they
+#: are in both languages of the consoles, hence both words.
+DEMO_WRAPUP_CODES = (
+    ("resolved", "已解决 · Resolved"),
+    ("follow-up", "需回访 · Follow-up needed"),
+    ("order", "订单咨询 · Order enquiry"),
+    ("complaint", "投诉 · Complaint"),
+)
+
+#: A customer in the CRM cache, so that a call from SIPp's or the README's test number
+#: shows a screen pop with a profile.
+DEMO_CUSTOMERS = (
+    {
+        "phone": "+8613800138000",
+        "name": "张伟 (Zhang Wei)",
+        "email": "zhang.wei@example.com",
+        "external_id": "C-100042",
+        "data": {"tier": "gold", "city": "上海"},
+    },
+)
+
+
+async def seed_demo_desk(database: Database) -> None:
+    """Wrap-up codes and a customer for the agent desktop, once (also into a demo database
+    made before they existed)."""
+    async with database.session() as session:
+        if await session.scalar(select(func.count()).select_from(WrapUpCode)):
+            return
+        departments = (await session.scalars(select(Department))).all()
+        for department in departments:
+            for code, label in DEMO_WRAPUP_CODES:
+                session.add(WrapUpCode(department_id=department.id, code=code, label=label))
+        for customer in DEMO_CUSTOMERS:
+            exists = await session.scalar(
+                select(func.count())
+                .select_from(Customer)
+                .where(Customer.phone == customer["phone"])
+            )
+            if not exists:
+                session.add(Customer(**customer))
+        await session.commit()

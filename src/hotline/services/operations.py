@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hotline.acd import AcdError
 from hotline.calls.control import CallControlError
 from hotline.calls.outbound import OriginateError
+from hotline.events import Event
 from hotline.services.contact_center import ContactCenter, Output
 
 Execute = Callable[[Sequence[Output]], Awaitable[None]]
@@ -71,6 +72,8 @@ class CallView:
     held: bool
     started_at: float
     direction: str = "inbound"
+    #: What the IVR collected (flow variables handed over with the call).
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,18 @@ class TrunkView:
     calls_total: int
     last_probe_status: int | None
     last_probe_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventParties:
+    """Whom a live event concerns: the department it belongs to and the agents on it.
+
+    The ACD's and the call layer's events name queues, agents and calls, not database ids;
+    the events WebSocket uses this to show a supervisor their departments' events and an
+    agent the events of their own state and calls."""
+
+    department: str | None
+    agents: frozenset[str]
 
 
 class LiveOperations:
@@ -196,6 +211,37 @@ class LiveOperations:
             raise OperationError("conflict", str(error)) from None
         await self._execute(outputs)
 
+    # ---- who an event concerns -----------------------------------------------------------
+
+    def event_parties(self, event: Event) -> EventParties | None:
+        """The department and agents of a live event, from its queue, agent and call fields
+        (the call's own department first), or ``None`` when it names nothing known."""
+        acd = self.center.acd
+        agents: set[str] = set()
+        for name in ("agent_id", "agent", "from_agent"):
+            value = getattr(event, name, None)
+            if isinstance(value, str) and value:
+                agents.add(value)
+        department = getattr(event, "department", None)
+        call_id = getattr(event, "call_id", None) or getattr(event, "contact_id", None)
+        call = self.center.calls.get(call_id) if isinstance(call_id, str) else None
+        if call is not None:
+            department = department or call.department
+            if call.agent:
+                agents.add(call.agent)
+            agents.update(call.ringing_agents)
+        queue = getattr(event, "queue", None)
+        if not department and isinstance(queue, str) and queue in acd.queue_names():
+            department = acd.queue_config(queue).department
+        known = set(acd.agent_ids())
+        if not department:
+            department = next(
+                (acd.agent_profile(a).department for a in sorted(agents) if a in known), None
+            )
+        if not department and not agents:
+            return None
+        return EventParties(department or None, frozenset(agents))
+
     # ---- snapshots -----------------------------------------------------------------------
 
     def queues(self) -> list[QueueView]:
@@ -268,4 +314,5 @@ class LiveOperations:
             ringing=tuple(call.ringing_agents),
             held=call.held,
             started_at=call.started_at,
+            attributes=dict(call.attributes),
         )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.store.models import (
@@ -19,10 +19,12 @@ from hotline.store.models import (
     AuditEntry,
     Base,
     Cdr,
+    Customer,
     IvrFlowVersion,
     QueueLogEntry,
     Recording,
     User,
+    WrapUpCode,
 )
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -229,3 +231,87 @@ class HistoryRepository:
         if limit is not None:
             query = query.limit(limit)
         return (await self.session.execute(query)).scalars().all()
+
+
+class DeskRepository:
+    """What the agent desktop and the wallboard read and the one history write they make.
+
+    The wrap-up is the exception to "history is never updated": a CDR's ``wrapup_code`` and
+    ``notes`` are completed once by the agent after the call (the row is written when the
+    call ends, the wrap-up comes later). The update only fills a row whose code is still
+    empty, so a wrap-up can never overwrite another.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def customer_by_phone(self, phones: Sequence[str]) -> Customer | None:
+        if not phones:
+            return None
+        query = select(Customer).where(Customer.phone.in_(phones)).order_by(Customer.id)
+        return (await self.session.execute(query.limit(1))).scalars().first()
+
+    async def recent_cdrs(
+        self, callers: Sequence[str], department_ids: frozenset[int] | None, limit: int
+    ) -> Sequence[Cdr]:
+        """The callers' latest calls, newest first."""
+        query = select(Cdr).where(Cdr.caller.in_(callers))
+        if department_ids is not None:
+            query = query.where(Cdr.department_id.in_(department_ids))
+        query = query.order_by(Cdr.started_at.desc(), Cdr.id.desc()).limit(limit)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def cdr_of_agent(self, call_id: str, agent_id: int) -> Cdr | None:
+        query = select(Cdr).where(Cdr.call_id == call_id, Cdr.agent_id == agent_id)
+        return (await self.session.execute(query)).scalars().first()
+
+    async def unwrapped_cdr(self, agent_id: int, since: datetime) -> Cdr | None:
+        """The agent's latest handled call since ``since`` that has no wrap-up yet."""
+        query = (
+            select(Cdr)
+            .where(
+                Cdr.agent_id == agent_id,
+                Cdr.disposition == "handled",
+                Cdr.wrapup_code.is_(None),
+                Cdr.ended_at >= since,
+            )
+            .order_by(Cdr.ended_at.desc(), Cdr.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalars().first()
+
+    async def set_wrapup(self, cdr_id: int, code: str, notes: str | None) -> bool:
+        """Fill the wrap-up of a CDR that has none; False if it already had one."""
+        result = await self.session.execute(
+            update(Cdr)
+            .where(Cdr.id == cdr_id, Cdr.wrapup_code.is_(None))
+            .values(wrapup_code=code, notes=notes)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def wrapup_codes(self, department_id: int) -> Sequence[WrapUpCode]:
+        query = (
+            select(WrapUpCode)
+            .where(WrapUpCode.department_id == department_id)
+            .order_by(WrapUpCode.code)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def cdr_starts(
+        self,
+        since: datetime,
+        until: datetime,
+        department_ids: frozenset[int] | None,
+        agent_id: int | None,
+    ) -> Sequence[tuple[datetime, str]]:
+        """(started_at, disposition) of the calls that started in [since, until)."""
+        query = select(Cdr.started_at, Cdr.disposition).where(
+            Cdr.started_at >= since, Cdr.started_at < until
+        )
+        if department_ids is not None:
+            query = query.where(Cdr.department_id.in_(department_ids))
+        if agent_id is not None:
+            query = query.where(Cdr.agent_id == agent_id)
+        rows = (await self.session.execute(query)).all()
+        return [(row[0], row[1]) for row in rows]

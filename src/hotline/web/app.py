@@ -22,7 +22,7 @@ from hotline.web.pages import (
     PageForbiddenError,
     login_url,
 )
-from hotline.web.routes import session
+from hotline.web.routes import desktop, session, wallboard
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ def mount_web(api: FastAPI) -> None:
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.include_router(session.router)
     # The consoles' routers go here, before the admin guard below.
+    api.include_router(desktop.router)
+    api.include_router(wallboard.router)
     _guard_admin_prefix(api)
     api.add_exception_handler(LoginRequiredError, _login_required)  # type: ignore[arg-type]
     api.add_exception_handler(PageForbiddenError, _forbidden)  # type: ignore[arg-type]

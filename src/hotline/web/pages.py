@@ -11,6 +11,7 @@ is a person, an integration uses the API).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,8 @@ class NavItem:
 #: The navigation bar, in order; each user sees the entries of their role. A new console
 #: adds its entry here (and its guard uses the same roles).
 NAV: list[NavItem] = [
+    NavItem("/desktop", "nav.desktop", DESKTOP_ROLES),
+    NavItem("/wallboard", "nav.wallboard", WALLBOARD_ROLES),
     NavItem(ADMIN_PREFIX, "nav.admin", ADMIN_ROLES),
 ]
 
@@ -138,6 +141,7 @@ class Page:
             "nav": self.nav(),
             "current_path": path + ("?" + query if query else ""),
             "user": self.principal,
+            "now": time.time(),  # Unix time, as the live views' timestamps
             **values,
         }
         response = templates.TemplateResponse(self.request, template, values, status_code)

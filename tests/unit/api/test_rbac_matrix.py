@@ -226,6 +226,19 @@ def _cases() -> list[Case]:
             body=simple(lambda w, n: {"queue": "sales"}),
         )
     )
+    # The agent desktop's screen pop needs the live centre too; a wrap-up is stored on the
+    # CDR (agent 100 of department A; an unknown code is the permitted callers' 409).
+    cases.append(Case("GET", "/api/v1/live/calls/c-1/screen-pop", LIVE_READ & CUSTOMERS, 503))
+    cases.append(
+        Case(
+            "POST",
+            "/api/v1/live/agents/100/wrapup",
+            LIVE_ACT,
+            409,
+            body=simple(lambda w, n: {"call_id": "call-A-0", "code": "no-such-code"}),
+        )
+    )
+    cases.append(Case("GET", "/api/v1/stats/intervals?day=2026-05-04", ALL))
     for resource, (read, write) in PERMISSIONS.items():
         base = f"/api/v1/{resource}"
         cases += [
@@ -278,6 +291,8 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
     covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/c-1/", "/{call_id}/")) for m, p in covered}
+    covered |= {(m, p.replace("/100/", "/{agent_id}/")) for m, p in covered}
+    covered |= {(m, p.split("?", 1)[0]) for m, p in covered}
     missing = []
     for route in world.app.routes:  # type: ignore[attr-defined]
         if not isinstance(route, APIRoute) or not route.path.startswith("/api/v1"):

@@ -7,14 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from hotline.acd.config import DEFAULT_BREAK_REASONS
+from hotline.acd.states import AgentState
 from hotline.store.models import Role
 from hotline.web import i18n
 from hotline.web.i18n import Translator, catalogs, negotiate, normalize
+from hotline.web.routes.desktop import PROBLEM_KEYS, PROBLEM_OTHER
 
 WEB = Path(i18n.__file__).parent
 #: The values a template appends to a key prefix.
 DYNAMIC_KEYS: dict[str, list[str]] = {
     "role.": [role.value for role in Role],
+    "state.": [state.value for state in AgentState],
+    "break.": sorted(DEFAULT_BREAK_REASONS),
+    "disposition.": ["handled", "abandoned", "queue_exit", "ivr_only", "unanswered"],
+    "ivr.": ["order_number", "language", "status_zh", "status_en"],  # the demo flow's
 }
 
 
@@ -66,7 +73,7 @@ def _keys_used() -> set[str]:
             used |= set(call.findall(path.read_text(encoding="utf-8")))
     nav = re.compile(r"""NavItem\([^,]+,\s*["']([a-z0-9_.]+)["']""")
     used |= set(nav.findall((WEB / "pages.py").read_text(encoding="utf-8")))
-    return used
+    return used | set(PROBLEM_KEYS.values()) | {PROBLEM_OTHER}
 
 
 def test_every_key_the_pages_use_is_translated() -> None:

@@ -2,10 +2,14 @@
 
 Visibility follows the event's fields, a convention every layer's events keep: an event
 with ``department_id`` is seen by callers whose scope includes that department; an agent
-sees only events whose ``user_id`` is theirs; events without either are seen by unscoped
-roles (admin, auditor, QA) only. A client that cannot keep up loses the oldest events of
-its own queue and receives ``{"type": "events.dropped", "count": n}`` so it can re-fetch
-state; the node itself never waits for a client.
+sees only events whose ``user_id`` is theirs. The live contact centre's events (ACD, calls)
+name queues, agents and calls instead: the node's live operations say which department
+and agents each concerns (a call's parties are remembered for its later events, which may
+come after the call has left the live centre), so a supervisor sees their departments'
+live events and an agent those of its own state and calls. Events that resolve to nothing
+are seen by unscoped roles (admin, auditor, QA) only. A client that cannot keep up loses
+the oldest events of its own queue and receives ``{"type": "events.dropped", "count": n}``
+so it can re-fetch state; the node itself never waits for a client.
 """
 
 from __future__ import annotations
@@ -18,24 +22,87 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from fastapi.exceptions import WebSocketException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.deps import context_of, resolve_principal
 from hotline.api.rbac import Permission, Principal
 from hotline.events.base import Event
+from hotline.services.operations import EventParties, LiveOperations
+from hotline.store.models import Agent, Department
 
 router = APIRouter(tags=["events"])
 
+#: Calls whose parties one connection remembers (oldest forgotten first).
+REMEMBERED_CALLS = 10_000
 
-def visible(principal: Principal, event: Event) -> bool:
+
+@dataclasses.dataclass
+class LiveAudience:
+    """What one connection needs to place live events: its departments by name, its own
+    extension (agents), and the parties of the calls it has seen."""
+
+    department_names: frozenset[str] | None
+    extension: str | None
+    operations: LiveOperations | None
+    calls: dict[str, EventParties] = dataclasses.field(default_factory=dict)
+
+    def parties(self, event: Event) -> EventParties | None:
+        if self.operations is None:
+            return None
+        call_id = getattr(event, "call_id", None) or getattr(event, "contact_id", None)
+        found = self.operations.event_parties(event)
+        if isinstance(call_id, str) and call_id:
+            known = self.calls.get(call_id)
+            if found is None:
+                return known
+            if known is not None:  # a call's department stays; its agents accumulate
+                found = EventParties(
+                    known.department or found.department, known.agents | found.agents
+                )
+            self.calls.pop(call_id, None)
+            self.calls[call_id] = found
+            if len(self.calls) > REMEMBERED_CALLS:
+                del self.calls[next(iter(self.calls))]
+        return found
+
+
+async def live_audience(
+    session: AsyncSession, principal: Principal, operations: LiveOperations | None
+) -> LiveAudience:
+    extension = None
+    if principal.only_self:
+        extension = await session.scalar(
+            select(Agent.extension).where(Agent.user_id == principal.user_id)
+        )
+    names = None
+    if principal.departments is not None:
+        rows = await session.scalars(
+            select(Department.name).where(Department.id.in_(principal.departments))
+        )
+        names = frozenset(rows)
+    return LiveAudience(names, extension, operations)
+
+
+def visible(principal: Principal, event: Event, audience: LiveAudience | None = None) -> bool:
     if not principal.can(Permission.EVENTS):
         return False
+    parties = audience.parties(event) if audience is not None else None
     if principal.only_self:
-        return getattr(event, "user_id", None) == principal.user_id
+        if getattr(event, "user_id", None) == principal.user_id:
+            return True
+        extension = audience.extension if audience is not None else None
+        return parties is not None and extension is not None and extension in parties.agents
     scope = principal.departments
     if scope is None:
         return True
     department = getattr(event, "department_id", None)
-    return department is not None and department in scope
+    if department is not None:
+        return department in scope
+    if parties is None or parties.department is None or audience is None:
+        return False
+    names = audience.department_names
+    return names is not None and parties.department in names
 
 
 def to_json(event: Event) -> dict[str, Any]:
@@ -70,10 +137,13 @@ async def events(websocket: WebSocket) -> None:
     bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
     async with context.database.session() as session:
         principal = await resolve_principal(websocket, session, bearer)
-    if principal is None:
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, "not authenticated")
-    if not principal.can(Permission.EVENTS):
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, "permission 'events' required")
+        if principal is None:
+            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, "not authenticated")
+        if not principal.can(Permission.EVENTS):
+            raise WebSocketException(
+                status.WS_1008_POLICY_VIOLATION, "permission 'events' required"
+            )
+        audience = await live_audience(session, principal, context.operations)
     wanted = {name for name in websocket.query_params.get("types", "").split(",") if name}
     subscription = context.bus.subscribe(
         Event, maxsize=context.websocket_queue_size, name="websocket"
@@ -90,9 +160,11 @@ async def events(websocket: WebSocket) -> None:
                     {"type": "events.dropped", "count": subscription.dropped - reported}
                 )
                 reported = subscription.dropped
+            # Placed before the type filter: a call's parties are learnt from all its events.
+            shown = visible(principal, event, audience)
             if wanted and event.type_name not in wanted:
                 continue
-            if visible(principal, event):
+            if shown:
                 await websocket.send_json(to_json(event))
 
     async def receive() -> None:

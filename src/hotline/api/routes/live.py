@@ -25,9 +25,12 @@ from hotline.api.schemas import (
     LiveTrunk,
     OriginateBody,
     OriginatedCall,
+    ScreenPop,
     TransferBody,
+    WrapUpBody,
 )
 from hotline.api.services.audit import AuditService
+from hotline.api.services.desk import DeskService
 from hotline.services.operations import LiveOperations, OperationError
 from hotline.store.models import Agent, Department, Role
 
@@ -368,3 +371,56 @@ async def live_trunks(principal: PrincipalDep, context: ContextDep) -> list[Live
         LiveTrunk(**{**dataclasses.asdict(view), "groups": list(view.groups)})
         for view in operations.trunks()
     ]
+
+
+# ---- agent desktop: screen pop and wrap-up -------------------------------------------------
+
+
+@router.get("/calls/{call_id}/screen-pop")
+async def screen_pop(
+    call_id: CallId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> ScreenPop:
+    """The caller's CRM profile, their latest contacts with the call's department, and what
+    they told the IVR: for the agent whose phone rings or who talks on the call."""
+    principal.require(Permission.LIVE_READ)
+    principal.require(Permission.CUSTOMERS_READ)
+    scope = await _scope(session, principal)
+    operations = _operations(context)
+    try:
+        view = operations.call(call_id)
+    except OperationError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}") from None
+    visible = scope.sees_department(view.department)
+    if principal.role is Role.AGENT and scope.agent_id not in (view.agent, *view.ringing):
+        visible = False
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}")
+    return await DeskService(session, principal).screen_pop(view)
+
+
+@router.post(
+    "/agents/{agent_id}/wrapup", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def agent_wrapup(
+    agent_id: AgentId,
+    body: WrapUpBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> Response:
+    """Store the wrap-up (code of the agent's department, notes) on the CDR of a call the
+    agent handled; once per call (409 after). Audited. The agent's state is not changed:
+    it becomes available when its wrap-up time ends or it says it is ready."""
+    principal.require(Permission.AGENT_STATE)
+    scope = await _scope(session, principal)
+    service = DeskService(session, principal)
+    agent = await service.agent(agent_id)
+    visible = agent is not None
+    if principal.role is Role.AGENT and agent_id != scope.agent_id:
+        visible = False
+    if agent is not None and principal.departments is not None:
+        visible = visible and agent.department_id in principal.departments
+    if not visible or agent is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
+    await service.wrap_up(agent, body.call_id, body.code, body.notes)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

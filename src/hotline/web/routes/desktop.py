@@ -1,0 +1,302 @@
+"""The agent desktop: state buttons, the incoming-call banner with its screen pop, call
+controls and the wrap-up form.
+
+Every action goes through the REST API's own route functions (``api.routes.live``), so the
+desktop has exactly the API's rules: an agent acts on itself and the call it talks on,
+changes are audited as there, and a refused action shows the API's reason. Each action
+answers with the fragment it changed; the events WebSocket (``static/js/desktop.js``)
+refreshes the fragments when the ACD or the call changes on its own (a call rings, the
+caller hangs up, wrap-up time ends).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException
+from fastapi.responses import HTMLResponse
+
+from hotline.acd.config import DEFAULT_BREAK_REASONS
+from hotline.api.routes import live
+from hotline.api.schemas import BreakBody, LiveAgent, LiveCall, ScreenPop, TransferBody, WrapUpBody
+from hotline.api.services.desk import DeskService
+from hotline.api.services.errors import ServiceError
+from hotline.store.models import Agent, Cdr, WrapUpCode
+from hotline.web.pages import DesktopPage, Page
+
+router = APIRouter(prefix="/desktop", include_in_schema=False)
+
+BREAK_REASONS = sorted(DEFAULT_BREAK_REASONS)
+Text = Annotated[str, Form(max_length=200)]
+#: Events that change what the desktop shows (the module listens for these).
+DESKTOP_EVENTS = (
+    "acd.agent_state_changed",
+    "acd.contact_offered",
+    "acd.offer_withdrawn",
+    "calls.agent_ringing",
+    "calls.agent_failed",
+    "calls.connected",
+    "calls.held",
+    "calls.resumed",
+    "calls.transferred",
+    "calls.ended",
+    "calls.recording_started",
+    "calls.recording_stopped",
+)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A call waiting for its wrap-up: its stored record, or (just after the call, before
+    the record is written) what the live state knows of it."""
+
+    call_id: str
+    caller: str | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, cdr: Cdr) -> Pending:
+        return cls(cdr.call_id, cdr.caller, cdr.ended_at)
+
+
+@dataclass
+class Desk:
+    """What the desktop shows of one agent at one moment."""
+
+    agent: Agent | None
+    state: LiveAgent | None
+    call: LiveCall | None
+    pop: ScreenPop | None
+    queues: list[str]
+    codes: list[WrapUpCode]
+    pending: Pending | None
+    unavailable: str | None  # why live data is missing (no telephony on this node)
+
+
+async def _desk(page: Page, *, with_call: bool = True, with_wrapup: bool = True) -> Desk:
+    service = DeskService(page.session, page.user)
+    agent = await _own_agent(page)
+    desk = Desk(agent, None, None, None, [], [], None, None)
+    if agent is None:
+        return desk
+    args = (page.session, page.user, page.context)
+    try:
+        states = await live.live_agents(*args)
+        desk.state = next((a for a in states if a.agent_id == agent.extension), None)
+        if with_call:
+            calls = await live.live_calls(*args)
+            desk.call = next(
+                (c for c in calls if c.agent == agent.extension),
+                next((c for c in calls if agent.extension in c.ringing), None),
+            )
+            if desk.call is not None:
+                desk.pop = await live.screen_pop(desk.call.call_id, *args)
+            desk.queues = [q.name for q in await live.live_queues(*args)]
+    except HTTPException as error:
+        desk.unavailable = str(error.detail)
+    if with_wrapup:
+        desk.codes = list(await service.wrapup_codes(agent))
+        stored = await service.pending_wrapup(agent)
+        desk.pending = Pending.of(stored) if stored else None
+        if desk.state is None and desk.unavailable is None:
+            try:
+                states = await live.live_agents(*args)
+            except HTTPException:
+                states = []
+            desk.state = next((a for a in states if a.agent_id == agent.extension), None)
+        live_call = desk.state.call_id if desk.state and desk.state.state == "wrap_up" else None
+        if live_call and (desk.pending is None or desk.pending.call_id != live_call):
+            desk.pending = Pending(live_call, None, None)
+    return desk
+
+
+async def _own_agent(page: Page) -> Agent | None:
+    return await DeskService(page.session, page.user).agent_of_user(page.user.user_id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A refused action: a sentence in the page's language and the API's own reason."""
+
+    message: str
+    detail: str
+
+
+#: The sentence shown for a refused action, by the API's status code.
+PROBLEM_KEYS = {
+    404: "desk.error.not_found",
+    409: "desk.error.conflict",
+    422: "desk.error.invalid",
+    503: "desk.error.unavailable",
+}
+PROBLEM_OTHER = "desk.error.failed"
+
+
+def _problem(page: Page, status_code: int, detail: str) -> Problem:
+    return Problem(page.t(PROBLEM_KEYS.get(status_code, PROBLEM_OTHER)), detail)
+
+
+def _values(desk: Desk, **extra: Any) -> dict[str, Any]:
+    return {"desk": desk, "break_reasons": BREAK_REASONS, **extra}
+
+
+@router.get("")
+async def desktop(page: DesktopPage) -> HTMLResponse:
+    desk = await _desk(page)
+    return page.render("desktop.html", **_values(desk, events=",".join(DESKTOP_EVENTS)))
+
+
+@router.get("/state")
+async def state_fragment(page: DesktopPage) -> HTMLResponse:
+    return page.fragment(
+        "fragments/desk_state.html",
+        **_values(await _desk(page, with_call=False, with_wrapup=False)),
+    )
+
+
+@router.get("/call")
+async def call_fragment(page: DesktopPage) -> HTMLResponse:
+    return page.fragment(
+        "fragments/desk_call.html", **_values(await _desk(page, with_wrapup=False))
+    )
+
+
+@router.get("/wrapup")
+async def wrapup_fragment(page: DesktopPage) -> HTMLResponse:
+    return page.fragment(
+        "fragments/desk_wrapup.html", **_values(await _desk(page, with_call=False))
+    )
+
+
+# ---- actions -----------------------------------------------------------------------------
+
+
+async def _state_action(page: Page, action: str, reason: str | None = None) -> HTMLResponse:
+    agent = await _own_agent(page)
+    error: Problem | None = None
+    if agent is not None:
+        args = (page.session, page.user, page.context)
+        extension = agent.extension
+        try:
+            if action == "available":
+                states = await live.live_agents(*args)
+                current = next((a for a in states if a.agent_id == extension), None)
+                if current is not None and current.state == "logged_out":
+                    await live.agent_login(extension, *args)
+                else:
+                    await live.agent_ready(extension, *args)
+            elif action == "break":
+                await live.agent_break(extension, BreakBody(reason=reason or ""), *args)
+            elif action == "logout":
+                await live.agent_logout(extension, *args)
+        except HTTPException as problem:
+            error = _problem(page, problem.status_code, str(problem.detail))
+    desk = await _desk(page, with_call=False, with_wrapup=False)
+    return page.fragment("fragments/desk_state.html", **_values(desk, error=error))
+
+
+@router.post("/state/available")
+async def go_available(page: DesktopPage) -> HTMLResponse:
+    return await _state_action(page, "available")
+
+
+@router.post("/state/break")
+async def go_on_break(page: DesktopPage, reason: Text) -> HTMLResponse:
+    if reason not in DEFAULT_BREAK_REASONS:
+        desk = await _desk(page, with_call=False, with_wrapup=False)
+        error = Problem(page.t("desk.bad_reason"), reason)
+        return page.fragment("fragments/desk_state.html", 422, **_values(desk, error=error))
+    return await _state_action(page, "break", reason)
+
+
+@router.post("/state/logout")
+async def log_out_of_queues(page: DesktopPage) -> HTMLResponse:
+    return await _state_action(page, "logout")
+
+
+async def _call_action(page: Page, call_id: str, action: str, **fields: str) -> HTMLResponse:
+    args = (page.session, page.user, page.context)
+    error: Problem | None = None
+    try:
+        if action == "hold":
+            await live.hold_call(call_id, *args)
+        elif action == "resume":
+            await live.resume_call(call_id, *args)
+        elif action == "hangup":
+            await live.hang_up_call(call_id, *args)
+        elif action == "transfer":
+            await live.transfer_call(call_id, TransferBody(**fields), *args)
+    except HTTPException as problem:
+        error = _problem(page, problem.status_code, str(problem.detail))
+    except ValueError as problem:  # pydantic: a target that is no name or number
+        error = _problem(page, 422, str(problem).splitlines()[0])
+    desk = await _desk(page, with_wrapup=False)
+    return page.fragment("fragments/desk_call.html", **_values(desk, error=error))
+
+
+CallIdForm = Annotated[str, Form(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z_.@+-]+$")]
+
+
+@router.post("/call/hold")
+async def hold(page: DesktopPage, call_id: CallIdForm) -> HTMLResponse:
+    return await _call_action(page, call_id, "hold")
+
+
+@router.post("/call/resume")
+async def resume(page: DesktopPage, call_id: CallIdForm) -> HTMLResponse:
+    return await _call_action(page, call_id, "resume")
+
+
+@router.post("/call/hangup")
+async def hang_up(page: DesktopPage, call_id: CallIdForm) -> HTMLResponse:
+    return await _call_action(page, call_id, "hangup")
+
+
+@router.post("/call/transfer")
+async def transfer(
+    page: DesktopPage,
+    call_id: CallIdForm,
+    kind: Annotated[str, Form(pattern=r"^(queue|agent|number)$")],
+    queue: Annotated[str, Form(max_length=100)] = "",
+    target: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    fields = {"queue": queue.strip()} if kind == "queue" else {"target": target.strip()}
+    if not next(iter(fields.values())):
+        desk = await _desk(page, with_wrapup=False)
+        error = Problem(page.t("desk.no_target"), kind)
+        return page.fragment("fragments/desk_call.html", 422, **_values(desk, error=error))
+    return await _call_action(page, call_id, "transfer", **fields)
+
+
+@router.post("/wrapup")
+async def wrap_up(
+    page: DesktopPage,
+    call_id: CallIdForm,
+    code: Annotated[str, Form(min_length=1, max_length=32)],
+    notes: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    """Store the wrap-up, then end the agent's wrap-up time if it is still running: the
+    form is what the agent had to do before the next call."""
+    agent = await _own_agent(page)
+    error: Problem | None = None
+    saved: str | None = None
+    if agent is not None:
+        args = (page.session, page.user, page.context)
+        try:
+            body = WrapUpBody(call_id=call_id, code=code, notes=notes.replace("\r\n", "\n"))
+            await live.agent_wrapup(agent.extension, body, *args)
+            saved = call_id
+            states = await live.live_agents(*args)
+            current = next((a for a in states if a.agent_id == agent.extension), None)
+            if current is not None and current.state == "wrap_up":
+                await live.agent_ready(agent.extension, *args)
+        except HTTPException as problem:
+            error = _problem(page, problem.status_code, str(problem.detail))
+        except ServiceError as problem:
+            error = _problem(page, problem.status_code, str(problem))
+        except ValueError as problem:  # pydantic: notes with control characters
+            error = _problem(page, 422, str(problem).splitlines()[0])
+    desk = await _desk(page, with_call=False)
+    return page.fragment("fragments/desk_wrapup.html", **_values(desk, error=error, saved=saved))
