@@ -43,9 +43,11 @@ async def test_login_form_starts_a_session_shared_with_the_api(web: World) -> No
         "/login", data={"username": "supervisor", "password": PASSWORD, "next": "/"}
     )
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/wallboard"
     me = await client.get("/api/v1/auth/me")
     assert me.json()["username"] == "supervisor"
+    home = await client.get("/")
+    assert home.headers["location"] == "/wallboard"
     out = await client.post("/logout")
     assert out.status_code == 303
     assert (await client.get("/api/v1/auth/me")).status_code == 401
