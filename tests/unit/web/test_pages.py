@@ -88,7 +88,7 @@ async def test_after_login_the_user_goes_back_where_they_were_sent_from(web: Wor
     evil = await client.post(
         "/login", data={"username": "admin", "password": PASSWORD, "next": "https://evil.test"}
     )
-    assert evil.headers["location"] == "/admin"  # the admin's home, not elsewhere
+    assert evil.headers["location"] == "/wallboard"  # the admin's home, not elsewhere
     await client.aclose()
 
 

@@ -23,12 +23,14 @@ from hotline.api.routes import live
 from hotline.api.schemas import BreakBody, LiveAgent, LiveCall, ScreenPop, TransferBody, WrapUpBody
 from hotline.api.services.desk import DeskService
 from hotline.api.services.errors import ServiceError
+from hotline.services.contact_center import OUTBOUND_BREAK
 from hotline.store.models import Agent, Cdr, WrapUpCode
 from hotline.web.pages import DesktopPage, Page
 
 router = APIRouter(prefix="/desktop", include_in_schema=False)
 
-BREAK_REASONS = sorted(DEFAULT_BREAK_REASONS)
+#: What an agent may pick; "outbound call" is set and cleared by the contact centre itself.
+BREAK_REASONS = sorted(DEFAULT_BREAK_REASONS - {OUTBOUND_BREAK})
 Text = Annotated[str, Form(max_length=200)]
 #: Events that change what the desktop shows (the module listens for these).
 DESKTOP_EVENTS = (
@@ -204,7 +206,7 @@ async def go_available(page: DesktopPage) -> HTMLResponse:
 
 @router.post("/state/break")
 async def go_on_break(page: DesktopPage, reason: Text) -> HTMLResponse:
-    if reason not in DEFAULT_BREAK_REASONS:
+    if reason not in BREAK_REASONS:
         desk = await _desk(page, with_call=False, with_wrapup=False)
         error = Problem(page.t("desk.bad_reason"), reason)
         return page.fragment("fragments/desk_state.html", 422, **_values(desk, error=error))
