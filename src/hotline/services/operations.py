@@ -233,8 +233,8 @@ class LiveOperations:
         queue = getattr(event, "queue", None)
         if not department and isinstance(queue, str) and queue in acd.queue_names():
             department = acd.queue_config(queue).department
-        known = set(acd.agent_ids())
-        if not department:
+        if not department and agents:
+            known = set(acd.agent_ids())
             department = next(
                 (acd.agent_profile(a).department for a in sorted(agents) if a in known), None
             )

@@ -85,24 +85,31 @@ async def live_audience(
 
 
 def visible(principal: Principal, event: Event, audience: LiveAudience | None = None) -> bool:
+    """Whether ``principal`` may see ``event``; ``audience`` places live events (and learns
+    their calls' parties, so it must see every event of the connection)."""
     if not principal.can(Permission.EVENTS):
         return False
-    parties = audience.parties(event) if audience is not None else None
     if principal.only_self:
         if getattr(event, "user_id", None) == principal.user_id:
             return True
-        extension = audience.extension if audience is not None else None
-        return parties is not None and extension is not None and extension in parties.agents
+        if audience is None or audience.extension is None:
+            return False
+        parties = audience.parties(event)
+        return parties is not None and audience.extension in parties.agents
     scope = principal.departments
     if scope is None:
         return True
     department = getattr(event, "department_id", None)
     if department is not None:
         return department in scope
-    if parties is None or parties.department is None or audience is None:
+    if audience is None or audience.department_names is None:
         return False
-    names = audience.department_names
-    return names is not None and parties.department in names
+    parties = audience.parties(event)
+    return (
+        parties is not None
+        and parties.department is not None
+        and parties.department in audience.department_names
+    )
 
 
 def to_json(event: Event) -> dict[str, Any]:
