@@ -22,7 +22,7 @@ from hotline.web.pages import (
     PageForbiddenError,
     login_url,
 )
-from hotline.web.routes import desktop, session, wallboard
+from hotline.web.routes import admin, admin_ivr, desktop, session, wallboard
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def mount_web(api: FastAPI) -> None:
     # The consoles' routers go here, before the admin guard below.
     api.include_router(desktop.router)
     api.include_router(wallboard.router)
+    api.include_router(admin_ivr.router)
+    api.include_router(admin.router)
     _guard_admin_prefix(api)
     api.add_exception_handler(LoginRequiredError, _login_required)  # type: ignore[arg-type]
     api.add_exception_handler(PageForbiddenError, _forbidden)  # type: ignore[arg-type]

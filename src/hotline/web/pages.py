@@ -60,7 +60,8 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("/desktop", "nav.desktop", DESKTOP_ROLES),
     NavItem("/wallboard", "nav.wallboard", WALLBOARD_ROLES),
-    NavItem(ADMIN_PREFIX, "nav.admin", ADMIN_ROLES),
+    # Supervisors manage their departments' queues, agents, codes and flows there.
+    NavItem(ADMIN_PREFIX, "nav.admin", ADMIN_ROLES | {Role.SUPERVISOR}),
 ]
 
 

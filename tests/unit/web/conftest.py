@@ -18,7 +18,7 @@ import pytest
 
 from hotline.store.database import Database
 from hotline.web.app import mount_web
-from tests.unit.api.conftest import PASSWORD, World, clock, world  # noqa: F401
+from tests.unit.api.conftest import PASSWORD, World, clients, clock, world  # noqa: F401
 
 
 @pytest.fixture(scope="session")

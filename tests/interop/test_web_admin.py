@@ -1,0 +1,189 @@
+"""The admin console in Debian's Chromium against a running demo node: an admin creates a
+queue and a wrap-up code and finds them listed, fixes an IVR flow whose error points at
+its node, works in Chinese; an agent and a supervisor get 403 where they may not go."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import HotlineProcess
+
+pytestmark = pytest.mark.interop
+
+FLOW = """\
+# after-hours menu
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: {text: {en: "Press 1 for sales"}}
+    options:
+      "1": sales
+    on_failure: bye
+  sales:
+    type: queue
+    queue: sales
+  bye:
+    type: hangup
+"""
+TYPO = FLOW.replace('"1": sales', '"1": salse')
+
+
+@dataclass
+class Demo:
+    url: str
+    passwords: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """One demo node for the module (a start costs seconds on a loaded machine)."""
+    data = tmp_path_factory.mktemp("admin-demo")
+    cache = tmp_path_factory.mktemp("admin-prompts")
+    process = HotlineProcess(
+        ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data)],
+        {"HOTLINE_PROMPT_CACHE_DIR": str(cache)},
+    )
+    try:
+        match = re.search(r"http://127\.0\.0\.1:\d+", process.wait_for("http listening", 60))
+        assert match
+        process.wait_for("demo hotline number", 60)  # after the agents' passwords
+        log = "".join(process.lines)
+        passwords = dict(re.findall(r"demo user created: (\w+) / (\S+)", log))
+        passwords |= dict(re.findall(r"demo agent (\d+): SIP user '\d+', password '([^']+)'", log))
+        assert {"admin", "supervisor", "1001"} <= set(passwords), log
+        yield Demo(match.group(0), passwords)
+    finally:
+        if process.proc.poll() is None:
+            assert process.terminate(timeout=60) == 0
+
+
+def login(browser: Browser, demo: Demo, username: str, language: str = "en") -> Page:
+    context = browser.new_context(locale=language, extra_http_headers={"Accept-Language": language})
+    page = context.new_page()
+    page.goto(f"{demo.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", demo.passwords[username])
+    page.click("button[type=submit].primary")
+    page.wait_for_load_state()
+    return page
+
+
+def test_admin_creates_a_queue_and_a_wrapup_code_and_sees_them_listed(
+    browser: Browser, demo: Demo
+) -> None:
+    page = login(browser, demo, "admin")
+    page.goto(f"{demo.url}/admin/queues")
+    page.click("[data-testid=new]")
+    page.fill("input[name=name]", "vip-callers")
+    page.select_option("select[name=department_id]", label="sales")
+    page.select_option("select[name=strategy]", "ring_all")
+    page.fill("input[name=max_wait_seconds]", "0")
+    page.click("button[type=submit].primary")
+    # Refused next to the field, what was typed kept.
+    expect(page.locator(".field-error[data-field=max_wait_seconds]")).to_contain_text("At least 1")
+    expect(page.locator("input[name=name]")).to_have_value("vip-callers")
+    page.fill("input[name=max_wait_seconds]", "300")
+    page.click("button[type=submit].primary")
+    expect(page.locator("[data-testid=notice]")).to_contain_text("“vip-callers” created.")
+    row = page.locator("[data-testid=list] tr", has_text="vip-callers")
+    expect(row).to_contain_text("Ring all")
+    expect(row).to_contain_text("300")
+
+    page.goto(f"{demo.url}/admin/wrapup-codes/new")
+    page.fill("input[name=code]", "callback")
+    page.fill("input[name=label]", "Customer asked for a call back")
+    page.select_option("select[name=department_id]", label="sales")
+    page.click("button[type=submit].primary")
+    expect(page.locator("[data-testid=list]")).to_contain_text("Customer asked for a call back")
+
+    # Delete asks first, then removes.
+    page.locator("[data-testid=list] tr", has_text="callback").locator("a.danger").click()
+    expect(page.locator("h1")).to_have_text("Delete for good?")
+    page.click("button.danger")
+    expect(page.locator("[data-testid=notice]")).to_contain_text("deleted")
+    expect(page.locator("body")).not_to_contain_text("Customer asked for a call back")
+    page.context.close()
+
+
+def test_an_invalid_ivr_flow_points_at_its_node_and_the_fix_is_a_new_version(
+    browser: Browser, demo: Demo
+) -> None:
+    page = login(browser, demo, "admin")
+    page.goto(f"{demo.url}/admin/ivr-flows/new")
+    page.fill("input[name=name]", "after-hours")
+    page.select_option("select[name=department_id]", label="sales")
+    page.fill("textarea[name=yaml]", FLOW)
+    page.click("button[type=submit].primary")
+    expect(page.locator("[data-testid=notice]")).to_contain_text("version 1")
+
+    # The check button asks the validator without saving (htmx swaps the answer in).
+    page.fill("textarea[name=yaml]", TYPO)
+    page.click("[data-testid=ivr-check]")
+    problem = page.locator("[data-testid=ivr-problems] li").first
+    expect(problem).to_contain_text("Line 8")
+    expect(problem).to_contain_text("node menu")
+    expect(problem).to_contain_text("no node 'salse'")
+    # Saving is refused the same way, the text stays, the line is marked in the listing.
+    page.click("[data-testid=ivr-save]")
+    expect(page.locator("#line-8.bad")).to_contain_text('"1": salse')
+    expect(page.locator("#line-8 .problem")).to_contain_text("node menu")
+    expect(page.locator("textarea[name=yaml]")).to_have_value(TYPO)
+    expect(page.locator("[data-testid=versions] tr[data-version]")).to_have_count(1)
+
+    page.fill("textarea[name=yaml]", FLOW.replace("Press 1 for sales", "Press 1 for sales now"))
+    page.check("input[name=publish]")
+    page.click("[data-testid=ivr-save]")
+    expect(page.locator("[data-testid=notice]")).to_contain_text("Version 2 published.")
+    expect(page.locator("[data-testid=versions] tr[data-version]")).to_have_count(2)
+    expect(page.locator("tr[data-version='2']")).to_contain_text("published")
+    expect(page.locator("textarea[name=yaml]")).to_have_value(re.compile("# after-hours menu"))
+    page.context.close()
+
+
+def test_the_console_speaks_chinese(browser: Browser, demo: Demo) -> None:
+    page = login(browser, demo, "admin", "zh-CN")
+    page.goto(f"{demo.url}/admin")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("h1")).to_have_text("系统管理")
+    expect(page.locator(".admin-menu")).to_contain_text("队列")
+    expect(page.locator(".admin-menu")).to_contain_text("话后小结代码")
+    page.goto(f"{demo.url}/admin/queues/new")
+    page.click("button[type=submit].primary")
+    expect(page.locator(".field-error[data-field=name]")).to_contain_text("必填项")
+    page.goto(f"{demo.url}/admin/ivr-flows/new")
+    page.fill("textarea[name=yaml]", TYPO)
+    page.click("[data-testid=ivr-check]")
+    expect(page.locator("[data-testid=ivr-problems] li").first).to_contain_text("第 8 行")
+    # The switch in the top bar turns the same page to English.
+    page.click("form.language button[value=en]")
+    expect(page.locator("h1")).to_contain_text("IVR flows")
+    page.context.close()
+
+
+def test_agents_and_supervisors_get_403_where_they_may_not_go(browser: Browser, demo: Demo) -> None:
+    agent = login(browser, demo, "1001")
+    for path in ("/admin", "/admin/queues", "/admin/ivr-flows/new"):
+        response = agent.goto(f"{demo.url}{path}")
+        assert response is not None
+        assert response.status == 403, path
+        expect(agent.locator("[data-testid=error-message]")).to_contain_text("may not open")
+    agent.context.close()
+
+    supervisor = login(browser, demo, "supervisor")
+    for path in ("/admin/trunks", "/admin/users", "/admin/inbound-routes/new"):
+        response = supervisor.goto(f"{demo.url}{path}")
+        assert response is not None
+        assert response.status == 403, path
+    # Their own department's queues they do manage, and only theirs are offered.
+    response = supervisor.goto(f"{demo.url}/admin/queues/new")
+    assert response is not None
+    assert response.status == 200
+    options = supervisor.locator("select[name=department_id] option").all_inner_texts()
+    assert [o for o in options if o != "—"] == ["after-sales"]
+    supervisor.context.close()

@@ -1,0 +1,53 @@
+"""The admin console's words exist in both languages, including keys built at render time
+(a section's name, a field's label, a strategy's name)."""
+
+from __future__ import annotations
+
+from hotline.api import schemas as s
+from hotline.api.rbac import Permission
+from hotline.web.i18n import LANGUAGES, Translator
+from hotline.web.routes.admin import CHOICES, MENU, SECTIONS
+
+#: Values of the key prefixes the admin templates complete at render time (test_i18n.py
+#: checks every template's keys with these).
+ADMIN_KEYS: dict[str, list[str]] = {
+    "admin.section.": [slug for slug, _ in MENU],
+    "admin.about.": [slug for slug, _ in MENU],
+    "admin.field.": sorted(
+        {spec.name for section in SECTIONS for spec in section.inputs}
+        | {column.field for section in SECTIONS for column in section.columns}
+    ),
+    "admin.hint.": [
+        f"{section.slug}.{spec.name}"
+        for section in SECTIONS
+        for spec in section.inputs
+        if spec.hint
+    ],
+    "admin.done.": ["created", "saved", "deleted"],
+    "admin.ivr.done.": ["created", "saved", "published", "saved_settings"],
+    "admin.day.": [str(day) for day in range(7)],
+    "admin.day_short.": [str(day) for day in range(7)],
+    "admin.perm.": [p.value for p in Permission],
+}
+#: Keys the handlers build in Python.
+BUILT_KEYS = [
+    *(f"admin.strategy.{x.value}" for x in s.Strategy),
+    *(f"admin.trunk_strategy.{x}" for x in ("priority", "weighted_round_robin", "least_used")),
+    *(f"admin.transport.{x}" for x in ("udp", "tcp", "tls")),
+    *(f"admin.dial_format.{x}" for x in ("national", "e164", "international")),
+    *(f"admin.target.{x}" for x in ("queue", "ivr_flow", "agent")),
+    *(f"admin.error.{x}" for x in ("number", "weekly", "rule", "conflict", "department_scope")),
+]
+
+
+def test_every_built_key_is_translated() -> None:
+    for language in LANGUAGES:
+        t = Translator(language)
+        keys = [prefix + value for prefix, values in ADMIN_KEYS.items() for value in values]
+        missing = [key for key in [*keys, *BUILT_KEYS] if not t.has(key)]
+        assert missing == [], language
+
+
+def test_every_choice_list_has_a_builder() -> None:
+    wanted = {key for section in SECTIONS for key in section.choice_keys()}
+    assert wanted <= set(CHOICES)

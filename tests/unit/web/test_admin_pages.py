@@ -1,0 +1,241 @@
+"""The admin console over a real database: every page renders in both languages for an
+admin, forms store through the API's services with errors next to their field, and each
+role opens only the sections its permissions allow."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from hotline.web.routes.admin import SECTIONS
+from tests.unit.api.conftest import World
+from tests.unit.web.conftest import browser_login
+
+FLOW = """\
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: {text: {en: "Press 1"}}
+    options:
+      "1": sales
+    on_failure: bye
+  sales:
+    type: queue
+    queue: sales
+  bye:
+    type: hangup
+"""
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+async def _flow(web: World) -> int:
+    response = await web.clients["admin"].post(
+        "/api/v1/ivr-flows",
+        json={"name": "main", "department_id": web.ids["dept_A"], "yaml": FLOW},
+    )
+    assert response.status_code == 201, response.text
+    flow_id: int = response.json()["id"]
+    return flow_id
+
+
+def _pages(web: World, flow_id: int) -> list[str]:
+    ids = {
+        "queues": web.ids["queue_A"],
+        "agents": web.ids["agent_A"],
+        "skills": web.ids["skill"],
+        "users": web.ids["user_agent"],
+        "departments": web.ids["dept_A"],
+        "trunks": web.ids["trunk"],
+        "wrapup-codes": web.ids["code_A"],
+    }
+    pages = ["/admin", "/admin/roles", "/admin/ivr-flows", "/admin/ivr-flows/new"]
+    pages += [f"/admin/ivr-flows/{flow_id}", f"/admin/ivr-flows/{flow_id}/delete"]
+    for section in SECTIONS:
+        pages += [f"/admin/{section.slug}", f"/admin/{section.slug}/new"]
+        if section.slug in ids:
+            item = ids[section.slug]
+            pages += [f"/admin/{section.slug}/{item}", f"/admin/{section.slug}/{item}/delete"]
+    return pages
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+async def test_every_admin_page_renders_for_an_admin(web: World, clients, language: str) -> None:
+    flow_id = await _flow(web)
+    admin = await browser_login(web, "admin", language)
+    for path in _pages(web, flow_id):
+        response = await admin.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert f'<html lang="{language}">' in response.text
+        assert "admin." not in re.sub(
+            r'(href|action|class|name|id|for)="[^"]*"', "", response.text
+        ), path
+        title = re.search(r"<h1>(.*?)</h1>", response.text, re.S)
+        assert title is not None, path
+        assert bool(HAN.search(title.group(1))) == (language == "zh-CN"), (path, title.group(1))
+
+
+async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, clients) -> None:
+    admin = await browser_login(web, "admin")
+    form = {
+        "name": "VIP",
+        "department_id": str(web.ids["dept_A"]),
+        "strategy": "ring_all",
+        "service_level_seconds": "15",
+        "max_wait_seconds": "300",
+        "required_skills": "mandarin",
+    }
+    created = await admin.post("/admin/queues/new", data=form)
+    assert created.status_code == 303, created.text
+    listed = await admin.get(created.headers["location"])
+    assert "VIP" in listed.text
+    assert "“VIP” created." in listed.text
+    queues = (await clients["admin"].get("/api/v1/queues")).json()
+    vip = next(q for q in queues if q["name"] == "VIP")
+    assert (vip["strategy"], vip["required_skills"], vip["max_wait_seconds"]) == (
+        "ring_all",
+        ["mandarin"],
+        300,
+    )
+    audit = (
+        await clients["auditor"].get("/api/v1/audit-log", params={"resource": "queues"})
+    ).json()
+    assert audit[-1]["action"] == "create"
+    assert audit[-1]["actor"] == "admin"
+
+
+async def test_form_errors_stand_next_to_their_field(web: World, clients) -> None:
+    admin = await browser_login(web, "admin", "zh-CN")
+    bad = await admin.post(
+        "/admin/queues/new",
+        data={"name": "queue A", "department_id": str(web.ids["dept_A"]), "max_wait_seconds": "0"},
+    )
+    assert bad.status_code == 422
+    assert re.search(r'data-field="max_wait_seconds"[^>]*>不能小于 1', bad.text)
+    assert 'value="queue A"' in bad.text  # what was typed stays
+    duplicate = await admin.post(
+        "/admin/queues/new", data={"name": "queue A", "department_id": str(web.ids["dept_A"])}
+    )
+    assert duplicate.status_code == 422
+    assert re.search(r'data-field="name"[^>]*>与已有数据冲突', duplicate.text)
+    hours = await admin.post(
+        "/admin/business-hours/new",
+        data={"name": "office", "timezone": "Asia/Shanghai", "weekly.0": "9-18"},
+    )
+    assert hours.status_code == 422
+    assert 'data-field="weekly"' in hours.text
+    route = await admin.post(
+        "/admin/inbound-routes/new", data={"did": "4001", "target": "queue:99999"}
+    )
+    assert route.status_code == 422
+    assert 'data-field="target"' in route.text
+
+
+async def test_edit_and_delete_with_confirmation(web: World, clients) -> None:
+    admin = await browser_login(web, "admin")
+    hours = await admin.post(
+        "/admin/business-hours/new",
+        data={
+            "name": "office",
+            "timezone": "Asia/Shanghai",
+            "weekly.0": "09:00-12:00, 13:00-18:00",
+            "weekly.5": "10:00-16:00",
+            "holidays": "2026-10-01\n2026-10-02\n",
+        },
+    )
+    assert hours.status_code == 303, hours.text
+    stored = (await clients["admin"].get("/api/v1/business-hours")).json()[0]
+    assert stored["weekly"] == [
+        {"day": 0, "start": "09:00", "end": "12:00"},
+        {"day": 0, "start": "13:00", "end": "18:00"},
+        {"day": 5, "start": "10:00", "end": "16:00"},
+    ]
+    assert stored["holidays"] == ["2026-10-01", "2026-10-02"]
+    edit = await admin.get(f"/admin/business-hours/{stored['id']}")
+    assert 'value="09:00-12:00, 13:00-18:00"' in edit.text
+    confirm = await admin.get(f"/admin/business-hours/{stored['id']}/delete")
+    assert "cannot be undone" in confirm.text
+    deleted = await admin.post(f"/admin/business-hours/{stored['id']}/delete")
+    assert deleted.status_code == 303
+    assert (await clients["admin"].get("/api/v1/business-hours")).json() == []
+    # A queue that a route sends calls to stays, and the page says why.
+    await clients["admin"].post(
+        "/api/v1/inbound-routes",
+        json={"did": "4000", "target_type": "queue", "target_id": web.ids["queue_A"]},
+    )
+    refused = await admin.post(f"/admin/queues/{web.ids['queue_A']}/delete")
+    assert refused.status_code == 409
+    assert "4000" in refused.text
+
+
+async def test_ivr_editor_shows_problems_at_their_line_and_saves_versions(
+    web: World, clients
+) -> None:
+    flow_id = await _flow(web)
+    admin = await browser_login(web, "admin", "zh-CN")
+    broken = FLOW.replace('"1": sales', '"1": salse')
+    checked = await admin.post(
+        "/admin/ivr-flows/check", data={"yaml": broken}, headers={"HX-Request": "true"}
+    )
+    assert checked.status_code == 200
+    assert "第 7 行" in checked.text
+    assert "节点 menu" in checked.text
+    assert '<li id="line-7" class="bad">' in checked.text
+    refused = await admin.post(f"/admin/ivr-flows/{flow_id}", data={"yaml": broken})
+    assert refused.status_code == 422
+    assert "no node &#39;salse&#39;" in refused.text
+    assert "salse" in refused.text  # the text stays in the editor
+    saved = await admin.post(
+        f"/admin/ivr-flows/{flow_id}",
+        data={"yaml": FLOW.replace("Press 1", "Press one"), "publish": "on"},
+    )
+    assert saved.status_code == 303
+    flow = (await clients["admin"].get(f"/api/v1/ivr-flows/{flow_id}")).json()
+    assert (flow["latest_version"], flow["published_version"]) == (2, 2)
+    page = await admin.get(saved.headers["location"])
+    assert "已发布版本 2" in page.text
+    assert "Press one" in page.text
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "status"),
+    [
+        ("agent", "/admin", 403),
+        ("agent", "/admin/queues", 403),
+        ("agent", "/admin/ivr-flows", 403),
+        ("qa", "/admin/wrapup-codes", 403),
+        ("auditor", "/admin/users", 403),
+        ("supervisor", "/admin/trunks", 403),
+        ("supervisor", "/admin/users", 403),
+        ("supervisor", "/admin/inbound-routes/new", 403),
+        ("supervisor", "/admin", 200),
+        ("supervisor", "/admin/queues", 200),
+        ("supervisor", "/admin/ivr-flows", 200),
+        ("supervisor", "/admin/wrapup-codes/new", 200),
+    ],
+)
+async def test_each_role_opens_only_its_sections(
+    web: World, clients, username: str, path: str, status: int
+) -> None:
+    client = await browser_login(web, username)
+    response = await client.get(path)
+    assert response.status_code == status, response.text[:300]
+
+
+async def test_a_supervisor_sees_and_writes_only_their_department(web: World, clients) -> None:
+    supervisor = await browser_login(web, "supervisor")
+    listed = await supervisor.get("/admin/queues")
+    assert "queue A" in listed.text
+    assert "queue B" not in listed.text
+    form = await supervisor.get("/admin/queues/new")
+    assert "department B" not in form.text
+    other = await supervisor.get(f"/admin/queues/{web.ids['queue_B']}")
+    assert other.status_code == 404
+    sneaky = await supervisor.post(
+        "/admin/queues/new", data={"name": "x", "department_id": str(web.ids["dept_B"])}
+    )
+    assert sneaky.status_code == 422
+    assert 'data-field="department_id"' in sneaky.text
+    assert isinstance(supervisor, httpx.AsyncClient)
