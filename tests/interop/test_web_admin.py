@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.conftest import HotlineProcess
 
@@ -122,19 +122,28 @@ def test_an_invalid_ivr_flow_points_at_its_node_and_the_fix_is_a_new_version(
     page.click("button[type=submit].primary")
     expect(page.locator("[data-testid=notice]")).to_contain_text("version 1")
 
-    # The check button asks the validator without saving (htmx swaps the answer in).
-    page.fill("textarea[name=yaml]", TYPO)
-    page.click("[data-testid=ivr-check]")
+    # An uploaded file with a typo is refused: the error points at the node and its line,
+    # the uploaded text is in the editor, and the line is marked in the listing.
+    upload: FilePayload = {
+        "name": "after-hours.yaml",
+        "mimeType": "application/yaml",
+        "buffer": TYPO.encode(),
+    }
+    page.set_input_files("[data-testid=ivr-file]", files=upload)
+    page.click("[data-testid=ivr-save]")
     problem = page.locator("[data-testid=ivr-problems] li").first
     expect(problem).to_contain_text("Line 8")
     expect(problem).to_contain_text("node menu")
     expect(problem).to_contain_text("no node 'salse'")
-    # Saving is refused the same way, the text stays, the line is marked in the listing.
-    page.click("[data-testid=ivr-save]")
     expect(page.locator("#line-8.bad")).to_contain_text('"1": salse')
     expect(page.locator("#line-8 .problem")).to_contain_text("node menu")
     expect(page.locator("textarea[name=yaml]")).to_have_value(TYPO)
     expect(page.locator("[data-testid=versions] tr[data-version]")).to_have_count(1)
+    # The check button asks the validator about the edited text without saving (htmx).
+    page.fill("textarea[name=yaml]", TYPO.replace("on_failure: bye", "on_failure: byee"))
+    page.click("[data-testid=ivr-check]")
+    expect(page.locator("[data-testid=ivr-problems] li")).to_have_count(2)
+    expect(page.locator("[data-testid=ivr-problems]")).to_contain_text("no node 'byee'")
 
     page.fill("textarea[name=yaml]", FLOW.replace("Press 1 for sales", "Press 1 for sales now"))
     page.check("input[name=publish]")

@@ -187,6 +187,18 @@ async def test_ivr_editor_shows_problems_at_their_line_and_saves_versions(
     assert refused.status_code == 422
     assert "no node &#39;salse&#39;" in refused.text
     assert "salse" in refused.text  # the text stays in the editor
+    uploaded = await admin.post(
+        f"/admin/ivr-flows/{flow_id}",
+        data={"yaml": FLOW},
+        files={"file": ("flow.yaml", broken.encode(), "application/yaml")},
+    )
+    assert uploaded.status_code == 422  # the file wins over the text
+    assert "第 7 行" in uploaded.text
+    not_text = await admin.post(
+        f"/admin/ivr-flows/{flow_id}", files={"file": ("flow.yaml", b"\xff\xfe\x00bad")}
+    )
+    assert not_text.status_code == 422
+    assert "UTF-8" in not_text.text
     saved = await admin.post(
         f"/admin/ivr-flows/{flow_id}",
         data={"yaml": FLOW.replace("Press 1", "Press one"), "publish": "on"},

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import yaml
-from fastapi import APIRouter, Depends, Form, HTTPException
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -29,7 +29,7 @@ from hotline.web.routes.admin import CHOICES, can_manage, menu_for, not_found
 
 router = APIRouter(prefix=ADMIN_PREFIX + "/ivr-flows", include_in_schema=False)
 IvrPage = Annotated[Page, Depends(can_manage(Permission.DEPARTMENT_WRITE))]
-YamlField = Annotated[str, Form(max_length=200_000)]
+MAX_UPLOAD = 200_000  # bytes; the API's limit on a flow's text
 NameField = Annotated[str, Form(max_length=200)]
 
 #: What a new flow starts from: the smallest flow that passes the validator.
@@ -88,6 +88,19 @@ def problems_of(error: FieldError) -> list[FlowProblem]:
     return found
 
 
+async def _uploaded(page: Page, file: UploadFile | None) -> str | FlowProblem | None:
+    """The text of an uploaded YAML file (it replaces the editor's text), or why not."""
+    if file is None or not file.filename:
+        return None
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return FlowProblem("flow", page.t("admin.ivr.too_large", size=MAX_UPLOAD // 1000))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return FlowProblem("flow", page.t("admin.ivr.not_utf8"))
+
+
 def _text_of(version: IvrFlowVersion) -> str:
     if version.source is not None:
         return version.source
@@ -141,9 +154,15 @@ async def create_flow(
     name: NameField = "",
     department_id: Annotated[str, Form(max_length=20)] = "",
     source: Annotated[str, Form(alias="yaml", max_length=200_000)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     values = {"name": name.strip(), "department_id": department_id, "yaml": source}
     errors: dict[str, list[str]] = {}
+    uploaded = await _uploaded(page, file)
+    if isinstance(uploaded, FlowProblem):
+        return await _render_new(page, values, errors, [uploaded], 422)
+    if uploaded is not None:
+        values["yaml"] = source = uploaded
     try:
         body = s.IvrFlowCreate.model_validate(
             {
@@ -240,7 +259,13 @@ async def save_version(
     page: IvrPage,
     source: Annotated[str, Form(alias="yaml", max_length=200_000)] = "",
     publish: Annotated[str | None, Form()] = None,
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    uploaded = await _uploaded(page, file)
+    if isinstance(uploaded, FlowProblem):
+        return await _render_flow(page, flow_id, source, [uploaded], 422)
+    if uploaded is not None:
+        source = uploaded
     if not source.strip():
         problem = FlowProblem("flow", page.t("admin.ivr.empty"), line=1)
         return await _render_flow(page, flow_id, source, [problem], 422)
