@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -101,12 +102,18 @@ class Section:
 
     @property
     def update(self) -> type[BaseModel]:
-        return s.update_model(self.create)
+        return _update_model(self.create)
 
     def choice_keys(self) -> set[str]:
         keys = {spec.choices for spec in self.inputs if spec.choices}
         keys |= {column.lookup for column in self.columns if column.lookup}
         return keys
+
+
+@cache
+def _update_model(create: type[BaseModel]) -> type[BaseModel]:
+    """The API's PATCH body for ``create`` (built once: it is a new pydantic class)."""
+    return s.update_model(create)
 
 
 DEPARTMENT = Input("department_id", "select", required=True, choices="departments")
