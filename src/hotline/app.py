@@ -26,7 +26,14 @@ from hotline.api.webhooks import WebhookDispatcher
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import InboundRouter
 from hotline.calls.trunks import TrunkConfig
-from hotline.demo.config import PLAN, demo_agents, demo_contact_center, demo_flow, demo_trunk
+from hotline.demo.config import (
+    PLAN,
+    demo_agents,
+    demo_contact_center,
+    demo_flow,
+    demo_survey_flow,
+    demo_trunk,
+)
 from hotline.demo.orders import demo_orders_router
 from hotline.demo.seed import seed_demo_desk, seed_demo_directory
 from hotline.events.bus import EventBus
@@ -171,10 +178,11 @@ class Node:
         scheme = "https" if settings.http.tls else "http"
         log.info("http listening", extra={"url": f"{scheme}://{host}:{port}"})
         if settings.demo:
-            flow = demo_flow(f"{scheme}://{host}:{port}")
-            self.catalog.add(flow)
-            self.catalog.publish(flow.name, flow.version)
-            self._warm_up = asyncio.create_task(self._prerender(flow), name="prerender")
+            flows = [demo_flow(f"{scheme}://{host}:{port}"), demo_survey_flow()]
+            for flow in flows:
+                self.catalog.add(flow)
+                self.catalog.publish(flow.name, flow.version)
+            self._warm_up = asyncio.create_task(self._prerender(flows), name="prerender")
         for extra in self._flows:
             self.catalog.add(extra)
             self.catalog.publish(extra.name, extra.version)
@@ -219,9 +227,11 @@ class Node:
         await self.webhooks.stop()
         await self.database.close()
 
-    async def _prerender(self, flow: Flow) -> None:
-        ready = await self.telephony.prerender(flow)
-        log.info("IVR prompts ready", extra={"flow": flow.name, "prompts": ready})
+    async def _prerender(self, flows: Sequence[Flow]) -> None:
+        ready = 0
+        for flow in flows:
+            ready += await self.telephony.prerender(flow)
+        log.info("IVR prompts ready", extra={"flows": [f.name for f in flows], "prompts": ready})
 
     async def _open_database(self) -> None:
         # A demo must work with one command, so it migrates itself; a production node

@@ -40,3 +40,19 @@ def test_every_queue_the_demo_ivr_names_exists() -> None:
     named = {node.queue for node in demo_flow().nodes.values() if node.type == "queue"}
     assert named <= {q.name for q in demo_queues()}
     assert len({q.strategy for q in demo_queues()}) >= 3
+
+
+def test_every_demo_queue_asks_for_a_rating_when_the_agent_hangs_up_first() -> None:
+    from hotline.calls.control import StartIvr
+    from hotline.demo.config import SURVEY_FLOW, demo_survey_flow
+
+    survey = demo_survey_flow()
+    assert survey.name == SURVEY_FLOW
+    assert {node.type for node in survey.nodes.values()} == {"survey", "hangup"}
+    cc = demo_contact_center()
+    cc.agent_login(0, "1002")
+    cc.inbound_call(10, call_id="c1", leg_id="c1-in", caller="1", callee="4000", trunk="local")
+    (ring,) = [o for o in cc.ivr_enqueue(20, "c1", "after-sales") if isinstance(o, RingAgent)]
+    cc.leg_answered(22, "c1", ring.leg_id)
+    started = [o for o in cc.leg_hung_up(60, "c1", ring.leg_id) if isinstance(o, StartIvr)]
+    assert [s.flow for s in started] == [SURVEY_FLOW]

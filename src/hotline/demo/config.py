@@ -35,6 +35,15 @@ def demo_flow(http_base: str = "http://127.0.0.1:8080") -> Flow:
     return load_flow(text.replace("http://127.0.0.1:8080", http_base), "demo flow.yaml")
 
 
+SURVEY_FLOW = "demo-survey"
+
+
+def demo_survey_flow() -> Flow:
+    """The rating a caller is asked for when the agent hangs up first (1-5, on the CDR)."""
+    text = files("hotline.demo").joinpath("survey.yaml").read_text(encoding="utf-8")
+    return load_flow(text, "demo survey.yaml")
+
+
 def demo_trunk(sip_host: str = "127.0.0.1") -> TrunkConfig:
     """Calls from this machine need no credentials in the demo (loopback only)."""
     return TrunkConfig(name="local", host=sip_host, max_channels=50, dial_format="national")
@@ -118,5 +127,7 @@ def demo_contact_center() -> ContactCenter:
     for agent in demo_agents():
         acd.add_agent(agent)
     router = InboundRouter(demo_routes(), {}, PLAN)
-    # Card numbers are never keyed in the demo, so every queue records.
-    return ContactCenter(acd, router, default_recording="always")
+    # Card numbers are never keyed in the demo, so every queue records. Every queue asks
+    # for a rating when the agent hangs up first.
+    surveys = {queue.name: SURVEY_FLOW for queue in demo_queues()}
+    return ContactCenter(acd, router, default_recording="always", survey_flows=surveys)
