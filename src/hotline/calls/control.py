@@ -203,6 +203,14 @@ Output = Command | CallEvent
 State = Literal["offered", "ivr", "queued", "ringing_agent", "connected", "ended"]
 
 
+@dataclass(frozen=True, slots=True)
+class TransferDestination:
+    """Where a transfer sends the caller: a queue (through the ACD) or a user rung directly."""
+
+    kind: Literal["queue", "user"]
+    target: str
+
+
 class CallControlError(Exception):
     """An input that makes no sense for this call (unknown leg, offer while connected)."""
 
@@ -525,6 +533,25 @@ class CustomerCall:
             Bridge(self.customer_leg, talking.leg_id),
             CallResumed(at=now, call_id=self.call_id),
         ]
+
+    def phone_hold(self, leg_id: str, held: bool, now: float) -> list[Output]:
+        """The agent's phone changed its own direction by re-INVITE: ``a=sendonly`` or
+        ``inactive`` (its hold key) holds the customer, ``sendrecv`` again resumes. A
+        direction change on any other leg (a supervisor's phone) changes nothing here."""
+        if self._talking is None or self._talking.leg_id != leg_id or self.state != "connected":
+            return []
+        return self.hold(now) if held else self.resume(now)
+
+    def refer(self, leg_id: str, destination: TransferDestination, now: float) -> list[Output]:
+        """The agent's phone transferred the caller (REFER): blind, to a queue or a user."""
+        talking = self._talking_leg()
+        if talking.leg_id != leg_id:
+            raise CallControlError(f"call {self.call_id}: leg {leg_id} is not the agent's")
+        if destination.kind == "user" and destination.target == talking.agent:
+            raise CallControlError(f"call {self.call_id}: {talking.agent} is the agent already")
+        if destination.kind == "queue":
+            return self.transfer_to_queue(destination.target, now)
+        return self.transfer_to_user(destination.target, now)
 
     def transfer_to_queue(self, queue: str, now: float) -> list[Output]:
         """Blind transfer into a queue: the agent is released to wrap-up, the caller waits."""

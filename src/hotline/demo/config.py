@@ -1,6 +1,8 @@
 """The demo hotline's configuration: routing, queues and agents.
 
-4000 from the local demo trunk goes to the demo IVR; its four queues use different
+4000 from the local demo trunk goes to the demo IVR; 4001-4004 reach the four queues
+directly (sales, after-sales, complaints, operator), from anywhere on this machine, and are
+also what an agent's phone transfers to (REFER to 4002). The four queues use different
 routing strategies so that a visitor can see them at work; six agents 1001-1006 cover
 them with different skills. Agents' SIP passwords are generated per demo installation
 and printed at start (see the SIP wiring), never fixed in the source.
@@ -49,18 +51,37 @@ def demo_trunk(sip_host: str = "127.0.0.1") -> TrunkConfig:
     return TrunkConfig(name="local", host=sip_host, max_channels=50, dial_format="national")
 
 
+#: Queue numbers: dialled to skip the menu, and transfer targets for agents' phones.
+QUEUE_NUMBERS = {
+    "4001": ("sales", "sales"),
+    "4002": ("after-sales", "after-sales"),
+    "4003": ("complaints", "after-sales"),
+    "4004": ("operator", "sales"),
+}
+
+
 def demo_routes() -> list[InboundRoute]:
-    return [
+    hotline = InboundRoute.model_validate(
+        {
+            "name": "demo-hotline",
+            "did": HOTLINE_NUMBER,
+            "trunk": "local",
+            "department": "after-sales",
+            "destination": {"type": "flow", "target": "demo-hotline"},
+        }
+    )
+    queues = [
         InboundRoute.model_validate(
             {
-                "name": "demo-hotline",
-                "did": HOTLINE_NUMBER,
-                "trunk": "local",
-                "department": "after-sales",
-                "destination": {"type": "flow", "target": "demo-hotline"},
+                "name": f"queue-{queue}",
+                "did": number,
+                "department": department,
+                "destination": {"type": "queue", "target": queue},
             }
         )
+        for number, (queue, department) in QUEUE_NUMBERS.items()
     ]
+    return [hotline, *queues]
 
 
 def demo_queues() -> list[QueueConfig]:

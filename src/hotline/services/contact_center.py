@@ -38,6 +38,7 @@ from hotline.calls.control import (
     OfferAnswered,
     OfferFailed,
     RecordingMode,
+    TransferDestination,
 )
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.outbound import (
@@ -294,6 +295,35 @@ class ContactCenter:
 
     def transfer_to_user(self, now: float, call_id: str, target: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.transfer_to_user(target, now))
+
+    def phone_hold(self, now: float, call_id: str, leg_id: str, held: bool) -> list[Output]:
+        """A phone's re-INVITE changed its direction (its own hold or resume key)."""
+        return self._on(call_id, now, lambda call: call.phone_hold(leg_id, held, now))
+
+    def refer(
+        self, now: float, call_id: str, leg_id: str, destination: TransferDestination
+    ) -> list[Output]:
+        """A phone's REFER, once :meth:`transfer_destination` has found where it points."""
+        return self._on(call_id, now, lambda call: call.refer(leg_id, destination, now))
+
+    def transfer_destination(self, number: str, now: float) -> TransferDestination | None:
+        """What a transfer target dialled on a phone means: a queue by name, an agent by
+        extension, or a number whose (trunk-independent) inbound route ends in a queue or a
+        user. None for anything else: outside numbers need outbound trunk calls, which the
+        live runtime does not place yet, and a transfer into an IVR flow is not offered."""
+        if number in self.acd.queue_names():
+            return TransferDestination("queue", number)
+        if number in self.acd.agent_ids():
+            return TransferDestination("user", number)
+        decision = self._router.route(number, None, now)
+        if decision is None:
+            return None
+        destination = decision.destination
+        if destination.type == "queue" and destination.target in self.acd.queue_names():
+            return TransferDestination("queue", destination.target)
+        if destination.type == "user":
+            return TransferDestination("user", destination.target)
+        return None
 
     # ---- from the IVR runner ---------------------------------------------------------------
 

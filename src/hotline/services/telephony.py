@@ -77,6 +77,7 @@ from hotline.sip.useragent import (
     OutgoingAnswered,
     OutgoingFailed,
     OutgoingProgress,
+    ReferReceived,
 )
 from hotline.transport.sip_service import SipService, SipServiceConfig
 
@@ -132,6 +133,7 @@ class _Leg:
     offer: bytes = b""  # the customer's SDP offer
     endpoint: media.EndpointDescription | None = None
     ended: bool = False
+    phone_held: bool = False  # the phone's last re-INVITE said sendonly/inactive
 
 
 @dataclass
@@ -407,6 +409,8 @@ class Telephony:
                 self._leg_ended(event, now)
             case OfferReceived():
                 self._reoffer(event, now)
+            case ReferReceived():
+                self._refer(event, now)
             case CallConfirmed():
                 pass
 
@@ -525,6 +529,39 @@ class Telephony:
             return
         self.sip.user_agent.answer(event.call_id, answer, now)
         self._submit(self.calls[leg.call_id], lambda: self._set_remote(endpoint, remote))
+        held = remote.direction in ("sendonly", "inactive")
+        if leg.role == "agent" and held != leg.phone_held:
+            # Only a change counts: a session refresh repeats the direction, and must not
+            # resume a hold the desktop (API) asked for.
+            leg.phone_held = held
+            self._decide(lambda: self.center.phone_hold(now, leg.call_id, leg.leg_id, held))
+
+    def _refer(self, event: ReferReceived, now: float) -> None:
+        """A phone's transfer key (REFER): answered here, carried out by the contact centre
+        as a blind transfer; NOTIFY tells the phone at once whether the B2BUA took it.
+        Attended transfer by REFER with Replaces is refused: the agent's consultation call
+        would be a second dialog through this node, which agents' phones do not place; the
+        API's consult/complete is the supported attended transfer (docs/calls.md)."""
+        ua = self.sip.user_agent
+        leg = self.legs.get(event.call_id)
+        if leg is None or leg.role != "agent" or leg.ended:
+            ua.answer_refer(event.call_id, 403, now, "Only an agent may transfer")
+            return
+        if event.replaces:
+            ua.answer_refer(event.call_id, 403, now, "Use the API for attended transfer")
+            return
+        number = event.target.user or ""
+        destination = self.center.transfer_destination(number, now)
+        if destination is None:
+            log.info("REFER to %s: no such queue or user", number, extra={"call_id": leg.call_id})
+            ua.answer_refer(event.call_id, 404, now, "No such queue or user")
+            return
+        ua.answer_refer(event.call_id, 202, now)
+        done = self._decide(lambda: self.center.refer(now, leg.call_id, leg.leg_id, destination))
+        if done:
+            ua.notify_refer(event.call_id, 200, "OK", now)
+        else:
+            ua.notify_refer(event.call_id, 503, "Service Unavailable", now)
 
     def _release_later(self, leg: _Leg) -> None:
         call = self.calls.get(leg.call_id)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from hotline.sip.auth import retry_with_credentials
 from hotline.sip.dialog import Dialog, DialogState
 from hotline.sip.endpoint import SipEndpoint
-from hotline.sip.errors import LocalProtocolError
+from hotline.sip.errors import LocalProtocolError, RemoteProtocolError
 from hotline.sip.events import (
     AckReceived,
     Address,
@@ -29,6 +29,7 @@ from hotline.sip.events import (
     TransactionTimedOut,
     TransportFailed,
 )
+from hotline.sip.headers import NameAddress
 from hotline.sip.message import Request, Response, make_response
 from hotline.sip.registrar import Registrar
 from hotline.sip.uas import ALLOWED, respond_out_of_dialog
@@ -69,6 +70,18 @@ class OfferReceived:
     call_id: str
     request: Request
     offer: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReferReceived:
+    """An in-dialog REFER (the phone's transfer): answer with ``answer_refer``, then report
+    with ``notify_refer``. ``target`` is the Refer-To URI without its headers; ``replaces``
+    says it carried a ``Replaces`` header (attended transfer between two dialogs)."""
+
+    call_id: str
+    request: Request
+    target: Uri
+    replaces: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +139,11 @@ CallEvent = (
     | OutgoingAnswered
     | OutgoingFailed
     | OptionsAnswered
+    | ReferReceived
 )
+
+#: What we accept inside a dialog, advertised in our INVITEs: REFER lets phones transfer.
+DIALOG_ALLOWED = (*ALLOWED, "REFER")
 
 
 @dataclass
@@ -139,6 +156,7 @@ class _Leg:
     dialog: Dialog | None = None
     answered: bool = False
     pending_offer_transaction: str | None = None
+    pending_refer: tuple[str, Request] | None = None  # transaction id, the REFER
     # -- calls we place (UAC) ----------------------------------------------------------
     outgoing: bool = False
     credentials: tuple[str, str] | None = None
@@ -160,6 +178,7 @@ class UserAgent:
     _byes: dict[str, str] = field(default_factory=dict)  # BYE transaction id -> call id
     _invites: dict[str, str] = field(default_factory=dict)  # our INVITE's id -> call id
     _options: set[str] = field(default_factory=set)  # our OPTIONS transactions' ids
+    _notifies: set[str] = field(default_factory=set)  # our NOTIFYs' transaction ids
 
     # -- events up --------------------------------------------------------------------
     def handle_event(self, event: Event, now: float) -> list[CallEvent]:
@@ -200,6 +219,14 @@ class UserAgent:
                 ended = self.legs.pop(call_id, None) is not None
                 return [CallEnded(call_id, "hangup")] if ended else []
             return []
+        if isinstance(event, ResponseReceived | TransactionTimedOut | TransportFailed) and (
+            event.transaction_id in self._notifies
+        ):
+            # A lost NOTIFY only leaves the phone unsure how its transfer went; the call
+            # itself goes on (or has already ended by our BYE).
+            if not isinstance(event, ResponseReceived) or event.response.status >= 200:
+                self._notifies.discard(event.transaction_id)
+            return []
         if isinstance(event, TransactionTimedOut):
             call_id = self._byes.pop(event.transaction_id, event.request.call_id)
             if self.legs.pop(call_id, None) is not None:
@@ -236,10 +263,75 @@ class UserAgent:
             leg.pending_offer_transaction = tid
             leg.request = request
             return [OfferReceived(call_id, request, request.body)]
+        if request.method == "REFER":
+            return self._refer(leg, request, tid, now)
         respond(tid, make_response(request, 200), now)  # INFO, UPDATE without body, …
         return []
 
+    def _refer(self, leg: _Leg, request: Request, tid: str, now: float) -> list[CallEvent]:
+        """§2.4.1 of RFC 3515: exactly one Refer-To; one transfer at a time per dialog."""
+        values = request.get_all("Refer-To")  # compact "r" is canonicalised on parse
+        if len(values) != 1:
+            self.endpoint.respond(tid, make_response(request, 400, "Bad Refer-To"), now)
+            return []
+        try:
+            target = NameAddress.parse(values[0], "Refer-To").uri
+        except RemoteProtocolError:
+            target = None
+        if target is None or not target.is_sip or not target.user:
+            self.endpoint.respond(tid, make_response(request, 400, "Bad Refer-To"), now)
+            return []
+        if leg.pending_refer is not None:
+            self.endpoint.respond(tid, make_response(request, 491), now)
+            return []
+        leg.pending_refer = (tid, request)
+        replaces = any(name.lower() == "replaces" for name, _ in target.headers)
+        return [ReferReceived(request.call_id, request, target.without_headers(), replaces)]
+
     # -- commands down ------------------------------------------------------------------
+    def answer_refer(
+        self, call_id: str, status: int, now: float, reason: str | None = None
+    ) -> None:
+        """The final answer to the pending REFER: 202 to take the transfer on, or a
+        refusal (403, 404, 488…) that leaves the call as it was."""
+        leg = self._leg(call_id)
+        if leg.pending_refer is None:
+            raise LocalProtocolError(f"call {call_id} has no REFER to answer")
+        (tid, refer), leg.pending_refer = leg.pending_refer, None
+        self.endpoint.respond(tid, make_response(refer, status, reason), now)
+
+    def notify_refer(
+        self, call_id: str, status: int, reason: str, now: float, *, final: bool = True
+    ) -> None:
+        """NOTIFY the referrer how its transfer went (RFC 3515 §2.4.4): ``status`` and
+        ``reason`` become the ``message/sipfrag`` status line; a final one ends the
+        implicit subscription."""
+        leg = self._leg(call_id)
+        if leg.dialog is None or leg.dialog.state is DialogState.TERMINATED:
+            raise LocalProtocolError(f"call {call_id} has no dialog to notify in")
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        notify = leg.dialog.create_request(
+            "NOTIFY",
+            headers=[
+                ("Event", "refer"),
+                ("Subscription-State", state),
+                ("Contact", self.contact),
+                ("Content-Type", "message/sipfrag;version=2.0"),
+            ],
+            body=f"SIP/2.0 {status} {reason}\r\n".encode(),
+        )
+        tid = self.endpoint.send_request(notify, self._dialog_destination(leg), leg.transport, now)
+        self._notifies.add(tid)
+
+    def _dialog_destination(self, leg: _Leg) -> Address:
+        """Where in-dialog requests go: the remote target, or for our own calls and
+        connection transports the address the peer is reached at (NAT-safe)."""
+        assert leg.dialog is not None
+        target = leg.dialog.remote_target
+        if leg.transport != "UDP" or leg.outgoing:
+            return leg.source
+        return (target.host, target.port or 5060)
+
     def ring(self, call_id: str, now: float) -> None:
         leg = self._leg(call_id)
         response = make_response(leg.request, 180, to_tag=leg.local_tag)
@@ -286,12 +378,9 @@ class UserAgent:
         if leg.dialog is None or leg.dialog.state is DialogState.TERMINATED:
             raise LocalProtocolError(f"call {call_id} has no dialog to end")
         bye = leg.dialog.create_request("BYE")
-        target = leg.dialog.remote_target
-        destination = (target.host, target.port or 5060)
-        if leg.transport != "UDP" or leg.outgoing:
-            # Reuse the caller's connection; for our own calls, the address we reached the
-            # phone at (its registration's source: right behind NAT, too).
-            destination = leg.source
+        # Reuse the caller's connection; for our own calls, the address we reached the
+        # phone at (its registration's source: right behind NAT, too).
+        destination = self._dialog_destination(leg)
         transaction_id = self.endpoint.send_request(bye, destination, leg.transport, now)
         self._byes[transaction_id] = call_id
 
@@ -405,7 +494,7 @@ class UserAgent:
             ("CSeq", "1 INVITE"),
             ("Max-Forwards", "70"),
             ("Contact", self.contact),
-            ("Allow", ", ".join(ALLOWED)),
+            ("Allow", ", ".join(DIALOG_ALLOWED)),
             *extra_headers,
         ]
         if offer:

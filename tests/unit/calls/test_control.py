@@ -25,6 +25,7 @@ from hotline.calls.control import (
     StopIvr,
     StopMedia,
     StopRecording,
+    TransferDestination,
     Unbridge,
 )
 from hotline.calls.events import (
@@ -391,3 +392,53 @@ def test_queue_exits() -> None:
     no_flow = Recorder()
     queued(no_flow)
     assert no_flow(no_flow.call.queue_exit("voicemail", "box-7", None, 30)) == [HangUpLeg("c1-in")]
+
+
+def test_the_agents_phone_holds_and_resumes_by_re_invite() -> None:
+    rec = Recorder()
+    connected(rec)
+    assert rec(rec.call.phone_hold("c1-a1", True, 40)) == [
+        Unbridge("c1-in", "c1-a1"),
+        PlayMusicOnHold("c1-in"),
+    ]
+    assert rec.call.held
+    assert rec(rec.call.phone_hold("c1-a1", True, 41)) == []  # already held
+    assert rec(rec.call.phone_hold("c1-other", False, 42)) == []  # not the agent's leg
+    assert rec(rec.call.phone_hold("c1-a1", False, 50)) == [
+        StopMedia("c1-in"),
+        Bridge("c1-in", "c1-a1"),
+    ]
+    rec(rec.call.leg_hung_up("c1-in", 60))
+    cdr = build_cdr(rec.events)
+    assert (cdr.hold_s, cdr.talk_s) == (10, 20)
+
+
+def test_a_refer_from_the_agents_phone_is_a_blind_transfer() -> None:
+    rec = Recorder()
+    connected(rec)
+    out = rec(rec.call.refer("c1-a1", TransferDestination("user", "1003"), 40))
+    assert out == [
+        StopRecording("c1-r1"),
+        HangUpLeg("c1-a1"),
+        ContactLeft("c1", "1001"),
+        PlayMusicOnHold("c1-in"),
+        RingAgent("c1", "c1-a2", "1003"),
+    ]
+    rec(rec.call.leg_answered("c1-a2", 45))
+    rec(rec.call.leg_hung_up("c1-in", 60))
+    cdr = build_cdr(rec.events)
+    assert [s.agent for s in cdr.segments] == ["1001", "1003"]
+    assert cdr.transfers == 1
+    assert cdr.recording_ids == ("c1-r1", "c1-r2")  # both on the one call record
+
+
+def test_a_refer_into_a_queue_and_refers_that_make_no_sense() -> None:
+    rec = Recorder()
+    connected(rec)
+    with pytest.raises(CallControlError):
+        rec.call.refer("c1-in", TransferDestination("queue", "sales"), 40)  # not the agent
+    with pytest.raises(CallControlError):
+        rec.call.refer("c1-a1", TransferDestination("user", "1001"), 40)  # to themselves
+    out = rec(rec.call.refer("c1-a1", TransferDestination("queue", "sales"), 40))
+    assert EnqueueContact("c1", "sales", 0, {}, {}) in out
+    assert rec.call.state == "queued"

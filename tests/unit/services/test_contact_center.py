@@ -275,3 +275,26 @@ def test_a_survey_asked_for_by_the_flow_runs_when_the_agent_hangs_up() -> None:
     assert commands(out)[-1] == StartIvr(
         "c1", "rate-us", "after-sales", {"agent": "1001", "queue": "after-sales"}
     )
+
+def test_what_a_phones_transfer_target_means() -> None:
+    from hotline.calls.control import TransferDestination
+
+    acd = Acd()
+    acd.configure_queue(QueueConfig(name="sales"))
+    acd.add_agent(AgentProfile(agent_id="1001", queues={"sales": 0}))
+    routes = [
+        InboundRoute(
+            name="sales-number",
+            did="4001",
+            destination=Destination(type="queue", target="sales"),
+        ),
+        InboundRoute(name="boss", did="8000", destination=Destination(type="user", target="1009")),
+        InboundRoute(name="menu", did="4000", destination=Destination(type="flow", target="demo")),
+    ]
+    cc = ContactCenter(acd, InboundRouter(routes, {}, NumberingPlan(region="CN")))
+    assert cc.transfer_destination("sales", 0) == TransferDestination("queue", "sales")
+    assert cc.transfer_destination("4001", 0) == TransferDestination("queue", "sales")
+    assert cc.transfer_destination("1001", 0) == TransferDestination("user", "1001")
+    assert cc.transfer_destination("8000", 0) == TransferDestination("user", "1009")
+    assert cc.transfer_destination("4000", 0) is None  # into the IVR: not offered
+    assert cc.transfer_destination("13800138000", 0) is None  # outside: no trunk calls yet

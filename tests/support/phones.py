@@ -1,0 +1,170 @@
+"""Real softphones for call-control tests: baresip instances that talk a tone of their own,
+keep what they heard in a WAV, and are driven over ctrl_tcp (dial, hold, resume, transfer,
+hangup) as a person would press the keys.
+
+Each party of a test talks its own frequency, so a WAV proves who was heard when.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hotline.media.wav import read_wav
+from tests.interop.conftest import require_peer
+
+
+def free_port_pair() -> int:
+    from tests.interop.test_sip_peers import free_port_pair as pair
+
+    return pair()
+
+
+def tone_wav(path: Path, hz: float, seconds: float) -> Path:
+    subprocess.run(
+        [
+            require_peer("sox"),
+            *["-n", "-r", "8000", "-c", "1", "-e", "signed-integer", "-b", "16", str(path)],
+            *["synth", str(seconds), "sine", str(hz), "vol", "0.5"],
+        ],
+        check=True,
+    )
+    return path
+
+
+class Phone:
+    """One baresip: an agent's desk phone registered to the node (``user`` and
+    ``password``), or a customer's phone that only dials (``password`` None)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        user: str,
+        registrar_port: int,
+        tone_hz: float,
+        password: str | None = None,
+        auto_answer: bool = True,
+    ) -> None:
+        directory.mkdir(parents=True)
+        self.user = user
+        self.heard_dir = directory / "heard"
+        self.heard_dir.mkdir()
+        tone = tone_wav(directory / "voice.wav", tone_hz, 120.0)
+        self.sip_port = free_port_pair()
+        self.ctrl_port = free_port_pair()
+        (directory / "config").write_text(
+            "\n".join(
+                [
+                    f"sip_listen 127.0.0.1:{self.sip_port}",
+                    "net_interface 127.0.0.1",
+                    f"audio_source aufile,{tone}",
+                    "audio_player aufile,/dev/null",
+                    "audio_alert aufile,/dev/null",
+                    "ausrc_srate 8000",
+                    "auplay_srate 8000",
+                    "module_path /usr/lib/baresip/modules",
+                    "module g711.so",
+                    "module aufile.so",
+                    "module sndfile.so",
+                    f"snd_path {self.heard_dir}",
+                    "module_app account.so",
+                    "module_app menu.so",
+                    "module_app ctrl_tcp.so",
+                    f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
+                    "",
+                ]
+            )
+        )
+        answer = "auto" if auto_answer else "manual"
+        if password is None:
+            account = f"<sip:{user}@127.0.0.1>;regint=0;answermode={answer};audio_codecs=PCMU"
+        else:
+            account = (
+                f"<sip:{user}@127.0.0.1:{registrar_port}>;auth_pass={password};regint=120;"
+                f"answermode={answer};audio_codecs=PCMU"
+            )
+        (directory / "accounts").write_text(account + "\n")
+        self.proc = subprocess.Popen(
+            [require_peer("baresip"), "-f", str(directory)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+
+    def command(self, command: str, params: str = "") -> str:
+        """One ctrl_tcp command (JSON netstring); returns baresip's response text."""
+        payload = json.dumps({"command": command, "params": params, "token": "t"}).encode()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=3) as conn:
+                    conn.sendall(str(len(payload)).encode() + b":" + payload + b",")
+                    return conn.recv(8192).decode(errors="replace")
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def heard(self) -> np.ndarray:
+        """What the phone's speaker got during its (last) call, 8 kHz mono."""
+        files = sorted(self.heard_dir.glob("*-dec.wav"), key=lambda f: f.stat().st_mtime)
+        assert files, f"{self.user}: baresip wrote no decoded-audio dump"
+        return read_wav(files[-1]).channel(0)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            output, _ = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            output, _ = self.proc.communicate()
+        return output
+
+
+def tone_level(samples: np.ndarray, hz: float, rate: int = 8000) -> float:
+    """How much of a window's energy lies within ±20 Hz of ``hz`` (0..1)."""
+    window = samples.astype(np.float64) * np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(window)) ** 2
+    total = float(spectrum.sum())
+    if total <= 0:
+        return 0.0
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(spectrum[np.abs(freqs - hz) <= 20].sum()) / total
+
+
+def timeline(samples: np.ndarray, tones: dict[str, float], step: float = 0.25) -> list[str]:
+    """Per ``step`` seconds: the name of the tone that dominates (over half the energy),
+    "silence" when quiet, "other" for any other sound (music on hold)."""
+    size = int(8000 * step)
+    labels = []
+    for start in range(0, len(samples) - size + 1, size):
+        window = samples[start : start + size]
+        if np.abs(window).max() < 300:
+            labels.append("silence")
+            continue
+        best = max(tones, key=lambda name: tone_level(window, tones[name]))
+        labels.append(best if tone_level(window, tones[best]) > 0.5 else "other")
+    return labels
+
+
+def runs(labels: list[str], minimum: int = 2) -> list[str]:
+    """The sequence of labels that last at least ``minimum`` steps in a row (glitches at
+    the switch-overs dropped), consecutive repeats merged."""
+    out: list[str] = []
+    index = 0
+    while index < len(labels):
+        end = index
+        while end < len(labels) and labels[end] == labels[index]:
+            end += 1
+        if end - index >= minimum and (not out or out[-1] != labels[index]):
+            out.append(labels[index])
+        index = end
+    return out
