@@ -51,7 +51,12 @@ class DemoNode:
         raise AssertionError(f"{pattern!r} not logged")
 
     def password(self, user: str) -> str:
+        """An agent's SIP password (also its web password)."""
         return self._logged(rf"SIP user '{user}', password '([^']+)'")
+
+    def logged_password(self, username: str) -> str:
+        """A seeded web user's password (supervisor, qa)."""
+        return self._logged(rf"demo user created: {username} / (\S+)")
 
     def login(self, username: str, password: str) -> httpx.Client:
         client = httpx.Client(base_url=self.base, timeout=10)

@@ -38,6 +38,7 @@ class Permission(enum.StrEnum):
     LIVE_READ = "live:read"  # queues, agents and calls in progress (wallboard, desktop)
     AGENT_STATE = "agent:state"  # log in/out, ready, break (agents: their own)
     CALLS_CONTROL = "calls:control"  # hold, resume, transfer, hang up (agents: their own)
+    CALLS_SUPERVISE = "calls:supervise"  # listen, whisper, barge (supervisors, admins)
 
 
 P = Permission
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.LIVE_READ,
             P.AGENT_STATE,
             P.CALLS_CONTROL,
+            P.CALLS_SUPERVISE,
         }
     ),
     Role.AGENT: frozenset(

@@ -628,6 +628,16 @@ class LiveAgent(BaseModel):
     phone_registered: bool | None
 
 
+class LiveParty(BaseModel):
+    """A leg beyond customer and agent: ``consult``, ``third_party`` or ``supervisor``."""
+
+    leg_id: str
+    role: str
+    party: str
+    mode: str | None
+    answered: bool
+
+
 class LiveCall(BaseModel):
     call_id: str
     caller: str
@@ -642,6 +652,8 @@ class LiveCall(BaseModel):
     direction: str = "inbound"
     #: Variables the IVR collected (order number, language...): the screen pop's IVR data.
     attributes: dict[str, str] = Field(default_factory=dict)
+    parties: list[LiveParty] = []
+    recording: str | None = None  # "on", "paused", or None
 
 
 # ---- agent desktop and wallboard (issue 7, web consoles) ---------------------------------
@@ -705,3 +717,24 @@ class IntervalStats(BaseModel):
     minutes: int
     timezone: str
     intervals: list[IntervalCount]
+
+
+Extension = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_.+-]+$")
+]
+
+
+class PartyBody(Body):
+    """The user (extension) to ring into the call: consulted, or added to a conference."""
+
+    target: Extension
+
+
+class SuperviseBody(Body):
+    """How the supervisor joins (or, when on already, switches): ``listen`` (hears both,
+    heard by none), ``whisper`` (heard by the agent only), ``barge`` (all hear all).
+    ``phone``: the extension rung for the supervisor (default: the caller's own agent
+    extension, when it has one)."""
+
+    mode: Literal["listen", "whisper", "barge"]
+    phone: Extension | None = None

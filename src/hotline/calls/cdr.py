@@ -26,12 +26,17 @@ from hotline.calls.events import (
     CallEvent,
     CallHeld,
     CallIvrStarted,
+    CallPartyJoined,
+    CallPartyLeft,
+    CallPartyModeChanged,
     CallQueued,
     CallQueueExited,
     CallResumed,
     CallStarted,
     CallTransferred,
     Direction,
+    PartyRole,
+    RecordingPaused,
     RecordingStarted,
     RecordingStopped,
     Side,
@@ -56,7 +61,12 @@ class AgentSegment:
     connected_at: float | None
     ended_at: float | None
     outcome: Literal[
-        "talked", "no_answer", "rejected", "unreachable", "answered_elsewhere", "abandoned"
+        "talked",
+        "no_answer",
+        "rejected",
+        "unreachable",
+        "answered_elsewhere",
+        "abandoned",
     ]
 
 
@@ -70,6 +80,20 @@ class TrunkAttempt:
     status: int | None
     reason: str
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartySegment:
+    """A leg beyond customer and agent that answered: a consultation, a conference's third
+    party, a supervisor (with the modes it used, in order)."""
+
+    role: PartyRole
+    party: str
+    leg_id: str
+    joined_at: float
+    left_at: float
+    left_because: str
+    modes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +129,8 @@ class Cdr:
     survey: dict[str, int] = field(default_factory=dict)
     #: Outbound calls: every trunk tried, in order (failover shows as several).
     trunk_attempts: tuple[TrunkAttempt, ...] = ()
+    parties: tuple[PartySegment, ...] = ()
+    recording_pauses: int = 0
 
 
 def build_cdr(events: Iterable[CallEvent]) -> Cdr:
@@ -139,6 +165,9 @@ class _Fold:
         self.recordings: list[str] = []
         self.survey: dict[str, int] = {}
         self.trunk_attempts: list[TrunkAttempt] = []
+        self.joined: dict[str, tuple[CallPartyJoined, list[str]]] = {}
+        self.parties: list[PartySegment] = []
+        self.pauses = 0
 
     def apply(self, event: CallEvent) -> None:
         if self.start is None:
@@ -201,7 +230,18 @@ class _Fold:
                     event.trunk, event.leg_id, event.number, event.status, event.reason, now
                 )
             )
+        elif isinstance(event, CallPartyJoined):
+            self.joined[event.leg_id] = (event, [event.mode] if event.mode else [])
+        elif isinstance(event, CallPartyModeChanged):
+            if event.leg_id in self.joined:
+                self.joined[event.leg_id][1].append(event.mode)
+        elif isinstance(event, CallPartyLeft):
+            self._party_left(event.leg_id, event.reason, now)
+        elif isinstance(event, RecordingPaused):
+            self.pauses += 1
         elif isinstance(event, CallEnded):
+            for leg_id in list(self.joined):
+                self._party_left(leg_id, "call_ended", now)
             self._stop_waiting(now)
             self._close_talk(now)
             for leg_id, rang in self.ringing.items():
@@ -210,6 +250,15 @@ class _Fold:
                 )
             self.ringing.clear()
             self.end = event
+
+    def _party_left(self, leg_id: str, reason: str, now: float) -> None:
+        joined = self.joined.pop(leg_id, None)
+        if joined is None:
+            return  # it never answered: nothing to account for
+        event, modes = joined
+        self.parties.append(
+            PartySegment(event.role, event.party, leg_id, event.at, now, reason, tuple(modes))
+        )
 
     def _stop_waiting(self, now: float) -> None:
         if self.waiting_since is not None:
@@ -269,6 +318,8 @@ class _Fold:
             recording_ids=tuple(self.recordings),
             survey=dict(self.survey),
             trunk_attempts=tuple(self.trunk_attempts),
+            parties=tuple(self.parties),
+            recording_pauses=self.pauses,
         )
 
     def _answering_trunk(self) -> str | None:

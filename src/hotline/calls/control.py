@@ -30,14 +30,21 @@ from hotline.calls.events import (
     CallEvent,
     CallHeld,
     CallIvrStarted,
+    CallPartyJoined,
+    CallPartyLeft,
+    CallPartyModeChanged,
     CallQueued,
     CallQueueExited,
     CallResumed,
     CallStarted,
     CallTransferred,
+    PartyRole,
+    RecordingPaused,
+    RecordingResumed,
     RecordingStarted,
     RecordingStopped,
     Side,
+    SupervisorMode,
 )
 from hotline.calls.routing import RouteDecision
 
@@ -64,11 +71,13 @@ class RejectLeg:
 
 @dataclass(frozen=True, slots=True)
 class RingAgent:
-    """Place an outgoing leg to an agent's registered phones."""
+    """Place an outgoing leg to an agent's (or any user's) registered phones; ``role`` says
+    what the leg is for (an agent to talk, or a party: consultation, conference, supervisor)."""
 
     call_id: str
     leg_id: str
     agent: str
+    role: Literal["agent", "consult", "third_party", "supervisor"] = "agent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,35 @@ class StopRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseRecording:
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRecording:
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MixMember:
+    """One leg in a call's mix: ``participant`` hears all and is heard by all, ``listen``
+    hears all and is heard by none, ``whisper`` hears all and is heard by ``whisper_to``."""
+
+    leg_id: str
+    role: Literal["participant", "listen", "whisper"] = "participant"
+    whisper_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SetMix:
+    """The call's mix must now be exactly ``members`` (the adapter joins, leaves and changes
+    roles to get there); no members: the mix is dissolved. Legs in the mix are not bridged."""
+
+    call_id: str
+    members: tuple[MixMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EnqueueContact:
     """Tell the ACD a contact waits in ``queue``."""
 
@@ -192,6 +230,9 @@ Command = (
     | Unbridge
     | StartRecording
     | StopRecording
+    | PauseRecording
+    | ResumeRecording
+    | SetMix
     | EnqueueContact
     | OfferAnswered
     | OfferFailed
@@ -219,6 +260,21 @@ class CallControlError(Exception):
 class _AgentLeg:
     leg_id: str
     agent: str
+
+
+@dataclass(slots=True)
+class _Party:
+    """A leg beyond the customer and the talking agent (see ``CustomerCall`` parties)."""
+
+    leg_id: str
+    party: str
+    role: PartyRole
+    mode: SupervisorMode | None = None
+    answered: bool = False
+
+
+#: How the call's audio is connected: nothing, the customer bridged to the agent, or a mix.
+_Topology = tuple[()] | tuple[str, str] | tuple[MixMember, ...]
 
 
 class CustomerCall:
@@ -251,6 +307,8 @@ class CustomerCall:
         self._queue: str | None = None  # the queue the call is (or was last) in
         self._in_acd = False  # whether the ACD holds the call as a contact now
         self._recording_id: str | None = None
+        self._recording_paused = False
+        self._parties: dict[str, _Party] = {}
         self._recordings = 0
         self._agent_legs = 0
         # The survey after the agent hangs up: per queue, or named by the IVR (the flow's
@@ -298,6 +356,25 @@ class CustomerCall:
         """The variables the IVR handed over with the call (order number, language...),
         for the agent's screen pop; later enqueues add to them."""
         return dict(self._attributes)
+
+    @property
+    def parties(self) -> list[tuple[str, str, str, str | None, bool]]:
+        """(leg id, role, party, supervisor mode, answered) of every extra leg."""
+        return [(p.leg_id, p.role, p.party, p.mode, p.answered) for p in self._parties.values()]
+
+    @property
+    def recording_id(self) -> str | None:
+        """The recording running now (None: not recorded at the moment)."""
+        return self._recording_id
+
+    @property
+    def talking_leg(self) -> str | None:
+        """The leg of the agent talking to the caller now."""
+        return self._talking.leg_id if self._talking else None
+
+    @property
+    def recording_paused(self) -> bool:
+        return self._recording_id is not None and self._recording_paused
 
     # ---- the call arrives ------------------------------------------------------------------
 
@@ -424,6 +501,8 @@ class CustomerCall:
     # ---- what happens on the legs ----------------------------------------------------------
 
     def leg_answered(self, leg_id: str, now: float) -> list[Output]:
+        if leg_id in self._parties:
+            return self._party_answered(self._parties[leg_id], now)
         leg = self._ringing.pop(leg_id, None)
         if leg is None or self.state != "ringing_agent":
             raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
@@ -447,6 +526,8 @@ class CustomerCall:
         self, leg_id: str, reason: Literal["no_answer", "rejected", "unreachable"], now: float
     ) -> list[Output]:
         """An agent leg ended before it was answered (busy, declined, no registration)."""
+        if leg_id in self._parties:
+            return self._party_gone(self._parties[leg_id], reason, now)
         leg = self._ringing.pop(leg_id, None)
         if leg is None:
             return []  # a leg we already cancelled: its failure is old news
@@ -465,8 +546,19 @@ class CustomerCall:
             return []
         if leg_id == self.customer_leg:
             return self._end("customer", "customer hung up", now)
+        if leg_id in self._parties:
+            return self._party_gone(self._parties[leg_id], "hung_up", now)
         if self._talking is None or self._talking.leg_id != leg_id:
             return []  # a ringing leg that ends is a failure, reported by leg_failed
+        taker = self._answered_party("consult", "third_party")
+        if taker is not None:
+            # The agent hung up on an answered consultation or conference: the other party
+            # takes the caller over (the attended transfer every PBX does on hang-up).
+            return self._take_over(taker, now, agent_gone=True)
+        consult = self._party_of("consult")
+        if consult is not None:
+            # Still ringing: the agent leaves it to ring; it becomes a blind transfer.
+            return self._consult_to_blind(consult, now)
         survey = self._survey_flow()
         if survey is not None and self._customer_answered:
             return self._survey_after_agent(survey, now)
@@ -482,10 +574,12 @@ class CustomerCall:
         the caller stays and the survey flow runs on the customer leg."""
         talking = self._talking
         assert talking is not None
-        outputs: list[Output] = [
-            *self.stop_recording(now),
-            Unbridge(self.customer_leg, talking.leg_id),
-        ]
+        before = self._topology()
+        outputs: list[Output] = [*self._drop_parties("dropped", now), *self.stop_recording(now)]
+        if _is_mix(before):
+            outputs.append(SetMix(self.call_id, ()))  # a supervisor leaves with the agent
+        elif before:
+            outputs.append(Unbridge(self.customer_leg, talking.leg_id))
         if self._in_acd:
             self._in_acd = False
             outputs.append(ContactLeft(self.call_id, talking.agent))  # wrap-up starts now
@@ -513,24 +607,30 @@ class CustomerCall:
 
     def hold(self, now: float) -> list[Output]:
         """The agent put the customer on hold: the customer hears music, not the agent."""
-        talking = self._talking_leg()
+        self._talking_leg()
         if self._held:
             return []
+        if self._answered_party("third_party") is not None:
+            raise CallControlError(f"call {self.call_id}: no hold in a conference")
+        before = self._topology()
         self._held = True
         return [
-            Unbridge(self.customer_leg, talking.leg_id),
+            *self._connect(before),
             PlayMusicOnHold(self.customer_leg),
             CallHeld(at=now, call_id=self.call_id),
         ]
 
     def resume(self, now: float) -> list[Output]:
-        talking = self._talking_leg()
+        self._talking_leg()
         if not self._held:
             return []
+        if self._party_of("consult") is not None:
+            raise CallControlError(f"call {self.call_id}: complete or cancel the consultation")
+        before = self._topology()
         self._held = False
         return [
             StopMedia(self.customer_leg),
-            Bridge(self.customer_leg, talking.leg_id),
+            *self._connect(before),
             CallResumed(at=now, call_id=self.call_id),
         ]
 
@@ -569,7 +669,13 @@ class CustomerCall:
         self, kind: Literal["queue", "blind"], target: str, now: float
     ) -> list[Output]:
         talking = self._talking_leg()
-        outputs: list[Output] = [*self.stop_recording(now), HangUpLeg(talking.leg_id)]
+        if self._party_of("consult", "third_party") is not None:
+            raise CallControlError(f"call {self.call_id}: end the consultation or conference")
+        before = self._topology()
+        outputs: list[Output] = [*self._drop_parties("dropped", now)]
+        if _is_mix(before):
+            outputs.append(SetMix(self.call_id, ()))
+        outputs += [*self.stop_recording(now), HangUpLeg(talking.leg_id)]
         if self._in_acd:
             self._in_acd = False
             outputs.append(ContactLeft(self.call_id, talking.agent))  # wrap-up starts
@@ -586,6 +692,294 @@ class CustomerCall:
             raise CallControlError(f"call {self.call_id} is {self.state}, not connected")
         return self._talking
 
+    # ---- more parties: consultation, conference, supervisor ----------------------------------
+    #
+    # Extra legs are rung like agents (``RingAgent`` with a role) but never go through the
+    # ACD. While the call is only customer and agent, they are bridged (cheap pass-through);
+    # as soon as a third leg has answered, the legs are mixed instead (``SetMix``: mix-minus
+    # and the supervisor roles of ``media/mixer.py``). ``_topology`` says which connection the
+    # state calls for, and ``_connect`` turns a change of it into commands, so that every
+    # input below only changes state and asks for the connection to follow.
+
+    def consult(self, target: str, now: float) -> list[Output]:
+        """Attended transfer, step one: the customer is held (music), ``target`` rung; when
+        it answers the agent and ``target`` talk, the customer does not hear them."""
+        talking = self._talking_leg()
+        if self._party_of("consult", "third_party") is not None:
+            raise CallControlError(f"call {self.call_id}: a consultation or conference is on")
+        if target == talking.agent:
+            raise CallControlError(f"call {self.call_id}: {target} is the agent already")
+        outputs = self.hold(now) if not self._held else []
+        return outputs + self._ring_party(target, "consult", None, now)
+
+    def complete_transfer(self, now: float) -> list[Output]:
+        """Attended transfer, step two: the consulted party takes the customer over, the
+        agent is released into wrap-up."""
+        self._talking_leg()
+        consult = self._party_of("consult")
+        if consult is None or not consult.answered:
+            raise CallControlError(f"call {self.call_id}: no answered consultation")
+        return self._take_over(consult, now, agent_gone=False)
+
+    def cancel_consult(self, now: float) -> list[Output]:
+        """Attended transfer abandoned: the consulted party is let go, the agent is back
+        with the customer."""
+        self._talking_leg()
+        consult = self._party_of("consult")
+        if consult is None:
+            raise CallControlError(f"call {self.call_id}: no consultation")
+        return self._party_gone(consult, "cancelled", now)
+
+    def add_party(self, target: str, now: float) -> list[Output]:
+        """Conference: ring ``target``; when it answers, customer, agent and it all hear
+        each other."""
+        talking = self._talking_leg()
+        if self._held:
+            raise CallControlError(f"call {self.call_id} is on hold")
+        if self._party_of("consult", "third_party") is not None:
+            raise CallControlError(f"call {self.call_id}: a consultation or conference is on")
+        if target == talking.agent:
+            raise CallControlError(f"call {self.call_id}: {target} is the agent already")
+        return self._ring_party(target, "third_party", None, now)
+
+    def drop_party(self, now: float) -> list[Output]:
+        """End the conference's third party (customer and agent go on alone)."""
+        party = self._party_of("third_party")
+        if party is None:
+            raise CallControlError(f"call {self.call_id}: no conference party")
+        return self._party_gone(party, "dropped", now)
+
+    def supervise(self, supervisor: str, mode: SupervisorMode, now: float) -> list[Output]:
+        """Ring ``supervisor``'s phone; once answered it listens (hears both, heard by
+        none), whispers (heard by the agent only) or barges in (all hear all)."""
+        talking = self._talking_leg()
+        if self._party_of("supervisor") is not None:
+            raise CallControlError(f"call {self.call_id} is supervised already")
+        if supervisor == talking.agent:
+            raise CallControlError(f"call {self.call_id}: {supervisor} is the agent")
+        return self._ring_party(supervisor, "supervisor", mode, now)
+
+    def set_supervision(self, mode: SupervisorMode, now: float) -> list[Output]:
+        """Switch the supervisor between listen, whisper and barge."""
+        party = self._party_of("supervisor")
+        if party is None:
+            raise CallControlError(f"call {self.call_id} is not supervised")
+        if party.mode == mode:
+            return []
+        before = self._topology()
+        party.mode = mode
+        if not party.answered:
+            return []
+        return [
+            *self._connect(before),
+            CallPartyModeChanged(at=now, call_id=self.call_id, leg_id=party.leg_id, mode=mode),
+        ]
+
+    def end_supervision(self, now: float) -> list[Output]:
+        party = self._party_of("supervisor")
+        if party is None:
+            raise CallControlError(f"call {self.call_id} is not supervised")
+        return self._party_gone(party, "dropped", now)
+
+    def _ring_party(
+        self, target: str, role: PartyRole, mode: SupervisorMode | None, now: float
+    ) -> list[Output]:
+        self._agent_legs += 1
+        leg_id = f"{self.call_id}-{role[0]}{self._agent_legs}"
+        self._parties[leg_id] = _Party(leg_id, target, role, mode)
+        return [RingAgent(self.call_id, leg_id, target, role)]
+
+    def _party_answered(self, party: _Party, now: float) -> list[Output]:
+        if party.answered or self.state != "connected":
+            raise CallControlError(f"call {self.call_id}: unexpected answer on {party.leg_id}")
+        before = self._topology()
+        party.answered = True
+        return [
+            *self._connect(before),
+            CallPartyJoined(
+                at=now,
+                call_id=self.call_id,
+                leg_id=party.leg_id,
+                role=party.role,
+                party=party.party,
+                mode=party.mode,
+            ),
+        ]
+
+    def _party_gone(self, party: _Party, reason: str, now: float) -> list[Output]:
+        """A party's leg failed, hung up, or is let go (``reason`` cancelled/dropped): the
+        others go on; a consultation that ends takes the agent back to the customer."""
+        before = self._topology()
+        del self._parties[party.leg_id]
+        outputs: list[Output] = []
+        if reason in ("cancelled", "dropped"):
+            outputs.append(HangUpLeg(party.leg_id) if party.answered else CancelLeg(party.leg_id))
+        if party.role == "consult" and self._held and self.state == "connected":
+            self._held = False
+            outputs += [
+                StopMedia(self.customer_leg),
+                *self._connect(before),
+                CallResumed(at=now, call_id=self.call_id),
+            ]
+        else:
+            outputs += self._connect(before)
+        outputs.append(
+            CallPartyLeft(
+                at=now,
+                call_id=self.call_id,
+                leg_id=party.leg_id,
+                role=party.role,
+                party=party.party,
+                reason=reason,
+            )
+        )
+        return outputs
+
+    def _take_over(self, party: _Party, now: float, *, agent_gone: bool) -> list[Output]:
+        """``party`` (an answered consultation or conference party) becomes the agent: the
+        old agent is released (BYE unless it hung up itself) into wrap-up, and the customer
+        is bridged to the new one, recorded on the same call record."""
+        talking = self._talking_leg()
+        before = self._topology()
+        outputs: list[Output] = [*self.stop_recording(now)]
+        del self._parties[party.leg_id]
+        outputs += self._drop_parties("dropped", now)  # a supervisor of the old agent
+        if _is_mix(before):
+            outputs.append(SetMix(self.call_id, ()))
+        if not agent_gone:
+            outputs.append(HangUpLeg(talking.leg_id))
+        if self._in_acd:
+            self._in_acd = False
+            outputs.append(ContactLeft(self.call_id, talking.agent))  # wrap-up starts
+        outputs += [
+            CallTransferred(
+                at=now,
+                call_id=self.call_id,
+                from_agent=talking.agent,
+                target=party.party,
+                kind="attended",
+            ),
+            CallPartyLeft(
+                at=now,
+                call_id=self.call_id,
+                leg_id=party.leg_id,
+                role=party.role,
+                party=party.party,
+                reason="transferred",
+            ),
+        ]
+        if self._held:
+            self._held = False
+            outputs += [StopMedia(self.customer_leg), CallResumed(at=now, call_id=self.call_id)]
+        self._talking = _AgentLeg(party.leg_id, party.party)
+        self._queue = None  # the new party's talk is not the queue's (recording policy)
+        outputs += [
+            Bridge(self.customer_leg, party.leg_id),
+            CallConnected(at=now, call_id=self.call_id, leg_id=party.leg_id, agent=party.party),
+        ]
+        if self._recording_mode() == "always":
+            outputs += self.start_recording(now)
+        return outputs
+
+    def _consult_to_blind(self, consult: _Party, now: float) -> list[Output]:
+        """The agent hung up while its consultation still rang: the ringing leg carries on as
+        a blind transfer to that user (the caller keeps hearing music)."""
+        talking = self._talking_leg()
+        outputs: list[Output] = [*self.stop_recording(now)]
+        del self._parties[consult.leg_id]
+        outputs += self._drop_parties("dropped", now)
+        if self._in_acd:
+            self._in_acd = False
+            outputs.append(ContactLeft(self.call_id, talking.agent))
+        outputs.append(
+            CallTransferred(
+                at=now,
+                call_id=self.call_id,
+                from_agent=talking.agent,
+                target=consult.party,
+                kind="blind",
+            )
+        )
+        self._talking, self._held, self._queue = None, False, None
+        self._ringing[consult.leg_id] = _AgentLeg(consult.leg_id, consult.party)
+        self.state = "ringing_agent"
+        outputs.append(
+            AgentLegRinging(
+                at=now, call_id=self.call_id, leg_id=consult.leg_id, agent=consult.party
+            )
+        )
+        return outputs
+
+    def _drop_parties(self, reason: str, now: float) -> list[Output]:
+        """Let every extra leg go (the call ends, or its agent leaves); no reconnection."""
+        outputs: list[Output] = []
+        for party in list(self._parties.values()):
+            del self._parties[party.leg_id]
+            outputs += [
+                HangUpLeg(party.leg_id) if party.answered else CancelLeg(party.leg_id),
+                CallPartyLeft(
+                    at=now,
+                    call_id=self.call_id,
+                    leg_id=party.leg_id,
+                    role=party.role,
+                    party=party.party,
+                    reason=reason,
+                ),
+            ]
+        return outputs
+
+    def _party_of(self, *roles: PartyRole) -> _Party | None:
+        return next((p for p in self._parties.values() if p.role in roles), None)
+
+    def _answered_party(self, *roles: PartyRole) -> _Party | None:
+        return next((p for p in self._parties.values() if p.role in roles and p.answered), None)
+
+    def _topology(self) -> _Topology:
+        """The connection the state calls for: () nothing, (customer, agent) a bridge, or
+        the members of a mix."""
+        talking = self._talking
+        if self.state != "connected" or talking is None:
+            return ()
+        members = [] if self._held else [MixMember(self.customer_leg)]
+        members.append(MixMember(talking.leg_id))
+        for party in self._parties.values():
+            if not party.answered:
+                continue
+            if party.role == "supervisor":
+                if party.mode == "listen":
+                    members.append(MixMember(party.leg_id, "listen"))
+                elif party.mode == "whisper":
+                    members.append(MixMember(party.leg_id, "whisper", (talking.leg_id,)))
+                else:
+                    members.append(MixMember(party.leg_id))
+            elif party.role == ("consult" if self._held else "third_party"):
+                # A consultation is mixed with the agent while the customer is held; a
+                # conference party with both while not.
+                members.append(MixMember(party.leg_id))
+        if len(members) < 2:
+            return ()
+        if not self._held and len(members) == 2:
+            return (self.customer_leg, talking.leg_id)
+        return tuple(members)
+
+    def _connect(self, before: _Topology) -> list[Output]:
+        """Commands that take the call's audio from ``before`` to what the state calls for."""
+        after = self._topology()
+        if after == before:
+            return []
+        outputs: list[Output] = []
+        bridged, mixed = _bridge_of(before), _mix_of(before)
+        if bridged is not None:
+            outputs.append(Unbridge(*bridged))
+        wanted_bridge, wanted_mix = _bridge_of(after), _mix_of(after)
+        if mixed is not None and wanted_mix is None:
+            outputs.append(SetMix(self.call_id, ()))
+        if wanted_mix is not None:
+            outputs.append(SetMix(self.call_id, wanted_mix))
+        elif wanted_bridge is not None:
+            outputs.append(Bridge(*wanted_bridge))
+        return outputs
+
     # ---- recording on demand ---------------------------------------------------------------
 
     def start_recording(self, now: float) -> list[Output]:
@@ -601,9 +995,33 @@ class CustomerCall:
             RecordingStarted(at=now, call_id=self.call_id, recording_id=self._recording_id),
         ]
 
+    def pause_recording(self, now: float) -> list[Output]:
+        """Leave what follows out of the recording (a card number, a password read out)."""
+        if self._recording_id is None:
+            raise CallControlError(f"call {self.call_id} is not being recorded")
+        if self._recording_paused:
+            return []
+        self._recording_paused = True
+        return [
+            PauseRecording(self._recording_id),
+            RecordingPaused(at=now, call_id=self.call_id, recording_id=self._recording_id),
+        ]
+
+    def resume_recording(self, now: float) -> list[Output]:
+        if self._recording_id is None:
+            raise CallControlError(f"call {self.call_id} is not being recorded")
+        if not self._recording_paused:
+            return []
+        self._recording_paused = False
+        return [
+            ResumeRecording(self._recording_id),
+            RecordingResumed(at=now, call_id=self.call_id, recording_id=self._recording_id),
+        ]
+
     def stop_recording(self, now: float) -> list[Output]:
         if self._recording_id is None:
             return []
+        self._recording_paused = False
         recording_id, self._recording_id = self._recording_id, None
         return [
             StopRecording(recording_id),
@@ -637,7 +1055,7 @@ class CustomerCall:
     def _end(self, side: Side, cause: str, now: float) -> list[Output]:
         """Tear the call down; ``side`` is who ended it (their leg needs no BYE)."""
         self.state = "ended"
-        outputs: list[Output] = [*self.stop_recording(now)]
+        outputs: list[Output] = [*self._drop_parties("call_ended", now), *self.stop_recording(now)]
         if self._ivr_running:
             self._ivr_running = False
             outputs.append(StopIvr(self.call_id))
@@ -690,3 +1108,17 @@ class CustomerCall:
             raise CallControlError(
                 f"call {self.call_id} is {self.state}, not {' or '.join(states)}"
             )
+
+
+def _is_mix(topology: _Topology) -> bool:
+    return _mix_of(topology) is not None
+
+
+def _mix_of(topology: _Topology) -> tuple[MixMember, ...] | None:
+    members = tuple(m for m in topology if isinstance(m, MixMember))
+    return members if members else None
+
+
+def _bridge_of(topology: _Topology) -> tuple[str, str] | None:
+    legs = [leg for leg in topology if isinstance(leg, str)]
+    return (legs[0], legs[1]) if len(legs) == 2 else None

@@ -144,6 +144,46 @@ class CallTransferred(Event):
     kind: Literal["blind", "attended", "queue"]
 
 
+PartyRole = Literal["consult", "third_party", "supervisor"]
+SupervisorMode = Literal["listen", "whisper", "barge"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallPartyJoined(Event):
+    """A leg beyond customer and agent answered: the agent's consultation (attended
+    transfer), a conference's third party, or a supervisor (``mode``)."""
+
+    type_name: ClassVar[str] = "calls.party_joined"
+    call_id: str
+    leg_id: str
+    role: PartyRole
+    party: str  # the user or extension rung
+    mode: SupervisorMode | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallPartyModeChanged(Event):
+    """A supervisor switched between listen, whisper and barge."""
+
+    type_name: ClassVar[str] = "calls.party_mode_changed"
+    call_id: str
+    leg_id: str
+    mode: SupervisorMode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallPartyLeft(Event):
+    """That leg is gone (``reason``: hung_up, dropped, cancelled, transferred (took the
+    call over), no_answer, rejected, unreachable, call_ended), or never answered."""
+
+    type_name: ClassVar[str] = "calls.party_left"
+    call_id: str
+    leg_id: str
+    role: PartyRole
+    party: str
+    reason: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordingStarted(Event):
     type_name: ClassVar[str] = "calls.recording_started"
@@ -154,6 +194,23 @@ class RecordingStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordingStopped(Event):
     type_name: ClassVar[str] = "calls.recording_stopped"
+    call_id: str
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingPaused(Event):
+    """Recording paused (a card number is read out): the paused time is left out of the
+    file and listed in its metadata."""
+
+    type_name: ClassVar[str] = "calls.recording_paused"
+    call_id: str
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingResumed(Event):
+    type_name: ClassVar[str] = "calls.recording_resumed"
     call_id: str
     recording_id: str
 
@@ -241,7 +298,12 @@ CallEvent = (
     | CallHeld
     | CallResumed
     | CallTransferred
+    | CallPartyJoined
+    | CallPartyModeChanged
+    | CallPartyLeft
     | RecordingStarted
+    | RecordingPaused
+    | RecordingResumed
     | RecordingStopped
     | SurveyAnswered
     | TrunkAttemptEnded

@@ -40,6 +40,7 @@ from hotline.calls.control import (
     RecordingMode,
     TransferDestination,
 )
+from hotline.calls.events import SupervisorMode
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.outbound import (
     DialTrunk,
@@ -79,6 +80,9 @@ AdapterCommand = (
     | control.Unbridge
     | control.StartRecording
     | control.StopRecording
+    | control.PauseRecording
+    | control.ResumeRecording
+    | control.SetMix
     | AnnouncePosition
     | DialTrunk
 )
@@ -295,6 +299,44 @@ class ContactCenter:
 
     def transfer_to_user(self, now: float, call_id: str, target: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.transfer_to_user(target, now))
+
+    def consult(self, now: float, call_id: str, target: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.consult(target, now))
+
+    def complete_transfer(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.complete_transfer(now))
+
+    def cancel_consult(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.cancel_consult(now))
+
+    def add_party(self, now: float, call_id: str, target: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.add_party(target, now))
+
+    def drop_party(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.drop_party(now))
+
+    def supervise(
+        self, now: float, call_id: str, supervisor: str, mode: SupervisorMode
+    ) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.supervise(supervisor, mode, now))
+
+    def set_supervision(self, now: float, call_id: str, mode: SupervisorMode) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.set_supervision(mode, now))
+
+    def end_supervision(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.end_supervision(now))
+
+    def start_recording(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.start_recording(now))
+
+    def stop_recording(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.stop_recording(now))
+
+    def pause_recording(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.pause_recording(now))
+
+    def resume_recording(self, now: float, call_id: str) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.resume_recording(now))
 
     def phone_hold(self, now: float, call_id: str, leg_id: str, held: bool) -> list[Output]:
         """A phone's re-INVITE changed its direction (its own hold or resume key)."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from hotline.acd import AcdError
 from hotline.calls.control import CallControlError
+from hotline.calls.events import SupervisorMode
 from hotline.calls.outbound import OriginateError
 from hotline.events import Event
 from hotline.services.contact_center import ContactCenter, Output
@@ -60,6 +62,17 @@ class AgentView:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyView:
+    """A leg beyond customer and agent: consultation, conference party, supervisor."""
+
+    leg_id: str
+    role: str
+    party: str
+    mode: str | None
+    answered: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CallView:
     call_id: str
     caller: str
@@ -74,6 +87,8 @@ class CallView:
     direction: str = "inbound"
     #: What the IVR collected (flow variables handed over with the call).
     attributes: dict[str, str] = field(default_factory=dict)
+    parties: tuple[PartyView, ...] = ()
+    recording: str | None = None  # "on", "paused", or None (not recorded now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +212,44 @@ class LiveOperations:
         """Every configured trunk with its health and channels in use."""
         return self._trunks() if self._trunks is not None else []
 
+    async def consult(self, call_id: str, target: str) -> None:
+        await self._call(call_id, lambda now: self.center.consult(now, call_id, target))
+
+    async def complete_transfer(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.complete_transfer(now, call_id))
+
+    async def cancel_consult(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.cancel_consult(now, call_id))
+
+    async def add_party(self, call_id: str, target: str) -> None:
+        await self._call(call_id, lambda now: self.center.add_party(now, call_id, target))
+
+    async def drop_party(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.drop_party(now, call_id))
+
+    async def supervise(self, call_id: str, supervisor: str, mode: SupervisorMode) -> None:
+        """Ring ``supervisor``'s phone into the call, or switch its mode when it is on."""
+        live = self.center.calls.get(call_id)
+        if live is not None and any(role == "supervisor" for _, role, *_ in live.parties):
+            await self._call(call_id, lambda now: self.center.set_supervision(now, call_id, mode))
+            return
+        await self._call(call_id, lambda now: self.center.supervise(now, call_id, supervisor, mode))
+
+    async def end_supervision(self, call_id: str) -> None:
+        await self._call(call_id, lambda now: self.center.end_supervision(now, call_id))
+
+    async def recording(
+        self, call_id: str, action: Literal["start", "stop", "pause", "resume"]
+    ) -> None:
+        center = self.center
+        change = {
+            "start": center.start_recording,
+            "stop": center.stop_recording,
+            "pause": center.pause_recording,
+            "resume": center.resume_recording,
+        }[action]
+        await self._call(call_id, lambda now: change(now, call_id))
+
     def call(self, call_id: str) -> CallView:
         if not self.center.is_live(call_id):
             raise OperationError("not_found", f"no call {call_id} in progress")
@@ -315,4 +368,8 @@ class LiveOperations:
             held=call.held,
             started_at=call.started_at,
             attributes=dict(call.attributes),
+            parties=tuple(PartyView(*party) for party in call.parties),
+            recording=(
+                ("paused" if call.recording_paused else "on") if call.recording_id else None
+            ),
         )

@@ -64,6 +64,7 @@ from hotline.media.recorder import RecordingMetadata
 from hotline.media.vad import EndpointingRules
 from hotline.services.caller_audio import CallerAudio, SpeechUnavailableError
 from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
+from hotline.services.mixing import CallMix
 from hotline.services.trunk_service import TrunkService
 from hotline.sip.errors import ProtocolError
 from hotline.sip.uri import Uri
@@ -83,7 +84,7 @@ from hotline.transport.sip_service import SipService, SipServiceConfig
 
 log = logging.getLogger(__name__)
 
-Role = Literal["customer", "agent"]
+Role = Literal["customer", "agent", "consult", "third_party", "supervisor"]
 Job = Callable[[], Awaitable[None]]
 
 #: How an agent phone's final answer counts for the ACD (anything else: unreachable).
@@ -150,6 +151,7 @@ class _Call:
     department: str | None = None  # the call's, for the recordings it leaves
     audio_task: asyncio.Task[None] | None = None  # listening to the caller (speech, voicemail)
     voicemails: int = 0
+    mix: CallMix | None = None  # its legs' mix in the engine (conference, supervisor)
 
 
 class Telephony:
@@ -316,6 +318,7 @@ class Telephony:
                 control.RingAgent()
                 | control.StartIvr()
                 | control.StopIvr()
+                | control.SetMix()
                 | AnnouncePosition()
                 | DialTrunk()
             ):
@@ -333,7 +336,7 @@ class Telephony:
             case control.Bridge() | control.Unbridge() | control.StartRecording():
                 leg = self.legs.get(command.customer_leg)
                 return leg.call_id if leg else None
-            case control.StopRecording():
+            case control.StopRecording() | control.PauseRecording() | control.ResumeRecording():
                 return next(
                     (
                         call.call_id
@@ -530,7 +533,7 @@ class Telephony:
         self.sip.user_agent.answer(event.call_id, answer, now)
         self._submit(self.calls[leg.call_id], lambda: self._set_remote(endpoint, remote))
         held = remote.direction in ("sendonly", "inactive")
-        if leg.role == "agent" and held != leg.phone_held:
+        if leg.role != "customer" and held != leg.phone_held:
             # Only a change counts: a session refresh repeats the direction, and must not
             # resume a hold the desktop (API) asked for.
             leg.phone_held = held
@@ -544,8 +547,9 @@ class Telephony:
         API's consult/complete is the supported attended transfer (docs/calls.md)."""
         ua = self.sip.user_agent
         leg = self.legs.get(event.call_id)
-        if leg is None or leg.role != "agent" or leg.ended:
-            ua.answer_refer(event.call_id, 403, now, "Only an agent may transfer")
+        live = self.center.calls.get(leg.call_id) if leg is not None else None
+        if leg is None or leg.ended or live is None or live.talking_leg != leg.leg_id:
+            ua.answer_refer(event.call_id, 403, now, "Only the talking agent may transfer")
             return
         if event.replaces:
             ua.answer_refer(event.call_id, 403, now, "Use the API for attended transfer")
@@ -661,6 +665,10 @@ class Telephony:
                 await self._start_recording(command)
             case control.StopRecording():
                 await self._stop_recording(command.recording_id)
+            case control.PauseRecording() | control.ResumeRecording():
+                await self._pause_recording(command)
+            case control.SetMix():
+                await self._set_mix(command)
             case AnnouncePosition():
                 self._announce(command)
 
@@ -702,7 +710,7 @@ class Telephony:
         registrar = self.sip.registrar
         aor = f"sip:{command.agent}@{self.config.agent_domain}"
         bindings = registrar.lookup(aor, now)
-        leg = _Leg(command.leg_id, command.call_id, "agent")
+        leg = _Leg(command.leg_id, command.call_id, command.role)
         self.legs[command.leg_id] = leg
         if not bindings:
             log.info("agent %s has no registered phone", command.agent)
@@ -851,6 +859,47 @@ class Telephony:
                 department=call.department,
             )
         )
+
+    async def _pause_recording(
+        self, command: control.PauseRecording | control.ResumeRecording
+    ) -> None:
+        call = next(
+            (
+                c
+                for c in self.calls.values()
+                if c.recording and c.recording[0] == command.recording_id
+            ),
+            None,
+        )
+        if call is None:
+            return
+        if isinstance(command, control.PauseRecording):
+            await self._media(media.PauseRecording(call.call_id))
+        else:
+            await self._media(media.ResumeRecording(call.call_id))
+
+    # ---- the mix (conference, consultation, supervisor) --------------------------------------
+
+    async def _set_mix(self, command: control.SetMix) -> None:
+        call = self.calls[command.call_id]
+        if call.mix is None:
+            call.mix = CallMix(call.call_id)
+        wanted: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for member in command.members:
+            endpoint = self._endpoint_of(member.leg_id)
+            if endpoint is None:
+                continue  # a leg that ended meanwhile; its end reached the centre
+            whisper_to = tuple(
+                e for e in (self._endpoint_of(leg) for leg in member.whisper_to) if e
+            )
+            wanted[endpoint] = (member.role, whisper_to)
+        await call.mix.apply(wanted, self._endpoints.keys(), self._media)
+
+    def _endpoint_of(self, leg_id: str) -> str | None:
+        leg = self.legs.get(leg_id)
+        if leg is None or leg.endpoint is None or leg.ended:
+            return None
+        return leg.endpoint.endpoint_id
 
     # ---- the IVR -----------------------------------------------------------------------------
 

@@ -145,3 +145,89 @@ async def test_auditors_look_but_do_not_touch(world: World, clients, live: Recor
     assert len((await auditor.get("/api/v1/live/agents")).json()) == 2
     assert (await auditor.post("/api/v1/live/agents/100/login")).status_code == 403
     assert (await clients["qa"].get("/api/v1/live/queues")).status_code == 403
+
+
+async def connected_call(world: World, clients, live: Recorder) -> str:
+    """A call in queue A answered by agent 100."""
+    agent = clients["agent"]
+    assert (await agent.post("/api/v1/live/agents/100/login")).status_code == 204
+    assert (await agent.post("/api/v1/live/agents/100/ready")).status_code == 204
+    operations = world.context.operations
+    assert operations is not None
+    outputs = operations.center.inbound_call(
+        1000.0, call_id="c9", leg_id="c9-in", caller="13800138000", callee="400800", trunk=None
+    )
+    ring = next(o for o in outputs if isinstance(o, control.RingAgent))
+    operations.center.leg_answered(1001.0, "c9", ring.leg_id)
+    return "c9"
+
+
+async def test_supervisors_listen_whisper_and_barge_agents_may_not(
+    world: World, clients, live: Recorder
+) -> None:
+    call_id = await connected_call(world, clients, live)
+    url = f"/api/v1/live/calls/{call_id}/supervise"
+    assert (
+        await clients["agent"].post(url, json={"mode": "listen", "phone": "9"})
+    ).status_code == 403
+    other = clients["supervisor_b"]
+    assert (await other.post(url, json={"mode": "listen", "phone": "9"})).status_code == 404
+    supervisor = clients["supervisor"]
+    assert (await supervisor.post(url, json={"mode": "shout", "phone": "9"})).status_code == 422
+    assert (await supervisor.post(url, json={"mode": "listen"})).status_code == 422  # no phone
+    assert (await supervisor.post(url, json={"mode": "listen", "phone": "9001"})).status_code == 204
+    ring = [o for o in live.outputs if isinstance(o, control.RingAgent)][-1]
+    assert (ring.agent, ring.role) == ("9001", "supervisor")
+    (view,) = (await supervisor.get("/api/v1/live/calls")).json()
+    assert view["parties"] == [
+        {
+            "leg_id": ring.leg_id,
+            "role": "supervisor",
+            "party": "9001",
+            "mode": "listen",
+            "answered": False,
+        }
+    ]
+    assert view["recording"] == "on"
+    # Posting again switches the mode (noted while it rings).
+    assert (await supervisor.post(url, json={"mode": "whisper"})).status_code == 422
+    assert (
+        await supervisor.post(url, json={"mode": "whisper", "phone": "9001"})
+    ).status_code == 204
+    (view,) = (await supervisor.get("/api/v1/live/calls")).json()
+    assert view["parties"][0]["mode"] == "whisper"
+    assert (await supervisor.post(url + "/stop")).status_code == 204
+    assert (await supervisor.post(url + "/stop")).status_code == 409
+    async with world.context.database.session() as session:
+        from sqlalchemy import select
+
+        actions = list(
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.resource == "call"))
+        )
+    assert actions == ["supervise", "supervise", "supervise-stop"]
+
+
+async def test_agents_consult_conference_and_pause_recording_on_their_call(
+    world: World, clients, live: Recorder
+) -> None:
+    call_id = await connected_call(world, clients, live)
+    agent = clients["agent"]
+    base = f"/api/v1/live/calls/{call_id}"
+    assert (await agent.post(base + "/recording/pause")).status_code == 204
+    assert any(isinstance(o, control.PauseRecording) for o in live.outputs)
+    (view,) = (await agent.get("/api/v1/live/calls")).json()
+    assert view["recording"] == "paused"
+    assert (await agent.post(base + "/recording/resume")).status_code == 204
+    assert (await agent.post(base + "/consult/complete")).status_code == 409  # none yet
+    assert (await agent.post(base + "/consult", json={"target": "bad target"})).status_code == 422
+    assert (await agent.post(base + "/consult", json={"target": "101"})).status_code == 204
+    ring = [o for o in live.outputs if isinstance(o, control.RingAgent)][-1]
+    assert (ring.agent, ring.role) == ("101", "consult")
+    (view,) = (await agent.get("/api/v1/live/calls")).json()
+    assert view["held"] is True
+    assert (await agent.post(base + "/conference", json={"target": "102"})).status_code == 409
+    assert (await agent.post(base + "/consult/cancel")).status_code == 204
+    assert (await agent.post(base + "/conference", json={"target": "102"})).status_code == 204
+    assert (await agent.post(base + "/conference/drop")).status_code == 204
+    assert (await agent.post(base + "/recording/stop")).status_code == 204
+    assert (await agent.post(base + "/recording/pause")).status_code == 409  # not recorded

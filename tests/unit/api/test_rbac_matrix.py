@@ -24,6 +24,7 @@ TOKENS = frozenset({"admin", "supervisor", "qa", "auditor"})
 RECORDINGS = frozenset({"admin", "supervisor", "qa", "auditor"})
 LIVE_READ = frozenset({"admin", "supervisor", "agent", "auditor"})
 LIVE_ACT = frozenset({"admin", "supervisor", "agent"})
+SUPERVISE = frozenset({"admin", "supervisor"})
 
 _counter = itertools.count(1)
 Payload = Callable[[World, int], Awaitable[dict[str, Any]]]
@@ -239,6 +240,38 @@ def _cases() -> list[Case]:
         )
     )
     cases.append(Case("GET", "/api/v1/stats/intervals?day=2026-05-04", ALL))
+    cases += [
+        Case("POST", f"/api/v1/live/calls/c-1/{action}", LIVE_ACT, 503)
+        for action in (
+            "consult/complete",
+            "consult/cancel",
+            "conference/drop",
+            "recording/start",
+            "recording/stop",
+            "recording/pause",
+            "recording/resume",
+        )
+    ]
+    cases += [
+        Case(
+            "POST",
+            f"/api/v1/live/calls/c-1/{action}",
+            LIVE_ACT,
+            503,
+            body=simple(lambda w, n: {"target": "1002"}),
+        )
+        for action in ("consult", "conference")
+    ]
+    cases += [
+        Case(
+            "POST",
+            "/api/v1/live/calls/c-1/supervise",
+            SUPERVISE,
+            503,
+            body=simple(lambda w, n: {"mode": "listen", "phone": "1009"}),
+        ),
+        Case("POST", "/api/v1/live/calls/c-1/supervise/stop", SUPERVISE, 503),
+    ]
     for resource, (read, write) in PERMISSIONS.items():
         base = f"/api/v1/{resource}"
         cases += [

@@ -276,6 +276,7 @@ def test_a_survey_asked_for_by_the_flow_runs_when_the_agent_hangs_up() -> None:
         "c1", "rate-us", "after-sales", {"agent": "1001", "queue": "after-sales"}
     )
 
+
 def test_what_a_phones_transfer_target_means() -> None:
     from hotline.calls.control import TransferDestination
 

@@ -21,11 +21,14 @@ from hotline.api.schemas import (
     BreakBody,
     LiveAgent,
     LiveCall,
+    LiveParty,
     LiveQueue,
     LiveTrunk,
     OriginateBody,
     OriginatedCall,
+    PartyBody,
     ScreenPop,
+    SuperviseBody,
     TransferBody,
     WrapUpBody,
 )
@@ -129,7 +132,13 @@ async def live_calls(
     scope = await _scope(session, principal)
     operations = _operations(context)
     return [
-        LiveCall(**{**dataclasses.asdict(view), "ringing": list(view.ringing)})
+        LiveCall(
+            **{
+                **dataclasses.asdict(view),
+                "ringing": list(view.ringing),
+                "parties": [LiveParty(**dataclasses.asdict(p)) for p in view.parties],
+            }
+        )
         for view in operations.calls()
         if scope.sees_department(view.department)
         and (principal.role is not Role.AGENT or scope.agent_id in (view.agent, *view.ringing))
@@ -239,8 +248,9 @@ async def _control(
     context: ContextDep,
     change: Callable[[LiveOperations], Awaitable[None]],
     detail: dict[str, str] | None = None,
+    permission: Permission = Permission.CALLS_CONTROL,
 ) -> Response:
-    principal.require(Permission.CALLS_CONTROL)
+    principal.require(permission)
     scope = await _scope(session, principal)
     operations = _operations(context)
     try:
@@ -424,3 +434,167 @@ async def agent_wrapup(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
     await service.wrap_up(agent, body.call_id, body.code, body.notes)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---- attended transfer, conference -----------------------------------------------------------
+
+
+def _call_action(
+    path: str, action: str, doc: str, change: Callable[[LiveOperations, str], Awaitable[None]]
+) -> None:
+    """Register ``POST /calls/{call_id}/<path>`` without a body: one call control."""
+
+    async def endpoint(
+        call_id: CallId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+    ) -> Response:
+        return await _control(
+            call_id, action, session, principal, context, lambda op: change(op, call_id)
+        )
+
+    endpoint.__doc__ = doc
+    endpoint.__name__ = action.replace("-", "_")
+    router.add_api_route(
+        f"/calls/{{call_id}}/{path}",
+        endpoint,
+        methods=["POST"],
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+    )
+
+
+@router.post(
+    "/calls/{call_id}/consult", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def consult(
+    call_id: CallId,
+    body: PartyBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> Response:
+    """Attended transfer, step one: the caller is held (music) while ``target`` is rung and
+    talks to the agent. Then ``consult/complete`` or ``consult/cancel``."""
+    target = body.target
+    return await _control(
+        call_id,
+        "consult",
+        session,
+        principal,
+        context,
+        lambda op: op.consult(call_id, target),
+        {"target": target},
+    )
+
+
+_call_action(
+    "consult/complete",
+    "consult-complete",
+    "The consulted party takes the caller over; the agent goes to wrap-up.",
+    lambda op, call_id: op.complete_transfer(call_id),
+)
+_call_action(
+    "consult/cancel",
+    "consult-cancel",
+    "The consulted party is let go; the agent is back with the caller.",
+    lambda op, call_id: op.cancel_consult(call_id),
+)
+
+
+@router.post(
+    "/calls/{call_id}/conference",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def add_to_conference(
+    call_id: CallId,
+    body: PartyBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> Response:
+    """Ring ``target`` into a three-way call with the caller and the agent."""
+    target = body.target
+    return await _control(
+        call_id,
+        "conference",
+        session,
+        principal,
+        context,
+        lambda op: op.add_party(call_id, target),
+        {"target": target},
+    )
+
+
+_call_action(
+    "conference/drop",
+    "conference-drop",
+    "End the conference's third party; caller and agent go on.",
+    lambda op, call_id: op.drop_party(call_id),
+)
+
+# ---- recording on demand ---------------------------------------------------------------------
+
+for _action in ("start", "stop", "pause", "resume"):
+    _call_action(
+        f"recording/{_action}",
+        f"recording-{_action}",
+        f"Recording: {_action} (start and stop per the queue's policy; a pause leaves "
+        "what follows out of the file).",
+        lambda op, call_id, action=_action: op.recording(call_id, action),  # type: ignore[misc]
+    )
+
+# ---- supervisors -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/calls/{call_id}/supervise", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
+async def supervise(
+    call_id: CallId,
+    body: SuperviseBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> Response:
+    """A supervisor (of the call's department) or an admin listens, whispers to the agent or
+    barges in; their phone is rung into the call. Posting again switches the mode."""
+    principal.require(Permission.CALLS_SUPERVISE)
+    phone = body.phone or await session.scalar(
+        select(Agent.extension).where(Agent.user_id == principal.user_id)
+    )
+    if phone is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give the phone (extension) to ring"
+        )
+    mode = body.mode
+    return await _control(
+        call_id,
+        "supervise",
+        session,
+        principal,
+        context,
+        lambda op: op.supervise(call_id, phone, mode),
+        {"mode": mode, "phone": phone},
+        Permission.CALLS_SUPERVISE,
+    )
+
+
+@router.post(
+    "/calls/{call_id}/supervise/stop",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def end_supervision(
+    call_id: CallId, session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> Response:
+    """The supervisor's leg is hung up; caller and agent go on."""
+    return await _control(
+        call_id,
+        "supervise-stop",
+        session,
+        principal,
+        context,
+        lambda op: op.end_supervision(call_id),
+        None,
+        Permission.CALLS_SUPERVISE,
+    )
