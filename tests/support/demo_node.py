@@ -34,7 +34,7 @@ class DemoNode:
         self.process = run_hotline(
             ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(self.data)]
         )
-        self.process.wait_for("hotline ready", timeout=30)
+        self.process.wait_for("hotline ready", timeout=90)
         self.base = self._logged(r"(http://127\.0\.0\.1:\d+)")
         self.sip_port = int(self._logged(r"address=127\.0\.0\.1:(\d+) transport=udp"))
         admin = self._logged(r"admin / (\S+)")
