@@ -640,7 +640,12 @@ class CustomerCall:
         direction change on any other leg (a supervisor's phone) changes nothing here."""
         if self._talking is None or self._talking.leg_id != leg_id or self.state != "connected":
             return []
-        return self.hold(now) if held else self.resume(now)
+        try:
+            return self.hold(now) if held else self.resume(now)
+        except CallControlError:
+            # Hold in a conference, resume during a consultation: the phone's key does not
+            # change what the desktop set up (its own media direction is all it changes).
+            return []
 
     def refer(self, leg_id: str, destination: TransferDestination, now: float) -> list[Output]:
         """The agent's phone transferred the caller (REFER): blind, to a queue or a user."""

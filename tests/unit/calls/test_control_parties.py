@@ -67,6 +67,7 @@ def test_attended_transfer_cancelled_goes_back_to_the_customer() -> None:
     connected(rec)
     rec(rec.call.consult("1003", 40))
     rec(rec.call.leg_answered("c1-c2", 44))
+    assert rec(rec.call.phone_hold(A, False, 45)) == []  # the phone's resume key: no effect
     assert rec(rec.call.cancel_consult(50)) == [
         HangUpLeg("c1-c2"),
         StopMedia(C),
