@@ -123,3 +123,40 @@ def test_supervisor_whispers_to_the_agent_and_the_caller_does_not_hear_it(
         tone_level(w, TONES["customer"]) > 0.1 and tone_level(w, TONES["1002"]) > 0.1
         for w in windows(heard)
     )
+
+
+def test_conference_all_three_hear_each_other(
+    run_hotline: type[HotlineProcess], tmp_path: Path
+) -> None:
+    node = DemoNode(run_hotline, tmp_path)
+    try:
+        agent = node.agent_phone("1002", TONES["1002"])
+        third = node.agent_phone("1003", TONES["1003"], on_duty=False)
+        customer = node.customer_phone(TONES["customer"])
+        node.call(customer, "4002")
+        call = node.live_call(lambda c: c["agent"] == "1002", "the call to reach 1002")
+        base = f"/api/v1/live/calls/{call['call_id']}"
+        time.sleep(1.0)
+        assert node.api.post(base + "/conference", json={"target": "1003"}).status_code == 204
+        node.live_call(lambda c: any(p["answered"] for p in c["parties"]), "1003 to answer")
+        time.sleep(2.5)
+        customer.command("hangup")
+        ((party),) = node.cdr()["details"]["parties"]
+        assert (party["role"], party["party"], party["left_because"]) == (
+            "third_party",
+            "1003",
+            "call_ended",
+        )
+    finally:
+        assert node.stop() == 0
+
+    def hears_both(samples: np.ndarray, a: str, b: str) -> int:
+        return sum(
+            tone_level(w, TONES[a]) > 0.1 and tone_level(w, TONES[b]) > 0.1
+            for w in windows(samples)
+        )
+
+    # Each party heard the two others at once (mix-minus: never itself).
+    assert hears_both(customer.heard(), "1002", "1003") >= 4
+    assert hears_both(agent.heard(), "customer", "1003") >= 4
+    assert hears_both(third.heard(), "customer", "1002") >= 4
