@@ -4,15 +4,19 @@ client, and phones registered as its agents: what call-control interop tests sta
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import numpy as np
 
+from hotline.media.wav import read_wav
 from tests.conftest import HotlineProcess
 from tests.support.phones import Phone
+from tests.support.sipp_echo_caller import echoing_caller
 
 T = TypeVar("T")
 
@@ -98,6 +102,34 @@ class DemoNode:
         )
         self.phones.append(phone)
         return phone
+
+    def echoing_customer(self, number: str) -> subprocess.Popen[str]:
+        """A SIPp caller of ``number`` that echoes what it hears (into the recording)."""
+        return echoing_caller(self.directory / "caller", self.sip_port, number)
+
+    def hang_up(self, call_id: str, caller: subprocess.Popen[str]) -> None:
+        """End the call from the node (as a supervisor would) and let SIPp finish."""
+        assert self.api.post(f"/api/v1/live/calls/{call_id}/hangup").status_code == 204
+        output, _ = caller.communicate(timeout=60)
+        assert caller.returncode == 0, output[-2000:]
+
+    def heard_by_caller(self, count: int) -> list[np.ndarray]:
+        """The left (customer) channel of the call's ``count`` recordings, oldest first:
+        with an echoing caller, what the caller heard while each was recorded."""
+
+        def listed() -> list[dict[str, Any]] | None:
+            rows: list[dict[str, Any]] = self.api.get("/api/v1/recordings").json()
+            return rows if len(rows) == count else None
+
+        rows = sorted(wait_until(listed, 20, f"{count} recordings"), key=lambda r: r["id"])
+        channels = []
+        for row in rows:
+            audio = self.api.get(f"/api/v1/recordings/{row['id']}/audio")
+            assert audio.status_code == 200
+            path = self.directory / f"recording-{row['id']}.wav"
+            path.write_bytes(audio.content)
+            channels.append(read_wav(path).channel(0))
+        return channels
 
     def call(self, phone: Phone, number: str) -> None:
         phone.command("dial", f"sip:{number}@127.0.0.1:{self.sip_port}")

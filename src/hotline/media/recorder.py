@@ -156,6 +156,15 @@ class CallRecorder:
         current.decoder = decoder
         current.codec = codec
 
+    def new_stream(self, channel: int) -> None:
+        """The side's RTP stream changed (new SSRC: a phone that restarted its media, the
+        far end of a transfer, music from elsewhere): its sequence numbers start afresh, so
+        what came before is put in order on its own and the next packets are not taken for
+        late ones of the old stream."""
+        current = self._channels[channel]
+        current.take_pending()
+        current.last = None
+
     def add_payload(self, channel: int, payload: bytes, seq: int) -> None:
         """The per-packet path: keep the encoded payload and its RTP sequence number for
         the next flush, which puts them in order."""

@@ -96,6 +96,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.recorder: CallRecorder | None = None
         self.record_channel = 0
         self._recorded_codec: Codec | None = None
+        self._recorded_ssrc: int | None = None
         self.player: Player | None = None
         self.emit = emit or (lambda event: None)
         self.conference_input: JitterBuffer | None = None  # set while in a conference
@@ -189,6 +190,10 @@ class RtpEndpoint(asyncio.DatagramProtocol):
                     # The payload type decides how to decode what we keep, whatever SDP said.
                     self.recorder.set_decoder(self.record_channel, codec.decoder(), codec.name)
                     self._recorded_codec = codec
+                if ssrc != self._recorded_ssrc:
+                    if self._recorded_ssrc is not None:
+                        self.recorder.new_stream(self.record_channel)
+                    self._recorded_ssrc = ssrc
                 self.recorder.add_payload(self.record_channel, data[offset:end], seq)
             if codec is not None and (
                 self.conference_input is not None

@@ -193,3 +193,22 @@ def test_reordered_lost_and_late_packets_are_repaired_in_the_recording(tmp_path)
     before, after = slice(0, 20 * 160), slice(21 * 160, 50 * 160)
     assert np.array_equal(heard[before], expected[before])  # reordering undone
     assert np.array_equal(heard[after], expected[after])  # and nothing shifted
+
+
+def test_a_new_stream_with_lower_sequence_numbers_is_recorded_not_dropped_as_late(tmp_path):
+    """An SSRC change (the far end of a transfer, a phone restarting its media) starts the
+    sequence numbers afresh; without ``new_stream`` the new packets would all be "late"."""
+    recorder = make_recorder(tmp_path / "streams.wav")
+    first = packets(tone(440, 1.0), pcma())
+    second = packets(tone(1000, 1.0), pcma())
+    for index, payload in enumerate(first):
+        recorder.add_payload(CUSTOMER, payload, 40000 + index)
+    recorder.flush(1.0)
+    recorder.new_stream(CUSTOMER)
+    for index, payload in enumerate(second):
+        recorder.add_payload(CUSTOMER, payload, 7 + index)
+    recorder.close(2.0)
+    assert recorder.repaired == (0, 0)
+    audio = read_wav(tmp_path / "streams.wav").channel(CUSTOMER)
+    assert peak(audio[:8000]) == pytest.approx(440, abs=5)
+    assert peak(audio[8000:16000]) == pytest.approx(1000, abs=5)
