@@ -29,10 +29,10 @@ from hotline.calls.trunks import TrunkConfig
 from hotline.demo.config import (
     PLAN,
     demo_agents,
-    demo_contact_center,
     demo_flow,
     demo_survey_flow,
     demo_trunk,
+    rebase_demo_flow,
 )
 from hotline.demo.orders import demo_orders_router
 from hotline.demo.seed import seed_demo_desk, seed_demo_directory
@@ -43,6 +43,7 @@ from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
 from hotline.services.call_history import CallHistoryWriter
 from hotline.services.contact_center import ContactCenter
+from hotline.services.directory import LiveDirectory
 from hotline.services.operations import LiveOperations
 from hotline.services.telephony import Telephony, TelephonyConfig
 from hotline.settings import Settings, SettingsError
@@ -71,9 +72,9 @@ class Node:
         center: ContactCenter | None = None,
         flows: Sequence[Flow] = (),
     ) -> None:
-        """``center`` and ``flows`` replace the demo's (or a serve node's empty) routing
-        and add IVR flows, published at start: how tests run their own flows on a real
-        node until routing and flows are loaded from the database."""
+        """Routing (queues, agents, routes, flows) comes from the database. ``center``
+        replaces it with the caller's own and ``flows`` adds IVR flows, published at start:
+        how tests run their own routes and flows on a real node without writing rows."""
         self.settings = settings
         self._flows = tuple(flows)
         self.sip_addresses: dict[str, tuple[str, int]] = {}
@@ -114,8 +115,13 @@ class Node:
             raise NodeStartError(
                 f"cannot keep the demo's passwords in {settings.data_dir}: {error.strerror}"
             ) from None
+        # Routing comes from the database (the demo seeds it on first start): empty until
+        # the directory is loaded, just before SIP starts taking calls. A caller that hands
+        # in its own ``center`` (tests with their own routes) keeps routing to itself.
+        plan = _numbering_plan(settings)
+        self._own_routing = center is not None
         if center is None:
-            center = demo_contact_center() if settings.demo else _empty_contact_center()
+            center = ContactCenter(Acd(), InboundRouter([], {}, plan), default_recording="always")
         self.telephony = Telephony(
             center,
             _sip_config(settings, self.demo_passwords),
@@ -132,7 +138,7 @@ class Node:
                 recordings_dir=settings.data_dir / "recordings",
                 trunks=_trunks(settings),
                 trunk_groups=settings.trunk_groups,
-                numbering_plan=_numbering_plan(settings),
+                numbering_plan=plan,
                 agent_domain=settings.sip.host,
                 music_on_hold=settings.media.music_on_hold,
             ),
@@ -144,6 +150,9 @@ class Node:
             phone_registered=self.telephony.phone_registered,
             originate=self.telephony.originate,
             trunks=self.telephony.trunks.views,
+        )
+        self.directory = LiveDirectory(
+            self.database, center, self.catalog, self.telephony.execute, plan, bus=self.bus
         )
         self._warm_up: asyncio.Task[None] | None = None
 
@@ -178,14 +187,24 @@ class Node:
         scheme = "https" if settings.http.tls else "http"
         log.info("http listening", extra={"url": f"{scheme}://{host}:{port}"})
         if settings.demo:
-            flows = [demo_flow(f"{scheme}://{host}:{port}"), demo_survey_flow()]
-            for flow in flows:
-                self.catalog.add(flow)
-                self.catalog.publish(flow.name, flow.version)
-            self._warm_up = asyncio.create_task(self._prerender(flows), name="prerender")
+            base = f"{scheme}://{host}:{port}"
+            self.directory.flow_filter = lambda flow: rebase_demo_flow(flow, base)
+        if self._own_routing:
+            flows = [demo_flow(base), demo_survey_flow()] if settings.demo else []
+        else:
+            directory = await self.directory.reload()
+            if not directory.routes:
+                log.warning("no inbound routes configured: calls will be refused with 404")
+            self.directory.start()
+            flows = list(directory.flows)
         for extra in self._flows:
             self.catalog.add(extra)
             self.catalog.publish(extra.name, extra.version)
+        if self._own_routing:
+            for flow in flows:
+                self.catalog.add(flow)
+                self.catalog.publish(flow.name, flow.version)
+        self._warm_up = asyncio.create_task(self._prerender(flows), name="prerender")
         try:
             if isinstance(self.media, MediaWorkerPool):
                 await self.media.start()
@@ -219,6 +238,7 @@ class Node:
         that never started, so a failed start and a normal stop share this one path."""
         if self._warm_up is not None:
             self._warm_up.cancel()
+        await self.directory.stop()
         await self.telephony.stop()
         await self.media.close()
         await self.history.stop()  # after telephony: the last calls' CDRs and recordings
@@ -230,6 +250,8 @@ class Node:
     async def _prerender(self, flows: Sequence[Flow]) -> None:
         ready = 0
         for flow in flows:
+            if self.directory.flow_filter is not None:
+                flow = self.directory.flow_filter(flow)
             ready += await self.telephony.prerender(flow)
         log.info("IVR prompts ready", extra={"flows": [f.name for f in flows], "prompts": ready})
 
@@ -332,10 +354,3 @@ def _numbering_plan(settings: Settings) -> NumberingPlan:
     if settings.demo and "numbering" not in settings.model_fields_set:
         return PLAN
     return NumberingPlan(settings.numbering.region, settings.numbering.area_code)
-
-
-def _empty_contact_center() -> ContactCenter:
-    """A production node's routing comes from its configuration in the database; until that
-    loader exists, a serve node answers calls with 404 (no route) and says so at start."""
-    log.warning("no inbound routes, queues or agents loaded: calls will be refused with 404")
-    return ContactCenter(Acd(), InboundRouter([], {}, PLAN))

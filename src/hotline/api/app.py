@@ -57,6 +57,8 @@ def create_api(context: ApiContext) -> FastAPI:
         description="REST API of a Hotline node: configuration, call history, audit, events.",
     )
     api.state.context = context
+    # Committed configuration changes go on the bus: the live directory and consoles follow.
+    context.database.on_commit(context.bus.publish)
     api.add_middleware(
         SessionMiddleware,
         secret_key=context.secret_key,

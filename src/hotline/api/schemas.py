@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -124,11 +125,19 @@ class AgentSkillBody(Body):
     level: int = Field(default=1, ge=1, le=10)
 
 
+class AgentQueueBody(Body):
+    queue_id: Id
+    priority: int = Field(default=0, ge=0, le=1000, description="0 is offered calls first")
+
+
 class AgentCreate(Body):
     user_id: Id
     department_id: Id
     extension: Annotated[str, StringConstraints(pattern=r"^[0-9*#+]{1,32}$")]
     skills: list[AgentSkillBody] = Field(default_factory=list, max_length=100)
+    queues: list[AgentQueueBody] = Field(
+        default_factory=list, max_length=100, description="queues the agent takes calls from"
+    )
 
     @field_validator("skills")
     @classmethod
@@ -137,10 +146,22 @@ class AgentCreate(Body):
             raise ValueError("each skill at most once")
         return skills
 
+    @field_validator("queues")
+    @classmethod
+    def _unique_queues(cls, queues: list[AgentQueueBody]) -> list[AgentQueueBody]:
+        if len({queue.queue_id for queue in queues}) != len(queues):
+            raise ValueError("each queue at most once")
+        return queues
+
 
 class AgentSkillRead(ReadModel):
     skill_id: int
     level: int
+
+
+class AgentQueueRead(ReadModel):
+    queue_id: int
+    priority: int
 
 
 class AgentRead(ReadModel):
@@ -149,26 +170,91 @@ class AgentRead(ReadModel):
     department_id: int
     extension: str
     skills: list[AgentSkillRead]
+    queues: list[AgentQueueRead]
 
 
 # --- queues ---------------------------------------------------------------------------
 
 
 class Strategy(StrEnum):
-    LONGEST_IDLE = "longest_idle"
-    ROUND_ROBIN = "round_robin"
-    RING_ALL = "ring_all"
-    SKILLS_BASED = "skills_based"
-    LEAST_CALLS = "least_calls"
+    """The ACD's routing strategies (``hotline.acd.strategies``, docs/acd.md)."""
+
+    LONGEST_IDLE = "longest-idle"
+    ROUND_ROBIN = "round-robin"
+    FEWEST_CALLS = "fewest-calls"
+    LEAST_TALK_TIME = "least-talk-time"
+    RING_ALL = "ring-all"
+    LINEAR = "linear"
+    RANDOM = "random"
+    WEIGHTED_RANDOM = "weighted-random"
+    SKILLS_BEST_MATCH = "skills-best-match"
 
 
-class QueueCreate(Body):
-    name: Name
-    department_id: Id
+class SkillNeed(Body):
+    skill: Name
+    level: int = Field(default=1, ge=1, le=10, description="the lowest level that will do")
+
+
+def _skill_need(value: object) -> object:
+    # A bare skill name (the API's first form) means level 1.
+    return {"skill": value} if isinstance(value, str) else value
+
+
+class QueueTier(Body):
+    """From ``after_seconds`` of waiting on, who else may take the call (docs/acd.md)."""
+
+    after_seconds: int = Field(ge=0, le=86400)
+    max_member_priority: int = Field(default=0, ge=0, le=1000)
+    relax_levels: int = Field(default=0, ge=0, le=10)
+    include_pooled: bool = False
+
+
+class QueueSettings(Body):
+    """How a queue runs (``hotline.acd.QueueConfig``), without its references to other rows."""
+
     strategy: Strategy = Strategy.LONGEST_IDLE
     service_level_seconds: int = Field(default=20, ge=1, le=3600)
-    max_wait_seconds: int = Field(default=600, ge=1, le=86400)
-    required_skills: list[Name] = Field(default_factory=list, max_length=50)
+    max_wait_seconds: int | None = Field(
+        default=600, ge=1, le=86400, description="null: callers wait as long as they like"
+    )
+    required_skills: list[Annotated[SkillNeed, BeforeValidator(_skill_need)]] = Field(
+        default_factory=list, max_length=50
+    )
+    ring_timeout_seconds: int = Field(default=15, ge=1, le=600)
+    wrap_up_seconds: int = Field(default=0, ge=0, le=3600)
+    announce_every_seconds: int | None = Field(
+        default=None, ge=10, le=3600, description="position announcements; null: none"
+    )
+    max_length: int | None = Field(default=None, ge=0, le=100000)
+    on_max_wait: Literal["busy", "hang_up", "overflow"] = "busy"
+    tiers: list[QueueTier] = Field(default_factory=list, max_length=20)
+    recording: Literal["always", "on_demand", "never"] = "always"
+
+    @model_validator(mode="after")
+    def _consistent_settings(self) -> QueueSettings:
+        # Fields may be None in a PATCH body (derived from this one): absent, not empty.
+        afters = [tier.after_seconds for tier in self.tiers or []]
+        if afters and (afters[0] != 0 or afters != sorted(afters)):
+            raise ValueError("tiers start at 0 s and are in order of after_seconds")
+        needs = [need.skill for need in self.required_skills or []]
+        if len(set(needs)) != len(needs):
+            raise ValueError("each required skill at most once")
+        return self
+
+
+class QueueCreate(QueueSettings):
+    name: Name
+    department_id: Id
+    overflow_queue_id: Id | None = Field(
+        default=None, description="where callers go after max wait (on_max_wait overflow)"
+    )
+    pooled_department_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _overflow_target(self) -> QueueCreate:
+        if self.on_max_wait == "overflow" and self.overflow_queue_id is None:
+            raise ValueError("on_max_wait overflow needs overflow_queue_id")
+        return self
 
 
 class QueueRead(ReadModel):
@@ -177,8 +263,17 @@ class QueueRead(ReadModel):
     department_id: int
     strategy: Strategy
     service_level_seconds: int
-    max_wait_seconds: int
-    required_skills: list[str]
+    max_wait_seconds: int | None
+    required_skills: list[SkillNeed]
+    ring_timeout_seconds: int
+    wrap_up_seconds: int
+    announce_every_seconds: int | None
+    max_length: int | None
+    on_max_wait: str
+    overflow_queue_id: int | None
+    tiers: list[QueueTier]
+    pooled_department_ids: list[int]
+    recording: str
 
 
 # --- trunks and routes ----------------------------------------------------------------
@@ -254,6 +349,20 @@ class InboundRouteCreate(Body):
     target_type: Literal["queue", "ivr_flow", "agent"]
     target_id: Id
     business_hours_id: Id | None = None
+    closed_target_type: Literal["queue", "ivr_flow", "agent", "hangup"] | None = Field(
+        default=None, description="where calls go outside business hours"
+    )
+    closed_target_id: Id | None = None
+    department_id: Id | None = Field(
+        default=None, description="owner of the route's calls (IVR pilots, reports)"
+    )
+
+    @model_validator(mode="after")
+    def _closed_target(self) -> InboundRouteCreate:
+        needs_id = self.closed_target_type not in (None, "hangup")
+        if needs_id != (self.closed_target_id is not None):
+            raise ValueError("closed_target_id goes with a closed_target_type other than hangup")
+        return self
 
 
 class InboundRouteRead(ReadModel):
@@ -263,6 +372,9 @@ class InboundRouteRead(ReadModel):
     target_type: str
     target_id: int
     business_hours_id: int | None
+    closed_target_type: str | None
+    closed_target_id: int | None
+    department_id: int | None
 
 
 # --- business hours -------------------------------------------------------------------

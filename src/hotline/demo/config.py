@@ -10,6 +10,7 @@ and printed at start (see the SIP wiring), never fixed in the source.
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 
 from hotline.acd import (
@@ -24,7 +25,7 @@ from hotline.acd import (
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import InboundRoute, InboundRouter
 from hotline.calls.trunks import TrunkConfig
-from hotline.ivr.flow import Flow, load_flow
+from hotline.ivr.flow import Flow, load_flow, parse_flow
 from hotline.services.contact_center import ContactCenter
 
 HOTLINE_NUMBER = "4000"
@@ -44,6 +45,15 @@ def demo_survey_flow() -> Flow:
     """The rating a caller is asked for when the agent hangs up first (1-5, on the CDR)."""
     text = files("hotline.demo").joinpath("survey.yaml").read_text(encoding="utf-8")
     return load_flow(text, "demo survey.yaml")
+
+
+def rebase_demo_flow(flow: Flow, http_base: str) -> Flow:
+    """``flow`` with the demo shop's address pointed at this node's own HTTP address: the
+    stored demo flow names the default port, and a demo may listen on another one."""
+    if flow.name != "demo-hotline":
+        return flow
+    text = json.dumps(flow.model_dump(mode="json"))
+    return parse_flow(json.loads(text.replace("http://127.0.0.1:8080", http_base)), flow.name)
 
 
 def demo_trunk(sip_host: str = "127.0.0.1") -> TrunkConfig:

@@ -1,10 +1,10 @@
 """The demo's directory in the database: departments, skills, people, queues, trunk, route
 and IVR flow, written once on the first start.
 
-The live ACD and router of a demo node are built from :mod:`hotline.demo.config`; these rows
-mirror them so that everything keyed by database ids works as in production: CDRs and the
-queue log name their department, queue and agent, agents log in to the API as themselves,
-and a supervisor sees only their departments. Users get random passwords, printed at start.
+The rows are written from :mod:`hotline.demo.config`; from then on the database is the demo's
+configuration, as in production: the live node builds its queues, agents, routes and flows
+from it (:mod:`hotline.services.directory`), so what an admin changes in the console or the
+API is what callers get. Users get random passwords, printed at start.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
+from hotline.acd import ExitKind, QueueConfig
 from hotline.api.security import Passwords
-from hotline.demo.config import HOTLINE_NUMBER, demo_agents, demo_queues
+from hotline.demo.config import SURVEY_FLOW, demo_agents, demo_queues, demo_routes
 from hotline.store.database import Database
 from hotline.store.models import (
     Agent,
+    AgentQueue,
     AgentSkill,
     Customer,
     Department,
@@ -42,14 +44,7 @@ DEMO_STAFF = (
 )
 
 
-#: The API's queue strategies are coarser than the ACD's (issue 7 will align them); the live
-#: demo ACD keeps its own, richer configuration from ``demo.config``.
-_API_STRATEGY = {
-    "longest-idle": "longest_idle",
-    "skills-best-match": "skills_based",
-    "ring-all": "ring_all",
-    "linear": "round_robin",
-}
+_EXIT_COLUMN = {ExitKind.BUSY: "busy", ExitKind.HANG_UP: "hang_up", ExitKind.OVERFLOW: "overflow"}
 
 
 async def seed_demo_directory(
@@ -74,6 +69,12 @@ async def seed_demo_directory(
         skills = {name: Skill(name=name) for name in skill_names}
         session.add_all(skills.values())
         await session.flush()
+        rows = {queue.name: _queue_row(queue, departments, names[0]) for queue in queues}
+        session.add_all(rows.values())
+        await session.flush()
+        for queue in queues:
+            if queue.on_max_wait.kind is ExitKind.OVERFLOW:
+                rows[queue.name].overflow_queue_id = rows[queue.on_max_wait.target].id
         for agent in agents:
             user = User(
                 username=agent.agent_id,
@@ -84,17 +85,20 @@ async def seed_demo_directory(
             )
             session.add(user)
             await session.flush()
-            session.add(
-                Agent(
-                    user_id=user.id,
-                    department_id=departments[agent.department].id,
-                    extension=agent.agent_id,
-                    skills=[
-                        AgentSkill(skill_id=skills[name].id, level=level)
-                        for name, level in sorted(agent.skills.items())
-                    ],
-                )
+            agent_row = Agent(
+                user_id=user.id,
+                department_id=departments[agent.department].id,
+                extension=agent.agent_id,
+                skills=[
+                    AgentSkill(skill_id=skills[name].id, level=level)
+                    for name, level in sorted(agent.skills.items())
+                ],
+                queues=[
+                    AgentQueue(queue_id=rows[name].id, priority=priority)
+                    for name, priority in sorted(agent.queues.items())
+                ],
             )
+            session.add(agent_row)
         for username, role, department in DEMO_STAFF:
             password = secrets.token_urlsafe(9)
             session.add(
@@ -107,38 +111,45 @@ async def seed_demo_directory(
                 )
             )
             created[username] = password
-        for queue in queues:
+        trunk = Trunk(name="local", host="127.0.0.1", max_channels=50)
+        session.add(trunk)
+        flows: dict[str, IvrFlow] = {}
+        for document in ("flow.yaml", "survey.yaml"):  # the menu, and the rating after calls
+            source = files("hotline.demo").joinpath(document).read_text(encoding="utf-8")
+            definition: dict[str, Any] = yaml.safe_load(source)
+            flow = IvrFlow(
+                name=definition["name"],
+                department_id=departments["after-sales"].id,
+                published_version=int(definition["version"]),
+            )
+            session.add(flow)
+            await session.flush()
             session.add(
-                Queue(
-                    name=queue.name,
-                    department_id=departments[queue.department or names[0]].id,
-                    strategy=_API_STRATEGY.get(queue.strategy, "longest_idle"),
-                    service_level_seconds=int(queue.service_level_seconds),
-                    max_wait_seconds=int(queue.max_wait or 600),
-                    required_skills=[need.skill for need in queue.required_skills],
+                IvrFlowVersion(
+                    flow_id=flow.id,
+                    version=int(definition["version"]),
+                    definition=definition,
+                    source=source,
                 )
             )
-        trunk = Trunk(name="local", host="127.0.0.1", max_channels=50)
-        definition: dict[str, Any] = yaml.safe_load(
-            files("hotline.demo").joinpath("flow.yaml").read_text(encoding="utf-8")
-        )
-        flow = IvrFlow(
-            name=definition["name"],
-            department_id=departments["after-sales"].id,
-            published_version=int(definition["version"]),
-        )
-        session.add_all([trunk, flow])
-        await session.flush()
-        session.add(
-            IvrFlowVersion(
-                flow_id=flow.id, version=int(definition["version"]), definition=definition
+            flows[flow.name] = flow
+        agent_ids = {a.extension: a.id for a in await session.scalars(select(Agent))}
+        targets = {
+            "flow": ("ivr_flow", {name: row.id for name, row in flows.items()}),
+            "queue": ("queue", {name: row.id for name, row in rows.items()}),
+            "user": ("agent", agent_ids),
+        }
+        for route in demo_routes():
+            target_type, ids = targets[route.destination.type]
+            session.add(
+                InboundRoute(
+                    did=route.did,
+                    trunk_id=trunk.id if route.trunk == trunk.name else None,
+                    target_type=target_type,
+                    target_id=ids[route.destination.target],
+                    department_id=departments[route.department].id if route.department else None,
+                )
             )
-        )
-        session.add(
-            InboundRoute(
-                did=HOTLINE_NUMBER, trunk_id=trunk.id, target_type="ivr_flow", target_id=flow.id
-            )
-        )
         await session.commit()
     return created
 
@@ -184,3 +195,34 @@ async def seed_demo_desk(database: Database) -> None:
             if not exists:
                 session.add(Customer(**customer))
         await session.commit()
+
+
+def _queue_row(queue: QueueConfig, departments: dict[str, Department], fallback: str) -> Queue:
+    """The row that :mod:`hotline.services.directory` turns back into ``queue``."""
+    return Queue(
+        name=queue.name,
+        department_id=departments[queue.department or fallback].id,
+        strategy=queue.strategy,
+        service_level_seconds=int(queue.service_level_seconds),
+        max_wait_seconds=None if queue.max_wait is None else int(queue.max_wait),
+        required_skills=[
+            {"skill": need.skill, "level": need.min_level} for need in queue.required_skills
+        ],
+        ring_timeout_seconds=int(queue.ring_timeout),
+        wrap_up_seconds=int(queue.wrap_up_seconds),
+        announce_every_seconds=None if queue.announce_every is None else int(queue.announce_every),
+        max_length=queue.max_length,
+        on_max_wait=_EXIT_COLUMN[queue.on_max_wait.kind],
+        tiers=[
+            {
+                "after_seconds": int(tier.after_seconds),
+                "max_member_priority": tier.max_member_priority,
+                "relax_levels": tier.relax_levels,
+                "include_pooled": tier.include_pooled,
+            }
+            for tier in queue.tiers
+        ],
+        pooled_department_ids=sorted(departments[d].id for d in queue.pooled_departments),
+        recording="always",
+        survey_flow=SURVEY_FLOW,
+    )

@@ -25,10 +25,18 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from hotline.acd import Acd, AcdError, AgentState, ExitKind, SkillRequirement
+from hotline.acd import (
+    Acd,
+    AcdError,
+    AgentProfile,
+    AgentState,
+    ExitKind,
+    QueueConfig,
+    SkillRequirement,
+)
 from hotline.acd.events import ContactExited, ContactOffered, OfferWithdrawn, PositionAnnounced
 from hotline.calls import control
 from hotline.calls.control import (
@@ -406,6 +414,50 @@ class ContactCenter:
 
     def agent_break(self, now: float, agent_id: str, reason: str) -> list[Output]:
         return self._settle(self.acd.agent_break(now, agent_id, reason), now)
+
+    # ---- configuration ---------------------------------------------------------------------
+
+    @property
+    def router(self) -> InboundRouter:
+        return self._router
+
+    def reconfigure(
+        self,
+        now: float,
+        *,
+        queues: Iterable[QueueConfig],
+        agents: Iterable[AgentProfile],
+        router: InboundRouter,
+        recording: Mapping[str, RecordingMode],
+    ) -> list[Output]:
+        """Apply a whole new directory while calls go on.
+
+        Queues are added or changed in place (waiting callers keep their place); agents are
+        added or updated (a logged-in agent stays logged in). The ACD never forgets a queue
+        or an agent, so one that left the directory is emptied instead: the agent keeps no
+        queue (it is offered nothing more), the queue gets no new calls because no route
+        leads to it any longer, and its waiting callers are still served by its members.
+        New calls use the new routes and recording rules; calls in progress keep theirs."""
+        events: list[object] = []
+        known_queues = set(self.acd.queue_names())
+        for queue in queues:
+            if queue.name not in known_queues or self.acd.queue_config(queue.name) != queue:
+                events += self.acd.configure_queue(queue, now)
+        wanted = {agent.agent_id: agent for agent in agents}
+        known = set(self.acd.agent_ids())
+        for agent_id, profile in wanted.items():
+            if agent_id in known:
+                if self.acd.agent_profile(agent_id) != profile:
+                    events += self.acd.update_agent(now, profile)
+            else:
+                self.acd.add_agent(profile, now)
+        for agent_id in known - set(wanted):
+            profile = self.acd.agent_profile(agent_id)
+            if profile.queues:
+                events += self.acd.update_agent(now, replace(profile, queues={}))
+        self._router = router
+        self._recording = dict(recording)
+        return self._settle(events, now)
 
     # ---- time ------------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ leaves off by default.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +26,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+
+from hotline.store.events import ConfigurationChanged
+
+log = logging.getLogger(__name__)
 
 UPGRADE_HINT = "hotline db upgrade"
 
@@ -56,6 +62,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_CHANGES = "hotline.changes"
+
+
+def note_change(session: AsyncSession | Session, change: ConfigurationChanged) -> None:
+    """Announce ``change`` once ``session`` commits (see :meth:`Database.on_commit`)."""
+    session.info.setdefault(_CHANGES, []).append(change)
+
+
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_CHANGES, None)
+
+
 class Database:
     """One database: an async engine, a session factory and the schema's version."""
 
@@ -64,7 +82,29 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A session class of this database's own, so that its commit hooks never fire for
+        # another database in the same process (tests run several nodes).
+        self._session_class: type[Session] = type("NodeSession", (Session,), {})
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=self._session_class
+        )
+        self._change_listeners: list[Callable[[ConfigurationChanged], None]] = []
+        event.listen(self._session_class, "after_commit", self._committed)
+        event.listen(self._session_class, "after_rollback", _forget_changes)
+
+    def on_commit(self, listener: Callable[[ConfigurationChanged], None]) -> None:
+        """Call ``listener`` with each change noted (:func:`note_change`) in a session of
+        this database, once that session has committed; changes rolled back are dropped."""
+        self._change_listeners.append(listener)
+
+    def _committed(self, session: Session) -> None:
+        changes: list[ConfigurationChanged] = session.info.pop(_CHANGES, [])
+        for change in changes:
+            for listener in self._change_listeners:
+                try:
+                    listener(change)
+                except Exception:
+                    log.exception("change listener failed", extra={"change": change.resource})
 
     @property
     def dialect(self) -> str:

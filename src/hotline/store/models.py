@@ -113,6 +113,9 @@ class Agent(Base):
     skills: Mapped[list[AgentSkill]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="AgentSkill.skill_id"
     )
+    queues: Mapped[list[AgentQueue]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AgentQueue.queue_id"
+    )
 
 
 class AgentSkill(Base):
@@ -127,7 +130,25 @@ class AgentSkill(Base):
     level: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class AgentQueue(Base):
+    """An agent's membership of a queue; ``priority`` 0 is offered calls first."""
+
+    __tablename__ = "agent_queues"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    # A queue that still has members cannot be deleted: its agents would silently lose work.
+    queue_id: Mapped[int] = mapped_column(
+        ForeignKey("queues.id", ondelete="RESTRICT"), primary_key=True
+    )
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Queue(Base):
+    """A queue as the ACD runs it (``hotline.acd.QueueConfig``); the live node builds its
+    queues from these rows (``hotline.services.directory``)."""
+
     __tablename__ = "queues"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,10 +156,29 @@ class Queue(Base):
     department_id: Mapped[int] = mapped_column(
         ForeignKey("departments.id", ondelete="RESTRICT"), index=True
     )
-    strategy: Mapped[str] = mapped_column(String(32), default="longest_idle")
+    #: A name from the ACD's strategy registry (``hotline.acd.strategies``).
+    strategy: Mapped[str] = mapped_column(String(32), default="longest-idle")
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=20)
-    max_wait_seconds: Mapped[int] = mapped_column(Integer, default=600)
+    #: None: callers wait as long as they like (the API proposes 600).
+    max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: ``[{"skill": name, "level": 1-10}]``: what every contact of the queue needs.
     required_skills: Mapped[list[Any]] = mapped_column(default=list)
+    ring_timeout_seconds: Mapped[int] = mapped_column(Integer, default=15)
+    wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    announce_every_seconds: Mapped[int | None] = mapped_column(Integer)
+    max_length: Mapped[int | None] = mapped_column(Integer)
+    #: What a contact that waited ``max_wait_seconds`` gets: busy, hang_up or overflow
+    #: (into ``overflow_queue_id``).
+    on_max_wait: Mapped[str] = mapped_column(String(16), default="busy")
+    overflow_queue_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queues.id", ondelete="RESTRICT")
+    )
+    #: ``[{"after_seconds", "max_member_priority", "relax_levels", "include_pooled"}]``.
+    tiers: Mapped[list[Any]] = mapped_column(default=list)
+    #: Departments whose agents a tier with ``include_pooled`` may draw on.
+    pooled_department_ids: Mapped[list[Any]] = mapped_column(default=list)
+    #: always, on_demand (the agent starts it) or never (card payments, say).
+    recording: Mapped[str] = mapped_column(String(16), default="always")
 
 
 class Trunk(Base):
@@ -250,6 +290,14 @@ class InboundRoute(Base):
     target_id: Mapped[int] = mapped_column(Integer)
     business_hours_id: Mapped[int | None] = mapped_column(
         ForeignKey("business_hours.id", ondelete="RESTRICT")
+    )
+    #: Where calls go outside business hours (None: to the same target, which is told the
+    #: line is closed); ``closed_target_type`` "hangup" needs no id.
+    closed_target_type: Mapped[str | None] = mapped_column(String(16))
+    closed_target_id: Mapped[int | None] = mapped_column(Integer)
+    #: The department that owns the route's calls: picks IVR pilot versions, scopes CDRs.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="RESTRICT")
     )
 
 

@@ -11,13 +11,16 @@ async def test_create_read_update_delete_round_trip(world: World, clients) -> No
     body = {
         "name": "VIP",
         "department_id": world.ids["dept_A"],
-        "strategy": "skills_based",
-        "required_skills": ["mandarin"],
+        "strategy": "skills-best-match",
+        "required_skills": [{"skill": "mandarin", "level": 3}],
+        "wrap_up_seconds": 15,
+        "tiers": [{"after_seconds": 0}, {"after_seconds": 30, "relax_levels": 2}],
     }
     created = await admin.post("/api/v1/queues", json=body)
     assert created.status_code == 201, created.text
     queue = created.json()
-    assert queue | body == queue
+    assert queue | body | {"tiers": queue["tiers"]} == queue
+    assert [tier["relax_levels"] for tier in queue["tiers"]] == [0, 2]
     changed = await admin.patch(f"/api/v1/queues/{queue['id']}", json={"max_wait_seconds": 90})
     assert changed.json()["max_wait_seconds"] == 90
     assert changed.json()["name"] == "VIP"
@@ -31,7 +34,9 @@ async def test_bad_payloads_are_422_naming_the_field(clients) -> None:
     cases = [
         ("/api/v1/queues", {"name": "x"}, "department_id"),
         ("/api/v1/queues", {"name": "", "department_id": 1}, "name"),
-        ("/api/v1/queues", {"name": "x", "department_id": 1, "strategy": "random"}, "strategy"),
+        ("/api/v1/queues", {"name": "x", "department_id": 1, "strategy": "fastest"}, "strategy"),
+        ("/api/v1/queues", {"name": "x", "department_id": 1, "tiers": [{"after_seconds": 5}]}, ""),
+        ("/api/v1/queues", {"name": "x", "department_id": 1, "on_max_wait": "overflow"}, ""),
         ("/api/v1/queues", {"name": "x", "department_id": 1, "color": "red"}, "color"),
         ("/api/v1/trunks", {"name": "t", "host": "h", "port": 70000}, "port"),
         ("/api/v1/departments", {"name": "nul\u0000"}, "name"),
@@ -84,7 +89,7 @@ async def test_changes_are_audited_with_before_after_and_no_secrets(world: World
     entries = (await clients["auditor"].get("/api/v1/audit-log")).json()
     update = next(e for e in entries if e["resource"] == "queues" and e["action"] == "update")
     assert update["detail"] == {
-        "before": {"max_wait_seconds": 600},
+        "before": {"max_wait_seconds": None},  # no limit: the row was made without the API
         "after": {"max_wait_seconds": 30},
     }
     assert (update["actor"], update["resource_id"]) == ("admin", str(queue_id))

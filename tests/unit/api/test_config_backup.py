@@ -66,6 +66,9 @@ async def test_dry_run_reports_and_changes_nothing_then_import_applies(
         "target_type": "ivr_flow",
         "target": "sales-menu",
         "business_hours": "office",
+        "closed_target_type": None,
+        "closed_target": None,
+        "department": None,
     }
     again = await _import(admin, DOCUMENT, dry_run=False)
     assert (again.json()["created"], again.json()["updated"]) == ([], [])

@@ -7,6 +7,7 @@ if the audit cannot be written, the data is not served.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,31 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.rbac import Permission, Principal
+from hotline.store.database import note_change
+from hotline.store.events import ConfigurationChanged
 from hotline.store.models import AuditEntry
 from hotline.store.repositories import AuditRepository
 
 REDACTED = "***"
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
+#: Audited resources that the live node's directory is built from: a committed change to
+#: one is announced as ``ConfigurationChanged`` (``hotline.services.directory`` reloads).
+CONFIGURATION = frozenset(
+    {
+        "departments",
+        "skills",
+        "users",
+        "agents",
+        "queues",
+        "trunks",
+        "trunk-groups",
+        "inbound-routes",
+        "business-hours",
+        "ivr-flows",
+        "wrapup-codes",
+        "config",
+    }
+)
 
 
 def redact(values: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +84,18 @@ class AuditService:
                 client=client or (principal.client if principal else None),
             )
         )
+        if resource in CONFIGURATION and action != "read":
+            item_id = resource_id if isinstance(resource_id, int) else None
+            note_change(
+                self.session,
+                ConfigurationChanged(
+                    at=time.time(),
+                    resource=resource,
+                    action=action,
+                    item_id=item_id,
+                    department_id=department_id,
+                ),
+            )
 
     async def sensitive_read(self, resource: str, detail: dict[str, Any]) -> None:
         await self.record("read", resource, detail=detail)

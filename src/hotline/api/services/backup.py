@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,13 +45,36 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class QueueDoc(_Doc):
+#: Queue columns that a document carries as they are (references go by name, below).
+_QUEUE_COLUMNS = (
+    "name",
+    "strategy",
+    "service_level_seconds",
+    "max_wait_seconds",
+    "required_skills",
+    "ring_timeout_seconds",
+    "wrap_up_seconds",
+    "announce_every_seconds",
+    "max_length",
+    "on_max_wait",
+    "tiers",
+    "recording",
+)
+
+
+class QueueDoc(s.QueueSettings):
+    """A queue with its department, overflow queue and pooled departments by name."""
+
     name: s.Name
     department: s.Name
-    strategy: s.Strategy = s.Strategy.LONGEST_IDLE
-    service_level_seconds: int = Field(default=20, ge=1, le=3600)
-    max_wait_seconds: int = Field(default=600, ge=1, le=86400)
-    required_skills: list[s.Name] = Field(default_factory=list)
+    overflow_queue: s.Name | None = None
+    pooled_departments: list[s.Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _overflow_target(self) -> QueueDoc:
+        if (self.on_max_wait == "overflow") != (self.overflow_queue is not None):
+            raise ValueError("overflow_queue goes with on_max_wait overflow")
+        return self
 
 
 class WrapUpDoc(_Doc):
@@ -72,6 +95,9 @@ class RouteDoc(_Doc):
     target_type: str = Field(pattern="^(queue|ivr_flow|agent)$")
     target: s.Name = Field(description="queue name, flow name or agent extension")
     business_hours: s.Name | None = None
+    closed_target_type: str | None = Field(default=None, pattern="^(queue|ivr_flow|agent|hangup)$")
+    closed_target: s.Name | None = None
+    department: s.Name | None = None
 
 
 class ConfigDocument(_Doc):
@@ -179,15 +205,14 @@ class BackupService:
             ],
             "queues": [
                 {
-                    **_columns(
-                        q,
-                        "name",
-                        "strategy",
-                        "service_level_seconds",
-                        "max_wait_seconds",
-                        "required_skills",
-                    ),
+                    **_columns(q, *_QUEUE_COLUMNS),
                     "department": departments[q.department_id],
+                    "overflow_queue": queues[q.overflow_queue_id].name
+                    if q.overflow_queue_id in queues
+                    else None,
+                    "pooled_departments": [
+                        departments[i] for i in q.pooled_department_ids if i in departments
+                    ],
                 }
                 for q in queues.values()
             ],
@@ -205,6 +230,13 @@ class BackupService:
                     "business_hours": hours.get(r.business_hours_id)
                     if r.business_hours_id
                     else None,
+                    "closed_target_type": r.closed_target_type,
+                    "closed_target": None
+                    if r.closed_target_type in (None, "hangup") or r.closed_target_id is None
+                    else targets[r.closed_target_type].get(
+                        r.closed_target_id, str(r.closed_target_id)
+                    ),
+                    "department": departments.get(r.department_id) if r.department_id else None,
                 }
                 for r in await self._all(InboundRoute)
             ],
@@ -247,9 +279,25 @@ class BackupService:
 
             queues = {q.name: q for q in await self._all(Queue)}
             for q in document.queues:
-                values = q.model_dump(mode="json", exclude={"name", "department"})
-                values["department_id"] = department(q.department, f"queues/{q.name}")
+                where = f"queues/{q.name}"
+                values = q.model_dump(
+                    mode="json",
+                    exclude={"name", "department", "overflow_queue", "pooled_departments"},
+                )
+                values["department_id"] = department(q.department, where)
+                values["pooled_department_ids"] = [
+                    department(name, where) for name in q.pooled_departments
+                ]
                 queues[q.name] = await plan.upsert(Queue, "queues", {"name": q.name}, values)
+            for q in document.queues:  # overflow targets may come later in the document
+                target = None
+                if q.overflow_queue is not None:
+                    if q.overflow_queue not in queues or q.overflow_queue == q.name:
+                        raise InvalidError(
+                            f"queues/{q.name}: unknown overflow queue {q.overflow_queue!r}"
+                        )
+                    target = queues[q.overflow_queue].id
+                await plan.upsert(Queue, "queues", {"name": q.name}, {"overflow_queue_id": target})
             for c in document.wrapup_codes:
                 dept = department(c.department, f"wrapup_codes/{c.code}")
                 await plan.upsert(
@@ -286,11 +334,22 @@ class BackupService:
                     raise InvalidError(f"{where}: unknown trunk {r.trunk!r}")
                 if r.business_hours is not None and r.business_hours not in hours:
                     raise InvalidError(f"{where}: unknown business hours {r.business_hours!r}")
+                closed_id = None
+                if r.closed_target_type not in (None, "hangup"):
+                    closed = targets[r.closed_target_type].get(r.closed_target or "")
+                    if closed is None:
+                        raise InvalidError(
+                            f"{where}: unknown {r.closed_target_type} {r.closed_target!r}"
+                        )
+                    closed_id = closed.id
                 values = {
                     "trunk_id": trunks[r.trunk].id if r.trunk else None,
                     "target_type": r.target_type,
                     "target_id": target.id,
                     "business_hours_id": hours[r.business_hours].id if r.business_hours else None,
+                    "closed_target_type": r.closed_target_type,
+                    "closed_target_id": closed_id,
+                    "department_id": department(r.department, where) if r.department else None,
                 }
                 await plan.upsert(InboundRoute, "inbound_routes", {"did": r.did}, values)
         except IntegrityError as error:

@@ -18,6 +18,7 @@ from hotline.api.services.integrity import (
 )
 from hotline.store.models import (
     Agent,
+    AgentQueue,
     AgentSkill,
     BusinessHours,
     Customer,
@@ -47,6 +48,11 @@ def _agent_columns(values: dict[str, Any], _passwords: Passwords) -> dict[str, A
         values["skills"] = [
             AgentSkill(skill_id=skill["skill_id"], level=skill.get("level", 1))
             for skill in values["skills"]
+        ]
+    if "queues" in values:
+        values["queues"] = [
+            AgentQueue(queue_id=queue["queue_id"], priority=queue.get("priority", 0))
+            for queue in values["queues"]
         ]
     return values
 

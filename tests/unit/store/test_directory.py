@@ -1,0 +1,107 @@
+"""The live directory: what the store holds is what the node routes with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from hotline.acd import Acd, AgentState
+from hotline.calls.routing import InboundRoute, InboundRouter
+from hotline.demo.config import (
+    PLAN,
+    SURVEY_FLOW,
+    demo_agents,
+    demo_queues,
+    demo_routes,
+    demo_survey_flow,
+)
+from hotline.demo.seed import seed_demo_directory
+from hotline.ivr.catalog import FlowCatalog
+from hotline.services.contact_center import ContactCenter
+from hotline.services.directory import LiveDirectory, load_directory
+from hotline.store.database import Database
+from hotline.store.models import Department, IvrFlow, IvrFlowVersion, Queue
+from hotline.store.models import InboundRoute as RouteRow
+
+
+async def _seed(database: Database) -> None:
+    await seed_demo_directory(database, {a.agent_id: "pw" for a in demo_agents()})
+
+
+async def test_the_seeded_demo_loads_back_as_the_demo_configuration(database: Database) -> None:
+    await _seed(database)
+    directory = await load_directory(database)
+    assert directory.problems == ()
+    by_name = {queue.name: queue for queue in directory.queues}
+    assert by_name == {queue.name: queue for queue in demo_queues()}
+    assert sorted(directory.agents, key=lambda a: a.agent_id) == demo_agents()
+
+    def essence(routes: Iterable[InboundRoute]) -> set[tuple[object, ...]]:
+        return {(r.did, r.trunk, r.department, r.destination, r.closed) for r in routes}
+
+    assert essence(directory.routes) == essence(demo_routes())
+    assert sorted((flow.name, flow.version) for flow in directory.flows) == [
+        ("demo-hotline", 1),
+        ("demo-survey", 1),
+    ]
+    assert [flow for flow in directory.flows if flow.name == "demo-survey"] == [demo_survey_flow()]
+    assert dict(directory.recording) == {queue.name: "always" for queue in demo_queues()}
+    assert dict(directory.survey_flows) == {queue.name: SURVEY_FLOW for queue in demo_queues()}
+
+
+async def test_rows_that_cannot_be_used_are_left_out_with_the_reason(database: Database) -> None:
+    await _seed(database)
+    async with database.session() as session:
+        department = Department(name="pilot")
+        session.add(department)
+        await session.flush()
+        session.add(Queue(name="odd", department_id=department.id, strategy="telepathy"))
+        broken = IvrFlow(name="broken", department_id=department.id, published_version=1)
+        session.add(broken)
+        await session.flush()
+        session.add(
+            IvrFlowVersion(
+                flow_id=broken.id,
+                version=1,
+                definition={
+                    "start": "a",
+                    "nodes": {
+                        "a": {"type": "play", "prompt": {"text": {"en": "Hi"}}, "next": "nowhere"}
+                    },
+                },
+            )
+        )
+        session.add(RouteRow(did="4999", target_type="queue", target_id=9999))
+        await session.commit()
+    directory = await load_directory(database)
+    problems = "\n".join(directory.problems)
+    assert "queue 'odd' left out" in problems
+    assert "telepathy" in problems
+    assert "flow 'broken' left out" in problems
+    assert "nowhere" in problems
+    assert "route '4999' left out" in problems
+    # Everything else still loads.
+    assert {queue.name for queue in directory.queues} == {queue.name for queue in demo_queues()}
+    assert {route.did for route in directory.routes} == {route.did for route in demo_routes()}
+
+
+async def test_a_reload_changes_queues_and_agents_while_keeping_logged_in_agents(
+    database: Database,
+) -> None:
+    await _seed(database)
+    center = ContactCenter(Acd(), InboundRouter([], {}, PLAN))
+    executed: list[object] = []
+    live = LiveDirectory(database, center, FlowCatalog(), executed.extend, PLAN)
+    await live.reload()
+    assert sorted(center.acd.queue_names()) == sorted(q.name for q in demo_queues())
+    assert center.router.route("4000", "local", 0.0) is not None
+    center.agent_login(1.0, "1001")
+    async with database.session() as session:
+        queue = await session.scalar(select(Queue).where(Queue.name == "sales"))
+        assert queue is not None
+        queue.wrap_up_seconds = 42
+        await session.commit()
+    await live.reload()
+    assert center.acd.queue_config("sales").wrap_up_seconds == 42.0
+    assert center.acd.agent_state("1001") is not AgentState.LOGGED_OUT
