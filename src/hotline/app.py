@@ -44,6 +44,7 @@ from hotline.media.engine import MediaEngine
 from hotline.services.call_history import CallHistoryWriter
 from hotline.services.contact_center import ContactCenter
 from hotline.services.directory import LiveDirectory
+from hotline.services.metrics import CallQuality, LiveCollector
 from hotline.services.operations import LiveOperations
 from hotline.services.telephony import Telephony, TelephonyConfig
 from hotline.settings import Settings, SettingsError
@@ -151,6 +152,15 @@ class Node:
             originate=self.telephony.originate,
             trunks=self.telephony.trunks.views,
         )
+        self.quality = CallQuality(self.bus)
+        endpoint = self.sip.endpoint
+        self.context.registry.register(
+            LiveCollector(
+                self.context.operations,
+                lambda: (endpoint.responses_sent, endpoint.responses_received),
+                self.quality,
+            )
+        )
         self.directory = LiveDirectory(
             self.database, center, self.catalog, self.telephony.execute, plan, bus=self.bus
         )
@@ -177,6 +187,7 @@ class Node:
         try:
             await self._open_database()
             self.webhooks.start()
+            self.quality.start()
             self.history.start()
             await self.http.start()
         except (HttpStartError, DatabaseNotMigratedError) as error:
@@ -239,6 +250,7 @@ class Node:
         if self._warm_up is not None:
             self._warm_up.cancel()
         await self.directory.stop()
+        await self.quality.stop()
         await self.telephony.stop()
         await self.media.close()
         await self.history.stop()  # after telephony: the last calls' CDRs and recordings

@@ -181,6 +181,14 @@ def two_tones(wav_bytes: bytes, tmp_path: Path) -> tuple[float, float]:
     return peak_hz(loud(wav.channel(0))), peak_hz(loud(wav.channel(1)))
 
 
+def metric(text: str, name: str) -> float:
+    """One sample of a Prometheus text exposition, by its name and labels as written."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics:\n{text}")
+
+
 def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
     run_hotline: type[HotlineProcess], tmp_path: Path
 ) -> None:
@@ -267,6 +275,14 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
         agents = api.get("/api/v1/live/agents").json()
         state = next(a for a in agents if a["agent_id"] == "1002")["state"]
         assert state in ("wrap_up", "available"), agents
+        # The operator's view of the same call, as Prometheus scrapes it.
+        metrics = api.get("/metrics").text
+        assert metric(metrics, 'hotline_sip_responses_total{code="200",direction="sent"}') >= 1
+        received = metric(metrics, 'hotline_rtp_packets_received_total{role="customer"}')
+        assert received > 100
+        assert metric(metrics, 'hotline_rtp_packets_lost_total{role="customer"}') < received / 20
+        assert metric(metrics, 'hotline_queue_waiting{queue="after-sales"}') == 0
+        assert metric(metrics, "hotline_calls_in_progress") == 0
     finally:
         phone.stop()
     assert demo.terminate() == 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import re
 import secrets
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -110,6 +110,10 @@ class SipEndpoint:
     _scheduled: dict[str, float] = field(default_factory=dict)
     _events: deque[Event] = field(default_factory=deque)
     _outgoing: list[Outgoing] = field(default_factory=list)
+    #: Responses by status code, for the node's metrics: what we answered (retransmissions
+    #: not counted) and what peers answered us.
+    responses_sent: Counter[int] = field(default_factory=Counter)
+    responses_received: Counter[int] = field(default_factory=Counter)
 
     # -- the adapter's side ---------------------------------------------------------------
     def receive(self, data: bytes, source: Address, transport: str, now: float) -> None:
@@ -181,6 +185,7 @@ class SipEndpoint:
             raise LocalProtocolError(f"no server transaction {transaction_id}")
         transaction = server.transaction
         transaction.send_response(response, now)
+        self.responses_sent[response.status] += 1
         request = transaction.request
         if (
             request.method == "INVITE"
@@ -240,6 +245,8 @@ class SipEndpoint:
     def send_stateless(
         self, message: Request | Response, destination: Address, transport: str
     ) -> None:
+        if isinstance(message, Response):
+            self.responses_sent[message.status] += 1
         self._outgoing.append(Outgoing(bytes(message), destination, transport.upper()))
 
     @property
@@ -301,6 +308,7 @@ class SipEndpoint:
         self._events.append(CancelReceived(invite_id, cancel))
 
     def _receive_response(self, response: Response, now: float) -> None:
+        self.responses_received[response.status] += 1
         via = response.top_via
         branch = via.branch or ""
         transaction_id = f"{branch}|{response.cseq.method}"
@@ -428,6 +436,7 @@ class SipEndpoint:
             response = _best_effort_response(data, error.status, reason)
             if response is not None:
                 status = error.status
+                self.responses_sent[status] += 1
                 self._outgoing.append(Outgoing(response, source, transport.upper()))
         self._events.append(MessageRejected(source, reason, status))
 
