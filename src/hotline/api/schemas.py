@@ -229,6 +229,9 @@ class QueueSettings(Body):
     on_max_wait: Literal["busy", "hang_up", "overflow"] = "busy"
     tiers: list[QueueTier] = Field(default_factory=list, max_length=20)
     recording: Literal["always", "on_demand", "never"] = "always"
+    survey_flow: Name | None = Field(
+        default=None, description="IVR flow that scores the call after the agent hangs up"
+    )
 
     @model_validator(mode="after")
     def _consistent_settings(self) -> QueueSettings:
@@ -274,6 +277,7 @@ class QueueRead(ReadModel):
     tiers: list[QueueTier]
     pooled_department_ids: list[int]
     recording: str
+    survey_flow: str | None
 
 
 # --- trunks and routes ----------------------------------------------------------------

@@ -429,6 +429,7 @@ class ContactCenter:
         agents: Iterable[AgentProfile],
         router: InboundRouter,
         recording: Mapping[str, RecordingMode],
+        survey_flows: Mapping[str, str] | None = None,
     ) -> list[Output]:
         """Apply a whole new directory while calls go on.
 
@@ -457,6 +458,7 @@ class ContactCenter:
                 events += self.acd.update_agent(now, replace(profile, queues={}))
         self._router = router
         self._recording = dict(recording)
+        self._survey_flows = dict(survey_flows or {})
         return self._settle(events, now)
 
     # ---- time ------------------------------------------------------------------------------

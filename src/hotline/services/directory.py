@@ -63,6 +63,8 @@ class Directory:
     #: Published version of each flow.
     flows: tuple[Flow, ...] = ()
     recording: Mapping[str, RecordingMode] = field(default_factory=dict)
+    #: Queue -> the flow that surveys its callers after the agent hangs up.
+    survey_flows: Mapping[str, str] = field(default_factory=dict)
     #: Rows left out, each with the reason, for the operator's log.
     problems: tuple[str, ...] = ()
 
@@ -114,6 +116,12 @@ async def load_directory(database: Database) -> Directory:
         for row in queue_rows
         if row.name in {q.name for q in queues}
     }
+    survey_flows = {
+        row.name: row.survey_flow for row in queue_rows if row.survey_flow and row.name in recording
+    }
+    for queue, flow in survey_flows.items():
+        if flow not in loaded_flows:
+            builder.problems.append(f"queue {queue!r}: survey flow {flow!r} is not published")
     return Directory(
         queues=tuple(queues),
         agents=tuple(agents),
@@ -121,6 +129,7 @@ async def load_directory(database: Database) -> Directory:
         calendars=calendars,
         flows=tuple(flows),
         recording=recording,
+        survey_flows={q: f for q, f in survey_flows.items() if f in loaded_flows},
         problems=tuple(builder.problems),
     )
 
@@ -365,6 +374,7 @@ class LiveDirectory:
             agents=directory.agents,
             router=router or self.center.router,
             recording=directory.recording,
+            survey_flows=directory.survey_flows,
         )
         result = self.execute(outputs)
         if asyncio.iscoroutine(result):

@@ -179,6 +179,8 @@ class Queue(Base):
     pooled_department_ids: Mapped[list[Any]] = mapped_column(default=list)
     #: always, on_demand (the agent starts it) or never (card payments, say).
     recording: Mapped[str] = mapped_column(String(16), default="always")
+    #: The IVR flow that asks the queue's callers for a score after the agent hangs up.
+    survey_flow: Mapped[str | None] = mapped_column(String(100))
 
 
 class Trunk(Base):

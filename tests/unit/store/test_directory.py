@@ -73,6 +73,7 @@ async def test_rows_that_cannot_be_used_are_left_out_with_the_reason(database: D
             )
         )
         session.add(RouteRow(did="4999", target_type="queue", target_id=9999))
+        session.add(Queue(name="rated", department_id=department.id, survey_flow="no-such-flow"))
         await session.commit()
     directory = await load_directory(database)
     problems = "\n".join(directory.problems)
@@ -81,8 +82,9 @@ async def test_rows_that_cannot_be_used_are_left_out_with_the_reason(database: D
     assert "flow 'broken' left out" in problems
     assert "nowhere" in problems
     assert "route '4999' left out" in problems
+    assert "survey flow 'no-such-flow' is not published" in problems
     # Everything else still loads.
-    assert {queue.name for queue in directory.queues} == {queue.name for queue in demo_queues()}
+    assert {queue.name for queue in directory.queues} == {q.name for q in demo_queues()} | {"rated"}
     assert {route.did for route in directory.routes} == {route.did for route in demo_routes()}
 
 
@@ -101,7 +103,10 @@ async def test_a_reload_changes_queues_and_agents_while_keeping_logged_in_agents
         queue = await session.scalar(select(Queue).where(Queue.name == "sales"))
         assert queue is not None
         queue.wrap_up_seconds = 42
+        queue.survey_flow = "demo-hotline"
         await session.commit()
     await live.reload()
+    assert live.loaded is not None
+    assert dict(live.loaded.survey_flows) == {"sales": "demo-hotline"}
     assert center.acd.queue_config("sales").wrap_up_seconds == 42.0
     assert center.acd.agent_state("1001") is not AgentState.LOGGED_OUT

@@ -59,6 +59,7 @@ _QUEUE_COLUMNS = (
     "on_max_wait",
     "tiers",
     "recording",
+    "survey_flow",
 )
 
 

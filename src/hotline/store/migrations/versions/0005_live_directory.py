@@ -51,6 +51,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("recording", sa.String(length=16), nullable=False, server_default="always")
         )
+        batch_op.add_column(sa.Column("survey_flow", sa.String(length=100), nullable=True))
         batch_op.create_foreign_key(
             op.f("fk_queues_overflow_queue_id_queues"),
             "queues",
@@ -136,6 +137,7 @@ def downgrade() -> None:
     with op.batch_alter_table("queues", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("fk_queues_overflow_queue_id_queues"), type_="foreignkey")
         for name in (
+            "survey_flow",
             "recording",
             "pooled_department_ids",
             "tiers",
