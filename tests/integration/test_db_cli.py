@@ -20,6 +20,8 @@ def write_config(tmp_path: Path) -> Path:
     config = tmp_path / "hotline.yaml"
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\nhttp:\n  port: 0\nsecret_key: {SECRET}\n"
+        # Free SIP ports: another node on this machine may hold 5060 (as PEERS.md warns).
+        "sip:\n  udp_port: 0\n  tcp_port: 0\n"
         "log:\n  format: console\n"
     )
     return config
