@@ -82,3 +82,17 @@ async def test_only_committed_changes_are_announced(world: World, clients) -> No
         created.json()["id"],
     )
     subscription.close()
+
+
+async def test_a_membership_names_a_queue_the_caller_can_see(world: World, clients) -> None:
+    agent_a = world.ids["agent_A"]
+    unknown = await clients["admin"].patch(
+        f"/api/v1/agents/{agent_a}", json={"queues": [{"queue_id": 99999}]}
+    )
+    assert unknown.status_code == 409
+    assert unknown.json()["field"] == "queues.0.queue_id"
+    other_department = await clients["supervisor"].patch(
+        f"/api/v1/agents/{agent_a}", json={"queues": [{"queue_id": world.ids["queue_B"]}]}
+    )
+    assert other_department.status_code == 409
+    assert other_department.json()["field"] == "queues.0.queue_id"

@@ -20,6 +20,7 @@ from hotline.api.services.errors import ConflictError, FieldError
 from hotline.store.models import (
     Agent,
     Base,
+    Department,
     InboundRoute,
     IvrFlow,
     Queue,
@@ -146,14 +147,22 @@ async def check_agent(integrity: Integrity, values: Mapping[str, Any], item: Bas
             raise FieldError.one("department_id", f"user {user.username} is in another department")
     for index, skill in enumerate(values.get("skills") or []):
         await integrity.require_row(Skill, int(skill["skill_id"]), f"skills.{index}.skill_id")
+    for index, membership in enumerate(values.get("queues") or []):
+        # A supervisor sees only their departments' queues: no membership elsewhere.
+        await integrity.require_row(Queue, int(membership["queue_id"]), f"queues.{index}.queue_id")
 
 
 async def check_queue(integrity: Integrity, values: Mapping[str, Any], item: Base | None) -> None:
-    for index, name in enumerate(values.get("required_skills") or []):
+    for index, need in enumerate(values.get("required_skills") or []):
+        name = need["skill"] if isinstance(need, Mapping) else need
         if not await Repository(integrity.session, Skill).list(limit=1, name=name):
             raise ConflictError(
                 f"required_skills.{index}: no skill {name!r}", field=f"required_skills.{index}"
             )
+    for index, department_id in enumerate(values.get("pooled_department_ids") or []):
+        await integrity.require_row(
+            Department, int(department_id), f"pooled_department_ids.{index}"
+        )
 
 
 async def check_route(integrity: Integrity, values: Mapping[str, Any], item: Base | None) -> None:
