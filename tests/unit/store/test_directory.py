@@ -107,6 +107,6 @@ async def test_a_reload_changes_queues_and_agents_while_keeping_logged_in_agents
         await session.commit()
     await live.reload()
     assert live.loaded is not None
-    assert dict(live.loaded.survey_flows) == {"sales": "demo-hotline"}
+    assert live.loaded.survey_flows["sales"] == "demo-hotline"
     assert center.acd.queue_config("sales").wrap_up_seconds == 42.0
     assert center.acd.agent_state("1001") is not AgentState.LOGGED_OUT
