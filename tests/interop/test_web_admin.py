@@ -82,7 +82,7 @@ def test_admin_creates_a_queue_and_a_wrapup_code_and_sees_them_listed(
     page.click("[data-testid=new]")
     page.fill("input[name=name]", "vip-callers")
     page.select_option("select[name=department_id]", label="sales")
-    page.select_option("select[name=strategy]", "ring_all")
+    page.select_option("select[name=strategy]", "ring-all")
     page.fill("input[name=max_wait_seconds]", "0")
     page.click("button[type=submit].primary")
     # Refused next to the field, what was typed kept.

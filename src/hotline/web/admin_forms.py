@@ -207,7 +207,8 @@ def form_values(inputs: Sequence[Input], item: Mapping[str, Any]) -> dict[str, A
             if item.get("target_type") is not None:
                 shown[spec.name] = f"{item['target_type']}:{item['target_id']}"
         elif spec.kind == "checkboxes":
-            shown[spec.name] = [str(v) for v in value or []]
+            # A queue's skill needs are {"skill", "level"}; the boxes stand for the names.
+            shown[spec.name] = [str(v["skill"] if isinstance(v, dict) else v) for v in value or []]
         else:
             shown[spec.name] = "" if value is None else value
     return shown

@@ -82,7 +82,7 @@ async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, c
     form = {
         "name": "VIP",
         "department_id": str(web.ids["dept_A"]),
-        "strategy": "ring_all",
+        "strategy": "ring-all",
         "service_level_seconds": "15",
         "max_wait_seconds": "300",
         "required_skills": "mandarin",
@@ -95,8 +95,8 @@ async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, c
     queues = (await clients["admin"].get("/api/v1/queues")).json()
     vip = next(q for q in queues if q["name"] == "VIP")
     assert (vip["strategy"], vip["required_skills"], vip["max_wait_seconds"]) == (
-        "ring_all",
-        ["mandarin"],
+        "ring-all",
+        [{"skill": "mandarin", "level": 1}],
         300,
     )
     audit = (

@@ -502,6 +502,18 @@ async def _save(page: Page, section: Section, item_id: int | None) -> Response:
         else:
             assert item_id is not None
             sent = body.model_dump(mode="json", include=body.model_fields_set)
+            if "required_skills" in sent:
+                # The form picks skill names; the levels set through the API stay.
+                current = await service.get(item_id)
+                levels = {
+                    need["skill"]: need["level"]
+                    for need in getattr(current, "required_skills", [])
+                    if isinstance(need, dict)
+                }
+                sent["required_skills"] = [
+                    {**need, "level": levels.get(need["skill"], need["level"])}
+                    for need in sent["required_skills"]
+                ]
             item = await service.update(item_id, sent)
     except NotFoundError:
         return not_found(page)
