@@ -84,6 +84,36 @@ async def finished(process: subprocess.Popen[bytes], within: float = 45.0) -> in
         return process.wait()
 
 
+async def echoing_sipp() -> tuple[subprocess.Popen[bytes], int]:
+    """A SIPp UAS echoing RTP (``-rtp_echo``) and its media port, once it has echoed a probe.
+
+    A fixed sleep is not enough on a loaded machine: the bridge test once sent all its packets
+    before SIPp's echo socket was up. A SIPp that exits at once (a port taken between our probe
+    and its bind) is started again on other ports."""
+    last_error = ""
+    for _ in range(3):
+        port = free_port(2)
+        process = sipp("-sn", "uas", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(port),
+                       "-rtp_echo")  # fmt: skip
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            probe.setblocking(False)
+            loop = asyncio.get_running_loop()
+            for _ in range(100):
+                if process.poll() is not None:
+                    break
+                probe.sendto(b"hotline-echo-probe", ("127.0.0.1", port))
+                try:
+                    await asyncio.wait_for(loop.sock_recv(probe, 64), 0.1)
+                    return process, port
+                except (TimeoutError, ConnectionRefusedError):
+                    continue
+        process.kill()
+        _, stderr = process.communicate(timeout=10)
+        last_error = stderr.decode(errors="replace")
+    raise AssertionError(f"SIPp never echoed on its media port: {last_error}")
+
+
 def uas_answering_for(rtp_port: int) -> tuple[subprocess.Popen[bytes], int]:
     sip_port = free_port()
     uas = sipp(
@@ -168,13 +198,10 @@ async def test_sipp_plays_g711a_pcap_into_an_endpoint_that_records_it(tmp_path: 
 
 @in_own_loop
 async def test_sipp_rtp_echo_returns_our_playback_unchanged(tmp_path: Path) -> None:
-    echo_port = free_port(2)
-    echo = sipp("-sn", "uas", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(echo_port),
-                "-rtp_echo")  # fmt: skip
+    echo, echo_port = await echoing_sipp()
     pool = MediaWorkerPool(workers=1)
     await pool.start()
     try:
-        await asyncio.sleep(0.5)  # let SIPp open its echo socket
         phone = await pool.allocate(Allocate("echo"))
         other = await pool.allocate(Allocate("echo"))
         await pool.execute(SetRemote(phone.endpoint_id, "127.0.0.1", echo_port, 0))
@@ -213,9 +240,7 @@ async def test_a_bridge_relays_a_tone_from_one_sipp_to_another(tmp_path: Path) -
         [sox, "-n", "-r", "8000", "-c", "1", "-e", "a-law", str(wav), "synth", "2", "sine", "1000"],
         check=True,
     )
-    far_port = free_port(2)
-    far = sipp("-sn", "uas", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(far_port),
-               "-rtp_echo")  # fmt: skip
+    far, far_port = await echoing_sipp()
     pool = MediaWorkerPool(workers=2)
     await pool.start()
     try:
