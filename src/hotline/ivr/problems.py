@@ -17,12 +17,13 @@ from typing import Any
 
 import yaml
 
+from hotline import untrusted_yaml
 from hotline.ivr.flow import FlowError, parse_flow
 
 #: Stand-ins for a document that leaves ``name`` or ``version`` to the store.
 DEFAULT_NAME = "flow"
 DEFAULT_VERSION = 1
-#: Deeper nesting than any flow needs is refused before parsing (see ``_too_deep``).
+#: Deeper nesting than any flow needs is refused before parsing (``untrusted_yaml``).
 MAX_DEPTH = 32
 
 
@@ -41,13 +42,14 @@ def check_flow(data: object) -> list[FlowProblem]:
 
 def check_flow_text(text: str) -> tuple[dict[str, Any] | None, list[FlowProblem]]:
     """Parse YAML and validate it: the document (when it is a mapping) and its problems."""
-    deep = _too_deep(text)
+    deep = untrusted_yaml.too_deep(text, MAX_DEPTH)
     if deep is not None:
         return None, [FlowProblem("flow", f"nested deeper than {MAX_DEPTH} levels", line=deep)]
     try:
-        alias = _first_alias(text)
+        alias = untrusted_yaml.first_alias(text)
         if alias is not None:
-            return None, [alias]
+            message = "YAML aliases (*name) are not allowed in a flow"
+            return None, [FlowProblem("flow", message, line=alias or None)]
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -59,46 +61,6 @@ def check_flow_text(text: str) -> tuple[dict[str, Any] | None, list[FlowProblem]
         return None, [FlowProblem("flow", "not valid YAML: nested too deeply")]
     problems = _problems(data, tree)
     return (data if isinstance(data, dict) else None), problems
-
-
-def _too_deep(text: str) -> int | None:
-    """The line where nesting passes ``MAX_DEPTH``, found in one linear pass.
-
-    PyYAML and libyaml take time quadratic in the nesting depth (200 000 ``[`` keep
-    libyaml busy for minutes; deep ``- - -`` crashes it), so deep text never reaches them.
-    A flow is a few levels deep; brackets in quoted text only count when unbalanced.
-    """
-    depth = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip(" ")
-        if stripped.startswith("#"):
-            continue
-        if len(line) - len(stripped) > 8 * MAX_DEPTH:
-            return number
-        indicators = 0
-        while stripped[:2] in ("- ", "? ", "-\t") or stripped == "-":
-            indicators += 1
-            stripped = stripped[2:].lstrip(" ")
-        if indicators > MAX_DEPTH:
-            return number
-        for char in stripped:
-            if char in "[{":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return number
-            elif char in "]}" and depth > 0:
-                depth -= 1
-    return None
-
-
-def _first_alias(text: str) -> FlowProblem | None:
-    """Aliases (``*name``) are refused: a flow never needs them, and a few nested ones
-    expand into billions of elements once the document is walked ("billion laughs")."""
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            line = event.start_mark.line + 1 if event.start_mark is not None else None
-            return FlowProblem("flow", "YAML aliases (*name) are not allowed in a flow", line=line)
-    return None
 
 
 def _problems(data: object, tree: yaml.Node | None) -> list[FlowProblem]:

@@ -108,6 +108,9 @@ async def test_bad_documents_are_422_and_only_admins_may_import(clients) -> None
         ("queues: [{name: q, department: Nowhere}]", "unknown department 'Nowhere'"),
         ("trunks: [{name: t, host: h, port: 0}]", "trunks.0.port"),
         ("colour: blue", "colour"),
+        # Hostile uploads are refused before the parser could spend minutes on them.
+        ("skills: " + "[" * 100_000, "nested deeper than 40 levels (line 1)"),
+        ("a: &x [1, 2]\nb: [*x, *x]\n", "aliases (*name) are not allowed (line 2)"),
     ):
         response = await _import(admin, text, dry_run=True)
         assert response.status_code == 422, (text, response.text)

@@ -17,10 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline import untrusted_yaml
 from hotline.api import schemas as s
 from hotline.api.rbac import Permission, Principal
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, InvalidError
+from hotline.ivr.problems import MAX_DEPTH as MAX_FLOW_DEPTH
 from hotline.ivr.problems import check_flow
 from hotline.store.models import (
     Agent,
@@ -122,11 +124,10 @@ class ImportResult(BaseModel):
 
 def parse_document(text: str) -> ConfigDocument:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InvalidError(f"not valid YAML{where}") from None
+        # A flow's own depth, plus the sections and list items around it.
+        data = untrusted_yaml.load(text, MAX_FLOW_DEPTH + 8)
+    except untrusted_yaml.UntrustedYamlError as error:
+        raise InvalidError(str(error)) from None
     if not isinstance(data, dict):
         raise InvalidError("the document must be a mapping of sections")
     try:
