@@ -89,7 +89,11 @@ class WorkerConfig:
 @dataclass(slots=True)
 class _Recording:
     recorder: CallRecorder
-    endpoints: tuple[str, str]
+    endpoints: tuple[str, str]  # customer (left), agent (right)
+    #: The customer is in a mix (conference, supervisor): the right channel is then what the
+    #: customer hears, taken from the mix, so that a third party or a barging supervisor is
+    #: in the recording too; a whisper, which the customer does not hear, is not.
+    mixed: bool = False
 
 
 @dataclass(slots=True)
@@ -101,6 +105,8 @@ class WorkerCore:
     endpoints: dict[str, RtpEndpoint] = field(default_factory=dict)
     recordings: dict[str, _Recording] = field(default_factory=dict)
     conferences: dict[str, Mixer] = field(default_factory=dict)
+    #: customer endpoint id -> its recording, for recordings fed from a mix
+    _mixed: dict[str, _Recording] = field(default_factory=dict)
     prefix: str = "w0"
     emit: Callable[[MediaEvent], None] = field(default=lambda event: None)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
@@ -221,6 +227,7 @@ class WorkerCore:
                 mixer.add(command.endpoint_id)
                 endpoint.conference_input = JitterBuffer()
                 self._set_role(mixer, command.endpoint_id, command.role, command.whisper_to)
+                self._record_mix(command.endpoint_id, mixed=True)
             case SetConferenceRole():
                 mixer = self.conferences[command.conference_id]
                 self._set_role(mixer, command.endpoint_id, command.role, command.whisper_to)
@@ -286,8 +293,29 @@ class WorkerCore:
         endpoint = self.endpoints.get(endpoint_id)
         if endpoint is not None:
             endpoint.conference_input = None
+        self._record_mix(endpoint_id, mixed=False)
         if not mixer.participants:
             del self.conferences[conference_id]
+
+    def _record_mix(self, customer_id: str, *, mixed: bool) -> None:
+        """Switch a recording's right channel between the agent's RTP and the customer's mix
+        when its customer joins or leaves one (nothing for any other endpoint)."""
+        recording = next(
+            (r for r in self.recordings.values() if r.endpoints[0] == customer_id), None
+        )
+        if recording is None or recording.mixed == mixed:
+            return
+        recording.mixed = mixed
+        agent = self.endpoints.get(recording.endpoints[1])
+        if mixed:
+            self._mixed[customer_id] = recording
+            if agent is not None and agent.recorder is recording.recorder:
+                agent.recorder = None
+        else:
+            del self._mixed[customer_id]
+            recording.recorder.new_stream(AGENT)  # the agent's packets, numbered afresh
+            if agent is not None:
+                agent.recorder, agent.record_channel = recording.recorder, AGENT
 
     def _mix(self, mixer: Mixer) -> None:
         """One tick of a conference: each member's next buffered frame in, its mix out."""
@@ -300,6 +328,9 @@ class WorkerCore:
                     frames[endpoint_id] = frame
         for endpoint_id, mixed in mixer.mix(frames).items():
             self.endpoints[endpoint_id].send_frame(mixed)
+            recording = self._mixed.get(endpoint_id)
+            if recording is not None:
+                recording.recorder.add_pcm(AGENT, mixed)
 
     async def _allocate(self, command: Allocate) -> EndpointDescription:
         loop = asyncio.get_running_loop()
@@ -371,10 +402,13 @@ class WorkerCore:
             endpoint.recorder, endpoint.record_channel = recorder, channel
             endpoint._recorded_codec = endpoint.codec
         self.recordings[command.call_id] = _Recording(recorder, (command.customer, command.agent))
+        if customer.conference_input is not None:  # recording starts during a conference
+            self._record_mix(command.customer, mixed=True)
         return Done()
 
     def _stop_recording(self, call_id: str, now: float) -> Reply:
         recording = self.recordings.pop(call_id)
+        self._mixed.pop(recording.endpoints[0], None)
         for endpoint_id in recording.endpoints:
             endpoint = self.endpoints.get(endpoint_id)
             if endpoint is not None:

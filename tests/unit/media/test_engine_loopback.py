@@ -336,6 +336,71 @@ async def test_conference_roles_by_tone_frequency(engine, role, expected):
     assert await engine.execute(LeaveConference("conf", ends["supervisor"].endpoint_id)) == Done()
 
 
+def tones_of(audio: np.ndarray) -> set[float]:
+    spectrum = np.abs(np.fft.rfft(audio.astype(np.float64) * np.hanning(len(audio))))
+    return {f for f in TONES.values() if spectrum[int(f * len(audio) / 8000)] > spectrum.max() / 10}
+
+
+@pytest.mark.parametrize(
+    ("role", "heard_by_customer"),
+    [
+        ("participant", {1000.0, 1800.0}),  # a barging supervisor (or a conference's third party)
+        ("whisper", {1000.0}),  # coaching the agent only: the customer never heard it
+    ],
+)
+@with_engine
+async def test_a_recorded_mix_keeps_everyone_the_customer_hears(
+    engine, tmp_path, role, heard_by_customer
+):
+    """Left: the customer; right: what the customer hears. Before the mix and after it, the
+    right channel is the agent's own RTP again."""
+    peers = {who: await open_peer() for who in TONES}
+    ends = {who: await leg(engine, "rec-mix", peers[who], 0) for who in TONES}
+    customer, agent = ends["customer"].endpoint_id, ends["agent"].endpoint_id
+    await engine.execute(Bridge(customer, agent))
+    path = tmp_path / "rec-mix.wav"
+    assert await engine.execute(StartRecording("rec-mix", customer, agent, str(path))) == Done()
+    speech = {who: pcmu().encoder().encode(tone((f,), 3.6, 0.2)) for who, f in TONES.items()}
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def talk(first: int, count: int, speakers: tuple[str, ...]) -> None:
+        for index in range(first, first + count):
+            for who in speakers:
+                payload = speech[who][index * 160 : (index + 1) * 160]
+                packet = RtpPacket(0, index, index * 160, list(TONES).index(who) + 1, payload)
+                peers[who].send(bytes(packet), ("127.0.0.1", ends[who].port))
+            await asyncio.sleep(max(0.0, start + (index + 1) * 0.02 - loop.time()))
+
+    await talk(0, 50, ("customer", "agent"))  # 1 s bridged
+    await engine.execute(JoinConference("rec-mix", customer))
+    await engine.execute(JoinConference("rec-mix", agent))
+    whisper_to = (agent,) if role == "whisper" else ()
+    await engine.execute(
+        JoinConference("rec-mix", ends["supervisor"].endpoint_id, role, whisper_to)
+    )
+    await talk(50, 60, tuple(TONES))  # 1.2 s in the mix
+    for who in ("supervisor", "customer", "agent"):
+        await engine.execute(LeaveConference("rec-mix", ends[who].endpoint_id))
+    await engine.execute(Bridge(customer, agent))
+    await talk(110, 50, ("customer", "agent"))  # 1 s bridged again
+    meta = await engine.execute(StopRecording("rec-mix"))
+    assert isinstance(meta, RecordingMetadata)
+    for peer in peers.values():
+        peer.close()
+
+    audio = read_wav(path)
+    left, right = audio.channel(0), audio.channel(1)
+    # Whole seconds well inside each part (the mix's jitter buffers add a few frames).
+    assert tones_of(left[2000:7000]) == {400.0}
+    assert tones_of(right[2000:7000]) == {1000.0}
+    assert tones_of(left[10000:16000]) == {400.0}
+    assert tones_of(right[10000:16000]) == heard_by_customer
+    end = len(right)
+    assert tones_of(left[end - 6000 : end - 1000]) == {400.0}
+    assert tones_of(right[end - 6000 : end - 1000]) == {1000.0}
+
+
 @with_engine
 async def test_progress_tone_follows_the_china_busy_cadence(engine):
     phone = await open_peer()
