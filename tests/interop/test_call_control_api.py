@@ -100,7 +100,7 @@ def test_supervisor_whispers_to_the_agent_and_the_caller_does_not_hear_it(
         node.hang_up(call["call_id"], caller)
         (party,) = node.cdr()["details"]["parties"]
         assert (party["role"], party["modes"]) == ("supervisor", ["whisper"])
-        (heard,) = node.heard_by_caller(1)
+        ((heard, agent_side),) = node.recordings(1)
     finally:
         assert node.stop() == 0
     # The agent heard the supervisor; the supervisor heard the agent.
@@ -109,6 +109,10 @@ def test_supervisor_whispers_to_the_agent_and_the_caller_does_not_hear_it(
     # The caller heard the agent throughout, and never the supervisor.
     assert count(heard, "1002") >= 12
     loud = [w for w in windows(heard) if np.abs(w).max() > 300]
+    assert max(tone_level(w, TONES["supervisor"]) for w in loud) < 0.02
+    # The recording's other side is what the caller heard: the agent, not the whisper.
+    assert count(agent_side, "1002") >= 12
+    loud = [w for w in windows(agent_side) if np.abs(w).max() > 300]
     assert max(tone_level(w, TONES["supervisor"]) for w in loud) < 0.02
 
 
@@ -133,9 +137,11 @@ def test_conference_all_three_hear_each_other(
             "1003",
             "call_ended",
         )
-        (heard,) = node.heard_by_caller(1)
+        ((heard, agent_side),) = node.recordings(1)
     finally:
         assert node.stop() == 0
+    # The recording keeps the third party: its agent side is the conference's mix.
+    assert count(agent_side, "1002", "1003") >= 4
     # The caller heard both agents at once (the agents' own dumps are not checked here:
     # baresip sometimes writes none when its call is ended by the node's BYE under load).
     assert count(heard, "1002", "1003") >= 4

@@ -116,6 +116,11 @@ class DemoNode:
     def heard_by_caller(self, count: int) -> list[np.ndarray]:
         """The left (customer) channel of the call's ``count`` recordings, oldest first:
         with an echoing caller, what the caller heard while each was recorded."""
+        return [left for left, _ in self.recordings(count)]
+
+    def recordings(self, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Both channels (customer, agent side) of the call's ``count`` recordings, oldest
+        first, fetched through the API as a QA inspector would play them."""
 
         def listed() -> list[dict[str, Any]] | None:
             rows: list[dict[str, Any]] = self.api.get("/api/v1/recordings").json()
@@ -128,7 +133,8 @@ class DemoNode:
             assert audio.status_code == 200
             path = self.directory / f"recording-{row['id']}.wav"
             path.write_bytes(audio.content)
-            channels.append(read_wav(path).channel(0))
+            wav = read_wav(path)
+            channels.append((wav.channel(0), wav.channel(1)))
         return channels
 
     def call(self, phone: Phone, number: str) -> None:
