@@ -11,7 +11,10 @@ DOCUMENT = """
 version: 1
 departments: [{name: Sales}]
 skills: [{name: cantonese}]
-trunks: [{name: carrier-b, host: 203.0.113.9, transport: tcp}]
+trunks:
+  - {name: carrier-b, host: 203.0.113.9, transport: tcp}
+  - {name: carrier-c, host: 198.51.100.7}
+trunk_groups: [{name: outbound, strategy: least_used, trunks: [carrier-b, carrier-c]}]
 business_hours:
   - name: office
     timezone: Asia/Shanghai
@@ -49,6 +52,8 @@ async def test_dry_run_reports_and_changes_nothing_then_import_applies(
         "departments/Sales",
         "skills/cantonese",
         "trunks/carrier-b",
+        "trunks/carrier-c",
+        "trunk_groups/outbound",
         "business_hours/office",
         "queues/sales",
         "wrapup_codes/Sales/won",
@@ -70,6 +75,14 @@ async def test_dry_run_reports_and_changes_nothing_then_import_applies(
         "closed_target": None,
         "department": None,
     }
+    assert exported["trunk_groups"] == [
+        {
+            "name": "outbound",
+            "strategy": "least_used",
+            "trunks": ["carrier-b", "carrier-c"],
+            "failover_on": ["408", "5xx", "604", "606"],
+        }
+    ]
     again = await _import(admin, DOCUMENT, dry_run=False)
     assert (again.json()["created"], again.json()["updated"]) == ([], [])
 
@@ -81,6 +94,15 @@ async def test_changes_show_as_a_diff_and_flows_get_a_new_version(world: World, 
         "queue: sales}", "queue: sales, priority: 5}"
     )
     diff = (await _import(admin, changed, dry_run=True)).json()
+    regrouped = DOCUMENT.replace("[carrier-b, carrier-c]", "[carrier-c, carrier-b]")
+    assert (await _import(admin, regrouped, dry_run=True)).json()["updated"] == [
+        "trunk_groups/outbound (trunks: ['carrier-b', 'carrier-c'] -> ['carrier-c', 'carrier-b'])"
+    ]
+    both = regrouped.replace("strategy: least_used", "strategy: priority")
+    assert (await _import(admin, both, dry_run=True)).json()["updated"] == [
+        "trunk_groups/outbound (strategy: 'least_used' -> 'priority'; trunks: "
+        "['carrier-b', 'carrier-c'] -> ['carrier-c', 'carrier-b'])"
+    ]
     assert diff["updated"] == [
         "queues/sales (max_wait_seconds: 300 -> 120)",
         "ivr_flows/sales-menu (new version 2)",
@@ -108,6 +130,8 @@ async def test_bad_documents_are_422_and_only_admins_may_import(clients) -> None
         ("queues: [{name: q, department: Nowhere}]", "unknown department 'Nowhere'"),
         ("trunks: [{name: t, host: h, port: 0}]", "trunks.0.port"),
         ("colour: blue", "colour"),
+        ("trunk_groups: [{name: g, trunks: [nowhere]}]", "trunk_groups/g: unknown trunk 'nowhere'"),
+        ("trunk_groups: [{name: g, trunks: []}]", "trunk_groups.0.trunks"),
         # Hostile uploads are refused before the parser could spend minutes on them.
         ("skills: " + "[" * 100_000, "nested deeper than 40 levels (line 1)"),
         ("a: &x [1, 2]\nb: [*x, *x]\n", "aliases (*name) are not allowed (line 2)"),

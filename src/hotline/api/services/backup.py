@@ -1,19 +1,26 @@
 """Configuration as one YAML document: export for backup, import with a dry-run diff.
 
-Rows refer to each other by name (department, trunk, queue, flow), never by database id,
-so a backup restores into another node or another database. Import creates and updates;
-it never deletes (a file missing a queue must not silently drop it). A dry run is the
-same import rolled back instead of committed, so the diff it reports is exactly what a
-real import would do. Users and agents are not part of the document: they are people and
+Rows refer to each other by name (department, trunk, a group's trunks, queue, flow), never
+by database id, so a backup restores into another node or another database. Import creates
+and updates; it never deletes (a file missing a queue must not silently drop it). A dry run
+is the same import rolled back instead of committed, so the diff it reports is exactly what
+a real import would do. Users and agents are not part of the document: they are people and
 credentials, managed through their own endpoints.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +42,8 @@ from hotline.store.models import (
     Queue,
     Skill,
     Trunk,
+    TrunkGroup,
+    TrunkGroupMember,
     WrapUpCode,
 )
 from hotline.store.repositories import IvrFlowVersionRepository, Repository
@@ -92,6 +101,24 @@ class FlowDoc(_Doc):
     definition: s.IvrDefinition
 
 
+class TrunkGroupDoc(_Doc):
+    """A trunk group with its trunks by name, in the order calls try them."""
+
+    name: s.Name
+    strategy: Literal["priority", "weighted_round_robin", "least_used"] = "priority"
+    trunks: list[s.Name] = Field(min_length=1, max_length=100)
+    failover_on: list[s.SipStatusRule] = Field(
+        default_factory=lambda: ["408", "5xx", "604", "606"], max_length=50
+    )
+
+    @field_validator("trunks")
+    @classmethod
+    def _unique_trunks(cls, trunks: list[str]) -> list[str]:
+        if len(set(trunks)) != len(trunks):
+            raise ValueError("each trunk at most once")
+        return trunks
+
+
 class RouteDoc(_Doc):
     did: s.Text64
     trunk: s.Name | None = None
@@ -108,6 +135,7 @@ class ConfigDocument(_Doc):
     departments: list[s.DepartmentCreate] = Field(default_factory=list)
     skills: list[s.SkillCreate] = Field(default_factory=list)
     trunks: list[s.TrunkCreate] = Field(default_factory=list)
+    trunk_groups: list[TrunkGroupDoc] = Field(default_factory=list)
     business_hours: list[s.BusinessHoursCreate] = Field(default_factory=list)
     queues: list[QueueDoc] = Field(default_factory=list)
     wrapup_codes: list[WrapUpDoc] = Field(default_factory=list)
@@ -201,6 +229,15 @@ class BackupService:
                 )
                 for t in await self._all(Trunk)
             ],
+            "trunk_groups": [
+                {
+                    "name": g.name,
+                    "strategy": g.strategy,
+                    "trunks": [trunks[i] for i in g.trunk_ids if i in trunks],
+                    "failover_on": list(g.failover_on),
+                }
+                for g in await self._all(TrunkGroup)
+            ],
             "business_hours": [
                 _columns(h, "name", "timezone", "weekly", "holidays")
                 for h in await self._all(BusinessHours)
@@ -267,6 +304,8 @@ class BackupService:
                 trunks[t.name] = await plan.upsert(
                     Trunk, "trunks", {"name": values.pop("name")}, values
                 )
+            for g in document.trunk_groups:
+                await plan.trunk_group(g, trunks)
             hours = {h.name: h for h in await self._all(BusinessHours)}
             for h in document.business_hours:
                 values = h.model_dump(mode="json")
@@ -415,6 +454,36 @@ class _Plan:
         else:
             self.unchanged += 1
         return row
+
+    async def trunk_group(self, doc: TrunkGroupDoc, trunks: dict[str, Trunk]) -> None:
+        """A group's columns like any row; its members (trunks by name, ordered) replace the
+        stored ones when they differ, reported as one change."""
+        where = f"trunk_groups/{doc.name}"
+        unknown = [name for name in doc.trunks if name not in trunks]
+        if unknown:
+            raise InvalidError(f"{where}: unknown trunk {unknown[0]!r}")
+        wanted = [trunks[name].id for name in doc.trunks]
+        values = {"strategy": doc.strategy, "failover_on": list(doc.failover_on)}
+        found = await Repository(self.session, TrunkGroup).list(limit=1, name=doc.name)
+        if not found:
+            members = [TrunkGroupMember(trunk_id=i, position=n) for n, i in enumerate(wanted)]
+            group = TrunkGroup(name=doc.name, **values, members=members)
+            await Repository(self.session, TrunkGroup).add(group)
+            self.created.append(where)
+            return
+        group = found[0]
+        before = self.updated[:]
+        await self.upsert(TrunkGroup, "trunk_groups", {"name": doc.name}, values)
+        if group.trunk_ids != wanted:
+            names = {t.id: name for name, t in trunks.items()}
+            change = f"trunks: {[names.get(i, i) for i in group.trunk_ids]!r} -> {doc.trunks!r}"
+            group.members = [TrunkGroupMember(trunk_id=i, position=n) for n, i in enumerate(wanted)]
+            await self.session.flush()
+            if self.updated != before:  # the columns changed too: one line for the group
+                self.updated[-1] = self.updated[-1][:-1] + f"; {change})"
+            else:
+                self.unchanged -= 1
+                self.updated.append(f"{where} ({change})")
 
     async def flow(
         self, name: str, department_id: int, definition: dict[str, Any], user_id: int
