@@ -20,6 +20,7 @@ from hotline import __version__
 from hotline.acd import Acd
 from hotline.api.app import create_api
 from hotline.api.context import ApiContext
+from hotline.api.security import Passwords
 from hotline.api.server import HttpServer, HttpStartError
 from hotline.api.services.users import ensure_demo_admin
 from hotline.api.webhooks import WebhookDispatcher
@@ -35,7 +36,7 @@ from hotline.demo.config import (
     rebase_demo_flow,
 )
 from hotline.demo.orders import demo_orders_router
-from hotline.demo.seed import seed_demo_desk, seed_demo_directory
+from hotline.demo.seed import seed_demo_desk, seed_demo_directory, seed_demo_phone_accounts
 from hotline.events.bus import EventBus
 from hotline.ivr.catalog import FlowCatalog
 from hotline.ivr.flow import Flow
@@ -43,12 +44,12 @@ from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
 from hotline.services.call_history import CallHistoryWriter
 from hotline.services.contact_center import ContactCenter
-from hotline.services.directory import LiveDirectory
+from hotline.services.directory import Bootstrap, Directory, LiveDirectory
 from hotline.services.metrics import CallQuality, LiveCollector
 from hotline.services.operations import LiveOperations
 from hotline.services.telephony import Telephony, TelephonyConfig
 from hotline.settings import Settings, SettingsError
-from hotline.sip.auth import make_ha1s
+from hotline.sip.auth import AccountCredentials
 from hotline.store.database import Database, DatabaseNotMigratedError
 from hotline.transport.media_worker import LocalMediaEngine, MediaWorkerPool, WorkerConfig
 from hotline.transport.sip_service import SipServiceConfig
@@ -93,6 +94,7 @@ class Node:
             login_attempts_per_minute=settings.login_attempts_per_minute,
             secure_cookies=settings.http.tls,
             recordings_dir=settings.data_dir / "recordings",
+            passwords=Passwords(sip_realm=settings.sip.realm),
         )
         api = create_api(self.context)
         if settings.demo:
@@ -123,9 +125,10 @@ class Node:
         self._own_routing = center is not None
         if center is None:
             center = ContactCenter(Acd(), InboundRouter([], {}, plan), default_recording="always")
+        self.bootstrap = _bootstrap(settings)
         self.telephony = Telephony(
             center,
-            _sip_config(settings, self.demo_passwords),
+            _sip_config(settings, self.bootstrap),
             self.media,
             self.catalog,
             PromptRenderer(
@@ -137,8 +140,8 @@ class Node:
             self.http_client,
             TelephonyConfig(
                 recordings_dir=settings.data_dir / "recordings",
-                trunks=_trunks(settings),
-                trunk_groups=settings.trunk_groups,
+                trunks=self.bootstrap.trunks,
+                trunk_groups=self.bootstrap.trunk_groups,
                 numbering_plan=plan,
                 agent_domain=settings.sip.host,
                 music_on_hold=settings.media.music_on_hold,
@@ -162,8 +165,17 @@ class Node:
             )
         )
         self.directory = LiveDirectory(
-            self.database, center, self.catalog, self.telephony.execute, plan, bus=self.bus
+            self.database,
+            center,
+            self.catalog,
+            self.telephony.execute,
+            plan,
+            bus=self.bus,
+            bootstrap=self.bootstrap,
+            on_telephony=self._apply_telephony,
         )
+        # Routing of its own, but phone accounts and trunks still come from the database.
+        self.directory.routing = not self._own_routing
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -202,6 +214,8 @@ class Node:
             self.directory.flow_filter = lambda flow: rebase_demo_flow(flow, base)
         if self._own_routing:
             flows = [demo_flow(base), demo_survey_flow()] if settings.demo else []
+            await self.directory.reload()
+            self.directory.start()
         else:
             directory = await self.directory.reload()
             if not directory.routes:
@@ -244,6 +258,9 @@ class Node:
             await self._shutdown()
             log.info("hotline stopped")
 
+    def _apply_telephony(self, directory: Directory) -> None:
+        self.telephony.reconfigure(directory.accounts, directory.trunks, directory.trunk_groups)
+
     async def _shutdown(self) -> None:
         """Stop components in reverse order of start. Each stop is safe for a component
         that never started, so a failed start and a normal stop share this one path."""
@@ -278,23 +295,36 @@ class Node:
             staff = await seed_demo_directory(self.database, self.demo_passwords)
             for username, password in staff.items():
                 log.warning("demo user created: %s / %s (demo only)", username, password)
+            await seed_demo_phone_accounts(
+                self.database, self.demo_passwords, self.settings.sip.realm
+            )
             await seed_demo_desk(self.database)
         await self.database.check_migrated()
         log.info("database ready", extra={"database": self.database.safe_url})
 
 
 # -- SIP wiring (issue 3) ---------------------------------------------------------------------
-def _sip_config(settings: Settings, demo_passwords: dict[str, str]) -> SipServiceConfig:
-    """SIP service settings; a demo gets its agents' phone accounts and a self-signed
-    certificate."""
+def _bootstrap(settings: Settings) -> Bootstrap:
+    """What settings give the live directory beside the database: settings' phone accounts
+    (``sip.users``) and trunks, which win a name clash with stored ones."""
     sip = settings.sip
     users: dict[str, dict[str, str]] = {}
     for name, user in sip.users.items():
         users[name] = {"MD5": user.ha1_md5}
         if user.ha1_sha256:
             users[name]["SHA-256"] = user.ha1_sha256
-    for agent, password in demo_passwords.items():
-        users.setdefault(agent, make_ha1s(agent, sip.realm, password))
+    return Bootstrap(
+        realm=sip.realm,
+        accounts=users,
+        trunks=tuple(_trunks(settings)),
+        trunk_groups=tuple(settings.trunk_groups),
+    )
+
+
+def _sip_config(settings: Settings, bootstrap: Bootstrap) -> SipServiceConfig:
+    """SIP service settings: REGISTER is checked against the accounts the live directory
+    keeps (settings' ones until it is loaded); a self-signed certificate for TLS."""
+    sip = settings.sip
     secret = sip.nonce_secret.encode() if sip.nonce_secret else secrets.token_bytes(32)
     tls_dir = settings.data_dir / "tls"
     return SipServiceConfig(
@@ -303,7 +333,7 @@ def _sip_config(settings: Settings, demo_passwords: dict[str, str]) -> SipServic
         tcp_port=sip.tcp_port,
         tls_port=sip.tls_port if sip.tls_enabled else None,
         realm=sip.realm,
-        users=users,
+        credentials=AccountCredentials(sip.realm, bootstrap.accounts),
         nonce_secret=secret,
         bindings_file=settings.data_dir / "sip-bindings.json",
         tls_cert=sip.tls_cert or tls_dir / "sip-cert.pem",

@@ -130,6 +130,11 @@ class AgentQueueBody(Body):
     priority: int = Field(default=0, ge=0, le=1000, description="0 is offered calls first")
 
 
+SipPassword = Annotated[
+    str, StringConstraints(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]*$")
+]
+
+
 class AgentCreate(Body):
     user_id: Id
     department_id: Id
@@ -137,6 +142,11 @@ class AgentCreate(Body):
     skills: list[AgentSkillBody] = Field(default_factory=list, max_length=100)
     queues: list[AgentQueueBody] = Field(
         default_factory=list, max_length=100, description="queues the agent takes calls from"
+    )
+    sip_password: SipPassword | None = Field(
+        default=None,
+        description="the phone's digest password (user: the extension); write-only, kept "
+        "as HA1s in the node's realm. On update: absent keeps it, null removes the account",
     )
 
     @field_validator("skills")
@@ -171,6 +181,9 @@ class AgentRead(ReadModel):
     extension: str
     skills: list[AgentSkillRead]
     queues: list[AgentQueueRead]
+    has_sip_password: bool
+    #: The realm the stored HA1s were computed in (a node with another realm cannot use them).
+    sip_realm: str | None
 
 
 # --- queues ---------------------------------------------------------------------------

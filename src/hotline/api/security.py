@@ -12,9 +12,12 @@ import hashlib
 import secrets
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from hotline.services.phone_accounts import phone_account
 
 TOKEN_PREFIX = "hl_"
 
@@ -26,8 +29,10 @@ class Passwords:
     production ones cost tens of milliseconds per hash by design.
     """
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, hasher: PasswordHasher | None = None, *, sip_realm: str = "hotline") -> None:
         self._hasher = hasher or PasswordHasher()
+        #: The node's SIP realm: phone passwords are kept as digest HA1s, which include it.
+        self.sip_realm = sip_realm
         # Verified when the user does not exist, so that a wrong username costs as much
         # time as a wrong password and usernames cannot be probed by timing.
         self._dummy_hash = self._hasher.hash("not a real password")
@@ -44,6 +49,11 @@ class Passwords:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
+
+    def phone_account(self, extension: str, password: str) -> dict[str, Any]:
+        """An agent's phone account columns (HA1s in this node's realm), not the password:
+        a digest registrar needs H(user:realm:password), which argon2 cannot give."""
+        return phone_account(extension, self.sip_realm, password)
 
 
 def new_token() -> str:

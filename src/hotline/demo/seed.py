@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from hotline.acd import ExitKind, QueueConfig
 from hotline.api.security import Passwords
 from hotline.demo.config import SURVEY_FLOW, demo_agents, demo_queues, demo_routes
+from hotline.services.phone_accounts import phone_account
 from hotline.store.database import Database
 from hotline.store.models import (
     Agent,
@@ -152,6 +153,25 @@ async def seed_demo_directory(
             )
         await session.commit()
     return created
+
+
+async def seed_demo_phone_accounts(
+    database: Database, agent_passwords: dict[str, str], realm: str
+) -> int:
+    """Give the demo agents that have no phone account one from the demo's passwords file
+    (which stays the source of the passwords the demo prints), as HA1s in ``realm``; an
+    account set since (the admin console, the API) is kept. Returns how many were set."""
+    changed = 0
+    async with database.session() as session:
+        for agent in await session.scalars(select(Agent).order_by(Agent.id)):
+            password = agent_passwords.get(agent.extension)
+            if password is None or agent.sip_ha1_md5:
+                continue
+            for column, value in phone_account(agent.extension, realm, password).items():
+                setattr(agent, column, value)
+            changed += 1
+        await session.commit()
+    return changed
 
 
 #: Wrap-up codes of every demo department: (code, label). Labels are data, shown as they

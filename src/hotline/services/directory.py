@@ -4,6 +4,9 @@ from the store and applied to the running contact centre.
 The database is the one source of configuration: the admin console and the API write it,
 and a node builds its ACD, router and flow catalog from it at start and again whenever the
 configuration changes (``ConfigurationChanged`` on the bus), without dropping calls.
+Agents' phone accounts and carrier trunks follow the same reloads (the registrar's
+credentials and the trunk service), on top of what settings bootstrap (:class:`Bootstrap`):
+on a name clash the settings' account, trunk or group wins and the clash is a problem.
 
 Loading never stops a node: a row that cannot be used (a flow version that no longer
 validates, a strategy this build does not know, a route to a deleted queue) is left out and
@@ -30,10 +33,12 @@ from hotline.calls.control import RecordingMode
 from hotline.calls.hours import WEEKDAYS, Calendar
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import Destination, InboundRoute, InboundRouter, RoutingError
+from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.events.bus import EventBus, Subscription
 from hotline.ivr.catalog import CatalogError, FlowCatalog
 from hotline.ivr.flow import Flow, FlowError, parse_flow
 from hotline.services.contact_center import ContactCenter, Output
+from hotline.services.phone_accounts import stored_ha1s
 from hotline.store import models as m
 from hotline.store.database import Database
 from hotline.store.events import ConfigurationChanged
@@ -67,10 +72,27 @@ class Directory:
     survey_flows: Mapping[str, str] = field(default_factory=dict)
     #: Rows left out, each with the reason, for the operator's log.
     problems: tuple[str, ...] = ()
+    #: Phone accounts the registrar accepts: username -> {algorithm: HA1}, settings' first.
+    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Carrier trunks (enabled ones) and trunk groups, settings' first.
+    trunks: tuple[TrunkConfig, ...] = ()
+    trunk_groups: tuple[TrunkGroupConfig, ...] = ()
 
 
-async def load_directory(database: Database) -> Directory:
+@dataclass(frozen=True)
+class Bootstrap:
+    """What a node has from its settings besides the database: its SIP realm, settings'
+    phone accounts (``sip.users``) and trunks. They always apply and win a name clash."""
+
+    realm: str = "hotline"
+    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    trunks: tuple[TrunkConfig, ...] = ()
+    trunk_groups: tuple[TrunkGroupConfig, ...] = ()
+
+
+async def load_directory(database: Database, bootstrap: Bootstrap | None = None) -> Directory:
     """Read the directory in one transaction, so that it is consistent with itself."""
+    bootstrap = bootstrap or Bootstrap()
     async with database.session() as session:
 
         async def rows(model: type[Any]) -> Sequence[Any]:
@@ -81,7 +103,9 @@ async def load_directory(database: Database) -> Directory:
         users = {u.id: u for u in await rows(m.User)}
         queue_rows = await rows(m.Queue)
         agent_rows = await rows(m.Agent)
-        trunks = {t.id: t.name for t in await rows(m.Trunk)}
+        trunk_rows = await rows(m.Trunk)
+        trunks = {t.id: t.name for t in trunk_rows}
+        group_rows = await rows(m.TrunkGroup)
         hours_rows = await rows(m.BusinessHours)
         flow_rows = await rows(m.IvrFlow)
         versions: dict[tuple[int, int], dict[str, Any]] = {}
@@ -122,7 +146,11 @@ async def load_directory(database: Database) -> Directory:
     for queue, flow in survey_flows.items():
         if flow not in loaded_flows:
             builder.problems.append(f"queue {queue!r}: survey flow {flow!r} is not published")
+    carriers = builder.trunks(trunk_rows, bootstrap)
     return Directory(
+        accounts=builder.accounts(agent_rows, users, bootstrap),
+        trunks=tuple(carriers.values()),
+        trunk_groups=tuple(builder.trunk_groups(group_rows, carriers, trunk_rows, bootstrap)),
         queues=tuple(queues),
         agents=tuple(agents),
         routes=tuple(routes),
@@ -141,6 +169,7 @@ class _Builder:
         self.departments = departments
         self.skills = skills
         self.problems: list[str] = []
+        self._stored_trunks: dict[int, str] = {}  # id -> name of the stored trunks loaded
 
     def queues(self, rows: Iterable[m.Queue]) -> list[QueueConfig]:
         names = {row.id: row.name for row in rows}
@@ -222,6 +251,113 @@ class _Builder:
                 )
             except AcdError as error:
                 self.problems.append(f"agent {row.extension!r} left out: {error}")
+        return out
+
+    def accounts(
+        self, rows: Iterable[m.Agent], users: Mapping[int, m.User], bootstrap: Bootstrap
+    ) -> dict[str, dict[str, str]]:
+        """Settings' accounts, then every agent's whose HA1s fit this node's realm."""
+        out = {name: dict(ha1s) for name, ha1s in bootstrap.accounts.items()}
+        for row in rows:
+            ha1s = stored_ha1s(row.sip_ha1_md5, row.sip_ha1_sha256)
+            user = users.get(row.user_id)
+            if not ha1s or (user is not None and not user.active):
+                continue  # no phone password set, or a disabled account: cannot register
+            name = row.extension
+            if row.sip_realm != bootstrap.realm:
+                self.problems.append(
+                    f"agent {name!r}: phone password was set for realm {row.sip_realm!r}, "
+                    f"this node's realm is {bootstrap.realm!r}: set it again to register"
+                )
+            elif name in bootstrap.accounts:
+                self.problems.append(
+                    f"agent {name!r}: phone account not used, settings' sip.users has "
+                    f"{name!r} (settings win)"
+                )
+            else:
+                out[name] = ha1s
+        return out
+
+    def trunks(self, rows: Iterable[m.Trunk], bootstrap: Bootstrap) -> dict[str, TrunkConfig]:
+        """Settings' trunks, then the enabled stored ones, by name."""
+        out = {trunk.name: trunk for trunk in bootstrap.trunks}
+        for row in rows:
+            if not row.enabled:
+                continue  # takes no new calls; calls in progress on it go on
+            configured = out.get(row.name)
+            if configured is not None:
+                address = (configured.host, configured.port, configured.transport)
+                if address == (row.host, row.port, row.transport):
+                    # The same carrier twice (the demo's "local"): no clash, and the
+                    # stored groups that name it use the settings' one.
+                    self._stored_trunks[row.id] = row.name
+                else:
+                    self.problems.append(
+                        f"trunk {row.name!r} left out: settings have a trunk of that name "
+                        f"(settings win)"
+                    )
+                continue
+            try:
+                out[row.name] = TrunkConfig(
+                    name=row.name,
+                    host=row.host,
+                    port=row.port,
+                    transport=row.transport,
+                    username=row.username,
+                    password=row.password,
+                    max_channels=row.max_channels,
+                    priority=row.priority,
+                    weight=row.weight,
+                    dial_format=row.dial_format,
+                    caller_id=row.caller_id,
+                )
+                self._stored_trunks[row.id] = row.name
+            except ValidationError as error:
+                self.problems.append(f"trunk {row.name!r} left out: {_first(error)}")
+        return out
+
+    def trunk_groups(
+        self,
+        rows: Iterable[m.TrunkGroup],
+        trunks: Mapping[str, TrunkConfig],
+        trunk_rows: Iterable[m.Trunk],
+        bootstrap: Bootstrap,
+    ) -> list[TrunkGroupConfig]:
+        """Settings' groups, then the stored ones over the stored trunks loaded above (a
+        stored group never borrows a settings' trunk that happens to share a name)."""
+        out = list(bootstrap.trunk_groups)
+        configured = {group.name for group in out}
+        names = {row.id: row.name for row in trunk_rows}
+        for row in rows:
+            if row.name in configured:
+                self.problems.append(
+                    f"trunk group {row.name!r} left out: settings have a group of that name "
+                    f"(settings win)"
+                )
+                continue
+            members = [
+                self._stored_trunks[member.trunk_id]
+                for member in row.members
+                if member.trunk_id in self._stored_trunks
+            ]
+            if not members:
+                left = ", ".join(names.get(member.trunk_id, "?") for member in row.members)
+                self.problems.append(
+                    f"trunk group {row.name!r} left out: none of its trunks ({left}) is "
+                    f"enabled and usable"
+                )
+                continue
+            try:
+                out.append(
+                    TrunkGroupConfig(
+                        name=row.name,
+                        strategy=row.strategy,
+                        trunks=tuple(members),
+                        failover_on=tuple(row.failover_on or ()),
+                    )
+                )
+            except ValidationError as error:
+                self.problems.append(f"trunk group {row.name!r} left out: {_first(error)}")
         return out
 
     def calendars(self, rows: Iterable[m.BusinessHours]) -> dict[str, Calendar]:
@@ -310,6 +446,12 @@ class _Builder:
         return Destination(type=destination_type, target=name)
 
 
+def _first(error: ValidationError) -> str:
+    detail = error.errors()[0]
+    where = ".".join(str(part) for part in detail["loc"])
+    return f"{where}: {detail['msg']}" if where else str(detail["msg"])
+
+
 def _need(value: object) -> dict[str, Any]:
     return {"skill": value, "level": 1} if isinstance(value, str) else dict(value)  # type: ignore[call-overload]
 
@@ -333,7 +475,12 @@ class LiveDirectory:
         bus: EventBus | None = None,
         flow_filter: Callable[[Flow], Flow] | None = None,
         settle_seconds: float = 0.3,
+        bootstrap: Bootstrap | None = None,
+        on_telephony: Callable[[Directory], None] | None = None,
     ) -> None:
+        """``on_telephony`` takes each loaded directory's phone accounts and trunks (the
+        node's registrar and trunk service); with :attr:`routing` False only that applies
+        (a node whose caller routes calls itself)."""
         self.database = database
         self.center = center
         self.catalog = catalog
@@ -342,17 +489,25 @@ class LiveDirectory:
         self.bus = bus
         self.flow_filter = flow_filter
         self.settle_seconds = settle_seconds
+        self.bootstrap = bootstrap
+        self.on_telephony = on_telephony
+        self.routing = True
         self.loaded: Directory | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def reload(self) -> Directory:
-        directory = await load_directory(self.database)
+        directory = await load_directory(self.database, self.bootstrap)
         for problem in directory.problems:
             log.warning("configuration: %s", problem)
         await self.apply(directory)
         return directory
 
     async def apply(self, directory: Directory) -> None:
+        if self.on_telephony is not None:
+            self.on_telephony(directory)
+        if not self.routing:
+            self.loaded = directory
+            return
         flows = directory.flows
         if self.flow_filter is not None:
             flows = tuple(self.flow_filter(flow) for flow in flows)

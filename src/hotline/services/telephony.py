@@ -188,9 +188,7 @@ class Telephony:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._media_events: asyncio.Task[None] | None = None
-        self._trunk_hosts: dict[str, str] = {}
-        for trunk in config.trunks:  # the first trunk of a host names its calls
-            self._trunk_hosts.setdefault(trunk.host, trunk.name)
+        self._trunk_hosts = _trunk_hosts(config.trunks)
         self.trunks = TrunkService(
             self.sip,
             config.trunks,
@@ -233,6 +231,25 @@ class Telephony:
             self._media_events.cancel()
         self.sip.flush()
         self.sip.stop()
+
+    def reconfigure(
+        self,
+        accounts: Mapping[str, Mapping[str, str]],
+        trunks: Sequence[TrunkConfig],
+        groups: Sequence[TrunkGroupConfig],
+    ) -> None:
+        """Phone accounts and carrier trunks as the live directory has them now: the
+        registrar checks the next REGISTER against ``accounts`` (when the SIP service
+        follows them), new calls use these trunks, inbound calls are named by them."""
+        if self.sip.credentials is not None:
+            self.sip.credentials.replace(accounts)
+        try:
+            self.trunks.reconfigure(trunks, groups)
+        except ValueError as error:
+            log.error("configuration: trunks not applied, the previous ones stay: %s", error)
+            return
+        self._trunk_hosts = _trunk_hosts(trunks)
+        self.center.configure_trunks(self.trunks.groups, self.config.numbering_plan)
 
     def phone_registered(self, agent_id: str) -> bool:
         """Whether the agent has a phone registered now (a desk phone that is unplugged
@@ -1217,3 +1234,11 @@ def _destination(contact: Uri, source: str | None) -> tuple[str, tuple[str, int]
         if port.isdigit():
             return transport.upper(), (host, int(port))
     return contact.transport.upper(), (contact.host, contact.port or 5060)
+
+
+def _trunk_hosts(trunks: Sequence[TrunkConfig]) -> dict[str, str]:
+    """Source host -> trunk name for inbound calls; the first trunk of a host names them."""
+    hosts: dict[str, str] = {}
+    for trunk in trunks:
+        hosts.setdefault(trunk.host, trunk.name)
+    return hosts

@@ -9,6 +9,12 @@ by the next call at once.
 
 Only trunks that belong to a trunk group are probed: an inbound-only trunk (the demo's
 "local" one is this node itself) carries no outbound call whose routing would depend on it.
+
+:meth:`TrunkService.reconfigure` swaps trunks and groups while calls run (the live
+directory calls it): a kept trunk keeps its state object (health, channels in use), so
+calls in progress give their channel back to the trunk they took it from; a new trunk is
+probed at once; a removed or disabled one leaves the groups (no new call takes it) and is
+marked down, so an attempt already under way does not fail over onto it either.
 """
 
 from __future__ import annotations
@@ -53,11 +59,7 @@ class TrunkService:
         self.clock = clock
         self.local_host = local_host
         self.states: dict[str, TrunkState] = trunk_states(trunks)
-        self.groups: dict[str, TrunkGroup] = {}
-        for group in groups:
-            if group.name in self.groups:
-                raise ValueError(f"two trunk groups are named {group.name!r}")
-            self.groups[group.name] = TrunkGroup.build(group, self.states)
+        self.groups: dict[str, TrunkGroup] = self._build_groups(groups, self.states)
         probed = {name for group in groups for name in group.trunks}
         self.schedule = ProbeSchedule([s for n, s in self.states.items() if n in probed])
         self._probes: dict[str, str] = {}  # probe id -> trunk name
@@ -66,9 +68,70 @@ class TrunkService:
         self._timer_at: float | None = None
         self._running = False
 
+    @staticmethod
+    def _build_groups(
+        groups: Sequence[TrunkGroupConfig], states: dict[str, TrunkState]
+    ) -> dict[str, TrunkGroup]:
+        built: dict[str, TrunkGroup] = {}
+        for group in groups:
+            if group.name in built:
+                raise ValueError(f"two trunk groups are named {group.name!r}")
+            built[group.name] = TrunkGroup.build(group, states)
+        return built
+
     def start(self) -> None:
         self._running = True
         self._on_timer()
+
+    def reconfigure(
+        self, trunks: Sequence[TrunkConfig], groups: Sequence[TrunkGroupConfig]
+    ) -> None:
+        """Run with these trunks and groups from now on (see the module docstring).
+        Raises ``ValueError`` (and changes nothing) for duplicate names or a group naming
+        an unknown trunk."""
+        fresh = trunk_states(trunks)
+        states: dict[str, TrunkState] = {}
+        for name, state in fresh.items():
+            kept = self.states.get(name)
+            if kept is None:
+                states[name] = state
+                continue
+            old = kept.config
+            if (old.host, old.port, old.transport) != (
+                state.config.host,
+                state.config.port,
+                state.config.transport,
+            ):
+                # Another address: its health so far says nothing about the new one.
+                kept.up, kept.next_probe_at = True, 0.0
+                kept._failures = kept._successes = 0
+            kept.config = state.config
+            states[name] = kept
+        built = self._build_groups(groups, states)
+        for name, state in self.states.items():
+            if name not in states:
+                state.up = False  # attempts under way skip it; their calls on it go on
+                self._last.pop(name, None)
+        for group_name, group in built.items():  # weighted round robin carries on
+            previous = self.groups.get(group_name)
+            if previous is not None:
+                group._current_weight.update(previous._current_weight)
+        probed = {name for group in groups for name in group.trunks}
+        outstanding = {
+            name: deadline
+            for name, deadline in self.schedule._outstanding.items()
+            if name in probed and name in states
+        }
+        self.states, self.groups = states, built
+        self.schedule = ProbeSchedule(
+            [s for n, s in states.items() if n in probed], _outstanding=outstanding
+        )
+        self._probes = {pid: name for pid, name in self._probes.items() if name in outstanding}
+        if self._running:  # probe new trunks now, re-arm for the rest
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_at = None, None
+            self._on_timer()
 
     def stop(self) -> None:
         self._running = False

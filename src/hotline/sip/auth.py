@@ -96,6 +96,27 @@ class MemoryCredentialStore:
         return self.entries.get((username, realm), {}).get(algorithm)
 
 
+@dataclass
+class AccountCredentials:
+    """The phone accounts of one realm, replaced whole when the directory changes.
+
+    ``replace`` swaps the table in one assignment, so a REGISTER is checked against the old
+    accounts or the new ones, never a mix; an account no longer listed fails like an
+    unknown user (its bindings are left to expire: the registrar does not drop them).
+    """
+
+    realm: str
+    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def replace(self, accounts: Mapping[str, Mapping[str, str]]) -> None:
+        self.accounts = {user: dict(ha1s) for user, ha1s in accounts.items()}
+
+    def ha1(self, username: str, realm: str, algorithm: str) -> str | None:
+        if realm != self.realm:
+            return None
+        return self.accounts.get(username, {}).get(algorithm)
+
+
 class AuthStatus(enum.Enum):
     OK = "ok"
     MISSING = "missing"  # no credentials for our realm: challenge

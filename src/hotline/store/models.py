@@ -116,6 +116,16 @@ class Agent(Base):
     queues: Mapped[list[AgentQueue]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="AgentQueue.queue_id"
     )
+    # The phone account: digest HA1s (H(extension:realm:password)) for MD5 and SHA-256,
+    # never the password; the realm they were computed in is kept beside them, because a
+    # node with another realm cannot use them (the live directory reports that).
+    sip_realm: Mapped[str | None] = mapped_column(String(100))
+    sip_ha1_md5: Mapped[str | None] = mapped_column(String(32))
+    sip_ha1_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def has_sip_password(self) -> bool:
+        return bool(self.sip_ha1_md5)
 
 
 class AgentSkill(Base):

@@ -15,7 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline.sip.auth import DigestAuthenticator, MemoryCredentialStore, NonceKeeper
+from hotline.sip.auth import (
+    AccountCredentials,
+    DigestAuthenticator,
+    MemoryCredentialStore,
+    NonceKeeper,
+)
 from hotline.sip.endpoint import RateLimiter, SipEndpoint
 from hotline.sip.events import Address, Event
 from hotline.sip.registrar import BindingStore, MemoryBindingStore, Registrar
@@ -47,6 +52,10 @@ class SipServiceConfig:
     #: desk phones; enable SHA-256 (RFC 8760) per deployment when the phones support it.
     digest_algorithms: tuple[str, ...] = ("MD5",)
     rate_limiter: RateLimiter | None = None
+    #: Accounts that change while the node runs (the live directory's); when given, REGISTER
+    #: is always authenticated against them, even while they are empty, and ``users`` is
+    #: ignored (the composition root puts settings' accounts in them).
+    credentials: AccountCredentials | None = None
 
 
 CallEventHandler = Callable[[CallEvent, float], None]
@@ -64,7 +73,15 @@ class SipService:
             else MemoryBindingStore()
         )
         authenticator = None
-        if config.users:
+        self.credentials = config.credentials
+        if config.credentials is not None:
+            authenticator = DigestAuthenticator(
+                config.realm,
+                config.credentials,
+                NonceKeeper(config.nonce_secret),
+                config.digest_algorithms,
+            )
+        elif config.users:
             credentials = MemoryCredentialStore()
             for username, ha1s in config.users.items():
                 credentials.entries[(username, config.realm)] = dict(ha1s)

@@ -21,7 +21,9 @@ from hotline.store.models import AuditEntry
 from hotline.store.repositories import AuditRepository
 
 REDACTED = "***"
-SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
+SECRET_FIELDS = frozenset(
+    {"password", "password_hash", "token", "token_hash", "secret", "sip_password"}
+)
 #: Audited resources that the live node's directory is built from: a committed change to
 #: one is announced as ``ConfigurationChanged`` (``hotline.services.directory`` reloads).
 CONFIGURATION = frozenset(

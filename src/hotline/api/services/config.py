@@ -56,6 +56,9 @@ class Resource(Generic[ModelT]):
     #: Rows belong to a department; supervisors see and change only their own.
     department_scoped: bool = False
     prepare: Callable[[dict[str, Any], Passwords], dict[str, Any]] = field(default=_unchanged)
+    #: ``prepare`` for an update, given the stored row too (an agent's new phone password
+    #: is hashed with its stored extension); None: ``prepare`` serves updates as well.
+    prepare_update: Callable[[dict[str, Any], Passwords, Any], dict[str, Any]] | None = None
     check: Check = field(default=_no_check)
     in_use: InUse = field(default=_not_used)
 
@@ -131,7 +134,13 @@ class ConfigService(Generic[ModelT]):
         await self._check(values, item)
         before = {name: _jsonable(getattr(item, name, None)) for name in values}
         try:
-            await self.repository.update(item, self.resource.prepare(values, self.passwords))
+            prepare_update = self.resource.prepare_update
+            columns = (
+                prepare_update(values, self.passwords, item)
+                if prepare_update is not None
+                else self.resource.prepare(values, self.passwords)
+            )
+            await self.repository.update(item, columns)
             await self.audit.record(
                 "update",
                 self.resource.name,

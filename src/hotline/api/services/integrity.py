@@ -145,6 +145,16 @@ async def check_agent(integrity: Integrity, values: Mapping[str, Any], item: Bas
             )
         if user.department_id != state["department_id"]:
             raise FieldError.one("department_id", f"user {user.username} is in another department")
+    if (
+        isinstance(item, Agent)
+        and item.sip_ha1_md5
+        and values.get("extension", item.extension) != item.extension
+        and "sip_password" not in values
+    ):
+        # The stored HA1s hash the extension in: they cannot follow a new one.
+        raise FieldError.one(
+            "extension", "a new extension needs a new sip_password (or null to remove it)"
+        )
     for index, skill in enumerate(values.get("skills") or []):
         await integrity.require_row(Skill, int(skill["skill_id"]), f"skills.{index}.skill_id")
     for index, membership in enumerate(values.get("queues") or []):

@@ -16,6 +16,7 @@ from hotline.api.services.integrity import (
     check_user,
     routed_to,
 )
+from hotline.services.phone_accounts import NO_PHONE_ACCOUNT
 from hotline.store.models import (
     Agent,
     AgentQueue,
@@ -42,7 +43,28 @@ def _user_columns(values: dict[str, Any], passwords: Passwords) -> dict[str, Any
     return values
 
 
-def _agent_columns(values: dict[str, Any], _passwords: Passwords) -> dict[str, Any]:
+def _agent_columns(values: dict[str, Any], passwords: Passwords) -> dict[str, Any]:
+    values = _agent_memberships(values)
+    password = values.pop("sip_password", None)
+    if password is not None:
+        values.update(passwords.phone_account(values["extension"], password))
+    return values
+
+
+def _agent_update_columns(
+    values: dict[str, Any], passwords: Passwords, item: Any
+) -> dict[str, Any]:
+    values = _agent_memberships(values)
+    if "sip_password" in values:  # null removes the phone account
+        password = values.pop("sip_password")
+        extension = values.get("extension", item.extension)
+        values.update(
+            NO_PHONE_ACCOUNT if password is None else passwords.phone_account(extension, password)
+        )
+    return values
+
+
+def _agent_memberships(values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
     if "skills" in values:
         values["skills"] = [
@@ -120,6 +142,7 @@ AGENTS = Resource(
     Permission.DEPARTMENT_WRITE,
     department_scoped=True,
     prepare=_agent_columns,
+    prepare_update=_agent_update_columns,
     check=check_agent,
     in_use=_routed("agent"),
 )

@@ -161,6 +161,7 @@ SECTIONS: tuple[Section, ...] = (
             Input("user_id", "select", required=True, choices="users"),
             DEPARTMENT,
             Input("skills", "levels", choices="skills", hint=True),
+            Input("sip_password", "password", hint=True),
         ),
         label_field="extension",
     ),
