@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from hotline.calls.events import TrunkHealthChanged
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.events.bus import EventBus
@@ -78,6 +80,55 @@ async def test_a_silent_carrier_goes_down_after_down_after_probes_and_comes_back
             up = await changes.get()
             assert (up.trunk, up.up, up.reason) == ("telecom", True, "2 probes answered")
         assert service.groups["out"].order()[0].name == "telecom"
+    finally:
+        service.stop()
+        sip.stop()
+        transport.close()
+
+
+async def test_reconfigure_probes_new_trunks_and_retires_removed_ones_under_live_calls() -> None:
+    loop = asyncio.get_running_loop()
+    transport, carrier = await loop.create_datagram_endpoint(Carrier, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    sip = SipService(SipServiceConfig(tcp_port=None), on_call_event=lambda event, now: None)
+    old = TrunkConfig(name="old", host="192.0.2.7", probe_interval_s=60, max_channels=2)
+    service = TrunkService(
+        sip, [old], [TrunkGroupConfig(name="out", trunks=("old",))], EventBus(), time.time
+    )
+    sip._on_call_event = lambda event, now: service.options_answered(event, now)  # type: ignore[arg-type]
+    await sip.start()
+    service.start()
+    try:
+        # A call in progress holds a channel of "old".
+        held = service.states["old"]
+        held.acquire()
+        new = TrunkConfig(name="new", host="127.0.0.1", port=port, probe_interval_s=60)
+        changed_old = old.model_copy(update={"max_channels": 5})
+        service.reconfigure(
+            [changed_old, new], [TrunkGroupConfig(name="out", trunks=("new", "old"))]
+        )
+        # A kept trunk is the same state (its channel in use, its new limit).
+        assert service.states["old"] is held
+        assert (held.active_calls, held.config.max_channels) == (1, 5)
+        # A new trunk is probed at once, not at the next interval of the others.
+        for _ in range(250):
+            if carrier.received and service.states["new"].next_probe_at:
+                break
+            await asyncio.sleep(0.02)
+        assert carrier.received, "the new trunk was not probed"
+        assert [t.name for t in service.groups["out"].trunks] == ["new", "old"]
+        # Removed: out of every group and view, marked down for attempts under way, and the
+        # call on it still gives its channel back.
+        service.reconfigure([new], [TrunkGroupConfig(name="out", trunks=("new",))])
+        assert [t.name for t in service.groups["out"].order()] == ["new"]
+        assert [view.name for view in service.views()] == ["new"]
+        assert held.up is False
+        held.release()
+        assert held.active_calls == 0
+        # A bad configuration changes nothing.
+        with pytest.raises(ValueError, match="ghost"):
+            service.reconfigure([new], [TrunkGroupConfig(name="out", trunks=("ghost",))])
+        assert [t.name for t in service.groups["out"].trunks] == ["new"]
     finally:
         service.stop()
         sip.stop()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from hotline.acd import Acd, AgentState
 from hotline.calls.routing import InboundRoute, InboundRouter
+from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.demo.config import (
     PLAN,
     SURVEY_FLOW,
@@ -19,9 +20,17 @@ from hotline.demo.config import (
 from hotline.demo.seed import seed_demo_directory
 from hotline.ivr.catalog import FlowCatalog
 from hotline.services.contact_center import ContactCenter
-from hotline.services.directory import LiveDirectory, load_directory
+from hotline.services.directory import Bootstrap, LiveDirectory, load_directory
 from hotline.store.database import Database
-from hotline.store.models import Department, IvrFlow, IvrFlowVersion, Queue
+from hotline.store.models import (
+    Department,
+    IvrFlow,
+    IvrFlowVersion,
+    Queue,
+    Trunk,
+    TrunkGroup,
+    TrunkGroupMember,
+)
 from hotline.store.models import InboundRoute as RouteRow
 
 
@@ -110,3 +119,63 @@ async def test_a_reload_changes_queues_and_agents_while_keeping_logged_in_agents
     assert live.loaded.survey_flows["sales"] == "demo-hotline"
     assert center.acd.queue_config("sales").wrap_up_seconds == 42.0
     assert center.acd.agent_state("1001") is not AgentState.LOGGED_OUT
+
+
+async def test_enabled_trunks_and_their_groups_load_beside_the_settings_ones(
+    database: Database,
+) -> None:
+    settings_trunk = TrunkConfig(name="telecom", host="192.0.2.1")
+    local = TrunkConfig(name="local", host="127.0.0.1", max_channels=50)
+    bootstrap = Bootstrap(
+        trunks=(local, settings_trunk),
+        trunk_groups=(TrunkGroupConfig(name="main", trunks=("telecom",)),),
+    )
+    await _seed(database)  # its "local" trunk is the demo's own: the same carrier, no clash
+    async with database.session() as session:
+        rows = {
+            "unicom": Trunk(
+                name="unicom", host="198.51.100.5", port=5080, priority=2, password="s3cret"
+            ),
+            "spare": Trunk(name="spare", host="198.51.100.6", enabled=False),
+            "telecom": Trunk(name="telecom", host="203.0.113.9"),  # clashes with settings
+        }
+        session.add_all(rows.values())
+        await session.flush()
+
+        def group(name: str, *members: str) -> TrunkGroup:
+            return TrunkGroup(
+                name=name,
+                strategy="least_used",
+                failover_on=["5xx"],
+                members=[
+                    TrunkGroupMember(trunk_id=rows[m].id, position=i) for i, m in enumerate(members)
+                ],
+            )
+
+        session.add_all(
+            [
+                group("out", "spare", "unicom", "telecom"),
+                group("idle", "spare"),
+                group("main", "unicom"),  # clashes with the settings' group
+            ]
+        )
+        await session.commit()
+    directory = await load_directory(database, bootstrap)
+    by_name = {trunk.name: trunk for trunk in directory.trunks}
+    assert list(by_name) == ["local", "telecom", "unicom"]
+    assert by_name["telecom"] == settings_trunk
+    unicom = by_name["unicom"]
+    assert (unicom.host, unicom.port, unicom.priority) == ("198.51.100.5", 5080, 2)
+    assert unicom.password is not None
+    assert unicom.password.get_secret_value() == "s3cret"
+    groups = {group.name: group for group in directory.trunk_groups}
+    assert list(groups) == ["main", "out"]
+    assert groups["main"].trunks == ("telecom",)  # the settings' one
+    # The disabled trunk and the clashing one are not in the stored group.
+    assert (groups["out"].trunks, groups["out"].strategy) == (("unicom",), "least_used")
+    assert groups["out"].failover_on == ("5xx",)
+    problems = "\n".join(directory.problems)
+    assert "trunk 'telecom' left out: settings have a trunk of that name" in problems
+    assert "trunk group 'main' left out: settings have a group of that name" in problems
+    assert "trunk group 'idle' left out: none of its trunks (spare)" in problems
+    assert "'local'" not in problems
