@@ -70,7 +70,7 @@ def registers(registrar: Registrar, user: str, password: str) -> int:
     return registrar.handle(request, 101.0).status
 
 
-async def _until(condition, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def _until(condition, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if condition():
             return
