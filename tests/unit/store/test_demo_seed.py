@@ -6,7 +6,9 @@ from sqlalchemy import func, select
 
 from hotline.api.security import Passwords
 from hotline.demo.config import demo_agents, demo_queues
-from hotline.demo.seed import seed_demo_directory
+from hotline.demo.seed import seed_demo_directory, seed_demo_phone_accounts
+from hotline.services.directory import load_directory
+from hotline.sip.auth import make_ha1s
 from hotline.store.database import Database
 from hotline.store.models import Agent, Department, InboundRoute, IvrFlow, Queue, Role, User
 
@@ -38,3 +40,29 @@ async def test_seed_writes_the_demo_directory_once(database: Database) -> None:
         flow = await session.get(IvrFlow, route.target_id)
         assert flow is not None
         assert (flow.name, flow.published_version) == ("demo-hotline", 1)
+
+
+async def test_the_demo_agents_phone_accounts_are_seeded_once_and_then_kept(
+    database: Database,
+) -> None:
+    phone = {agent.agent_id: f"pw-{agent.agent_id}" for agent in demo_agents()}
+    await seed_demo_directory(database, phone, Passwords())
+    assert await seed_demo_phone_accounts(database, phone, "hotline") == 6
+    async with database.session() as session:
+        agent = await session.scalar(select(Agent).where(Agent.extension == "1002"))
+        assert agent is not None
+        ha1s = make_ha1s("1002", "hotline", "pw-1002")
+        assert (agent.sip_realm, agent.sip_ha1_md5, agent.sip_ha1_sha256) == (
+            "hotline",
+            ha1s["MD5"],
+            ha1s["SHA-256"],
+        )
+        agent.sip_ha1_md5 = make_ha1s("1002", "hotline", "set-by-the-admin")["MD5"]
+        await session.commit()
+    # The next start fills only what is missing: the admin's change stays.
+    assert await seed_demo_phone_accounts(database, phone, "hotline") == 0
+    directory = await load_directory(database)
+    assert sorted(directory.accounts) == sorted(phone)
+    assert (
+        directory.accounts["1002"]["MD5"] == make_ha1s("1002", "hotline", "set-by-the-admin")["MD5"]
+    )

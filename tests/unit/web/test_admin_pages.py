@@ -251,3 +251,29 @@ async def test_a_supervisor_sees_and_writes_only_their_department(web: World, cl
     assert sneaky.status_code == 422
     assert 'data-field="department_id"' in sneaky.text
     assert isinstance(supervisor, httpx.AsyncClient)
+
+
+async def test_an_agents_phone_password_is_set_in_the_form_and_kept_when_left_empty(
+    web: World, clients
+) -> None:
+    admin = await browser_login(web, "admin")
+    agent_id = web.ids["agent_A"]
+    form = {
+        "extension": "100",
+        "user_id": str(web.ids["user_agent"]),
+        "department_id": str(web.ids["dept_A"]),
+    }
+    saved = await admin.post(
+        f"/admin/agents/{agent_id}", data={**form, "sip_password": "phone-pw-1"}
+    )
+    assert saved.status_code == 303, saved.text
+    stored = (await clients["admin"].get(f"/api/v1/agents/{agent_id}")).json()
+    assert stored["has_sip_password"] is True
+    edit = await admin.get(f"/admin/agents/{agent_id}")
+    assert "phone-pw-1" not in edit.text
+    assert 'name="sip_password"' in edit.text
+    kept = await admin.post(f"/admin/agents/{agent_id}", data={**form, "sip_password": ""})
+    assert kept.status_code == 303, kept.text
+    assert (await clients["admin"].get(f"/api/v1/agents/{agent_id}")).json()["has_sip_password"]
+    short = await admin.post(f"/admin/agents/{agent_id}", data={**form, "sip_password": "short"})
+    assert short.status_code == 422
