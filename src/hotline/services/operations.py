@@ -283,6 +283,12 @@ class LiveOperations:
             if call.agent:
                 agents.add(call.agent)
             agents.update(call.ringing_agents)
+        # A click-to-call is the agent's own call, in the agent's department: its events
+        # reach that agent's desktop and its supervisors as an inbound call's do.
+        outbound = self.center.outbound.get(call_id) if isinstance(call_id, str) else None
+        if outbound is not None:
+            department = department or outbound.department
+            agents.add(outbound.caller)
         queue = getattr(event, "queue", None)
         if not department and isinstance(queue, str) and queue in acd.queue_names():
             department = acd.queue_config(queue).department

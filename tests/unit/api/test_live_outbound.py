@@ -7,12 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from hotline.acd import AgentState
+from hotline.api.rbac import ROLE_PERMISSIONS, Principal
+from hotline.api.routes.events import LiveAudience, visible
 from hotline.calls import control
+from hotline.calls.events import CallConnected, CallEnded, CallHeld, CallStarted
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+from hotline.events import Event
 from hotline.services.contact_center import OUTBOUND_BREAK, ContactCenter, Output
 from hotline.services.operations import LiveOperations, TrunkView
-from hotline.store.models import AuditEntry
+from hotline.store.models import AuditEntry, Role
 from tests.unit.api.conftest import World
 from tests.unit.api.test_live import Recorder, center
 
@@ -166,3 +170,53 @@ async def test_trunk_health_is_shown_to_those_who_read_configuration(
     assert (await clients["agent"].get("/api/v1/live/trunks")).status_code == 403
     metrics = (await clients["admin"].get("/metrics")).text
     assert 'hotline_trunk_up{trunk="telecom"} 1.0' in metrics
+
+
+def test_an_agents_click_to_call_events_reach_it_and_its_departments_supervisors() -> None:
+    """Outbound events name only the call: the live operations place them in the agent's
+    department and with the agent, as an inbound call's."""
+    node = Node()
+    operations = LiveOperations(node.center, Recorder(), clock=lambda: 1000.0)
+    node.center.agent_login(1000.0, "100")
+    call_id = node.originate("100", "13800138000", None, None)
+
+    def principal(role: Role, department_id: int | None) -> Principal:
+        return Principal(9, "u", role, department_id, ROLE_PERMISSIONS[role], "session")
+
+    seen = {
+        "agent_100": (
+            principal(Role.AGENT, 1),
+            LiveAudience(frozenset({"department A"}), "100", operations),
+        ),
+        "agent_101": (
+            principal(Role.AGENT, 2),
+            LiveAudience(frozenset({"department B"}), "101", operations),
+        ),
+        "supervisor_a": (
+            principal(Role.SUPERVISOR, 1),
+            LiveAudience(frozenset({"department A"}), None, operations),
+        ),
+        "supervisor_b": (
+            principal(Role.SUPERVISOR, 2),
+            LiveAudience(frozenset({"department B"}), None, operations),
+        ),
+        "admin": (principal(Role.ADMIN, None), LiveAudience(None, None, operations)),
+    }
+
+    def who(event: Event) -> set[str]:
+        return {name for name, (p, audience) in seen.items() if visible(p, event, audience)}
+
+    everyone_concerned = {"agent_100", "supervisor_a", "admin"}
+    started = CallStarted(
+        at=1000.0, call_id=call_id, direction="outbound", caller="100", callee="13800138000"
+    )
+    assert who(started) == everyone_concerned
+    assert who(CallHeld(at=1001.0, call_id=call_id)) == everyone_concerned
+    connected = CallConnected(at=1001.0, call_id=call_id, leg_id=f"{call_id}-a1", agent="100")
+    assert who(connected) == everyone_concerned
+    # The call has left the live centre when its end arrives: its parties were remembered.
+    node.center.hangup(1002.0, call_id)
+    assert call_id not in node.center.outbound
+    assert who(CallEnded(at=1002.0, call_id=call_id, side="agent", cause="bye")) == (
+        everyone_concerned
+    )

@@ -17,6 +17,7 @@ from hotline.services.operations import LiveOperations
 from hotline.store.models import AuditEntry, Cdr, Customer, QueueLogEntry
 from tests.unit.api.conftest import World
 from tests.unit.api.test_live import Recorder, center
+from tests.unit.api.test_live_outbound import Node
 from tests.unit.web.conftest import browser_login
 
 NOW = 1000.0
@@ -236,3 +237,196 @@ async def test_every_page_renders_in_both_languages(
             if path == "/wallboard":
                 assert ("今日来电" if language == "zh-CN" else "Today's calls") in text
             assert f'lang="{other}" aria-pressed' not in text
+
+
+# ---- recording pause, click-to-call, transfer refusals ------------------------------------
+
+RECORDING_WORDS = {
+    "en": ("Pause recording", "Recording paused", "Resume recording"),
+    "zh-CN": ("暂停录音", "录音已暂停", "恢复录音"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+async def test_the_agent_pauses_and_resumes_the_recording_of_its_call(
+    web: World, live: Recorder, language: str
+) -> None:
+    pause_word, paused_word, resume_word = RECORDING_WORDS[language]
+    agent = await browser_login(web, "agent", language)
+    await agent.post("/desktop/state/available")
+    call_id = ring_agent_100(web)
+    ringing = await agent.get("/desktop/call")
+    assert 'data-testid="pause-recording"' not in ringing.text  # nothing recorded yet
+    answer(web, call_id)  # queue A records always: the recording starts on answer
+    connected = await agent.get("/desktop/call")
+    assert 'data-recording="on"' in connected.text
+    assert pause_word in connected.text
+    paused = await agent.post("/desktop/call/recording/pause", data={"call_id": call_id})
+    assert paused.status_code == 200
+    assert 'data-recording="paused"' in paused.text
+    assert 'data-testid="recording-paused"' in paused.text
+    assert paused_word in html.unescape(paused.text)
+    assert resume_word in paused.text
+    assert 'data-testid="pause-recording"' not in paused.text
+    (view,) = operations(web).calls()
+    assert view.recording == "paused"
+    resumed = await agent.post("/desktop/call/recording/resume", data={"call_id": call_id})
+    assert 'data-recording="on"' in resumed.text
+    assert paused_word not in html.unescape(resumed.text)
+    names = [type(output).__name__ for output in live.outputs]
+    assert names.count("PauseRecording") == names.count("ResumeRecording") == 1
+    async with web.context.database.session() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.action.like("recording-%"))
+            )
+        )
+    assert sorted(actions) == ["recording-pause", "recording-resume"]
+
+
+async def test_no_recording_buttons_when_the_queue_never_records(
+    web: World, live: Recorder
+) -> None:
+    center = operations(web).center
+    center._recording = {"queue A": "never"}  # a card-payment line: nothing to pause
+    agent = await browser_login(web, "agent", "en")
+    await agent.post("/desktop/state/available")
+    call_id = ring_agent_100(web)
+    answer(web, call_id)
+    connected = await agent.get("/desktop/call")
+    assert 'data-recording="off"' in connected.text
+    assert (
+        "recording" not in connected.text.split('data-testid="call-controls"')[1].split("</div>")[0]
+    )
+    # The API refuses a pause of a call that is not recorded; the desktop says so.
+    refused = await agent.post("/desktop/call/recording/pause", data={"call_id": call_id})
+    assert "Not possible in the current state." in refused.text
+    assert "is not being recorded" in refused.text
+
+
+async def test_a_refused_transfer_is_shown_next_to_the_form(web: World, live: Recorder) -> None:
+    agent = await browser_login(web, "agent", "zh-CN")
+    await agent.post("/desktop/state/available")
+    call_id = ring_agent_100(web)
+    answer(web, call_id)
+    empty = await agent.post(
+        "/desktop/call/transfer", data={"call_id": call_id, "kind": "number", "target": " "}
+    )
+    assert empty.status_code == 422
+    problem = empty.text.split('data-testid="transfer-problem"')[1]
+    assert "请填写坐席分机或号码" in problem
+    # A consultation is going on: the API answers 409, shown under the transfer form.
+    await operations(web).consult(call_id, "101")
+    refused = await agent.post(
+        "/desktop/call/transfer", data={"call_id": call_id, "kind": "number", "target": "101"}
+    )
+    after_form = refused.text.split('data-testid="transfer"')[1]
+    assert 'data-testid="transfer-problem"' in after_form
+    assert "当前状态下无法执行" in after_form
+    assert "end the consultation" in after_form
+    assert call_id in operations(web).center.calls  # nothing was lost
+
+
+@pytest.fixture
+def outbound(web: World) -> Node:
+    """Live operations with a trunk group, as on a node with a carrier."""
+    node = Node()
+    node.center.acd.configure_queue(
+        QueueConfig(name="queue A", department="department A", wrap_up_seconds=30)
+    )
+    web.context.operations = LiveOperations(
+        node.center,
+        Recorder(),
+        clock=lambda: NOW,
+        phone_registered=lambda agent: agent in node.registered,
+        originate=node.originate,
+        trunks=node.trunks,
+    )
+    return node
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+async def test_click_to_call_from_the_desktop_shows_the_outbound_call(
+    web: World, outbound: Node, language: str
+) -> None:
+    agent = await browser_login(web, "agent", language)
+    async with web.context.database.session() as session:
+        session.add(Customer(phone="+862168888888", name="Li Na"))
+        await session.commit()
+    await agent.post("/desktop/state/available")
+    idle = await agent.get("/desktop/call")
+    assert 'data-testid="dial"' in idle.text
+    placed = await agent.post("/desktop/call/dial", data={"number": "021 6888 8888"})
+    assert placed.status_code == 200, placed.text
+    call_id = "out-1"
+    assert 'data-direction="outbound"' in placed.text
+    assert 'data-call-state="ringing"' in placed.text  # the agent's own phone rings first
+    assert "+862168888888" in placed.text  # the customer's number, not the agent's
+    assert "Li Na" in placed.text  # the screen pop looks up whom the agent calls
+    center = outbound.center
+    center.leg_answered(NOW, call_id, f"{call_id}-a1")
+    dialling = await agent.get("/desktop/call")
+    assert 'data-call-state="dialling"' in dialling.text
+    assert 'data-testid="hangup"' in dialling.text
+    assert 'data-testid="hold"' not in dialling.text  # no customer to hold yet
+    customer_leg = center.outbound[call_id].customer_leg
+    assert customer_leg is not None
+    center.leg_answered(NOW, call_id, customer_leg)
+    talking = await agent.get("/desktop/call")
+    assert 'data-call-state="connected"' in talking.text
+    assert ("正在与 +862168888888 通话" if language == "zh-CN" else "On a call with") in (
+        talking.text
+    )
+    held = await agent.post("/desktop/call/hold", data={"call_id": call_id})
+    assert 'data-testid="resume"' in held.text
+    hung_up = await agent.post("/desktop/call/hangup", data={"call_id": call_id})
+    assert 'data-testid="no-call"' in hung_up.text
+    assert call_id not in center.outbound
+
+
+DIAL_REFUSALS = {
+    "en": {
+        "empty": "Type the number to call.",
+        "invalid": "That number cannot be dialled.",
+        "unregistered": "Cannot call: your phone is not registered.",
+        "no_trunk": "No carrier trunk can take the call now.",
+    },
+    "zh-CN": {
+        "empty": "请输入要呼叫的号码。",
+        "invalid": "该号码无法拨打。",
+        "unregistered": "无法外呼：您的话机未注册。",
+        "no_trunk": "当前没有可用的运营商中继。",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+async def test_a_refused_click_to_call_says_why_next_to_the_dial_box(
+    web: World, outbound: Node, language: str
+) -> None:
+    words = DIAL_REFUSALS[language]
+    agent = await browser_login(web, "agent", language)
+
+    async def dial(number: str) -> tuple[int, str]:
+        response = await agent.post("/desktop/call/dial", data={"number": number})
+        text = html.unescape(response.text)
+        assert 'data-testid="dial"' in text  # the box is still there
+        return response.status_code, text.split('data-testid="dial"')[1]
+
+    status, text = await dial("")
+    assert (status, words["empty"] in text) == (422, True)
+    status, text = await dial("call me")
+    assert (status, words["invalid"] in text) == (422, True)
+    assert 'value="call me"' in text  # kept, to be corrected
+    status, text = await dial("12")  # digits, but no number in the numbering plan
+    assert (status, words["invalid"] in text) == (422, True)
+    outbound.registered.discard("100")
+    status, text = await dial("13800138000")
+    assert (status, words["unregistered"] in text) == (409, True)
+    assert "agent 100 has no registered phone" in text  # the API's own reason
+    outbound.registered.add("100")
+    outbound.states["telecom"].up = False
+    status, text = await dial("13800138000")
+    assert (status, words["no_trunk"] in text) == (503, True)
+    assert "telecom down" in text
+    assert outbound.outputs == []  # nothing rang

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
 from sqlalchemy import select
@@ -542,6 +542,26 @@ for _action in ("start", "stop", "pause", "resume"):
         "what follows out of the file).",
         lambda op, call_id, action=_action: op.recording(call_id, action),  # type: ignore[misc]
     )
+
+
+async def recording_control(
+    call_id: str,
+    action: Literal["start", "stop", "pause", "resume"],
+    session: SessionDep,
+    principal: Principal,
+    context: ContextDep,
+) -> Response:
+    """What ``POST /calls/{call_id}/recording/<action>`` does, for the agent desktop's
+    buttons (same checks, same audit entry)."""
+    return await _control(
+        call_id,
+        f"recording-{action}",
+        session,
+        principal,
+        context,
+        lambda op: op.recording(call_id, action),
+    )
+
 
 # ---- supervisors -----------------------------------------------------------------------------
 

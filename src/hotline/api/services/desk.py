@@ -79,7 +79,9 @@ class DeskService:
     # ---- screen pop ----------------------------------------------------------------------
 
     async def screen_pop(self, call: CallView) -> ScreenPop:
-        phones = phone_candidates(call.caller)
+        # The customer is who called in, or whom the agent's click-to-call dialled.
+        number = call.callee if call.direction == "outbound" else call.caller
+        phones = phone_candidates(number)
         customer = await self.desk.customer_by_phone(phones)
         department = await self.department_id(call.department)
         recent = await self.desk.recent_cdrs(
@@ -87,7 +89,7 @@ class DeskService:
         )
         return ScreenPop(
             call_id=call.call_id,
-            caller=call.caller,
+            caller=number,
             queue=call.queue,
             customer=(
                 ScreenPopCustomer(

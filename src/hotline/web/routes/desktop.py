@@ -1,5 +1,5 @@
-"""The agent desktop: state buttons, the incoming-call banner with its screen pop, call
-controls and the wrap-up form.
+"""The agent desktop: state buttons, the call banner with its screen pop, call controls
+(hold, transfer, recording pause), click-to-call and the wrap-up form.
 
 Every action goes through the REST API's own route functions (``api.routes.live``), so the
 desktop has exactly the API's rules: an agent acts on itself and the call it talks on,
@@ -20,7 +20,15 @@ from fastapi.responses import HTMLResponse
 
 from hotline.acd.config import DEFAULT_BREAK_REASONS
 from hotline.api.routes import live
-from hotline.api.schemas import BreakBody, LiveAgent, LiveCall, ScreenPop, TransferBody, WrapUpBody
+from hotline.api.schemas import (
+    BreakBody,
+    LiveAgent,
+    LiveCall,
+    OriginateBody,
+    ScreenPop,
+    TransferBody,
+    WrapUpBody,
+)
 from hotline.api.services.desk import DeskService
 from hotline.api.services.errors import ServiceError
 from hotline.services.contact_center import OUTBOUND_BREAK
@@ -37,6 +45,7 @@ DESKTOP_EVENTS = (
     "acd.agent_state_changed",
     "acd.contact_offered",
     "acd.offer_withdrawn",
+    "calls.started",
     "calls.agent_ringing",
     "calls.agent_failed",
     "calls.connected",
@@ -46,6 +55,8 @@ DESKTOP_EVENTS = (
     "calls.ended",
     "calls.recording_started",
     "calls.recording_stopped",
+    "calls.recording_paused",
+    "calls.recording_resumed",
 )
 
 
@@ -120,10 +131,13 @@ async def _own_agent(page: Page) -> Agent | None:
 
 @dataclass(frozen=True)
 class Problem:
-    """A refused action: a sentence in the page's language and the API's own reason."""
+    """A refused action: a sentence in the page's language and the API's own reason.
+    ``action`` says which control it answers, so the page shows it next to that control
+    (the transfer form, the dial box) rather than at the top of the card."""
 
     message: str
     detail: str
+    action: str = ""
 
 
 #: The sentence shown for a refused action, by the API's status code.
@@ -136,8 +150,8 @@ PROBLEM_KEYS = {
 PROBLEM_OTHER = "desk.error.failed"
 
 
-def _problem(page: Page, status_code: int, detail: str) -> Problem:
-    return Problem(page.t(PROBLEM_KEYS.get(status_code, PROBLEM_OTHER)), detail)
+def _problem(page: Page, status_code: int, detail: str, action: str = "") -> Problem:
+    return Problem(page.t(PROBLEM_KEYS.get(status_code, PROBLEM_OTHER)), detail, action)
 
 
 def _values(desk: Desk, **extra: Any) -> dict[str, Any]:
@@ -230,10 +244,14 @@ async def _call_action(page: Page, call_id: str, action: str, **fields: str) -> 
             await live.hang_up_call(call_id, *args)
         elif action == "transfer":
             await live.transfer_call(call_id, TransferBody(**fields), *args)
+        elif action == "pause_recording":
+            await live.recording_control(call_id, "pause", *args)
+        elif action == "resume_recording":
+            await live.recording_control(call_id, "resume", *args)
     except HTTPException as problem:
-        error = _problem(page, problem.status_code, str(problem.detail))
+        error = _problem(page, problem.status_code, str(problem.detail), action)
     except ValueError as problem:  # pydantic: a target that is no name or number
-        error = _problem(page, 422, str(problem).splitlines()[0])
+        error = _problem(page, 422, str(problem).splitlines()[0], action)
     desk = await _desk(page, with_wrapup=False)
     return page.fragment("fragments/desk_call.html", **_values(desk, error=error))
 
@@ -256,6 +274,17 @@ async def hang_up(page: DesktopPage, call_id: CallIdForm) -> HTMLResponse:
     return await _call_action(page, call_id, "hangup")
 
 
+@router.post("/call/recording/pause")
+async def pause_recording(page: DesktopPage, call_id: CallIdForm) -> HTMLResponse:
+    """Leave what follows out of the recording (the caller reads out a card number)."""
+    return await _call_action(page, call_id, "pause_recording")
+
+
+@router.post("/call/recording/resume")
+async def resume_recording(page: DesktopPage, call_id: CallIdForm) -> HTMLResponse:
+    return await _call_action(page, call_id, "resume_recording")
+
+
 @router.post("/call/transfer")
 async def transfer(
     page: DesktopPage,
@@ -267,9 +296,52 @@ async def transfer(
     fields = {"queue": queue.strip()} if kind == "queue" else {"target": target.strip()}
     if not next(iter(fields.values())):
         desk = await _desk(page, with_wrapup=False)
-        error = Problem(page.t("desk.no_target"), kind)
+        error = Problem(page.t("desk.no_target"), kind, "transfer")
         return page.fragment("fragments/desk_call.html", 422, **_values(desk, error=error))
     return await _call_action(page, call_id, "transfer", **fields)
+
+
+#: The sentence shown for a refused click-to-call, by the API's status code (409 is told
+#: apart by what the desktop knows of the phone: unregistered, or already on a call).
+DIAL_PROBLEM_KEYS = {
+    404: "desk.dial.error.not_found",
+    409: "desk.dial.error.busy",
+    422: "desk.dial.error.invalid",
+    503: "desk.dial.error.no_trunk",
+}
+
+
+@router.post("/call/dial")
+async def dial(page: DesktopPage, number: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
+    """Click-to-call: the API rings the agent's own phone, then dials ``number`` through
+    the node's trunk group. A refusal is shown next to the dial box with the API's reason,
+    and the number typed stays there to be corrected."""
+    agent = await _own_agent(page)
+    number = number.strip()
+    error: Problem | None = None
+    status_code = 200
+    if agent is not None:
+        args = (page.session, page.user, page.context)
+        try:
+            if not number:
+                raise HTTPException(422, page.t("desk.dial.no_number"))
+            body = OriginateBody(agent=agent.extension, number=number)
+            await live.originate_call(body, *args)
+        except HTTPException as problem:
+            key = DIAL_PROBLEM_KEYS.get(problem.status_code, PROBLEM_OTHER)
+            if problem.status_code == 409:
+                states = await _desk(page, with_call=False, with_wrapup=False)
+                if states.state is not None and states.state.phone_registered is False:
+                    key = "desk.dial.error.unregistered"
+            error = Problem(page.t(key), str(problem.detail), "dial")
+            status_code = problem.status_code
+        except ValueError:  # pydantic: not a phone number
+            error = Problem(page.t("desk.dial.error.invalid"), number, "dial")
+            status_code = 422
+    desk = await _desk(page, with_wrapup=False)
+    return page.fragment(
+        "fragments/desk_call.html", status_code, **_values(desk, error=error, dialled=number)
+    )
 
 
 @router.post("/wrapup")

@@ -1,8 +1,21 @@
 // The agent desktop: refresh state, call banner and wrap-up when the agent's events come.
 import { connectEvents, refresher, startClocks } from "./live.js";
 
+// A refused action answers with its fragment and the API's status (a transfer target the
+// API cannot reach, a number that cannot be dialled). htmx swaps no 4xx/5xx by default,
+// which would swallow the message: the desktop's own fragments are swapped all the same.
+const SHOWN_REFUSALS = new Set([404, 409, 422, 503]);
+
 const root = document.getElementById("desktop");
 if (root) {
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const { xhr, target } = event.detail;
+    const html = (xhr.getResponseHeader("content-type") || "").startsWith("text/html");
+    if (SHOWN_REFUSALS.has(xhr.status) && html && target && root.contains(target)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   const refresh = refresher(["#desk-state", "#desk-call", "#desk-wrapup"]);
   connectEvents({
     types: root.dataset.events,
