@@ -12,26 +12,10 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.conftest import HotlineProcess
+from tests.support.ivr import MENU_FLOW, MENU_FLOW_TYPO
+from tests.support.web import log_in
 
 pytestmark = pytest.mark.interop
-
-FLOW = """\
-# after-hours menu
-start: menu
-nodes:
-  menu:
-    type: menu
-    prompt: {text: {en: "Press 1 for sales"}}
-    options:
-      "1": sales
-    on_failure: bye
-  sales:
-    type: queue
-    queue: sales
-  bye:
-    type: hangup
-"""
-TYPO = FLOW.replace('"1": sales', '"1": salse')
 
 
 @dataclass
@@ -64,14 +48,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def login(browser: Browser, demo: Demo, username: str, language: str = "en") -> Page:
-    context = browser.new_context(locale=language, extra_http_headers={"Accept-Language": language})
-    page = context.new_page()
-    page.goto(f"{demo.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.passwords[username])
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
-    return page
+    return log_in(browser, demo.url, demo.passwords, username, language)
 
 
 def test_admin_creates_a_queue_and_a_wrapup_code_and_sees_them_listed(
@@ -118,7 +95,7 @@ def test_an_invalid_ivr_flow_points_at_its_node_and_the_fix_is_a_new_version(
     page.goto(f"{demo.url}/admin/ivr-flows/new")
     page.fill("input[name=name]", "after-hours")
     page.select_option("select[name=department_id]", label="sales")
-    page.fill("textarea[name=yaml]", FLOW)
+    page.fill("textarea[name=yaml]", MENU_FLOW)
     page.click("button[type=submit].primary")
     expect(page.locator("[data-testid=notice]")).to_contain_text("version 1")
 
@@ -127,7 +104,7 @@ def test_an_invalid_ivr_flow_points_at_its_node_and_the_fix_is_a_new_version(
     upload: FilePayload = {
         "name": "after-hours.yaml",
         "mimeType": "application/yaml",
-        "buffer": TYPO.encode(),
+        "buffer": MENU_FLOW_TYPO.encode(),
     }
     page.set_input_files("[data-testid=ivr-file]", files=upload)
     page.click("[data-testid=ivr-save]")
@@ -137,15 +114,16 @@ def test_an_invalid_ivr_flow_points_at_its_node_and_the_fix_is_a_new_version(
     expect(problem).to_contain_text("no node 'salse'")
     expect(page.locator("#line-8.bad")).to_contain_text('"1": salse')
     expect(page.locator("#line-8 .problem")).to_contain_text("node menu")
-    expect(page.locator("textarea[name=yaml]")).to_have_value(TYPO)
+    expect(page.locator("textarea[name=yaml]")).to_have_value(MENU_FLOW_TYPO)
     expect(page.locator("[data-testid=versions] tr[data-version]")).to_have_count(1)
     # The check button asks the validator about the edited text without saving (htmx).
-    page.fill("textarea[name=yaml]", TYPO.replace("on_failure: bye", "on_failure: byee"))
+    page.fill("textarea[name=yaml]", MENU_FLOW_TYPO.replace("on_failure: bye", "on_failure: byee"))
     page.click("[data-testid=ivr-check]")
     expect(page.locator("[data-testid=ivr-problems] li")).to_have_count(2)
     expect(page.locator("[data-testid=ivr-problems]")).to_contain_text("no node 'byee'")
 
-    page.fill("textarea[name=yaml]", FLOW.replace("Press 1 for sales", "Press 1 for sales now"))
+    edited = MENU_FLOW.replace("Press 1 for sales", "Press 1 for sales now")
+    page.fill("textarea[name=yaml]", edited)
     page.check("input[name=publish]")
     page.click("[data-testid=ivr-save]")
     expect(page.locator("[data-testid=notice]")).to_contain_text("Version 2 published.")
@@ -166,7 +144,7 @@ def test_the_console_speaks_chinese(browser: Browser, demo: Demo) -> None:
     page.click("button[type=submit].primary")
     expect(page.locator(".field-error[data-field=name]")).to_contain_text("必填项")
     page.goto(f"{demo.url}/admin/ivr-flows/new")
-    page.fill("textarea[name=yaml]", TYPO)
+    page.fill("textarea[name=yaml]", MENU_FLOW_TYPO)
     page.click("[data-testid=ivr-check]")
     expect(page.locator("[data-testid=ivr-problems] li").first).to_contain_text("第 8 行")
     # The switch in the top bar turns the same page to English.

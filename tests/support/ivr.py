@@ -12,6 +12,28 @@ from hotline.ivr.io import Command, DigitReceived, Play, PromptFinished
 from hotline.ivr.run import FlowRun
 from hotline.ivr.session import IvrSession
 
+#: A small menu flow as an admin writes it (a comment, a menu, a queue): stored as written,
+#: comments included. The admin API's unit tests and the admin console's browser tests both
+#: upload it; ``MENU_FLOW_TYPO`` names a node that does not exist (the validator's error
+#: points at the menu's line).
+MENU_FLOW = """\
+# after-hours menu
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: {text: {en: "Press 1 for sales"}}
+    options:
+      "1": sales
+    on_failure: bye
+  sales:
+    type: queue
+    queue: sales
+  bye:
+    type: hangup
+"""
+MENU_FLOW_TYPO = MENU_FLOW.replace('"1": sales', '"1": salse')
+
 
 class ScriptedCall:
     """Stands in for the call layer: prompts end at once; at each prompt that accepts keys

@@ -8,25 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.ivr import MENU_FLOW, MENU_FLOW_TYPO
 from tests.unit.api.conftest import World
-
-GOOD_FLOW = """\
-# The after-hours menu: kept as written, comments included.
-start: menu
-nodes:
-  menu:
-    type: menu
-    prompt: {text: {en: "Press 1 for sales"}}
-    options:
-      "1": sales
-    on_failure: bye
-  sales:
-    type: queue
-    queue: sales
-  bye:
-    type: hangup
-"""
-TYPO_FLOW = GOOD_FLOW.replace('"1": sales', '"1": salse')
 
 
 def fields(response: httpx.Response) -> list[str]:
@@ -250,7 +233,7 @@ async def test_business_hours_calendar_with_holidays(world: World, clients) -> N
 
 async def test_ivr_yaml_problems_point_at_node_and_line(world: World, clients) -> None:
     supervisor = clients["supervisor"]
-    checked = await supervisor.post("/api/v1/ivr-flows/validate", json={"yaml": TYPO_FLOW})
+    checked = await supervisor.post("/api/v1/ivr-flows/validate", json={"yaml": MENU_FLOW_TYPO})
     assert checked.json() == {
         "valid": False,
         "problems": [
@@ -268,7 +251,7 @@ async def test_ivr_yaml_problems_point_at_node_and_line(world: World, clients) -
     assert broken.json()["problems"][0]["line"] == 3
     assert broken.json()["problems"][0]["message"].startswith("not valid YAML")
 
-    body = {"name": "after-hours", "department_id": world.ids["dept_A"], "yaml": TYPO_FLOW}
+    body = {"name": "after-hours", "department_id": world.ids["dept_A"], "yaml": MENU_FLOW_TYPO}
     refused = await supervisor.post("/api/v1/ivr-flows", json=body)
     assert refused.status_code == 422
     (error,) = refused.json()["detail"]
@@ -276,16 +259,16 @@ async def test_ivr_yaml_problems_point_at_node_and_line(world: World, clients) -
     assert (error["node"], error["line"]) == ("menu", 8)
     assert (await supervisor.get("/api/v1/ivr-flows")).json() == []  # nothing stored
 
-    created = await supervisor.post("/api/v1/ivr-flows", json=body | {"yaml": GOOD_FLOW})
+    created = await supervisor.post("/api/v1/ivr-flows", json=body | {"yaml": MENU_FLOW})
     assert created.status_code == 201, created.text
     flow_id = created.json()["id"]
-    unknown_field = GOOD_FLOW.replace("    type: hangup\n", "    type: hangup\n    colour: red\n")
+    unknown_field = MENU_FLOW.replace("    type: hangup\n", "    type: hangup\n    colour: red\n")
     second = await supervisor.post(
         f"/api/v1/ivr-flows/{flow_id}/versions", json={"yaml": unknown_field}
     )
     assert second.status_code == 422
     assert (second.json()["detail"][0]["node"], second.json()["detail"][0]["line"]) == ("bye", 15)
-    fixed = GOOD_FLOW.replace("Press 1 for sales", "Press 1 for sales, or wait")
+    fixed = MENU_FLOW.replace("Press 1 for sales", "Press 1 for sales, or wait")
     saved = await supervisor.post(
         f"/api/v1/ivr-flows/{flow_id}/versions", json={"yaml": fixed, "publish": True}
     )
@@ -337,7 +320,7 @@ async def test_json_definitions_get_the_same_checks(world: World, clients) -> No
             "name": "json-flow",
             "department_id": world.ids["dept_A"],
             "definition": {"start": "a", "nodes": {"a": {"type": "hangup"}}},
-            "yaml": GOOD_FLOW,
+            "yaml": MENU_FLOW,
         },
     )
     assert both.status_code == 422
