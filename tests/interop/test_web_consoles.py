@@ -2,13 +2,15 @@
 
 One demo node serves the module. baresip registers as agent 1002's desk phone and answers
 by itself; SIPp customers call 4000, press 2 and key an order number, so each call walks
-the IVR into after-sales exactly as in ``test_call_path``. The browser only clicks what a
-person would click: nothing is injected into the page, and every update it shows came
-over the events WebSocket (no page reloads: a marker set on ``window`` survives).
+the IVR into after-sales exactly as in ``test_call_path``. A SIPp carrier (as in
+``test_trunks``) is the node's trunk for the desktop's click-to-call. The browser only
+clicks what a person would click: nothing is injected into the page, and every update it
+shows came over the events WebSocket (no page reloads: a marker set on ``window`` survives).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -16,13 +18,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from tests.conftest import HotlineProcess
-from tests.interop.test_call_path import ORDER, AgentPhone, sipp_customer, wait_until
+from tests.interop.test_call_path import ORDER, AgentPhone, sipp_customer, tone_wav, wait_until
+from tests.interop.test_trunks import Carrier, trunk
+from tests.support.sipp_carrier import carrier_scenario
+from tests.support.web import log_in as browser_log_in
 
 pytestmark = pytest.mark.interop
 
@@ -43,6 +49,17 @@ class Demo:
         )
         assert response.status_code == 200, response.text
         return client
+
+    def cdr(self, call_id: str) -> dict[str, Any]:
+        """The call's stored record, once the node has written it."""
+        admin = self.api("admin")
+
+        def stored() -> dict[str, Any] | None:
+            rows = admin.get("/api/v1/cdrs").json()
+            return next((row for row in rows if row["call_id"] == call_id), None)
+
+        found: dict[str, Any] = wait_until(stored, 30, f"the CDR of {call_id}")
+        return found
 
     def call(self, tmp: Path, talk_seconds: float) -> subprocess.Popen[str]:
         tmp.mkdir(parents=True, exist_ok=True)
@@ -65,11 +82,29 @@ def _logged(lines: list[str], pattern: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, prompt_cache: Path) -> Iterator[Demo]:
+def carrier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Carrier]:
+    """A carrier that answers every call and talks a tone until the node hangs up."""
+    directory = tmp_path_factory.mktemp("web-carrier")
+    tone = tone_wav(directory / "customer.wav", 440.0, 60.0, "a-law")
+    answering = Carrier(directory, "carrier", carrier_scenario("answer", talk_wav=tone))
+    try:
+        yield answering
+    finally:
+        answering.kill()
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, prompt_cache: Path, carrier: Carrier
+) -> Iterator[Demo]:
     directory = tmp_path_factory.mktemp("web-demo")
     process = HotlineProcess(
         ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(directory / "data")],
-        {"HOTLINE_PROMPT_CACHE_DIR": str(prompt_cache)},
+        {
+            "HOTLINE_PROMPT_CACHE_DIR": str(prompt_cache),
+            "HOTLINE_TRUNKS": json.dumps([trunk("carrier", carrier, 0)]),
+            "HOTLINE_TRUNK_GROUPS": json.dumps([{"name": "out", "trunks": ["carrier"]}]),
+        },
     )
     try:
         process.wait_for("hotline ready", timeout=60)
@@ -117,16 +152,7 @@ def log_in(
     locale: str,
     on_websocket: Callable[[WebSocket], None] | None = None,
 ) -> Page:
-    context = browser.new_context(locale=locale)
-    page = context.new_page()
-    if on_websocket is not None:
-        page.on("websocket", on_websocket)
-    page.goto(f"{demo.base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.passwords[username])
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
-    return page
+    return browser_log_in(browser, demo.base, demo.passwords, username, locale, on_websocket)
 
 
 def finish(customer: subprocess.Popen[str]) -> None:
@@ -260,4 +286,109 @@ def test_an_agent_cannot_open_the_admin_pages(browser: Browser, demo: Demo) -> N
         )
     api = page.request.get(f"{demo.base}/api/v1/users")
     assert api.status == 403  # nor the admin API behind them
+    page.context.close()
+
+
+def test_an_agent_pauses_and_resumes_the_recording_of_a_live_call(
+    browser: Browser, demo: Demo, phone: AgentPhone, tmp_path: Path
+) -> None:
+    page = log_in(browser, demo, "1002", "en-US")
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__notReloaded = true")
+    state = page.get_by_test_id("agent-state")
+    page.get_by_test_id("go-available").click()
+    expect(state).to_have_attribute("data-state", "available")
+
+    # The caller talks long enough for the agent's clicks; it hangs up by itself.
+    customer = demo.call(tmp_path / "call", talk_seconds=20.0)
+    try:
+        banner = page.get_by_test_id("call-banner")
+        expect(banner).to_have_attribute("data-call-state", "connected", timeout=60_000)
+        expect(state).to_have_attribute("data-state", "on_call")
+        expect(banner).to_have_attribute("data-recording", "on")  # after-sales records always
+        call_id = banner.get_attribute("data-call-id")
+        assert call_id
+
+        # A transfer the desktop refuses (422: no number given) says so next to the form.
+        form = page.get_by_test_id("transfer")
+        form.get_by_test_id("transfer-kind").select_option("number")
+        form.get_by_test_id("transfer-submit").click()
+        expect(page.get_by_test_id("transfer-problem")).to_contain_text(
+            "Give the agent's extension or the number."
+        )
+
+        # The caller is about to read out a card number: pause, then resume.
+        page.get_by_test_id("pause-recording").click()
+        expect(banner).to_have_attribute("data-recording", "paused")
+        expect(page.get_by_test_id("recording-paused")).to_contain_text("Recording paused")
+        admin = demo.api("admin")
+        (live,) = [c for c in admin.get("/api/v1/live/calls").json() if c["call_id"] == call_id]
+        assert live["recording"] == "paused"
+        page.get_by_test_id("resume-recording").click()
+        expect(banner).to_have_attribute("data-recording", "on")
+        expect(page.get_by_test_id("recording-paused")).to_have_count(0)
+        expect(page.get_by_test_id("pause-recording")).to_be_visible()
+        finish(customer)
+    finally:
+        if customer.poll() is None:
+            customer.kill()
+
+    expect(page.get_by_test_id("no-call")).to_be_visible(timeout=15_000)
+    cdr = demo.cdr(call_id)
+    assert cdr["details"]["recording_pauses"] == 1
+    assert cdr["disposition"] == "handled"
+    audit = admin.get("/api/v1/audit-log", params={"resource": "call"}).json()
+    actions = {(entry["action"], entry["resource_id"]) for entry in audit}
+    assert {("recording-pause", call_id), ("recording-resume", call_id)} <= actions
+    assert page.evaluate("window.__notReloaded") is True
+    assert admin.post("/api/v1/live/agents/1002/logout").status_code == 204
+    page.context.close()
+
+
+def test_an_agent_calls_a_customer_from_the_desktop_through_the_carrier(
+    browser: Browser, demo: Demo, phone: AgentPhone, carrier: Carrier
+) -> None:
+    admin = demo.api("admin")
+
+    def carrier_up() -> bool:
+        trunks = admin.get("/api/v1/live/trunks").json()
+        return any(t["name"] == "carrier" and t["up"] for t in trunks)
+
+    wait_until(carrier_up, 20, "the carrier trunk to answer its OPTIONS probes")
+    page = log_in(browser, demo, "1002", "zh-CN")
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__notReloaded = true")
+    dial = page.get_by_test_id("dial")
+    # Not a number of the numbering plan: refused next to the dial box (422), kept there.
+    dial.get_by_test_id("dial-number").fill("12")
+    dial.get_by_test_id("dial-submit").click()
+    expect(page.get_by_test_id("problem")).to_contain_text("该号码无法拨打")
+    expect(page.get_by_test_id("dial-number")).to_have_value("12")
+
+    page.get_by_test_id("dial-number").fill("13800138000")
+    page.get_by_test_id("dial-submit").click()
+    banner = page.get_by_test_id("call-banner")
+    expect(banner).to_have_attribute("data-direction", "outbound")
+    # baresip answers the agent's leg, then the carrier answers the customer's.
+    expect(banner).to_have_attribute("data-call-state", "connected", timeout=30_000)
+    expect(banner.locator("h2")).to_contain_text("13800138000")
+    expect(banner).to_contain_text("外呼")
+    call_id = banner.get_attribute("data-call-id")
+    assert call_id
+    page.get_by_test_id("hold").click()
+    expect(banner).to_contain_text("保持中")
+    page.get_by_test_id("resume").click()
+    expect(page.get_by_test_id("hold")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("hangup").click()
+    expect(page.get_by_test_id("no-call")).to_be_visible(timeout=15_000)
+
+    cdr = demo.cdr(call_id)
+    assert cdr["direction"] == "outbound"
+    assert cdr["details"]["agent"] == "1002"
+    attempts = [(a["trunk"], a["status"]) for a in cdr["details"]["trunk_attempts"]]
+    assert attempts == [("carrier", 200)]
+    audit = admin.get("/api/v1/audit-log", params={"resource": "call"}).json()
+    assert ("originate", call_id) in {(e["action"], e["resource_id"]) for e in audit}
+    assert page.evaluate("window.__notReloaded") is True
     page.context.close()
