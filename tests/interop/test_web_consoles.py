@@ -362,7 +362,7 @@ def test_an_agent_calls_a_customer_from_the_desktop_through_the_carrier(
     # Not a number of the numbering plan: refused next to the dial box (422), kept there.
     dial.get_by_test_id("dial-number").fill("12")
     dial.get_by_test_id("dial-submit").click()
-    expect(page.get_by_test_id("problem")).to_contain_text("该号码无法拨打")
+    expect(page.get_by_test_id("dial-problem")).to_contain_text("该号码无法拨打")
     expect(page.get_by_test_id("dial-number")).to_have_value("12")
 
     page.get_by_test_id("dial-number").fill("13800138000")

@@ -16,6 +16,26 @@ if (root) {
       event.detail.isError = false;
     }
   });
+  // A refusal shown next to its control (a `data-problem-of` slot) stays until the agent
+  // acts again: a live refresh re-renders the fragment from the server, which keeps no
+  // memory of it, and would otherwise wipe the message before the agent has read it.
+  const keptProblems = new Map();
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    const { target, requestConfig } = event.detail;
+    if (!target || !root.contains(target)) return;
+    const slots = target.querySelectorAll("[data-problem-of]");
+    if (requestConfig && requestConfig.verb !== "get") {
+      keptProblems.clear();
+      for (const slot of slots) {
+        if (slot.innerHTML.trim()) keptProblems.set(slot.dataset.problemOf, slot.innerHTML);
+      }
+      return;
+    }
+    for (const slot of slots) {
+      const kept = keptProblems.get(slot.dataset.problemOf);
+      if (kept && !slot.innerHTML.trim()) slot.innerHTML = kept;
+    }
+  });
   const refresh = refresher(["#desk-state", "#desk-call", "#desk-wrapup"]);
   connectEvents({
     types: root.dataset.events,
