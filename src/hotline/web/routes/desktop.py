@@ -320,11 +320,11 @@ async def dial(page: DesktopPage, number: Annotated[str, Form(max_length=64)] = 
     number = number.strip()
     error: Problem | None = None
     status_code = 200
-    if agent is not None:
+    if agent is not None and not number:
+        error, status_code = Problem(page.t("desk.dial.no_number"), "", "dial"), 422
+    elif agent is not None:
         args = (page.session, page.user, page.context)
         try:
-            if not number:
-                raise HTTPException(422, page.t("desk.dial.no_number"))
             body = OriginateBody(agent=agent.extension, number=number)
             await live.originate_call(body, *args)
         except HTTPException as problem:
