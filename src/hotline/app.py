@@ -143,6 +143,7 @@ class Node:
                 trunks=self.bootstrap.trunks,
                 trunk_groups=self.bootstrap.trunk_groups,
                 numbering_plan=plan,
+                transfer_rules=settings.external_transfer,
                 agent_domain=settings.sip.host,
                 music_on_hold=settings.media.music_on_hold,
             ),

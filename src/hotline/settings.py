@@ -21,6 +21,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from hotline.calls.outbound import ExternalTransferRules
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 
 Port = Annotated[int, Field(ge=0, le=65535, description="0 lets the OS pick a free port")]
@@ -189,6 +190,11 @@ class Settings(BaseSettings):
         description="trunks that outbound calls go through; the first is the default",
     )
     numbering: NumberingSettings = NumberingSettings()
+    external_transfer: ExternalTransferRules = Field(
+        default=ExternalTransferRules(),
+        description="which outside numbers transfers may reach (national only by default) "
+        "and the trunk group they go through (default: the first)",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -227,6 +233,9 @@ class Settings(BaseSettings):
             for trunk in group.trunks:
                 if trunk not in names:
                     raise ValueError(f"trunk_groups.{index}.trunks: no trunk {trunk!r}")
+        transfer_group = self.external_transfer.trunk_group
+        if transfer_group is not None and transfer_group not in groups:
+            raise ValueError(f"external_transfer.trunk_group: no trunk group {transfer_group!r}")
         return self
 
     @model_validator(mode="after")

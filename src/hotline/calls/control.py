@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from hotline.calls.events import (
     AgentLegFailed,
@@ -47,6 +47,9 @@ from hotline.calls.events import (
     SupervisorMode,
 )
 from hotline.calls.routing import RouteDecision
+
+if TYPE_CHECKING:  # built by the contact centre, which knows the trunk groups
+    from hotline.calls.outbound import DialOutput, TrunkDial
 
 RecordingMode = Literal["always", "on_demand", "never"]
 
@@ -78,6 +81,28 @@ class RingAgent:
     leg_id: str
     agent: str
     role: Literal["agent", "consult", "third_party", "supervisor"] = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class DialTrunk:
+    """Send an INVITE for the leg ``leg_id`` to a carrier trunk: an outbound call's customer,
+    or the outside party of a transfer.
+
+    ``request_uri`` carries the number in the trunk's dial format; ``from_user`` is the
+    presented number (None: anonymous). ``credentials`` answer the carrier's digest
+    challenge (401/407) once.
+    """
+
+    call_id: str
+    leg_id: str
+    trunk: str
+    request_uri: str
+    to_uri: str
+    from_user: str | None
+    host: str
+    port: int
+    transport: str
+    credentials: tuple[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +245,7 @@ Command = (
     AnswerLeg
     | RejectLeg
     | RingAgent
+    | DialTrunk
     | CancelLeg
     | HangUpLeg
     | StartIvr
@@ -241,14 +267,19 @@ Command = (
 
 Output = Command | CallEvent
 
-State = Literal["offered", "ivr", "queued", "ringing_agent", "connected", "ended"]
+State = Literal["offered", "ivr", "queued", "ringing_agent", "connected", "transferring", "ended"]
+
+#: The priority a caller gets back in their queue when a transfer to an outside number
+#: failed: ahead of callers who have not been served yet (they were, once).
+FALLBACK_PRIORITY = 10
 
 
 @dataclass(frozen=True, slots=True)
 class TransferDestination:
-    """Where a transfer sends the caller: a queue (through the ACD) or a user rung directly."""
+    """Where a transfer sends the caller: a queue (through the ACD), a user rung directly,
+    or an outside number (normalized) dialled through a carrier trunk."""
 
-    kind: Literal["queue", "user"]
+    kind: Literal["queue", "user", "number"]
     target: str
 
 
@@ -271,6 +302,17 @@ class _Party:
     role: PartyRole
     mode: SupervisorMode | None = None
     answered: bool = False
+
+
+@dataclass(slots=True)
+class _External:
+    """A blind transfer to an outside number: its dial through the trunks, and where the
+    caller goes back to if nobody answers there."""
+
+    dial: TrunkDial
+    from_agent: str
+    origin_queue: str | None
+    connected: bool = False
 
 
 #: How the call's audio is connected: nothing, the customer bridged to the agent, or a mix.
@@ -317,6 +359,7 @@ class CustomerCall:
         self._survey_flow_asked: str | None = None
         self._agent_left = False  # the agent hung up first; the caller is in the survey
         self._attributes: dict[str, str] = {}  # what the IVR collected (screen pop)
+        self._external: _External | None = None  # a transfer to an outside number
         self.started_at = 0.0  # set when routed
 
     # ---- read-only views (live API, wallboard) ---------------------------------------------
@@ -340,8 +383,9 @@ class CustomerCall:
 
     @property
     def agent(self) -> str | None:
-        """The agent talking to the caller now (None while ringing or waiting)."""
-        return self._talking.agent if self._talking else None
+        """The agent talking to the caller now (None while ringing or waiting, and once an
+        outside party has the caller)."""
+        return self._talking.agent if self._talking and not self._external else None
 
     @property
     def ringing_agents(self) -> list[str]:
@@ -359,8 +403,16 @@ class CustomerCall:
 
     @property
     def parties(self) -> list[tuple[str, str, str, str | None, bool]]:
-        """(leg id, role, party, supervisor mode, answered) of every extra leg."""
-        return [(p.leg_id, p.role, p.party, p.mode, p.answered) for p in self._parties.values()]
+        """(leg id, role, party, supervisor mode, answered) of every extra leg, the outside
+        party of a transfer included."""
+        parties: list[tuple[str, str, str, str | None, bool]] = [
+            (p.leg_id, p.role, p.party, p.mode, p.answered) for p in self._parties.values()
+        ]
+        external = self._external
+        if external is not None and external.dial.leg_id is not None:
+            leg_id, number = external.dial.leg_id, external.dial.number
+            parties.append((leg_id, "external", number, None, external.connected))
+        return parties
 
     @property
     def recording_id(self) -> str | None:
@@ -369,8 +421,9 @@ class CustomerCall:
 
     @property
     def talking_leg(self) -> str | None:
-        """The leg of the agent talking to the caller now."""
-        return self._talking.leg_id if self._talking else None
+        """The leg of the agent talking to the caller now (an outside party is no agent:
+        its REFER or hold is not ours to follow)."""
+        return self._talking.leg_id if self._talking and not self._external else None
 
     @property
     def recording_paused(self) -> bool:
@@ -501,6 +554,9 @@ class CustomerCall:
     # ---- what happens on the legs ----------------------------------------------------------
 
     def leg_answered(self, leg_id: str, now: float) -> list[Output]:
+        external = self._external
+        if external is not None and external.dial.owns(leg_id):
+            return self._external_answered(external, leg_id, now)
         if leg_id in self._parties:
             return self._party_answered(self._parties[leg_id], now)
         leg = self._ringing.pop(leg_id, None)
@@ -550,6 +606,9 @@ class CustomerCall:
             return self._party_gone(self._parties[leg_id], "hung_up", now)
         if self._talking is None or self._talking.leg_id != leg_id:
             return []  # a ringing leg that ends is a failure, reported by leg_failed
+        if self._external is not None:
+            number = self._external.dial.number
+            return self._end("system", f"the outside party {number} hung up", now, gone=leg_id)
         taker = self._answered_party("consult", "third_party")
         if taker is not None:
             # The agent hung up on an answered consultation or conference: the other party
@@ -647,8 +706,15 @@ class CustomerCall:
             # change what the desktop set up (its own media direction is all it changes).
             return []
 
-    def refer(self, leg_id: str, destination: TransferDestination, now: float) -> list[Output]:
-        """The agent's phone transferred the caller (REFER): blind, to a queue or a user."""
+    def refer(
+        self,
+        leg_id: str,
+        destination: TransferDestination,
+        now: float,
+        dial: TrunkDial | None = None,
+    ) -> list[Output]:
+        """The agent's phone transferred the caller (REFER): blind, to a queue, a user, or
+        an outside number (``dial``: its dial through the trunks)."""
         talking = self._talking_leg()
         if talking.leg_id != leg_id:
             raise CallControlError(f"call {self.call_id}: leg {leg_id} is not the agent's")
@@ -656,6 +722,10 @@ class CustomerCall:
             raise CallControlError(f"call {self.call_id}: {talking.agent} is the agent already")
         if destination.kind == "queue":
             return self.transfer_to_queue(destination.target, now)
+        if destination.kind == "number":
+            if dial is None:
+                raise CallControlError(f"call {self.call_id}: no trunk dial for a number")
+            return self.transfer_to_number(dial, now)
         return self.transfer_to_user(destination.target, now)
 
     def transfer_to_queue(self, queue: str, now: float) -> list[Output]:
@@ -669,6 +739,94 @@ class CustomerCall:
         outputs = self._release_agent("blind", target, now)
         self._queue = None  # the new target's talk is not the queue's (recording policy)
         return [*outputs, PlayMusicOnHold(self.customer_leg), *self._ring(target, now)]
+
+    def transfer_to_number(self, dial: TrunkDial, now: float) -> list[Output]:
+        """Blind transfer to an outside number through a carrier trunk.
+
+        ``dial`` is built by the contact centre: the number normalized and checked against
+        the transfer rules, the transfer trunk group, the DID the caller dialled as the
+        number to present. As for any blind transfer the agent is released at once (BYE,
+        wrap-up); the caller hears music while trunks are tried (failover, channels and
+        timers are the dial's). On answer the caller is bridged to the outside party and
+        recorded per the policy of the queue the call came from, on the same call record.
+        If no trunk gets an answer the caller is not dropped (``_external_failed``).
+        """
+        talking = self._talking_leg()
+        outputs = self._release_agent("blind", dial.number, now)
+        self._external = _External(dial, talking.agent, self._queue)
+        self.state = "transferring"
+        outputs.append(PlayMusicOnHold(self.customer_leg))
+        return outputs + self._after_dial(dial.start(now), now)
+
+    def trunk_progress(self, leg_id: str, now: float) -> list[Output]:
+        """The carrier rings the outside number (180/183): its ring time starts."""
+        if self._external is not None and self.state == "transferring":
+            self._external.dial.progress(leg_id, now)
+        return []
+
+    def trunk_failed(
+        self, leg_id: str, status: int | None, reason: str, now: float
+    ) -> list[Output]:
+        """The outside number's leg on the current trunk ended unanswered: next trunk, or
+        the fallback."""
+        if self._external is None or self.state != "transferring":
+            return []
+        return self._after_dial(self._external.dial.failed(leg_id, status, reason, now), now)
+
+    def next_timer(self) -> float | None:
+        """The outside number's setup or ring deadline; calls own no other timer."""
+        if self._external is None or self.state != "transferring":
+            return None
+        return self._external.dial.deadline
+
+    def handle_timer(self, now: float) -> list[Output]:
+        if self._external is None or self.state != "transferring":
+            return []
+        return self._after_dial(self._external.dial.handle_timer(now), now)
+
+    def _after_dial(self, outputs: list[DialOutput], now: float) -> list[Output]:
+        external = self._external
+        if external is None or external.dial.state != "failed":
+            return list(outputs)
+        return [*outputs, *self._external_failed(now)]
+
+    def _external_failed(self, now: float) -> list[Output]:
+        """Nobody answered at the outside number (busy, no answer, every trunk failed).
+
+        Decision: the caller goes back where a call-centre operator expects it, never to
+        the dial tone: into the queue the call came from, ahead of callers not served yet
+        (``FALLBACK_PRIORITY``), with ``transfer_failed`` on the screen pop; a call that
+        reached the agent without a queue (a direct route) rings that agent again. The
+        music goes on throughout; the failed tries are in the CDR's trunk attempts.
+        """
+        external = self._external
+        assert external is not None
+        self._external = None
+        number = external.dial.number
+        if external.origin_queue is not None:
+            self.state = "queued"
+            attributes = {"transfer_failed": number}
+            return self.enqueue(external.origin_queue, FALLBACK_PRIORITY, {}, attributes, now)
+        return self._ring(external.from_agent, now)
+
+    def _external_answered(self, external: _External, leg_id: str, now: float) -> list[Output]:
+        outputs: list[Output] = [*external.dial.answered(leg_id, now)]
+        external.connected = True
+        self._talking, self.state = _AgentLeg(leg_id, external.dial.number), "connected"
+        outputs += [
+            StopMedia(self.customer_leg),
+            Bridge(self.customer_leg, leg_id),
+            CallPartyJoined(
+                at=now,
+                call_id=self.call_id,
+                leg_id=leg_id,
+                role="external",
+                party=external.dial.number,
+            ),
+        ]
+        if self._recording_mode() == "always":
+            outputs += self.start_recording(now)
+        return outputs
 
     def _release_agent(
         self, kind: Literal["queue", "blind"], target: str, now: float
@@ -695,6 +853,11 @@ class CustomerCall:
     def _talking_leg(self) -> _AgentLeg:
         if self.state != "connected" or self._talking is None:
             raise CallControlError(f"call {self.call_id} is {self.state}, not connected")
+        if self._external is not None:
+            raise CallControlError(
+                f"call {self.call_id}: the caller is with the outside number "
+                f"{self._external.dial.number}"
+            )
         return self._talking
 
     # ---- more parties: consultation, conference, supervisor ----------------------------------
@@ -709,11 +872,7 @@ class CustomerCall:
     def consult(self, target: str, now: float) -> list[Output]:
         """Attended transfer, step one: the customer is held (music), ``target`` rung; when
         it answers the agent and ``target`` talk, the customer does not hear them."""
-        talking = self._talking_leg()
-        if self._party_of("consult", "third_party") is not None:
-            raise CallControlError(f"call {self.call_id}: a consultation or conference is on")
-        if target == talking.agent:
-            raise CallControlError(f"call {self.call_id}: {target} is the agent already")
+        self._check_new_party(target, "a consultation or conference is on")
         outputs = self.hold(now) if not self._held else []
         return outputs + self._ring_party(target, "consult", None, now)
 
@@ -730,38 +889,25 @@ class CustomerCall:
         """Attended transfer abandoned: the consulted party is let go, the agent is back
         with the customer."""
         self._talking_leg()
-        consult = self._party_of("consult")
-        if consult is None:
-            raise CallControlError(f"call {self.call_id}: no consultation")
-        return self._party_gone(consult, "cancelled", now)
+        return self._let_party_go("consult", "no consultation", "cancelled", now)
 
     def add_party(self, target: str, now: float) -> list[Output]:
         """Conference: ring ``target``; when it answers, customer, agent and it all hear
         each other."""
-        talking = self._talking_leg()
+        self._talking_leg()
         if self._held:
             raise CallControlError(f"call {self.call_id} is on hold")
-        if self._party_of("consult", "third_party") is not None:
-            raise CallControlError(f"call {self.call_id}: a consultation or conference is on")
-        if target == talking.agent:
-            raise CallControlError(f"call {self.call_id}: {target} is the agent already")
+        self._check_new_party(target, "a consultation or conference is on")
         return self._ring_party(target, "third_party", None, now)
 
     def drop_party(self, now: float) -> list[Output]:
         """End the conference's third party (customer and agent go on alone)."""
-        party = self._party_of("third_party")
-        if party is None:
-            raise CallControlError(f"call {self.call_id}: no conference party")
-        return self._party_gone(party, "dropped", now)
+        return self._let_party_go("third_party", "no conference party", "dropped", now)
 
     def supervise(self, supervisor: str, mode: SupervisorMode, now: float) -> list[Output]:
         """Ring ``supervisor``'s phone; once answered it listens (hears both, heard by
         none), whispers (heard by the agent only) or barges in (all hear all)."""
-        talking = self._talking_leg()
-        if self._party_of("supervisor") is not None:
-            raise CallControlError(f"call {self.call_id} is supervised already")
-        if supervisor == talking.agent:
-            raise CallControlError(f"call {self.call_id}: {supervisor} is the agent")
+        self._check_new_party(supervisor, "it is supervised already", ("supervisor",))
         return self._ring_party(supervisor, "supervisor", mode, now)
 
     def set_supervision(self, mode: SupervisorMode, now: float) -> list[Output]:
@@ -781,13 +927,35 @@ class CustomerCall:
         ]
 
     def end_supervision(self, now: float) -> list[Output]:
-        party = self._party_of("supervisor")
+        return self._let_party_go("supervisor", "it is not supervised", "dropped", now)
+
+    def _check_new_party(
+        self,
+        target: str,
+        busy: str,
+        roles: tuple[PartyRole, ...] = ("consult", "third_party"),
+    ) -> None:
+        """The guard every new party passes: an agent talks, no party of ``roles`` is on
+        (``busy`` says so), and ``target`` is not that agent."""
+        talking = self._talking_leg()
+        if self._party_of(*roles) is not None:
+            raise CallControlError(f"call {self.call_id}: {busy}")
+        if target == talking.agent:
+            raise CallControlError(f"call {self.call_id}: {target} is the agent already")
+
+    def _let_party_go(self, role: PartyRole, missing: str, reason: str, now: float) -> list[Output]:
+        """End the party of ``role`` (``missing`` says there is none) for ``reason``."""
+        party = self._party_of(role)
         if party is None:
-            raise CallControlError(f"call {self.call_id} is not supervised")
-        return self._party_gone(party, "dropped", now)
+            raise CallControlError(f"call {self.call_id}: {missing}")
+        return self._party_gone(party, reason, now)
 
     def _ring_party(
-        self, target: str, role: PartyRole, mode: SupervisorMode | None, now: float
+        self,
+        target: str,
+        role: Literal["consult", "third_party", "supervisor"],
+        mode: SupervisorMode | None,
+        now: float,
     ) -> list[Output]:
         self._agent_legs += 1
         leg_id = f"{self.call_id}-{role[0]}{self._agent_legs}"
@@ -1057,10 +1225,27 @@ class CustomerCall:
             CallEnded(at=now, call_id=self.call_id, side="system", cause=reason, sip_status=status),
         ]
 
-    def _end(self, side: Side, cause: str, now: float) -> list[Output]:
-        """Tear the call down; ``side`` is who ended it (their leg needs no BYE)."""
+    def _end(self, side: Side, cause: str, now: float, gone: str | None = None) -> list[Output]:
+        """Tear the call down; ``side`` is who ended it (their leg needs no BYE), ``gone``
+        a leg that ended itself (the outside party of a transfer)."""
         self.state = "ended"
         outputs: list[Output] = [*self._drop_parties("call_ended", now), *self.stop_recording(now)]
+        external, self._external = self._external, None
+        if external is not None:
+            # The outside party's channel is given back; a leg still dialled is cancelled.
+            outputs += external.dial.stop(now, hang_up=gone is None and side != "agent")
+            if external.connected:
+                self._talking = None
+                outputs.append(
+                    CallPartyLeft(
+                        at=now,
+                        call_id=self.call_id,
+                        leg_id=external.dial.leg_id or "",
+                        role="external",
+                        party=external.dial.number,
+                        reason="hung_up" if gone else "call_ended",
+                    )
+                )
         if self._ivr_running:
             self._ivr_running = False
             outputs.append(StopIvr(self.call_id))

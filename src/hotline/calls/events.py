@@ -144,7 +144,8 @@ class CallTransferred(Event):
     kind: Literal["blind", "attended", "queue"]
 
 
-PartyRole = Literal["consult", "third_party", "supervisor"]
+#: ``external``: the outside party a blind transfer dialled through a carrier trunk.
+PartyRole = Literal["consult", "third_party", "supervisor", "external"]
 SupervisorMode = Literal["listen", "whisper", "barge"]
 
 

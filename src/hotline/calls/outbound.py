@@ -31,13 +31,16 @@ replaced silently: presenting a number one does not own is illegal in many count
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.calls.control import (
     Bridge,
     CallControlError,
     CancelLeg,
+    DialTrunk,
     HangUpLeg,
     PlayMusicOnHold,
     RecordingMode,
@@ -64,31 +67,21 @@ from hotline.calls.events import (
 from hotline.calls.numbers import NumberError, NumberingPlan, normalize, to_dial_format
 from hotline.calls.trunks import OutboundAttempt, TrunkConfig, TrunkGroup, TrunkGroupConfig
 
+__all__ = [  # DialTrunk is defined with the other commands (calls/control.py), used from here
+    "DialTrunk",
+    "ExternalTransferRules",
+    "OriginateError",
+    "OutboundCall",
+    "TrunkDial",
+    "check_caller_id",
+    "presented_number",
+    "usable_trunks_or_raise",
+]
+
 #: How long the agent's phone may ring before the click-to-call is given up.
 AGENT_RING_TIMEOUT = 30.0
 #: How long the customer's phone may ring once the carrier reports ringing.
 CUSTOMER_RING_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class DialTrunk:
-    """Send an INVITE for the customer leg ``leg_id`` to a carrier trunk.
-
-    ``request_uri`` carries the number in the trunk's dial format; ``from_user`` is the
-    presented number (None: anonymous). ``credentials`` answer the carrier's digest
-    challenge (401/407) once.
-    """
-
-    call_id: str
-    leg_id: str
-    trunk: str
-    request_uri: str
-    to_uri: str
-    from_user: str | None
-    host: str
-    port: int
-    transport: str
-    credentials: tuple[str, str] | None
 
 
 OutboundCommand = (
@@ -122,12 +115,15 @@ OutboundState = Literal["ringing_agent", "dialling", "ringing_customer", "connec
 
 
 class OriginateError(Exception):
-    """An outbound call that cannot be placed. ``kind``: "invalid" (a bad number or caller
-    ID), "unavailable" (no usable trunk), "conflict" (the agent cannot take it now),
-    "not_found" (no such agent or trunk group)."""
+    """An outbound call (or a transfer to an outside number) that cannot be placed.
+    ``kind``: "invalid" (a bad number or caller ID), "unavailable" (no usable trunk),
+    "conflict" (the agent cannot take it now), "not_found" (no such agent or trunk group),
+    "forbidden" (the number is outside what transfers may reach)."""
 
     def __init__(
-        self, kind: Literal["invalid", "unavailable", "conflict", "not_found"], message: str
+        self,
+        kind: Literal["invalid", "unavailable", "conflict", "not_found", "forbidden"],
+        message: str,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -176,6 +172,227 @@ def usable_trunks_or_raise(group: TrunkGroup) -> None:
     raise OriginateError("unavailable", f"no usable trunk in group {group.config.name}: {states}")
 
 
+DialState = Literal["idle", "dialling", "ringing", "answered", "failed", "ended"]
+DialOutput = DialTrunk | CancelLeg | HangUpLeg | TrunkAttemptEnded
+
+
+class TrunkDial:
+    """One number dialled through a trunk group, trunk after trunk, until it answers.
+
+    The carrier half that a click-to-call's customer leg and a transfer's outside party
+    share: channels and failover (:class:`OutboundAttempt`), the number in each trunk's dial
+    format, the caller-ID rules, digest credentials, and two timers on an explicit clock
+    (``deadline``): a trunk's ``setup_timeout_s`` without ringing or a final answer moves to
+    the next trunk; ``ring_timeout`` after ringing gives up. Every trunk tried leaves a
+    ``TrunkAttemptEnded``. The owner reads ``state`` after each input: ``failed`` (with
+    ``failure``: the SIP status and cause) means no trunk will carry the call any more.
+    """
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        number: str,
+        group: TrunkGroup,
+        plan: NumberingPlan,
+        caller_id: str | None = None,
+        ring_timeout: float = CUSTOMER_RING_TIMEOUT,
+        callee: str = "customer",
+        leg_tag: str = "t",
+    ) -> None:
+        self.call_id = call_id
+        self.number = number  # normalized (calls/numbers.py)
+        self.state: DialState = "idle"
+        self.leg_id: str | None = None  # the leg being dialled, or answered
+        self.deadline: float | None = None
+        self.failure: tuple[int, str] | None = None
+        self._group = group
+        self._plan = plan
+        self._caller_id = caller_id  # one of the group's caller_ids, or None
+        self._ring_timeout = ring_timeout
+        self._callee = callee  # how causes name the dialled party
+        self._leg_tag = leg_tag
+        self._attempt: OutboundAttempt | None = None
+        self._dialled = ""  # the number as the current trunk was sent it
+        self._legs = 0
+
+    @property
+    def group(self) -> str:
+        return self._group.config.name
+
+    @property
+    def trunk(self) -> str | None:
+        """The trunk whose channel the dial holds now."""
+        trunk = self._attempt.in_use if self._attempt is not None else None
+        return trunk.name if trunk is not None else None
+
+    def start(self, now: float) -> list[DialOutput]:
+        if self.state != "idle":
+            raise CallControlError(f"call {self.call_id}: {self.number} is dialled already")
+        self._attempt = OutboundAttempt(self._group)
+        return self._dial_next(now)
+
+    def owns(self, leg_id: str) -> bool:
+        """Whether ``leg_id`` is the leg being dialled (not one given up on)."""
+        return leg_id == self.leg_id and self.state in ("dialling", "ringing")
+
+    def progress(self, leg_id: str, now: float) -> None:
+        """The carrier reports ringing (180/183): the trunk lives; the ring time starts."""
+        if leg_id == self.leg_id and self.state == "dialling":
+            self.state = "ringing"
+            self.deadline = now + self._ring_timeout
+
+    def failed(self, leg_id: str, status: int | None, reason: str, now: float) -> list[DialOutput]:
+        """The current leg ended before an answer: the next trunk, or ``failed``."""
+        if not self.owns(leg_id):
+            return []  # a leg given up on already (its 487 after our CANCEL)
+        return self._give_up(status, reason, now, cancel=False)
+
+    def answered(self, leg_id: str, now: float) -> list[DialOutput]:
+        if not self.owns(leg_id):
+            raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
+        self.state, self.deadline = "answered", None
+        return [self._attempt_ended(200, "answered", now)]
+
+    def handle_timer(self, now: float) -> list[DialOutput]:
+        if self.deadline is None or now < self.deadline:
+            return []
+        self.deadline = None
+        if self.state == "dialling":
+            return self._give_up(None, "no answer from the trunk in time", now, cancel=True)
+        if self.state == "ringing":
+            outputs = self.stop(now, reason="no answer in time")
+            self.state, self.failure = "failed", (480, f"{self._callee} did not answer")
+            return outputs
+        return []
+
+    def stop(
+        self, now: float, *, hang_up: bool = True, reason: str = "call ended while dialling"
+    ) -> list[DialOutput]:
+        """The call is over (or goes elsewhere): cancel a leg still being dialled, or hang
+        up an answered one (``hang_up`` False: it hung up itself); the channel is free."""
+        attempt, leg_id, state = self._attempt, self.leg_id, self.state
+        self.state, self.deadline = "ended", None
+        if attempt is None or attempt.in_use is None or leg_id is None:
+            return []
+        if state == "answered":
+            attempt.ended()
+            return [HangUpLeg(leg_id)] if hang_up else []
+        ended = self._attempt_ended(None, reason, now)
+        attempt.failed(487)
+        return [CancelLeg(leg_id), ended]
+
+    def _dial_next(self, now: float) -> list[DialOutput]:
+        assert self._attempt is not None
+        trunk = self._attempt.next_trunk()
+        if trunk is None:
+            tried = ", ".join(self._attempt.tried) or "none usable"
+            self.state, self.leg_id, self.deadline = "failed", None, None
+            self.failure = (503, f"no trunk could carry the call (tried: {tried})")
+            return []
+        config = trunk.config
+        self._legs += 1
+        self.leg_id = f"{self.call_id}-{self._leg_tag}{self._legs}"
+        self.state = "dialling"
+        self.deadline = now + config.setup_timeout_s
+        self._dialled = to_dial_format(self.number, config.dial_format, self._plan)
+        presented = presented_number(config, self._group.config, self._caller_id)
+        from_user = (
+            to_dial_format(presented, config.dial_format, self._plan)
+            if presented is not None and presented.startswith("+")
+            else presented
+        )
+        credentials = None
+        if config.username and config.password is not None:
+            credentials = (config.username, config.password.get_secret_value())
+        host = config.host if ":" not in config.host else f"[{config.host}]"
+        parameters = "" if config.transport == "udp" else f";transport={config.transport}"
+        return [
+            DialTrunk(
+                call_id=self.call_id,
+                leg_id=self.leg_id,
+                trunk=config.name,
+                request_uri=f"sip:{self._dialled}@{host}:{config.port}{parameters}",
+                to_uri=f"sip:{self._dialled}@{host}",
+                from_user=from_user,
+                host=config.host,
+                port=config.port,
+                transport=config.transport,
+                credentials=credentials,
+            )
+        ]
+
+    def _give_up(
+        self, status: int | None, reason: str, now: float, *, cancel: bool
+    ) -> list[DialOutput]:
+        assert self._attempt is not None
+        assert self.leg_id is not None
+        outputs: list[DialOutput] = [CancelLeg(self.leg_id)] if cancel else []
+        outputs.append(self._attempt_ended(status, reason, now))
+        self.leg_id = None
+        if self._attempt.failed(status):
+            return [*outputs, *self._dial_next(now)]
+        self.state, self.deadline = "failed", None
+        if status is None:
+            self.failure = (408, "no trunk answered in time")
+        else:
+            self.failure = (status, f"{self._callee} leg failed: {status} {reason}")
+        return outputs
+
+    def _attempt_ended(self, status: int | None, reason: str, now: float) -> TrunkAttemptEnded:
+        assert self._attempt is not None
+        assert self.leg_id is not None
+        trunk = self._attempt.in_use
+        return TrunkAttemptEnded(
+            at=now,
+            call_id=self.call_id,
+            leg_id=self.leg_id,
+            trunk=trunk.name if trunk else "",
+            number=self._dialled,
+            status=status,
+            reason=reason,
+        )
+
+
+class ExternalTransferRules(BaseModel):
+    """Which outside numbers a transfer may reach, and through which trunk group.
+
+    Toll fraud is the classic PBX abuse: a transfer key that dials anywhere lets whoever
+    reaches an agent (or steals a phone's password) call premium and international numbers
+    on the company's bill. So, by default, a transfer reaches numbers of the numbering
+    plan's own country only (same country calling code); international numbers and service
+    short codes (no E.164 form: 110, 95588, premium SMS) only if a prefix allows them.
+    ``blocked_prefixes`` win over everything (e.g. a national premium-rate range).
+    Prefixes are written in normalized form: ``+44``, ``+86168``, ``95588``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trunk_group: str | None = Field(
+        default=None,
+        description="the group transfers dial through; default the first (click-to-call's)",
+    )
+    allow_national: bool = True
+    allow_international: bool = False
+    allowed_prefixes: tuple[str, ...] = ()
+    blocked_prefixes: tuple[str, ...] = ()
+
+    def refusal(self, number: str, plan: NumberingPlan) -> str | None:
+        """Why a transfer may not reach the normalized ``number`` (None: it may)."""
+        if any(number.startswith(prefix) for prefix in self.blocked_prefixes):
+            return f"transfers to {number} are blocked"
+        if any(number.startswith(prefix) for prefix in self.allowed_prefixes):
+            return None
+        if not number.startswith("+"):
+            return f"transfers to the short code {number} are not allowed"
+        home = f"+{phonenumbers.country_code_for_region(plan.region)}"
+        if number.startswith(home):
+            return None if self.allow_national else f"transfers to {number} are not allowed"
+        if self.allow_international:
+            return None
+        return f"international transfers are not allowed ({number})"
+
+
 class OutboundCall:
     """One click-to-call: the agent's leg, then the customer's through a trunk group."""
 
@@ -203,23 +420,24 @@ class OutboundCall:
         self.started_at = 0.0
         self._agent = agent
         self._group = group
-        self._plan = plan
-        self._caller_id = caller_id
         self._department = department
         self._recording_mode: RecordingMode = recording
         self._agent_ring_timeout = agent_ring_timeout
-        self._customer_ring_timeout = customer_ring_timeout
         self._agent_leg = f"{call_id}-a1"
-        self._attempt: OutboundAttempt | None = None
-        self._trunk_leg: str | None = None  # the customer leg being dialled, or answered
-        self._trunk_dialled = ""  # the number as that trunk was sent it
-        self._trunk_legs = 0
+        self._dial = TrunkDial(
+            call_id=call_id,
+            number=self._number,
+            group=group,
+            plan=plan,
+            caller_id=caller_id,
+            ring_timeout=customer_ring_timeout,
+        )
         self._agent_answered = False
         self._customer_answered = False
         self._held = False
         self._recording_id: str | None = None
         self._recordings = 0
-        self._deadline: float | None = None
+        self._deadline: float | None = None  # the agent's ring time
 
     # ---- read-only views (the live API) ------------------------------------------------
 
@@ -254,7 +472,7 @@ class OutboundCall:
 
     @property
     def customer_leg(self) -> str | None:
-        return self._trunk_leg
+        return self._dial.leg_id
 
     @property
     def group(self) -> str:
@@ -286,11 +504,10 @@ class OutboundCall:
     def leg_answered(self, leg_id: str, now: float) -> list[OutboundOutput]:
         if leg_id == self._agent_leg and self.state == "ringing_agent":
             self._agent_answered = True
-            self.state = "dialling"
-            self._attempt = OutboundAttempt(self._group)
-            return [*self._dial_next(now)]
-        if leg_id == self._trunk_leg and self.state in ("dialling", "ringing_customer"):
-            return self._customer_answered_now(now)
+            self.state, self._deadline = "dialling", None
+            return self._after_dial(self._dial.start(now), now)
+        if self._dial.owns(leg_id) and self.state in ("dialling", "ringing_customer"):
+            return self._customer_answered_now(leg_id, now)
         raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
 
     def leg_failed(
@@ -310,9 +527,10 @@ class OutboundCall:
     def trunk_progress(self, leg_id: str, now: float) -> list[OutboundOutput]:
         """The carrier reports ringing (180/183): the trunk lives; the customer's ring
         time starts."""
-        if leg_id == self._trunk_leg and self.state == "dialling":
-            self.state = "ringing_customer"
-            self._deadline = now + self._customer_ring_timeout
+        if self.state == "dialling":
+            self._dial.progress(leg_id, now)
+            if self._dial.state == "ringing":
+                self.state = "ringing_customer"
         return []
 
     def trunk_failed(
@@ -320,9 +538,9 @@ class OutboundCall:
     ) -> list[OutboundOutput]:
         """The customer leg on the current trunk ended before an answer (its final status;
         None: no sign of life). Fails over within the attempt, or ends the call."""
-        if leg_id != self._trunk_leg or self.state not in ("dialling", "ringing_customer"):
-            return []  # a leg we gave up on already (its 487 after our CANCEL)
-        return self._trunk_gave_up(status, reason, now, cancel=False)
+        if self.state not in ("dialling", "ringing_customer"):
+            return []
+        return self._after_dial(self._dial.failed(leg_id, status, reason, now), now)
 
     def leg_hung_up(self, leg_id: str, now: float) -> list[OutboundOutput]:
         """A BYE from the agent's phone or the customer's side."""
@@ -330,7 +548,7 @@ class OutboundCall:
             return []
         if leg_id == self._agent_leg:
             return self._end("agent", "agent hung up", now)
-        if leg_id == self._trunk_leg and self._customer_answered:
+        if leg_id == self._dial.leg_id and self._customer_answered:
             return self._end("customer", "customer hung up", now)
         return []
 
@@ -366,12 +584,13 @@ class OutboundCall:
     def start_recording(self, now: float) -> list[OutboundOutput]:
         if self.state != "connected" or self._recording_id is not None:
             return []
-        if self._recording_mode == "never" or self._trunk_leg is None:
+        customer = self._dial.leg_id
+        if self._recording_mode == "never" or customer is None:
             return []
         self._recordings += 1
         self._recording_id = f"{self.call_id}-r{self._recordings}"
         return [
-            StartRecording(self._recording_id, self._trunk_leg, self._agent_leg),
+            StartRecording(self._recording_id, customer, self._agent_leg),
             RecordingStarted(at=now, call_id=self.call_id, recording_id=self._recording_id),
         ]
 
@@ -387,9 +606,13 @@ class OutboundCall:
     # ---- time -----------------------------------------------------------------------------
 
     def next_timer(self) -> float | None:
+        if self.state in ("dialling", "ringing_customer"):
+            return self._dial.deadline
         return self._deadline
 
     def handle_timer(self, now: float) -> list[OutboundOutput]:
+        if self.state in ("dialling", "ringing_customer"):
+            return self._after_dial(self._dial.handle_timer(now), now)
         if self._deadline is None or now < self._deadline:
             return []
         self._deadline = None
@@ -406,102 +629,25 @@ class OutboundCall:
                 failed,
                 *self._end("system", f"agent {self._agent}: no_answer", now, agent_leg=False),
             ]
-        if self.state == "dialling":
-            return self._trunk_gave_up(None, "no answer from the trunk in time", now, cancel=True)
-        if self.state == "ringing_customer":
-            return self._end("system", "customer did not answer", now, sip_status=480)
         return []
 
     # ---- helpers --------------------------------------------------------------------------
 
-    def _dial_next(self, now: float) -> list[OutboundOutput]:
-        assert self._attempt is not None
-        trunk = self._attempt.next_trunk()
-        if trunk is None:
-            tried = ", ".join(self._attempt.tried) or "none usable"
-            return self._end(
-                "system", f"no trunk could carry the call (tried: {tried})", now, sip_status=503
-            )
-        config = trunk.config
-        self._trunk_legs += 1
-        leg_id = f"{self.call_id}-t{self._trunk_legs}"
-        self._trunk_leg = leg_id
-        self.state = "dialling"
-        self._deadline = now + config.setup_timeout_s
-        dialled = to_dial_format(self._number, config.dial_format, self._plan)
-        self._trunk_dialled = dialled
-        presented = presented_number(config, self._group.config, self._caller_id)
-        from_user = (
-            to_dial_format(presented, config.dial_format, self._plan)
-            if presented is not None and presented.startswith("+")
-            else presented
-        )
-        credentials = None
-        if config.username and config.password is not None:
-            credentials = (config.username, config.password.get_secret_value())
-        host = config.host if ":" not in config.host else f"[{config.host}]"
-        parameters = "" if config.transport == "udp" else f";transport={config.transport}"
-        return [
-            DialTrunk(
-                call_id=self.call_id,
-                leg_id=leg_id,
-                trunk=config.name,
-                request_uri=f"sip:{dialled}@{host}:{config.port}{parameters}",
-                to_uri=f"sip:{dialled}@{host}",
-                from_user=from_user,
-                host=config.host,
-                port=config.port,
-                transport=config.transport,
-                credentials=credentials,
-            )
-        ]
+    def _after_dial(self, outputs: list[DialOutput], now: float) -> list[OutboundOutput]:
+        """What the customer's dial returned; the call ends when no trunk carries it."""
+        if self._dial.state == "failed" and self._dial.failure is not None:
+            status, cause = self._dial.failure
+            return [*outputs, *self._end("system", cause, now, sip_status=status)]
+        if self._dial.state == "dialling":
+            self.state = "dialling"
+        return list(outputs)
 
-    def _trunk_gave_up(
-        self, status: int | None, reason: str, now: float, *, cancel: bool
-    ) -> list[OutboundOutput]:
-        assert self._attempt is not None
-        assert self._trunk_leg is not None
-        trunk = self._attempt.in_use
-        leg_id = self._trunk_leg
-        outputs: list[OutboundOutput] = [CancelLeg(leg_id)] if cancel else []
-        outputs.append(
-            TrunkAttemptEnded(
-                at=now,
-                call_id=self.call_id,
-                leg_id=leg_id,
-                trunk=trunk.name if trunk else "",
-                number=self._trunk_dialled,
-                status=status,
-                reason=reason,
-            )
-        )
-        self._trunk_leg = None
-        if self._attempt.failed(status):
-            return [*outputs, *self._dial_next(now)]
-        if status is None:
-            cause = "no trunk answered in time"
-        else:
-            cause = f"customer leg failed: {status} {reason}"
-        return [*outputs, *self._end("system", cause, now, sip_status=status or 408)]
-
-    def _customer_answered_now(self, now: float) -> list[OutboundOutput]:
-        assert self._attempt is not None
-        assert self._trunk_leg is not None
-        trunk = self._attempt.in_use
+    def _customer_answered_now(self, leg_id: str, now: float) -> list[OutboundOutput]:
         self._customer_answered = True
         self.state = "connected"
-        self._deadline = None
         outputs: list[OutboundOutput] = [
-            TrunkAttemptEnded(
-                at=now,
-                call_id=self.call_id,
-                leg_id=self._trunk_leg,
-                trunk=trunk.name if trunk else "",
-                number=self._trunk_dialled,
-                status=200,
-                reason="answered",
-            ),
-            Bridge(self._trunk_leg, self._agent_leg),
+            *self._dial.answered(leg_id, now),
+            Bridge(leg_id, self._agent_leg),
             CallAnswered(at=now, call_id=self.call_id),
             CallConnected(at=now, call_id=self.call_id, leg_id=self._agent_leg, agent=self._agent),
         ]
@@ -510,9 +656,9 @@ class OutboundCall:
         return outputs
 
     def _connected_customer_leg(self) -> str:
-        if self.state != "connected" or self._trunk_leg is None:
+        if self.state != "connected" or self._dial.leg_id is None:
             raise CallControlError(f"call {self.call_id} is {self.state}, not connected")
-        return self._trunk_leg
+        return self._dial.leg_id
 
     def _end(
         self,
@@ -526,27 +672,7 @@ class OutboundCall:
         """Tear down: ``side`` ended it (its leg needs nothing more from us)."""
         previous, self.state, self._deadline = self.state, "ended", None
         outputs: list[OutboundOutput] = [*self.stop_recording(now)]
-        attempt = self._attempt
-        if self._trunk_leg is not None and attempt is not None and attempt.in_use is not None:
-            trunk = attempt.in_use
-            if self._customer_answered:
-                attempt.ended()
-                if side != "customer":
-                    outputs.append(HangUpLeg(self._trunk_leg))
-            else:  # still dialling: stop it; the trunk's channel is free again
-                attempt.failed(487)
-                outputs += [
-                    CancelLeg(self._trunk_leg),
-                    TrunkAttemptEnded(
-                        at=now,
-                        call_id=self.call_id,
-                        leg_id=self._trunk_leg,
-                        trunk=trunk.name,
-                        number=self._trunk_dialled,
-                        status=None,
-                        reason="call ended while dialling",
-                    ),
-                ]
+        outputs += self._dial.stop(now, hang_up=side != "customer")
         if agent_leg and side != "agent":
             if previous == "ringing_agent" and not self._agent_answered:
                 outputs.append(CancelLeg(self._agent_leg))

@@ -15,6 +15,10 @@ Mapping notes:
   calls. An agent who is available when it starts is put on a break with the reason
   "outbound call" (so the ACD offers them nothing meanwhile) and made ready again when it
   ends, unless their state was changed in between.
+- A transfer to an outside number (API or REFER) is dialled through the trunk group of
+  ``ExternalTransferRules.trunk_group`` (default: the first group, which click-to-call
+  uses by default), after the rules allowed the number; the call presents the DID the
+  customer dialled if the group owns it, else the group's default or nothing.
 - ``ContactOffered`` for a callback (the caller hung up and asked to be called back) needs an
   outbound call placed for the agent. That belongs to the dialer and is not handled here:
   the event goes on the bus, and nothing rings.
@@ -49,12 +53,15 @@ from hotline.calls.control import (
     TransferDestination,
 )
 from hotline.calls.events import SupervisorMode
-from hotline.calls.numbers import NumberingPlan
+from hotline.calls.numbers import NumberError, NumberingPlan, normalize
 from hotline.calls.outbound import (
     DialTrunk,
+    ExternalTransferRules,
     OriginateError,
     OutboundCall,
     OutboundOutput,
+    TrunkDial,
+    check_caller_id,
     usable_trunks_or_raise,
 )
 from hotline.calls.routing import InboundRouter
@@ -136,13 +143,21 @@ class ContactCenter:
         self.outbound: dict[str, OutboundCall] = {}
         self.trunk_groups: dict[str, TrunkGroup] = {}
         self._plan = NumberingPlan()
+        self._transfer_rules = ExternalTransferRules()
         self._outbound_breaks: set[str] = set()  # agents we put on break for a call
 
-    def configure_trunks(self, groups: Mapping[str, TrunkGroup], plan: NumberingPlan) -> None:
+    def configure_trunks(
+        self,
+        groups: Mapping[str, TrunkGroup],
+        plan: NumberingPlan,
+        transfer_rules: ExternalTransferRules | None = None,
+    ) -> None:
         """The trunk groups outbound calls go through (their states are shared with the
-        node's trunk service, which probes them) and how numbers are read."""
+        node's trunk service, which probes them), how numbers are read, and which outside
+        numbers transfers may reach."""
         self.trunk_groups = dict(groups)
         self._plan = plan
+        self._transfer_rules = transfer_rules or ExternalTransferRules()
 
     def is_live(self, call_id: str) -> bool:
         """Whether a call (inbound or outbound) is still in progress."""
@@ -205,14 +220,71 @@ class ContactCenter:
         return self._settle(outputs, now)
 
     def trunk_progress(self, now: float, call_id: str, leg_id: str) -> list[Output]:
+        if call_id in self.calls:  # an inbound call's transfer to an outside number
+            return self._on(call_id, now, lambda call: call.trunk_progress(leg_id, now))
         return self._on_outbound(call_id, now, lambda call: call.trunk_progress(leg_id, now))
 
     def trunk_failed(
         self, now: float, call_id: str, leg_id: str, status: int | None, reason: str
     ) -> list[Output]:
+        if call_id in self.calls:
+            return self._on(
+                call_id, now, lambda call: call.trunk_failed(leg_id, status, reason, now)
+            )
         return self._on_outbound(
             call_id, now, lambda call: call.trunk_failed(leg_id, status, reason, now)
         )
+
+    # ---- transfers to outside numbers --------------------------------------------------------
+
+    def outside_number(self, raw: str) -> str:
+        """``raw`` normalized, if transfers may reach it and a trunk could carry the call
+        now; else :class:`OriginateError` ("invalid", "forbidden", "unavailable",
+        "not_found")."""
+        try:
+            number = normalize(raw, self._plan)
+        except NumberError as error:
+            raise OriginateError("invalid", str(error)) from None
+        refusal = self._transfer_rules.refusal(number, self._plan)
+        if refusal is not None:
+            raise OriginateError("forbidden", refusal)
+        usable_trunks_or_raise(self._transfer_group())
+        return number
+
+    def _transfer_group(self) -> TrunkGroup:
+        if not self.trunk_groups:
+            raise OriginateError("unavailable", "no trunk group is configured on this node")
+        name = self._transfer_rules.trunk_group or next(iter(self.trunk_groups))
+        group = self.trunk_groups.get(name)
+        if group is None:
+            raise OriginateError("not_found", f"no trunk group {name} for transfers")
+        return group
+
+    def _external_dial(self, call: CustomerCall, raw: str) -> TrunkDial:
+        number = self.outside_number(raw)
+        group = self._transfer_group()
+        try:  # present the DID the customer dialled, if the group owns that number
+            caller_id = check_caller_id(group.config, call.callee or None, self._plan)
+        except OriginateError:
+            caller_id = None
+        return TrunkDial(
+            call_id=call.call_id,
+            number=number,
+            group=group,
+            plan=self._plan,
+            caller_id=caller_id,
+            callee="outside party",
+            leg_tag="x",
+        )
+
+    def transfer_to_number(self, now: float, call_id: str, number: str) -> list[Output]:
+        """Blind transfer of an inbound call to an outside number through a trunk; raises
+        :class:`OriginateError` before anything changes when it cannot be placed."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return []
+        dial = self._external_dial(call, number)
+        return self._on(call_id, now, lambda call: call.transfer_to_number(dial, now))
 
     def _on_outbound(
         self, call_id: str, now: float, action: Callable[[OutboundCall], list[OutboundOutput]]
@@ -354,26 +426,35 @@ class ContactCenter:
         self, now: float, call_id: str, leg_id: str, destination: TransferDestination
     ) -> list[Output]:
         """A phone's REFER, once :meth:`transfer_destination` has found where it points."""
-        return self._on(call_id, now, lambda call: call.refer(leg_id, destination, now))
+        call = self.calls.get(call_id)
+        dial = None
+        if call is not None and destination.kind == "number":
+            dial = self._external_dial(call, destination.target)
+        return self._on(call_id, now, lambda call: call.refer(leg_id, destination, now, dial))
 
     def transfer_destination(self, number: str, now: float) -> TransferDestination | None:
         """What a transfer target dialled on a phone means: a queue by name, an agent by
-        extension, or a number whose (trunk-independent) inbound route ends in a queue or a
-        user. None for anything else: outside numbers need outbound trunk calls, which the
-        live runtime does not place yet, and a transfer into an IVR flow is not offered."""
+        extension, a number whose (trunk-independent) inbound route ends in a queue or a
+        user, or else an outside number (normalized). None when it is none of these (a
+        transfer into an IVR flow is not offered either); :class:`OriginateError` for an
+        outside number that transfers may not reach, or that no trunk could carry now."""
         if number in self.acd.queue_names():
             return TransferDestination("queue", number)
         if number in self.acd.agent_ids():
             return TransferDestination("user", number)
         decision = self._router.route(number, None, now)
-        if decision is None:
+        if decision is not None:
+            destination = decision.destination
+            if destination.type == "queue" and destination.target in self.acd.queue_names():
+                return TransferDestination("queue", destination.target)
+            if destination.type == "user":
+                return TransferDestination("user", destination.target)
             return None
-        destination = decision.destination
-        if destination.type == "queue" and destination.target in self.acd.queue_names():
-            return TransferDestination("queue", destination.target)
-        if destination.type == "user":
-            return TransferDestination("user", destination.target)
-        return None
+        try:
+            normalize(number, self._plan)
+        except NumberError:
+            return None  # not a telephone number: an unknown user
+        return TransferDestination("number", self.outside_number(number))
 
     # ---- from the IVR runner ---------------------------------------------------------------
 
@@ -465,6 +546,7 @@ class ContactCenter:
 
     def next_timer(self) -> float | None:
         times = [t for t in (call.next_timer() for call in self.outbound.values()) if t]
+        times += [t for t in (call.next_timer() for call in self.calls.values()) if t]
         acd = self.acd.next_timer()
         if acd is not None:
             times.append(acd)
@@ -476,6 +558,10 @@ class ContactCenter:
             deadline = call.next_timer()
             if deadline is not None and deadline <= now:
                 outputs += self._on_outbound(call_id, now, lambda c: c.handle_timer(now))
+        for call_id, inbound in list(self.calls.items()):
+            deadline = inbound.next_timer()
+            if deadline is not None and deadline <= now:
+                outputs += self._on(call_id, now, lambda c: c.handle_timer(now))
         return outputs
 
     # ---- the loop between calls and the ACD -------------------------------------------------

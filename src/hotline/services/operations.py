@@ -28,7 +28,8 @@ Originate = Callable[[str, str, str | None, str | None], str]
 
 class OperationError(Exception):
     """The operation cannot be done; ``kind`` says why: "not_found", "conflict",
-    "invalid" (a bad number or caller ID) or "unavailable" (no usable trunk)."""
+    "invalid" (a bad number or caller ID), "unavailable" (no usable trunk) or "forbidden"
+    (an outside number the transfer rules do not allow)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -186,7 +187,21 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.transfer_to_queue(now, call_id, queue))
 
     async def transfer_to_user(self, call_id: str, target: str) -> None:
+        """Blind transfer to ``target``: a user rung directly, or, when it is no queue,
+        agent or routed number but reads as a telephone number, that outside number through
+        a carrier trunk (403 "forbidden" if the transfer rules do not allow it, 503 if no
+        trunk could carry the call now: the caller stays with the agent either way)."""
         self._not_outbound(call_id, "transfer")
+        try:
+            destination = self.center.transfer_destination(target, self._clock())
+        except OriginateError as error:
+            raise OperationError(error.kind, str(error)) from None
+        if destination is not None and destination.kind == "number":
+            number = destination.target
+            await self._call(
+                call_id, lambda now: self.center.transfer_to_number(now, call_id, number)
+            )
+            return
         await self._call(call_id, lambda now: self.center.transfer_to_user(now, call_id, target))
 
     def _not_outbound(self, call_id: str, what: str) -> None:
@@ -262,6 +277,8 @@ class LiveOperations:
             outputs = change(self._clock())
         except (CallControlError, AcdError) as error:
             raise OperationError("conflict", str(error)) from None
+        except OriginateError as error:  # a transfer to an outside number
+            raise OperationError(error.kind, str(error)) from None
         await self._execute(outputs)
 
     # ---- who an event concerns -----------------------------------------------------------

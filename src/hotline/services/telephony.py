@@ -41,7 +41,7 @@ from hotline.calls import control
 from hotline.calls.events import LegMediaStats, RecordingSaved, SurveyAnswered
 from hotline.calls.hours import Calendar
 from hotline.calls.numbers import NumberingPlan
-from hotline.calls.outbound import DialTrunk
+from hotline.calls.outbound import DialTrunk, ExternalTransferRules, OriginateError
 from hotline.calls.sdp_media import (
     RemoteMedia,
     answer_offer,
@@ -84,8 +84,16 @@ from hotline.transport.sip_service import SipService, SipServiceConfig
 
 log = logging.getLogger(__name__)
 
-Role = Literal["customer", "agent", "consult", "third_party", "supervisor"]
+#: ``external``: the outside party of a transfer, dialled through a carrier trunk.
+Role = Literal["customer", "agent", "consult", "third_party", "supervisor", "external"]
 Job = Callable[[], Awaitable[None]]
+
+#: The final answer to a REFER whose outside number cannot be dialled, by OriginateError kind.
+_REFER_REFUSALS: dict[str, tuple[int, str]] = {
+    "forbidden": (403, "Transfer to this number is not allowed"),
+    "unavailable": (503, "No trunk can carry the transfer"),
+    "invalid": (404, "No such queue, user or number"),
+}
 
 #: How an agent phone's final answer counts for the ACD (anything else: unreachable).
 _AGENT_FAILURES: dict[int, Literal["no_answer", "rejected"]] = {
@@ -108,6 +116,8 @@ class TelephonyConfig:
     trunk_groups: Sequence[TrunkGroupConfig] = ()
     #: How numbers without a country (or area) code are read, for outbound calls.
     numbering_plan: NumberingPlan = field(default_factory=NumberingPlan)
+    #: Which outside numbers transfers may reach, and the trunk group they go through.
+    transfer_rules: ExternalTransferRules = field(default_factory=ExternalTransferRules)
     #: The domain of agents' addresses-of-record: agent "1002" is ``sip:1002@<domain>``.
     agent_domain: str = "127.0.0.1"
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
@@ -197,7 +207,7 @@ class Telephony:
             clock,
             local_host=sip_config.host,
         )
-        center.configure_trunks(self.trunks.groups, config.numbering_plan)
+        center.configure_trunks(self.trunks.groups, config.numbering_plan, config.transfer_rules)
         self._music = str(config.music_on_hold) if config.music_on_hold else None
         self.caller_audio = CallerAudio(engine, speech_engine=config.speech_engine)
 
@@ -417,7 +427,7 @@ class Telephony:
                 # The ACD's ring timeout governs agents' legs; a trunk leg's ringing shows
                 # the carrier is alive. Early media is not relayed.
                 leg = self.legs.get(event.call_id)
-                if leg is not None and leg.role == "customer":
+                if leg is not None and leg.role in ("customer", "external"):
                     self._decide(lambda: self.center.trunk_progress(now, leg.call_id, leg.leg_id))
             case OptionsAnswered():
                 self.trunks.options_answered(event, now)
@@ -497,7 +507,7 @@ class Telephony:
         if leg is None:
             return
         leg.ended = True
-        if leg.role == "customer":  # an outbound call's leg on a carrier trunk
+        if leg.role in ("customer", "external"):  # a leg on a carrier trunk
             log.info(
                 "trunk leg failed: %s %s",
                 event.status,
@@ -572,7 +582,13 @@ class Telephony:
             ua.answer_refer(event.call_id, 403, now, "Use the API for attended transfer")
             return
         number = event.target.user or ""
-        destination = self.center.transfer_destination(number, now)
+        try:
+            destination = self.center.transfer_destination(number, now)
+        except OriginateError as error:  # an outside number we may not or cannot dial
+            log.info("REFER to %s refused: %s", number, error, extra={"call_id": leg.call_id})
+            status, reason = _REFER_REFUSALS.get(error.kind, (404, "No such queue or user"))
+            ua.answer_refer(event.call_id, status, now, reason)
+            return
         if destination is None:
             log.info("REFER to %s: no such queue or user", number, extra={"call_id": leg.call_id})
             ua.answer_refer(event.call_id, 404, now, "No such queue or user")
@@ -753,8 +769,10 @@ class Telephony:
         )
 
     async def _dial_trunk(self, command: DialTrunk) -> None:
-        """The customer leg of an outbound call: an INVITE to the carrier with our offer."""
-        leg = _Leg(command.leg_id, command.call_id, "customer")
+        """An INVITE to the carrier with our offer: the customer leg of an outbound call, or
+        the outside party of an inbound call's transfer."""
+        role: Role = "customer" if command.call_id in self.center.outbound else "external"
+        leg = _Leg(command.leg_id, command.call_id, role)
         self.legs[command.leg_id] = leg
         endpoint = await self._allocate(leg)
         if leg.ended or not self.center.is_live(command.call_id):

@@ -3,6 +3,8 @@ agent to wrap-up, with an explicit clock and every command checked."""
 
 from __future__ import annotations
 
+import pytest
+
 from hotline.acd import Acd, AgentProfile, AgentState, ExitAction, ExitKind, QueueConfig
 from hotline.acd.events import ContactOffered, ContactQueued, OfferWithdrawn
 from hotline.calls.cdr import build_cdr
@@ -22,6 +24,7 @@ from hotline.calls.control import (
 )
 from hotline.calls.events import CallEvent, SurveyAnswered
 from hotline.calls.numbers import NumberingPlan
+from hotline.calls.outbound import OriginateError
 from hotline.calls.routing import Destination, InboundRoute, InboundRouter
 from hotline.events import Event
 from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
@@ -298,4 +301,8 @@ def test_what_a_phones_transfer_target_means() -> None:
     assert cc.transfer_destination("1001", 0) == TransferDestination("user", "1001")
     assert cc.transfer_destination("8000", 0) == TransferDestination("user", "1009")
     assert cc.transfer_destination("4000", 0) is None  # into the IVR: not offered
-    assert cc.transfer_destination("13800138000", 0) is None  # outside: no trunk calls yet
+    assert cc.transfer_destination("ghost", 0) is None  # no queue, user or number
+    # An outside number needs a trunk group; this node has none: refused, saying why.
+    with pytest.raises(OriginateError, match="no trunk group") as refused:
+        cc.transfer_destination("13800138000", 0)
+    assert refused.value.kind == "unavailable"

@@ -78,6 +78,7 @@ _ERROR_CODES = {
     "not_found": status.HTTP_404_NOT_FOUND,
     "invalid": 422,
     "unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "forbidden": status.HTTP_403_FORBIDDEN,
 }
 
 
@@ -311,7 +312,9 @@ async def transfer_call(
     principal: PrincipalDep,
     context: ContextDep,
 ) -> Response:
-    """Blind transfer: into a queue, or to a user or number (rung directly)."""
+    """Blind transfer: into a queue, to a user (rung directly), or to an outside number
+    through a carrier trunk (403: the transfer rules do not allow that number; 503: no
+    usable trunk; the caller stays with the agent when refused)."""
     if body.queue is not None:
         queue = body.queue
         return await _control(
