@@ -220,3 +220,40 @@ def test_an_agents_click_to_call_events_reach_it_and_its_departments_supervisors
     assert who(CallEnded(at=1002.0, call_id=call_id, side="agent", cause="bye")) == (
         everyone_concerned
     )
+
+
+async def test_an_inbound_call_is_transferred_to_an_outside_number_within_the_rules(
+    world: World, clients, node: Node
+) -> None:
+    from tests.unit.api.test_live import connected_call
+
+    call_id = await connected_call(world, clients, Recorder())
+    url = f"/api/v1/live/calls/{call_id}/transfer"
+    agent = clients["agent"]
+    # International numbers are off by default (toll fraud): refused, the call unchanged.
+    refused = await agent.post(url, json={"target": "+44 20 7123 4567"})
+    assert refused.status_code == 403
+    assert "international transfers are not allowed" in refused.json()["detail"]
+    assert (await agent.post(url, json={"target": "110"})).status_code == 403  # short code
+    # No usable trunk: 503 with why; the caller stays with the agent.
+    node.states["telecom"].up = False
+    down = await agent.post(url, json={"target": "021 6888 8888"})
+    assert down.status_code == 503
+    assert "telecom down" in down.json()["detail"]
+    assert node.center.calls[call_id].agent == "100"
+    node.states["telecom"].up = True
+    moved = await agent.post(url, json={"target": "021 6888 8888"})
+    assert moved.status_code == 204, moved.text
+    (call,) = (await clients["admin"].get("/api/v1/live/calls")).json()
+    assert call["state"] == "transferring"
+    assert call["agent"] is None
+    assert [(p["role"], p["party"], p["answered"]) for p in call["parties"]] == [
+        ("external", "+862168888888", False)
+    ]
+    assert node.states["telecom"].active_calls == 1
+    async with world.context.database.session() as session:
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "transfer").order_by(AuditEntry.id)
+        )
+    assert entry is not None
+    assert entry.detail == {"target": "021 6888 8888"}
