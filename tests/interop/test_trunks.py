@@ -37,8 +37,9 @@ PASSWORD = "carrier-secret"
 class Carrier:
     """A SIPp UAS on a fixed loopback port, which can be killed and started again."""
 
-    def __init__(self, directory: Path, name: str, scenario: str) -> None:
+    def __init__(self, directory: Path, name: str, scenario: str, *, echo: bool = False) -> None:
         self.directory = directory
+        self.echo = echo  # send back every RTP packet it receives (-rtp_echo)
         self.name = name
         self.port = free_port_pair()
         self.media_port = free_port_pair()
@@ -56,6 +57,7 @@ class Carrier:
                 *["-mi", "127.0.0.1", "-mp", str(self.media_port), "-nostdin"],
                 *["-trace_err", "-error_file", str(self.directory / f"{self.name}-errors.log")],
                 *["-trace_msg", "-message_file", str(self.messages)],
+                *(["-rtp_echo"] if self.echo else []),
             ],
             cwd=self.directory,
             stdin=subprocess.DEVNULL,

@@ -32,11 +32,16 @@ def wait_until(predicate: Callable[[], T | None], timeout: float, what: str) -> 
 
 
 class DemoNode:
-    def __init__(self, run_hotline: type[HotlineProcess], directory: Path) -> None:
+    def __init__(
+        self,
+        run_hotline: type[HotlineProcess],
+        directory: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.directory = directory
         self.data = directory / "demo"
         self.process = run_hotline(
-            ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(self.data)]
+            ["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(self.data)], env
         )
         self.process.wait_for("hotline ready", timeout=90)
         self.base = self._logged(r"(http://127\.0\.0\.1:\d+)")

@@ -5,11 +5,14 @@ health probes (OPTIONS, answered 200) and the outbound calls (INVITE), whichever
 OPTIONS ``recv`` is optional and jumps to its own branch. An INVITE is then refused with
 503 (``reject``), answered with a looped A-law tone until the node's BYE (``answer``), or
 first challenged with a 401 digest and answered only if SIPp's ``verifyauth`` accepts the
-credentials, else refused with 403 (``challenge``).
+credentials, else refused with 403 (``challenge``). ``refuse`` picks INVITEs by their
+Request-URI (a regular expression) and answers them with a status of their own, so one
+carrier can be busy for one number and answer another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -61,7 +64,7 @@ _ANSWER = """
     ]]>
   </send>
   <recv request="ACK"/>
-  <nop><action><exec rtp_stream="{wav},-1,8"/></action></nop>
+  {stream}
   <recv request="BYE"/>
   <send next="done">
     <![CDATA[
@@ -79,9 +82,28 @@ def carrier_scenario(
     talk_wav: Path | None = None,
     username: str = "",
     password: str = "",
+    refuse: Mapping[str, str] | None = None,
 ) -> str:
-    """The scenario XML; ``talk_wav`` (A-law) is what an answered call sends."""
-    answer = _ANSWER.format(headers=_REPLY_HEADERS, wav=talk_wav or "")
+    """The scenario XML; ``talk_wav`` (A-law) is what an answered call sends (None: it
+    sends nothing, for a carrier started with ``-rtp_echo``); ``refuse``: Request-URI
+    pattern -> status line ("486 Busy Here") for the INVITEs it matches."""
+    stream = f'<nop><action><exec rtp_stream="{talk_wav},-1,8"/></action></nop>'
+    answer = _ANSWER.format(headers=_REPLY_HEADERS, stream=stream if talk_wav else "")
+    matches, branches, refusals = [], [], []
+    for index, (pattern, status) in enumerate((refuse or {}).items()):
+        matches.append(
+            f'<ereg regexp="INVITE sip:{pattern}" search_in="msg" check_it="false" '
+            f'assign_to="refuse{index}"/>'
+        )
+        branches.append(f'<nop hide="true" test="refuse{index}" next="refuse{index}"/>')
+        refusals.append(
+            f'<label id="refuse{index}"/>{_reply(status)}\n  <recv request="ACK" next="done"/>'
+        )
+    receive = (
+        f'<recv request="INVITE"><action>{"".join(matches)}</action></recv>'
+        if matches
+        else '<recv request="INVITE"/>'
+    )
     if mode == "reject":
         invite = _reply("503 Service Unavailable") + '\n  <recv request="ACK" next="done"/>'
     elif mode == "answer":
@@ -105,8 +127,10 @@ def carrier_scenario(
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier {mode}">
   <recv request="OPTIONS" optional="true" next="options"/>
-  <recv request="INVITE"/>
+  {receive}
+  {"".join(branches)}
   {invite}
+  {"".join(refusals)}
   <label id="options"/>
   {_reply("200 OK")}
   <label id="done"/>
