@@ -192,6 +192,8 @@ class LiveOperations:
         a carrier trunk (403 "forbidden" if the transfer rules do not allow it, 503 if no
         trunk could carry the call now: the caller stays with the agent either way)."""
         self._not_outbound(call_id, "transfer")
+        if not self.center.is_live(call_id):
+            raise OperationError("not_found", f"no call {call_id} in progress")
         try:
             destination = self.center.transfer_destination(target, self._clock())
         except OriginateError as error:
