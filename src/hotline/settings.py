@@ -233,9 +233,6 @@ class Settings(BaseSettings):
             for trunk in group.trunks:
                 if trunk not in names:
                     raise ValueError(f"trunk_groups.{index}.trunks: no trunk {trunk!r}")
-        transfer_group = self.external_transfer.trunk_group
-        if transfer_group is not None and transfer_group not in groups:
-            raise ValueError(f"external_transfer.trunk_group: no trunk group {transfer_group!r}")
         return self
 
     @model_validator(mode="after")

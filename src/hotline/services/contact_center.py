@@ -154,10 +154,12 @@ class ContactCenter:
     ) -> None:
         """The trunk groups outbound calls go through (their states are shared with the
         node's trunk service, which probes them), how numbers are read, and which outside
-        numbers transfers may reach."""
+        numbers transfers may reach (None: the rules stay as they are; the live directory
+        changes trunks and groups, the rules come from the settings)."""
         self.trunk_groups = dict(groups)
         self._plan = plan
-        self._transfer_rules = transfer_rules or ExternalTransferRules()
+        if transfer_rules is not None:
+            self._transfer_rules = transfer_rules
 
     def is_live(self, call_id: str) -> bool:
         """Whether a call (inbound or outbound) is still in progress."""
@@ -256,8 +258,9 @@ class ContactCenter:
             raise OriginateError("unavailable", "no trunk group is configured on this node")
         name = self._transfer_rules.trunk_group or next(iter(self.trunk_groups))
         group = self.trunk_groups.get(name)
-        if group is None:
-            raise OriginateError("not_found", f"no trunk group {name} for transfers")
+        if group is None:  # the node's configuration, not the caller, is wrong
+            log.error("external_transfer.trunk_group %s is no trunk group of this node", name)
+            raise OriginateError("unavailable", f"no trunk group {name} for transfers")
         return group
 
     def _external_dial(self, call: CustomerCall, raw: str) -> TrunkDial:

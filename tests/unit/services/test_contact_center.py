@@ -306,3 +306,46 @@ def test_what_a_phones_transfer_target_means() -> None:
     with pytest.raises(OriginateError, match="no trunk group") as refused:
         cc.transfer_destination("13800138000", 0)
     assert refused.value.kind == "unavailable"
+
+
+def test_a_transfer_to_an_outside_number_through_the_centre_and_its_timers() -> None:
+    from hotline.calls.control import CancelLeg, DialTrunk, RingAgent, TransferDestination
+    from hotline.calls.outbound import ExternalTransferRules
+    from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+
+    cc = center()
+    states = trunk_states([TrunkConfig(name="telecom", host="198.51.100.1", setup_timeout_s=5)])
+    groups = {
+        "out": TrunkGroup.build(TrunkGroupConfig(name="out", trunks=("telecom",)), states),
+        "xfer": TrunkGroup.build(TrunkGroupConfig(name="xfer", trunks=("telecom",)), states),
+    }
+    rules = ExternalTransferRules(trunk_group="xfer", allowed_prefixes=("+852",))
+    cc.configure_trunks(groups, NumberingPlan(region="CN"), rules)
+    cc.configure_trunks(groups, NumberingPlan(region="CN"))  # a directory reload keeps them
+    assert cc.transfer_destination("+85221234567", 0) == TransferDestination(
+        "number", "+85221234567"
+    )
+    with pytest.raises(OriginateError) as refused:
+        cc.transfer_destination("+442071234567", 0)
+    assert refused.value.kind == "forbidden"
+    cc.agent_login(0, "1001")
+    cc.agent_ready(0, "1001")
+    cc.inbound_call(0, call_id="c1", leg_id="c1-in", caller="x", callee="4000", trunk=None)
+    cc.ivr_started(1, "c1", "demo-hotline", 1)
+    ring = next(o for o in cc.ivr_enqueue(2, "c1", "after-sales") if isinstance(o, RingAgent))
+    cc.leg_answered(3, "c1", ring.leg_id)
+    with pytest.raises(OriginateError):  # refused before anything changes
+        cc.transfer_to_number(10, "c1", "+442071234567")
+    assert cc.calls["c1"].agent == "1001"
+    (dial,) = [
+        o for o in cc.transfer_to_number(10, "c1", "13800138000") if isinstance(o, DialTrunk)
+    ]
+    assert (dial.trunk, dial.request_uri) == ("telecom", "sip:13800138000@198.51.100.1:5060")
+    assert cc.acd.agent_state("1001") is AgentState.WRAP_UP
+    assert cc.next_timer() == 15  # the trunk's setup time, from the call
+    # Silent carrier: given up at its setup time; the caller is back in the queue, and the
+    # ACD offers it again (1001 is in wrap-up, so nobody rings yet).
+    outputs = cc.handle_timer(15)
+    assert CancelLeg(dial.leg_id) in outputs
+    assert cc.calls["c1"].state == "queued"
+    assert states["telecom"].active_calls == 0
