@@ -550,6 +550,20 @@ class IvrPublish(Body):
     version: Id
 
 
+class IvrPilotStart(Body):
+    """Pin a version of the flow for one department's calls (a pilot)."""
+
+    version: Id
+
+
+class IvrPilotRead(ReadModel):
+    flow_id: int
+    department_id: int
+    version: int
+    started_at: datetime
+    started_by: int | None
+
+
 class IvrFlowRead(ReadModel):
     id: int
     name: str

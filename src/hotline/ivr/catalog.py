@@ -42,6 +42,17 @@ class FlowCatalog:
     def end_pilot(self, name: str, department: str) -> None:
         self._pilots.pop((name, department), None)
 
+    def replace_pilots(self, pilots: dict[tuple[str, str], int]) -> None:
+        """Every pilot at once, (flow, department) -> version, as the store holds them: a
+        pilot that is not in ``pilots`` has ended (or was promoted). Checked before any is
+        changed, so a bad entry leaves the pilots as they were."""
+        for (name, _department), version in pilots.items():
+            self._get(name, version)
+        self._pilots = dict(pilots)
+
+    def pilots(self) -> dict[tuple[str, str], int]:
+        return dict(self._pilots)
+
     def versions(self, name: str) -> list[int]:
         return sorted(self._versions.get(name, {}))
 

@@ -77,6 +77,17 @@ class Directory:
     #: Carrier trunks (enabled ones) and trunk groups, settings' first.
     trunks: tuple[TrunkConfig, ...] = ()
     trunk_groups: tuple[TrunkGroupConfig, ...] = ()
+    #: Departments piloting another version of a flow than the published one.
+    pilots: tuple[FlowPilot, ...] = ()
+
+
+@dataclass(frozen=True)
+class FlowPilot:
+    """Calls on routes owned by ``department`` run this version of the flow (a gray
+    release); everyone else runs the published one."""
+
+    department: str
+    flow: Flow
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,9 @@ async def load_directory(database: Database, bootstrap: Bootstrap | None = None)
         flow_rows = await rows(m.IvrFlow)
         versions: dict[tuple[int, int], dict[str, Any]] = {}
         published = [(f.id, f.published_version) for f in flow_rows if f.published_version]
-        for flow_id, version in published:
+        pilot_rows = await rows(m.IvrFlowPilot)
+        wanted = set(published) | {(p.flow_id, p.version) for p in pilot_rows}
+        for flow_id, version in sorted(wanted):
             row = await session.scalar(
                 select(m.IvrFlowVersion).where(
                     m.IvrFlowVersion.flow_id == flow_id, m.IvrFlowVersion.version == version
@@ -126,6 +139,7 @@ async def load_directory(database: Database, bootstrap: Bootstrap | None = None)
     calendars = builder.calendars(hours_rows)
     flows = builder.flows(flow_rows, versions)
     loaded_flows = {flow.name for flow in flows}
+    pilots = builder.pilots(pilot_rows, {row.id: row for row in flow_rows}, versions)
     flow_names = {row.id: row.name for row in flow_rows}
     extensions = {row.id: row.extension for row in agent_rows}
     targets: dict[str, _Targets] = {
@@ -159,6 +173,7 @@ async def load_directory(database: Database, bootstrap: Bootstrap | None = None)
         recording=recording,
         survey_flows={q: f for q, f in survey_flows.items() if f in loaded_flows},
         problems=tuple(builder.problems),
+        pilots=tuple(pilots),
     )
 
 
@@ -395,6 +410,33 @@ class _Builder:
                 self.problems.append(f"flow {row.name!r} left out: {error}")
         return out
 
+    def pilots(
+        self,
+        rows: Iterable[m.IvrFlowPilot],
+        flows: Mapping[int, m.IvrFlow],
+        versions: Mapping[tuple[int, int], dict[str, Any]],
+    ) -> list[FlowPilot]:
+        out: list[FlowPilot] = []
+        for row in rows:
+            flow = flows.get(row.flow_id)
+            department = self.departments.get(row.department_id)
+            if flow is None or department is None:
+                continue  # deleted meanwhile: the foreign keys remove or refuse it
+            label = f"pilot of flow {flow.name!r} in {department!r}"
+            definition = versions.get((row.flow_id, row.version))
+            if definition is None:
+                self.problems.append(f"{label}: version {row.version} is missing")
+                continue
+            document = {**definition, "name": flow.name, "version": row.version}
+            try:
+                parsed = parse_flow(document, f"flow {flow.name} v{row.version}")
+            except FlowError as error:
+                # Its department's calls run the published version meanwhile.
+                self.problems.append(f"{label} left out: {error}")
+                continue
+            out.append(FlowPilot(department, parsed))
+        return out
+
     def routes(
         self,
         rows: Iterable[m.InboundRoute],
@@ -517,6 +559,7 @@ class LiveDirectory:
                 self.catalog.publish(flow.name, flow.version)
             except CatalogError as error:
                 log.warning("configuration: flow %s left out: %s", flow.name, error)
+        self._apply_pilots(directory.pilots)
         try:
             router = InboundRouter(directory.routes, directory.calendars, self.plan)
         except RoutingError as error:
@@ -542,8 +585,23 @@ class LiveDirectory:
                 "agents": len(directory.agents),
                 "routes": len(directory.routes),
                 "flows": len(directory.flows),
+                "pilots": len(directory.pilots),
             },
         )
+
+    def _apply_pilots(self, pilots: Iterable[FlowPilot]) -> None:
+        """The catalog's pilots become exactly the store's (ended and promoted ones go).
+        Calls in progress keep the ``Flow`` they started with: only new calls see this."""
+        wanted: dict[tuple[str, str], int] = {}
+        for pilot in pilots:
+            flow = self.flow_filter(pilot.flow) if self.flow_filter is not None else pilot.flow
+            try:
+                self.catalog.add(flow)
+            except CatalogError as error:
+                log.warning("configuration: pilot of %s left out: %s", flow.name, error)
+                continue
+            wanted[(flow.name, pilot.department)] = flow.version
+        self.catalog.replace_pilots(wanted)
 
     def start(self) -> None:
         """Follow configuration changes on the bus until :meth:`stop`. Subscribes at once,

@@ -290,6 +290,24 @@ class IvrFlowVersion(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+class IvrFlowPilot(Base):
+    """A department's calls run another version of a flow than the published one (a gray
+    release); promoting the pilot publishes that version and deletes this row."""
+
+    __tablename__ = "ivr_flow_pilots"
+    __table_args__ = (UniqueConstraint("flow_id", "department_id", name="uq_ivr_flow_pilots_flow"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("ivr_flows.id", ondelete="CASCADE"))
+    # A department that pilots a flow cannot be deleted: end the pilot first.
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="RESTRICT"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class InboundRoute(Base):
     """Which DID (number dialled) goes where, optionally only from one trunk."""
 

@@ -20,6 +20,7 @@ from hotline.store.models import (
     Base,
     Cdr,
     Customer,
+    IvrFlowPilot,
     IvrFlowVersion,
     QueueLogEntry,
     Recording,
@@ -123,6 +124,25 @@ class IvrFlowVersionRepository(Repository[IvrFlowVersion]):
     async def latest_number(self, flow_id: int) -> int:
         query = select(func.max(IvrFlowVersion.version)).where(IvrFlowVersion.flow_id == flow_id)
         return (await self.session.execute(query)).scalar_one_or_none() or 0
+
+
+class IvrFlowPilotRepository(Repository[IvrFlowPilot]):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, IvrFlowPilot)
+
+    async def of_flow(self, flow_id: int) -> Sequence[IvrFlowPilot]:
+        query = (
+            select(IvrFlowPilot)
+            .where(IvrFlowPilot.flow_id == flow_id)
+            .order_by(IvrFlowPilot.department_id)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def find(self, flow_id: int, department_id: int) -> IvrFlowPilot | None:
+        query = select(IvrFlowPilot).where(
+            IvrFlowPilot.flow_id == flow_id, IvrFlowPilot.department_id == department_id
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
 
 
 class AuditRepository:

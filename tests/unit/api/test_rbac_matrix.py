@@ -95,7 +95,7 @@ CREATE: dict[str, Payload] = {
     ),
     "ivr-flows": simple(
         lambda w, n: {
-            "name": f"flow {n}",
+            "name": f"flow-{n}",  # a name the node can run (pilots are checked so)
             "department_id": w.ids["dept_A"],
             "definition": flow_definition(),
         }
@@ -151,9 +151,19 @@ class Case:
     status: int = 200
     resource: str | None = None  # create a fresh one of these and put its id in {id}
     body: Payload | None = None
+    #: Run as admin on the fresh item first (a pilot to end or promote).
+    setup: Callable[[World, int], Awaitable[None]] | None = None
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+async def _pilot(world: World, flow_id: int) -> None:
+    """Department A pilots version 1 of a fresh (unpublished) flow."""
+    response = await world.clients["admin"].put(
+        f"/api/v1/ivr-flows/{flow_id}/pilots/{world.ids['dept_A']}", json={"version": 1}
+    )
+    assert response.status_code == 200, response.text
 
 
 def _cases() -> list[Case]:
@@ -196,6 +206,29 @@ def _cases() -> list[Case]:
             DEPT_WRITE,
             resource="ivr-flows",
             body=simple(lambda w, n: {"version": 1}),
+        ),
+        Case("GET", "/api/v1/ivr-flows/{id}/pilots", CONFIG_READ, resource="ivr-flows"),
+        Case(
+            "PUT",
+            "/api/v1/ivr-flows/{id}/pilots/{dept}",
+            DEPT_WRITE,
+            resource="ivr-flows",
+            body=simple(lambda w, n: {"version": 1}),
+        ),
+        Case(
+            "DELETE",
+            "/api/v1/ivr-flows/{id}/pilots/{dept}",
+            DEPT_WRITE,
+            204,
+            resource="ivr-flows",
+            setup=_pilot,
+        ),
+        Case(
+            "POST",
+            "/api/v1/ivr-flows/{id}/pilots/{dept}/promote",
+            DEPT_WRITE,
+            resource="ivr-flows",
+            setup=_pilot,
         ),
     ]
     # This API has no telephony behind it: permitted callers get 503, the others 403
@@ -304,9 +337,12 @@ async def test_every_endpoint_allows_exactly_its_roles(world: World, clients) ->
     mismatches = []
     for case in CASES:
         for role in ROLES:
-            path = case.path
+            path = case.path.replace("{dept}", str(world.ids["dept_A"]))
             if case.resource is not None:
-                path = path.format(id=await fresh(world, case.resource))
+                item_id = await fresh(world, case.resource)
+                path = path.replace("{id}", str(item_id))
+                if case.setup is not None:
+                    await case.setup(world, item_id)
             body = await case.body(world, next(_counter)) if case.body else None
             response = await clients[role].request(case.method, path, json=body)
             expected = case.status if role in case.allowed else 403
@@ -320,6 +356,7 @@ def test_matrix_covers_every_api_route(world: World) -> None:
 
     covered = {(case.method, case.path.replace("{id}", "{item_id}")) for case in CASES}
     covered |= {(m, p.replace("{item_id}", "{flow_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{dept}", "{department_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{recording_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
     covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
@@ -347,6 +384,7 @@ async def test_anonymous_gets_401_everywhere(world: World, clients) -> None:
         if case.path == "/api/v1/auth/me" or case.resource is None:
             path = case.path
         else:
-            path = case.path.format(id=1)
+            path = case.path.replace("{id}", "1")
+        path = path.replace("{dept}", "1")
         response = await anonymous.request(case.method, path, json={})
         assert response.status_code == 401, (case, response.text)

@@ -1,4 +1,5 @@
-"""IVR flows: create with a first version, add versions, publish one, list history."""
+"""IVR flows: create with a first version, add versions, publish one, list history, and
+pilot a version in one department before publishing it (``/pilots``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from hotline.api.schemas import (
     IvrFlowCreate,
     IvrFlowRead,
     IvrFlowUpdate,
+    IvrPilotRead,
+    IvrPilotStart,
     IvrProblem,
     IvrPublish,
     IvrSource,
@@ -25,6 +28,7 @@ from hotline.store.models import IvrFlow
 
 router = APIRouter(prefix="/ivr-flows", tags=["ivr-flows"])
 FlowId = Annotated[int, Path(ge=1, le=MAX_INT)]
+DepartmentId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 def _read(flow: IvrFlow, latest: int) -> IvrFlowRead:
@@ -116,6 +120,48 @@ async def publish_ivr_flow(
     flow_id: FlowId, body: IvrPublish, session: SessionDep, principal: PrincipalDep
 ) -> IvrFlowRead:
     return _read(*await IvrService(session, principal).publish(flow_id, body.version))
+
+
+@router.get("/{flow_id}/pilots")
+async def list_ivr_flow_pilots(
+    flow_id: FlowId, session: SessionDep, principal: PrincipalDep
+) -> list[IvrPilotRead]:
+    pilots = await IvrService(session, principal).pilots_of(flow_id)
+    return [IvrPilotRead.model_validate(pilot) for pilot in pilots]
+
+
+@router.put("/{flow_id}/pilots/{department_id}")
+async def start_ivr_flow_pilot(
+    flow_id: FlowId,
+    department_id: DepartmentId,
+    body: IvrPilotStart,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> IvrPilotRead:
+    """New calls on the department's routes run ``version``; others the published one."""
+    pilot = await IvrService(session, principal).start_pilot(flow_id, department_id, body.version)
+    return IvrPilotRead.model_validate(pilot)
+
+
+@router.delete(
+    "/{flow_id}/pilots/{department_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def end_ivr_flow_pilot(
+    flow_id: FlowId, department_id: DepartmentId, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """The department returns to the published version."""
+    await IvrService(session, principal).end_pilot(flow_id, department_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{flow_id}/pilots/{department_id}/promote")
+async def promote_ivr_flow_pilot(
+    flow_id: FlowId, department_id: DepartmentId, session: SessionDep, principal: PrincipalDep
+) -> IvrFlowRead:
+    """Publish the pilot's version for everyone and end the pilot."""
+    return _read(*await IvrService(session, principal).promote_pilot(flow_id, department_id))
 
 
 def _definition(body: IvrSource) -> dict[str, Any] | None:

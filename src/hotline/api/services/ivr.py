@@ -5,6 +5,15 @@ definition, so every save is a new version and rolling back is publishing an old
 Every definition is checked by the IVR's own validator (``hotline.ivr.flow``) before it is
 stored: a version the interpreter would refuse is never saved. YAML sources are kept as
 written (comments included) and their problems carry the line they point at.
+
+A pilot (gray release) lets one department's calls run another version before everyone:
+calls on routes owned by that department get the pilot version, all others the published
+one, until the pilot is promoted (its version becomes the published one) or ended. The
+version is validated again when a pilot starts, so a pilot never fails at call time.
+RBAC: the same as publishing, ``department:write`` on the flow's department, and the pilot's
+department must be in the caller's scope too: an admin pilots anywhere, a supervisor only
+flows of their own department, in their own department (promoting is publishing, which a
+supervisor may already do for their department's flows).
 """
 
 from __future__ import annotations
@@ -21,8 +30,12 @@ from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, FieldError, FieldProblem, NotFoundError
 from hotline.api.services.integrity import Integrity, routed_to
 from hotline.ivr.problems import FlowProblem, check_flow, check_flow_text
-from hotline.store.models import Department, IvrFlow, IvrFlowVersion
-from hotline.store.repositories import IvrFlowVersionRepository, Repository
+from hotline.store.models import Department, IvrFlow, IvrFlowPilot, IvrFlowVersion
+from hotline.store.repositories import (
+    IvrFlowPilotRepository,
+    IvrFlowVersionRepository,
+    Repository,
+)
 
 
 class IvrService:
@@ -31,6 +44,7 @@ class IvrService:
         self.principal = principal
         self.flows = Repository(session, IvrFlow)
         self.versions = IvrFlowVersionRepository(session)
+        self.pilots = IvrFlowPilotRepository(session)
         self.audit = AuditService(session, principal)
         self.integrity = Integrity(session, principal)
 
@@ -171,6 +185,105 @@ class IvrService:
             department_id=flow.department_id,
         )
         return max(known)
+
+    # ---- pilots (gray release per department) -------------------------------------------
+
+    async def pilots_of(self, flow_id: int) -> Sequence[IvrFlowPilot]:
+        self.principal.require(Permission.DEPARTMENT_READ)
+        flow = await self._flow(flow_id)
+        return await self.pilots.of_flow(flow.id)
+
+    async def _pilot(self, flow: IvrFlow, department_id: int) -> IvrFlowPilot | None:
+        return await self.pilots.find(flow.id, department_id)
+
+    async def start_pilot(self, flow_id: int, department_id: int, number: int) -> IvrFlowPilot:
+        """Calls of ``department_id`` run version ``number`` from now on (a pilot already
+        running there moves to that version). The version must exist, still pass the
+        validator, and differ from the published one."""
+        self.principal.require(Permission.DEPARTMENT_WRITE)
+        flow = await self._flow(flow_id)
+        self.principal.require_department(department_id)
+        await self.integrity.require_row(Department, department_id, "department_id")
+        version = next(
+            (v for v in await self.versions.versions(flow.id) if v.version == number), None
+        )
+        if version is None:
+            raise FieldError.one("version", f"ivr flow {flow.id} has no version {number}")
+        if number == flow.published_version:
+            raise FieldError.one(
+                "version", f"version {number} is the published version; a pilot runs another"
+            )
+        document = {**version.definition, "name": flow.name, "version": number}
+        problems = check_flow(document)
+        if problems:
+            raise FieldError([_field_problem("version", problem) for problem in problems])
+        pilot = await self._pilot(flow, department_id)
+        before = pilot.version if pilot is not None else None
+        try:
+            if pilot is None:
+                pilot = IvrFlowPilot(
+                    flow_id=flow.id,
+                    department_id=department_id,
+                    version=number,
+                    started_by=self.principal.user_id,
+                )
+                await self.pilots.add(pilot)
+            else:
+                await self.pilots.update(pilot, {"version": number})
+            await self.audit.record(
+                "start_pilot",
+                "ivr-flows",
+                flow.id,
+                detail={"department_id": department_id, "before": before, "after": number},
+                department_id=department_id,
+            )
+            await self.session.commit()
+        except IntegrityError as error:
+            await self.session.rollback()
+            raise ConflictError(
+                f"ivr flow {flow_id}: a pilot in department {department_id} changed meanwhile"
+            ) from error
+        return pilot
+
+    async def end_pilot(self, flow_id: int, department_id: int) -> None:
+        """The department's new calls run the published version again."""
+        self.principal.require(Permission.DEPARTMENT_WRITE)
+        flow = await self._flow(flow_id)
+        self.principal.require_department(department_id)
+        pilot = await self._pilot(flow, department_id)
+        if pilot is None:
+            raise NotFoundError(f"ivr flow {flow_id} has no pilot in department {department_id}")
+        await self.pilots.delete(pilot)
+        await self.audit.record(
+            "end_pilot",
+            "ivr-flows",
+            flow.id,
+            detail={"department_id": department_id, "version": pilot.version},
+            department_id=department_id,
+        )
+        await self.session.commit()
+
+    async def promote_pilot(self, flow_id: int, department_id: int) -> tuple[IvrFlow, int]:
+        """The pilot's version becomes the published one (everyone's) and the pilot ends;
+        pilots of other departments go on."""
+        self.principal.require(Permission.DEPARTMENT_WRITE)
+        flow = await self._flow(flow_id)
+        self.principal.require_department(department_id)
+        pilot = await self._pilot(flow, department_id)
+        if pilot is None:
+            raise NotFoundError(f"ivr flow {flow_id} has no pilot in department {department_id}")
+        number = pilot.version
+        await self.pilots.delete(pilot)
+        await self.audit.record(
+            "promote_pilot",
+            "ivr-flows",
+            flow.id,
+            detail={"department_id": department_id, "version": number},
+            department_id=department_id,
+        )
+        latest = await self._publish(flow, number)
+        await self.session.commit()
+        return flow, latest
 
     async def delete(self, flow_id: int) -> None:
         self.principal.require(Permission.DEPARTMENT_WRITE)
