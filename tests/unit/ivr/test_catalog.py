@@ -46,3 +46,19 @@ def test_unknown_flows_and_versions() -> None:
     catalog.add(flow(1))
     with pytest.raises(CatalogError, match="flow main has no published version"):
         catalog.for_call("main")
+
+
+def test_replacing_pilots_ends_the_missing_ones_and_refuses_unknown_versions() -> None:
+    catalog = FlowCatalog()
+    catalog.add(flow(1))
+    catalog.add(flow(2, "new greeting"))
+    catalog.publish("main", 1)
+    catalog.replace_pilots({("main", "sales"): 2, ("main", "after-sales"): 2})
+    running = catalog.for_call("main", "sales")
+    catalog.replace_pilots({("main", "after-sales"): 2})
+    assert catalog.for_call("main", "sales").version == 1
+    assert catalog.for_call("main", "after-sales").version == 2
+    assert running.version == 2  # a call that started in the pilot keeps what it runs
+    with pytest.raises(CatalogError, match="no flow main version 9"):
+        catalog.replace_pilots({("main", "sales"): 9})
+    assert catalog.pilots() == {("main", "after-sales"): 2}  # unchanged by the refusal

@@ -25,6 +25,7 @@ from hotline.store.database import Database
 from hotline.store.models import (
     Department,
     IvrFlow,
+    IvrFlowPilot,
     IvrFlowVersion,
     Queue,
     Trunk,
@@ -179,3 +180,37 @@ async def test_enabled_trunks_and_their_groups_load_beside_the_settings_ones(
     assert "trunk group 'main' left out: settings have a group of that name" in problems
     assert "trunk group 'idle' left out: none of its trunks (spare)" in problems
     assert "'local'" not in problems
+
+
+async def test_pilots_load_with_their_department_and_a_broken_one_is_left_out(
+    database: Database,
+) -> None:
+    await _seed(database)
+    hangup = {"start": "bye", "nodes": {"bye": {"type": "hangup"}}}
+    async with database.session() as session:
+        sales = await session.scalar(select(Department).where(Department.name == "sales"))
+        after_sales = await session.scalar(
+            select(Department).where(Department.name == "after-sales")
+        )
+        assert sales is not None and after_sales is not None
+        flow = await session.scalar(select(IvrFlow).where(IvrFlow.name == "demo-hotline"))
+        assert flow is not None
+        session.add(IvrFlowVersion(flow_id=flow.id, version=2, definition=hangup))
+        broken = {"start": "a", "nodes": {"a": {"type": "play", "next": "nowhere"}}}
+        session.add(IvrFlowVersion(flow_id=flow.id, version=3, definition=broken))
+        session.add(IvrFlowPilot(flow_id=flow.id, department_id=sales.id, version=2))
+        session.add(IvrFlowPilot(flow_id=flow.id, department_id=after_sales.id, version=3))
+        await session.commit()
+    directory = await load_directory(database)
+    assert [(p.department, p.flow.name, p.flow.version) for p in directory.pilots] == [
+        ("sales", "demo-hotline", 2)
+    ]
+    (problem,) = directory.problems
+    assert "pilot of flow 'demo-hotline' in 'after-sales' left out" in problem
+    catalog = FlowCatalog()
+    live = LiveDirectory(
+        database, ContactCenter(Acd(), InboundRouter([], {}, PLAN)), catalog, list, PLAN
+    )
+    await live.apply(directory)
+    assert catalog.for_call("demo-hotline", "sales").version == 2
+    assert catalog.for_call("demo-hotline", "after-sales").version == 1  # the published one
