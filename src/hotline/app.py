@@ -47,6 +47,7 @@ from hotline.services.contact_center import ContactCenter
 from hotline.services.directory import Bootstrap, Directory, LiveDirectory
 from hotline.services.metrics import CallQuality, LiveCollector
 from hotline.services.operations import LiveOperations
+from hotline.services.recording_files import report_files_without_rows
 from hotline.services.telephony import Telephony, TelephonyConfig
 from hotline.settings import Settings, SettingsError
 from hotline.sip.auth import AccountCredentials
@@ -301,6 +302,7 @@ class Node:
             )
             await seed_demo_desk(self.database)
         await self.database.check_migrated()
+        await report_files_without_rows(self.database, self.settings.data_dir / "recordings")
         log.info("database ready", extra={"database": self.database.safe_url})
 
 

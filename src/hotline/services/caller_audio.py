@@ -78,6 +78,21 @@ class CallerAudio:
             if self._waiting.get(endpoint_id) is finished:
                 del self._waiting[endpoint_id]
 
+    async def stop_capture(self, endpoint_id: str) -> None:
+        """End a capture now (the node is stopping): its waiter gets the audio so far, as
+        if the capture had ended by itself. Nothing happens if it has ended already."""
+        waiting = self._waiting.get(endpoint_id)
+        if waiting is None or waiting.done():
+            return
+        try:
+            stopped = await self.engine.execute(media.StopCapture(endpoint_id))
+        except media.MediaEngineError as error:
+            log.warning("capture on %s not stopped: %s", endpoint_id, error)
+            return
+        if isinstance(stopped, CaptureResult) and not waiting.done():
+            waiting.set_result(stopped)
+        # Failed: it ended meanwhile, and its CaptureFinished is on its way to the waiter.
+
     # ---- speech ------------------------------------------------------------------------------
 
     def warm_up(self) -> None:

@@ -161,6 +161,7 @@ class _Call:
     department: str | None = None  # the call's, for the recordings it leaves
     audio_task: asyncio.Task[None] | None = None  # listening to the caller (speech, voicemail)
     voicemails: int = 0
+    voicemail_endpoint: str | None = None  # set while a voicemail is being recorded
     mix: CallMix | None = None  # its legs' mix in the engine (conference, supervisor)
 
 
@@ -223,8 +224,9 @@ class Telephony:
 
     async def stop(self) -> None:
         """End every call (BYE, recordings closed and reported), then stop SIP."""
-        now = self.clock()
         self.trunks.stop()
+        await self._finish_voicemails()
+        now = self.clock()
         for call_id in self.center.live_call_ids():
             self._decide(functools.partial(self.center.hangup, now, call_id, "node stopping"))
         workers = [call.worker for call in self.calls.values() if call.worker is not None]
@@ -260,6 +262,27 @@ class Telephony:
             return
         self._trunk_hosts = _trunk_hosts(trunks)
         self.center.configure_trunks(self.trunks.groups, self.config.numbering_plan)
+
+    async def _finish_voicemails(self) -> None:
+        """Close every voicemail being recorded and store it as if the caller had pressed
+        '#': the message is the customer's, and a node that stops must not leave its WAV
+        without a recordings row. Runs before the calls are hung up, so the capture is
+        stopped deliberately (not lost with its endpoint) and its ``RecordingSaved``
+        reaches the call history, which is stopped after telephony."""
+        recording = [
+            call
+            for call in self.calls.values()
+            if call.voicemail_endpoint is not None
+            and call.audio_task is not None
+            and not call.audio_task.done()
+        ]
+        for call in recording:
+            assert call.voicemail_endpoint is not None
+            await self.caller_audio.stop_capture(call.voicemail_endpoint)
+        tasks = [call.audio_task for call in recording if call.audio_task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.config.shutdown_grace)
+            log.info("voicemails closed at shutdown", extra={"count": len(tasks)})
 
     def phone_registered(self, agent_id: str) -> bool:
         """Whether the agent has a phone registered now (a desk phone that is unplugged
@@ -1116,12 +1139,15 @@ class Telephony:
         live = self.center.calls.get(call.call_id)
         department = live.department if live is not None else call.department
         started = self.clock()
+        call.voicemail_endpoint = endpoint_id
         try:
             capture = media.StartCapture(endpoint_id, rules, path=str(path), stop_digits="#")
             result = await self.caller_audio.capture(capture)
         except media.MediaEngineError as error:
             log.error("voicemail not recorded: %s", error, extra={"call_id": call.call_id})
             result = None
+        finally:
+            call.voicemail_endpoint = None
         if result is not None and result.error:
             log.error("voicemail file: %s", result.error, extra={"call_id": call.call_id})
         if result is not None and result.speech and result.error is None:
