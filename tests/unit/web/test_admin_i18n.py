@@ -24,7 +24,15 @@ ADMIN_KEYS: dict[str, list[str]] = {
         if spec.hint
     ],
     "admin.done.": ["created", "saved", "deleted"],
-    "admin.ivr.done.": ["created", "saved", "published", "saved_settings"],
+    "admin.ivr.done.": [
+        "created",
+        "saved",
+        "published",
+        "saved_settings",
+        "pilot_started",
+        "pilot_promoted",
+        "pilot_ended",
+    ],
     "admin.day.": [str(day) for day in range(7)],
     "admin.day_short.": [str(day) for day in range(7)],
     "admin.perm.": [p.value for p in Permission],

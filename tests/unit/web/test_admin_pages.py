@@ -211,6 +211,55 @@ async def test_ivr_editor_shows_problems_at_their_line_and_saves_versions(
     assert "Press one" in page.text
 
 
+async def test_the_flow_page_starts_promotes_and_ends_a_department_pilot(
+    web: World, clients
+) -> None:
+    flow_id = await _flow(web)
+    api = clients["admin"]
+    await api.post(f"/api/v1/ivr-flows/{flow_id}/publish", json={"version": 1})
+    second = await api.post(
+        f"/api/v1/ivr-flows/{flow_id}/versions", json={"yaml": FLOW.replace("Press 1", "Hi")}
+    )
+    assert second.status_code == 201
+    supervisor = await browser_login(web, "supervisor", "en")  # department A
+    page = await supervisor.get(f"/admin/ivr-flows/{flow_id}")
+    assert 'data-testid="no-pilots"' in page.text
+    assert '<option value="2">v2</option>' in page.text  # the published v1 is not offered
+    dept_a, dept_b = web.ids["dept_A"], web.ids["dept_B"]
+    outside = await supervisor.post(
+        f"/admin/ivr-flows/{flow_id}/pilots", data={"department_id": dept_b, "version": 2}
+    )
+    assert outside.status_code == 403
+    assert "department outside your scope" in outside.text
+    published = await supervisor.post(
+        f"/admin/ivr-flows/{flow_id}/pilots", data={"department_id": dept_a, "version": 1}
+    )
+    assert published.status_code == 422
+    assert "is the published version" in published.text
+    started = await supervisor.post(
+        f"/admin/ivr-flows/{flow_id}/pilots", data={"department_id": dept_a, "version": 2}
+    )
+    assert started.status_code == 303
+    page = await supervisor.get(started.headers["location"])
+    assert "Pilot of version 2 started." in page.text
+    assert f'data-pilot-department="{dept_a}"' in page.text
+    ended = await supervisor.post(f"/admin/ivr-flows/{flow_id}/pilots/{dept_a}/end")
+    assert ended.status_code == 303
+    again = await supervisor.post(f"/admin/ivr-flows/{flow_id}/pilots/{dept_a}/end")
+    assert again.status_code == 404
+    assert "has no pilot" in again.text
+    await supervisor.post(
+        f"/admin/ivr-flows/{flow_id}/pilots", data={"department_id": dept_a, "version": 2}
+    )
+    promoted = await supervisor.post(f"/admin/ivr-flows/{flow_id}/pilots/{dept_a}/promote")
+    assert promoted.status_code == 303
+    page = await supervisor.get(promoted.headers["location"])
+    assert "Version 2 published; the pilot has ended." in page.text
+    flow = (await api.get(f"/api/v1/ivr-flows/{flow_id}")).json()
+    assert flow["published_version"] == 2
+    assert (await api.get(f"/api/v1/ivr-flows/{flow_id}/pilots")).json() == []
+
+
 @pytest.mark.parametrize(
     ("username", "path", "status"),
     [

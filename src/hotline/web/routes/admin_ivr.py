@@ -4,10 +4,14 @@ Every save goes through the API's ``IvrService`` (the IVR's own validator, versi
 audit); a refused flow comes back with each problem next to its line in an annotated
 listing of the text, and the "check" button asks the same validator without saving
 (htmx swaps the result in). Supervisors manage the flows of their departments.
+
+The flow page also pilots a version in one department (``IvrService.start_pilot``): start,
+promote (publish it for everyone) and end, each applied to the live node by the directory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -222,9 +226,11 @@ async def _render_flow(
     problems: list[FlowProblem] | None = None,
     status_code: int = 200,
     settings_error: str | None = None,
+    pilot_error: str | None = None,
 ) -> HTMLResponse:
     try:
         flow, latest, versions = await _flow(page, flow_id)
+        pilots = list(await IvrService(page.session, page.user).pilots_of(flow_id))
     except NotFoundError:
         return not_found(page)
     shown = page.request.query_params.get("version")
@@ -245,6 +251,8 @@ async def _render_flow(
         departments=await _departments(page),
         done=page.request.query_params.get("done"),
         settings_error=settings_error,
+        pilots=pilots,
+        pilot_error=pilot_error,
     )
 
 
@@ -292,6 +300,57 @@ async def publish_version(
         return not_found(page)
     query = urlencode({"done": "published", "n": version})
     return RedirectResponse(f"{ADMIN_PREFIX}/ivr-flows/{flow_id}?{query}", 303)
+
+
+async def _pilot_action(
+    page: Page, flow_id: int, done: str, action: Callable[[IvrService], Awaitable[int]]
+) -> Response:
+    """Run one pilot action; a refusal is shown on the flow page, next to the pilots."""
+    try:
+        number = await action(IvrService(page.session, page.user))
+    except NotFoundError as error:
+        await page.session.rollback()
+        if "no pilot" not in str(error):
+            return not_found(page)
+        return await _render_flow(page, flow_id, status_code=404, pilot_error=str(error))
+    except (ServiceError, HTTPException) as error:
+        await page.session.rollback()
+        detail = error.detail if isinstance(error, HTTPException) else str(error)
+        code = error.status_code
+        return await _render_flow(page, flow_id, status_code=code, pilot_error=str(detail))
+    query = urlencode({"done": done, "n": number})
+    return RedirectResponse(f"{ADMIN_PREFIX}/ivr-flows/{flow_id}?{query}", 303)
+
+
+@router.post("/{flow_id:int}/pilots", response_model=None)
+async def start_pilot(
+    flow_id: int,
+    page: IvrPage,
+    department_id: Annotated[int, Form(ge=1, le=s.MAX_INT)],
+    version: Annotated[int, Form(ge=1, le=s.MAX_INT)],
+) -> Response:
+    async def start(service: IvrService) -> int:
+        return (await service.start_pilot(flow_id, department_id, version)).version
+
+    return await _pilot_action(page, flow_id, "pilot_started", start)
+
+
+@router.post("/{flow_id:int}/pilots/{department_id:int}/promote", response_model=None)
+async def promote_pilot(flow_id: int, department_id: int, page: IvrPage) -> Response:
+    async def promote(service: IvrService) -> int:
+        flow, _ = await service.promote_pilot(flow_id, department_id)
+        return flow.published_version or 0
+
+    return await _pilot_action(page, flow_id, "pilot_promoted", promote)
+
+
+@router.post("/{flow_id:int}/pilots/{department_id:int}/end", response_model=None)
+async def end_pilot(flow_id: int, department_id: int, page: IvrPage) -> Response:
+    async def end(service: IvrService) -> int:
+        await service.end_pilot(flow_id, department_id)
+        return 0
+
+    return await _pilot_action(page, flow_id, "pilot_ended", end)
 
 
 @router.post("/{flow_id:int}/settings", response_model=None)
