@@ -133,6 +133,41 @@ def test_an_invalid_ivr_flow_points_at_its_node_and_the_fix_is_a_new_version(
     page.context.close()
 
 
+def test_a_supervisor_pilots_a_new_version_in_their_department_and_promotes_it(
+    browser: Browser, demo: Demo
+) -> None:
+    admin = login(browser, demo, "admin")
+    admin.goto(f"{demo.url}/admin/ivr-flows/new")
+    admin.fill("input[name=name]", "pilot-menu")
+    admin.select_option("select[name=department_id]", label="after-sales")
+    admin.fill("textarea[name=yaml]", FLOW)
+    admin.click("button[type=submit].primary")
+    expect(admin.locator("[data-testid=notice]")).to_contain_text("version 1")
+    flow_url = admin.url.split("?")[0]
+    admin.fill("textarea[name=yaml]", FLOW.replace("Press 1 for sales", "Press 1, new menu"))
+    admin.check("input[name=publish]")
+    admin.click("[data-testid=ivr-save]")
+    admin.locator("tr[data-version='1'] button").click()  # v1 stays published, v2 is new
+    expect(admin.locator("tr[data-version='1']")).to_contain_text("published")
+    admin.context.close()
+
+    # The demo's supervisor belongs to after-sales: they pilot v2 there.
+    page = login(browser, demo, "supervisor")
+    page.goto(flow_url)
+    expect(page.locator("[data-testid=no-pilots]")).to_be_visible()
+    page.select_option("[data-testid=pilot-department]", label="after-sales")
+    page.select_option("[data-testid=pilot-version]", "2")
+    page.click("[data-testid=pilot-start]")
+    expect(page.locator("[data-testid=notice]")).to_contain_text("Pilot of version 2 started.")
+    expect(page.locator("[data-testid=pilots] tbody tr")).to_have_count(1)
+    expect(page.locator("[data-testid=pilots] tbody tr")).to_contain_text("after-sales")
+    page.click("[data-testid=pilot-promote]")
+    expect(page.locator("[data-testid=notice]")).to_contain_text("Version 2 published")
+    expect(page.locator("tr[data-version='2']")).to_contain_text("published")
+    expect(page.locator("[data-testid=no-pilots]")).to_be_visible()
+    page.context.close()
+
+
 def test_the_console_speaks_chinese(browser: Browser, demo: Demo) -> None:
     page = login(browser, demo, "admin", "zh-CN")
     page.goto(f"{demo.url}/admin")
