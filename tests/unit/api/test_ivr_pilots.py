@@ -215,3 +215,17 @@ async def test_the_live_catalog_follows_pilots_and_calls_in_progress_keep_their_
         assert live.loaded is not None and live.loaded.pilots == ()
     finally:
         await live.stop()
+
+
+async def test_a_department_that_pilots_a_flow_cannot_be_deleted(world: World, clients) -> None:
+    admin = clients["admin"]
+    created = await admin.post("/api/v1/departments", json={"name": "trial"})
+    assert created.status_code == 201
+    trial = created.json()["id"]
+    flow_id = await _flow_with_two_versions(world, admin)
+    pilot = await admin.put(f"/api/v1/ivr-flows/{flow_id}/pilots/{trial}", json={"version": 2})
+    assert pilot.status_code == 200
+    refused = await admin.delete(f"/api/v1/departments/{trial}")
+    assert refused.status_code == 409, refused.text
+    assert (await admin.delete(f"/api/v1/ivr-flows/{flow_id}/pilots/{trial}")).status_code == 204
+    assert (await admin.delete(f"/api/v1/departments/{trial}")).status_code == 204
