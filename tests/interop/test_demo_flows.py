@@ -38,7 +38,8 @@ class Demo:
 
     def department(self, name: str) -> int:
         departments = self.api.get("/api/v1/departments").json()
-        return next(d["id"] for d in departments if d["name"] == name)
+        department_id: int = next(d["id"] for d in departments if d["name"] == name)
+        return department_id
 
     def flow(self, name: str, department_id: int, yaml: str) -> int:
         created = self.api.post(

@@ -113,7 +113,7 @@ async def test_a_pilot_needs_a_version_that_exists_validates_and_is_not_publishe
     )
     assert no_department.status_code == 409
     assert (
-        await admin.put(f"/api/v1/ivr-flows/99999/pilots/1", json={"version": 2})
+        await admin.put("/api/v1/ivr-flows/99999/pilots/1", json={"version": 2})
     ).status_code == 404
 
     # A version stored before the validator grew stricter: refused as a pilot, with the
@@ -212,7 +212,8 @@ async def test_the_live_catalog_follows_pilots_and_calls_in_progress_keep_their_
         assert (await admin.post(base + "/promote")).status_code == 200
         await _until(lambda: catalog.for_call("main-menu", "department A").version == 2)
         assert catalog.pilots() == {}
-        assert live.loaded is not None and live.loaded.pilots == ()
+        assert live.loaded is not None
+        assert live.loaded.pilots == ()
     finally:
         await live.stop()
 

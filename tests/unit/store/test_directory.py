@@ -192,7 +192,8 @@ async def test_pilots_load_with_their_department_and_a_broken_one_is_left_out(
         after_sales = await session.scalar(
             select(Department).where(Department.name == "after-sales")
         )
-        assert sales is not None and after_sales is not None
+        assert sales is not None
+        assert after_sales is not None
         flow = await session.scalar(select(IvrFlow).where(IvrFlow.name == "demo-hotline"))
         assert flow is not None
         session.add(IvrFlowVersion(flow_id=flow.id, version=2, definition=hangup))
