@@ -140,11 +140,11 @@ def test_a_supervisor_pilots_a_new_version_in_their_department_and_promotes_it(
     admin.goto(f"{demo.url}/admin/ivr-flows/new")
     admin.fill("input[name=name]", "pilot-menu")
     admin.select_option("select[name=department_id]", label="after-sales")
-    admin.fill("textarea[name=yaml]", FLOW)
+    admin.fill("textarea[name=yaml]", MENU_FLOW)
     admin.click("button[type=submit].primary")
     expect(admin.locator("[data-testid=notice]")).to_contain_text("version 1")
     flow_url = admin.url.split("?")[0]
-    admin.fill("textarea[name=yaml]", FLOW.replace("Press 1 for sales", "Press 1, new menu"))
+    admin.fill("textarea[name=yaml]", MENU_FLOW.replace("Press 1 for sales", "Press 1, new menu"))
     admin.check("input[name=publish]")
     admin.click("[data-testid=ivr-save]")
     admin.locator("tr[data-version='1'] button").click()  # v1 stays published, v2 is new
