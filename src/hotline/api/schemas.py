@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from hotline.ivr.flow import ID_PATTERN
 from hotline.store.models import Role
 
 MAX_INT = 2**31 - 1
@@ -514,8 +515,17 @@ class IvrSource(Body):
         return self
 
 
+#: The interpreter's own rule for flow names (``ivr.flow.NodeId``): a name it would refuse
+#: would be stored, then left out of the live node with only a log line.
+FlowName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN),
+    Field(description="letters, digits, '_', '.', '-'; not starting with a digit"),
+]
+
+
 class IvrFlowCreate(IvrSource):
-    name: Name
+    name: FlowName
     department_id: Id
 
 
@@ -526,7 +536,7 @@ class IvrVersionCreate(IvrSource):
 class IvrFlowUpdate(Body):
     """Rename a flow or move it to another department (its versions stay)."""
 
-    name: Name | None = None
+    name: FlowName | None = None
     department_id: Id | None = None
 
 

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DTMF_KEYS = frozenset("0123456789*#")
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=64)]
+#: Node ids and flow names: they appear in YAML keys, logs and metrics labels.
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+NodeId = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
 

@@ -258,6 +258,12 @@ async def test_ivr_yaml_problems_point_at_node_and_line(world: World, clients) -
     assert error["loc"] == ["body", "yaml", "nodes", "menu", "options", "1"]
     assert (error["node"], error["line"]) == ("menu", 8)
     assert (await supervisor.get("/api/v1/ivr-flows")).json() == []  # nothing stored
+    # A name the interpreter refuses would be stored, then left out of the live node.
+    spaced = await supervisor.post(
+        "/api/v1/ivr-flows", json=body | {"yaml": MENU_FLOW, "name": "after hours"}
+    )
+    assert spaced.status_code == 422
+    assert spaced.json()["detail"][0]["loc"] == ["body", "name"]
 
     created = await supervisor.post("/api/v1/ivr-flows", json=body | {"yaml": MENU_FLOW})
     assert created.status_code == 201, created.text

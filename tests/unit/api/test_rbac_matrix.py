@@ -109,7 +109,7 @@ PATCH: dict[str, Callable[[int], dict[str, Any]]] = {
     "queues": lambda n: {"max_wait_seconds": 120},
     "trunks": lambda n: {"enabled": False},
     "trunk-groups": lambda n: {"strategy": "least_used"},
-    "ivr-flows": lambda n: {"name": f"renamed flow {n}"},
+    "ivr-flows": lambda n: {"name": f"renamed-flow-{n}"},
     "inbound-routes": lambda n: {"did": f"500{n}"},
     "business-hours": lambda n: {"timezone": "UTC"},
     "wrapup-codes": lambda n: {"label": "Renamed"},

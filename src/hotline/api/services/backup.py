@@ -96,7 +96,7 @@ class WrapUpDoc(_Doc):
 
 
 class FlowDoc(_Doc):
-    name: s.Name
+    name: s.FlowName
     department: s.Name
     definition: s.IvrDefinition
 
