@@ -109,6 +109,55 @@ async def test_changes_show_as_a_diff_and_flows_get_a_new_version(world: World, 
     ]
 
 
+PILOTED = DOCUMENT.replace(
+    "    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}\n",
+    "    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}\n"
+    "    pilots:\n"
+    "      - department: Sales\n"
+    "        definition: {start: hi, nodes: {hi: {type: queue, queue: sales, priority: 3}}}\n",
+)
+
+
+async def test_a_pilot_travels_with_its_definition_and_gets_its_own_version(
+    world: World, clients
+) -> None:
+    admin = clients["admin"]
+    await _import(admin, DOCUMENT, dry_run=False)
+    applied = (await _import(admin, PILOTED, dry_run=False)).json()
+    assert applied["created"] == ["ivr_flows/sales-menu/pilots/Sales"]
+    flows = (await admin.get("/api/v1/ivr-flows")).json()
+    flow = next(f for f in flows if f["name"] == "sales-menu")
+    assert (flow["published_version"], flow["latest_version"]) == (1, 2)
+    (pilot,) = (await admin.get(f"/api/v1/ivr-flows/{flow['id']}/pilots")).json()
+    assert pilot["version"] == 2
+    exported = yaml.safe_load((await admin.get("/api/v1/config/export")).text)
+    (flow_doc,) = [f for f in exported["ivr_flows"] if f["name"] == "sales-menu"]
+    assert flow_doc["pilots"] == [
+        {
+            "department": "Sales",
+            "definition": {
+                "start": "hi",
+                "nodes": {"hi": {"type": "queue", "queue": "sales", "priority": 3}},
+            },
+        }
+    ]
+    again = (await _import(admin, yaml.safe_dump(exported), dry_run=True)).json()
+    assert (again["created"], again["updated"]) == ([], [])
+    # A pilot of the published definition is no pilot: refused, naming it.
+    same = DOCUMENT.replace(
+        "    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}\n",
+        "    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}\n"
+        "    pilots: [{department: Sales, definition: "
+        "{start: hello, nodes: {hello: {type: queue, queue: sales}}}}]\n",
+    )
+    refused = await _import(admin, same, dry_run=True)
+    assert refused.status_code == 422
+    assert (
+        "ivr_flows/sales-menu/pilots/Sales: the pilot's definition is the published one"
+        in (refused.json()["detail"])
+    )
+
+
 async def test_export_round_trips_into_an_empty_node(world: World, clients) -> None:
     admin = clients["admin"]
     await _import(admin, DOCUMENT, dry_run=False)

@@ -38,6 +38,7 @@ from hotline.store.models import (
     Department,
     InboundRoute,
     IvrFlow,
+    IvrFlowPilot,
     IvrFlowVersion,
     Queue,
     Skill,
@@ -46,7 +47,11 @@ from hotline.store.models import (
     TrunkGroupMember,
     WrapUpCode,
 )
-from hotline.store.repositories import IvrFlowVersionRepository, Repository
+from hotline.store.repositories import (
+    IvrFlowPilotRepository,
+    IvrFlowVersionRepository,
+    Repository,
+)
 
 FORMAT_VERSION = 1
 ALL = 1_000_000
@@ -95,10 +100,18 @@ class WrapUpDoc(_Doc):
     label: s.Text200
 
 
+class PilotDoc(_Doc):
+    """A department running another definition of the flow than the published one."""
+
+    department: s.Name
+    definition: s.IvrDefinition
+
+
 class FlowDoc(_Doc):
     name: s.FlowName
     department: s.Name
     definition: s.IvrDefinition
+    pilots: list[PilotDoc] = Field(default_factory=list)
 
 
 class TrunkGroupDoc(_Doc):
@@ -192,15 +205,24 @@ class BackupService:
         flows = {f.id: f for f in await self._all(IvrFlow)}
         agents = {a.id: a.extension for a in await self._all(Agent)}
         versions = IvrFlowVersionRepository(self.session)
+        pilots = IvrFlowPilotRepository(self.session)
         flow_docs = []
         for flow in flows.values():
-            history = await versions.versions(flow.id)
-            chosen = next((v for v in history if v.version == flow.published_version), history[-1])
+            history = {v.version: v for v in await versions.versions(flow.id)}
+            chosen = history.get(flow.published_version or 0) or history[max(history)]
             flow_docs.append(
                 {
                     "name": flow.name,
                     "department": departments[flow.department_id],
                     "definition": chosen.definition,
+                    "pilots": [
+                        {
+                            "department": departments[pilot.department_id],
+                            "definition": history[pilot.version].definition,
+                        }
+                        for pilot in await pilots.of_flow(flow.id)
+                        if pilot.version in history
+                    ],
                 }
             )
         targets = {
@@ -360,6 +382,21 @@ class BackupService:
                 flows[f.name] = await plan.flow(
                     f.name, dept, f.definition.model_dump(mode="json"), self.principal.user_id
                 )
+                for pilot in f.pilots:
+                    where = f"ivr_flows/{f.name}/pilots/{pilot.department}"
+                    definition = pilot.definition.model_dump(mode="json")
+                    problems = check_flow(definition)
+                    if problems:
+                        raise InvalidError(
+                            f"{where}: " + "; ".join(f"{p.location}: {p.message}" for p in problems)
+                        )
+                    await plan.pilot(
+                        flows[f.name],
+                        department(pilot.department, where),
+                        definition,
+                        self.principal.user_id,
+                        where,
+                    )
             agents = {a.extension: a for a in await self._all(Agent)}
             targets: dict[str, dict[str, Any]] = {
                 "queue": queues,
@@ -484,6 +521,46 @@ class _Plan:
             else:
                 self.unchanged -= 1
                 self.updated.append(f"{where} ({change})")
+
+    async def pilot(
+        self,
+        flow: IvrFlow,
+        department_id: int,
+        definition: dict[str, Any],
+        user_id: int,
+        label: str,
+    ) -> None:
+        """A department's pilot of ``flow``: the version with this definition (a new,
+        unpublished one when no version has it), never the published version."""
+        versions = IvrFlowVersionRepository(self.session)
+        history = await versions.versions(flow.id)
+        same = [v for v in history if v.definition == definition]
+        if any(v.version == flow.published_version for v in same):
+            raise InvalidError(f"{label}: the pilot's definition is the published one")
+        if same:
+            number = same[-1].version
+        else:
+            number = (history[-1].version if history else 0) + 1
+            await versions.add(
+                IvrFlowVersion(
+                    flow_id=flow.id, version=number, definition=definition, created_by=user_id
+                )
+            )
+        pilots = IvrFlowPilotRepository(self.session)
+        pilot = await pilots.find(flow.id, department_id)
+        if pilot is None:
+            await pilots.add(
+                IvrFlowPilot(
+                    flow_id=flow.id, department_id=department_id, version=number, started_by=user_id
+                )
+            )
+            self.created.append(label)
+        elif pilot.version != number:
+            self.updated.append(f"{label} (version {pilot.version} -> {number})")
+            pilot.version = number
+            await self.session.flush()
+        else:
+            self.unchanged += 1
 
     async def flow(
         self, name: str, department_id: int, definition: dict[str, Any], user_id: int
