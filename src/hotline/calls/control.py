@@ -361,6 +361,53 @@ class CustomerCall:
         self._attributes: dict[str, str] = {}  # what the IVR collected (screen pop)
         self._external: _External | None = None  # a transfer to an outside number
         self.started_at = 0.0  # set when routed
+        self.direction: Literal["inbound", "outbound"] = "inbound"
+        # A click-to-call handed over for a transfer: the customer's own trunk leg, whose
+        # channel is given back when the call ends.
+        self._customer_dial: TrunkDial | None = None
+
+    @classmethod
+    def from_outbound(
+        cls,
+        *,
+        call_id: str,
+        customer_leg: str,
+        customer_dial: TrunkDial,
+        number: str,
+        presented: str | None,
+        agent: str,
+        agent_leg: str,
+        department: str | None,
+        started_at: float,
+        held: bool,
+        recording_id: str | None,
+        recordings: int,
+        recording: Mapping[str, RecordingMode] | None = None,
+        default_recording: RecordingMode = "always",
+        survey_flows: Mapping[str, str] | None = None,
+    ) -> CustomerCall:
+        """A connected click-to-call (``calls/outbound.py``) as a customer call, so that
+        the agent can transfer it like an inbound one: the customer leg is the trunk leg
+        the customer answered on (``customer_dial`` holds its channel), the agent talks on
+        ``agent_leg``, the running recording goes on until the transfer stops it. Nothing
+        is emitted: the call's history so far is the click-to-call's."""
+        call = cls(
+            call_id=call_id,
+            leg_id=customer_leg,
+            caller=number,
+            callee=presented or "",
+            trunk=None,
+            recording=recording,
+            default_recording=default_recording,
+            survey_flows=survey_flows,
+        )
+        call.state, call.direction, call.started_at = "connected", "outbound", started_at
+        call._customer_answered, call._held, call._department = True, held, department
+        call._talking = _AgentLeg(agent_leg, agent)
+        call._agent_legs = 1  # the agent's leg was the first
+        call._recording_id, call._recordings = recording_id, recordings
+        call._customer_dial = customer_dial
+        return call
 
     # ---- read-only views (live API, wallboard) ---------------------------------------------
 
@@ -1230,6 +1277,8 @@ class CustomerCall:
         a leg that ended itself (the outside party of a transfer)."""
         self.state = "ended"
         outputs: list[Output] = [*self._drop_parties("call_ended", now), *self.stop_recording(now)]
+        if self._customer_dial is not None:  # a click-to-call's customer: its channel
+            self._customer_dial.stop(now, hang_up=False)  # (the BYE, if any, is below)
         external, self._external = self._external, None
         if external is not None:
             # The outside party's channel is given back; a leg still dialled is cancelled.

@@ -31,6 +31,7 @@ replaced silently: presenting a number one does not own is illegal in many count
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import phonenumbers
@@ -40,6 +41,7 @@ from hotline.calls.control import (
     Bridge,
     CallControlError,
     CancelLeg,
+    CustomerCall,
     DialTrunk,
     HangUpLeg,
     PlayMusicOnHold,
@@ -219,6 +221,11 @@ class TrunkDial:
     @property
     def group(self) -> str:
         return self._group.config.name
+
+    @property
+    def caller_id(self) -> str | None:
+        """The number the call asked to present (one of the group's), or None."""
+        return self._caller_id
 
     @property
     def trunk(self) -> str | None:
@@ -477,6 +484,38 @@ class OutboundCall:
     @property
     def group(self) -> str:
         return self._group.config.name
+
+    @property
+    def agent_leg(self) -> str:
+        return self._agent_leg
+
+    def as_customer_call(
+        self,
+        recording: Mapping[str, RecordingMode] | None = None,
+        survey_flows: Mapping[str, str] | None = None,
+    ) -> CustomerCall:
+        """This connected call as a :class:`CustomerCall`, for a transfer (to a queue, a
+        user or an outside number): the customer's trunk leg and its channel, the agent's
+        leg and the running recording carry over. This object is left as it was; the
+        caller drops it once the transfer is accepted."""
+        customer = self._connected_customer_leg()
+        return CustomerCall.from_outbound(
+            call_id=self.call_id,
+            customer_leg=customer,
+            customer_dial=self._dial,
+            number=self._number,
+            presented=self._dial.caller_id,
+            agent=self._agent,
+            agent_leg=self._agent_leg,
+            department=self._department,
+            started_at=self.started_at,
+            held=self._held,
+            recording_id=self._recording_id,
+            recordings=self._recordings,
+            recording=recording,
+            default_recording=self._recording_mode,
+            survey_flows=survey_flows,
+        )
 
     # ---- the call starts ------------------------------------------------------------------
 

@@ -283,11 +283,14 @@ class ContactCenter:
     def transfer_to_number(self, now: float, call_id: str, number: str) -> list[Output]:
         """Blind transfer of an inbound call to an outside number through a trunk; raises
         :class:`OriginateError` before anything changes when it cannot be placed."""
-        call = self.calls.get(call_id)
-        if call is None:
-            return []
-        dial = self._external_dial(call, number)
-        return self._on(call_id, now, lambda call: call.transfer_to_number(dial, now))
+        if call_id in self.calls:  # checked before anything changes (no channel taken)
+            dial = self._external_dial(self.calls[call_id], number)
+            return self._on(call_id, now, lambda call: call.transfer_to_number(dial, now))
+        return self._transfer(
+            call_id,
+            now,
+            lambda call: call.transfer_to_number(self._external_dial(call, number), now),
+        )
 
     def _on_outbound(
         self, call_id: str, now: float, action: Callable[[OutboundCall], list[OutboundOutput]]
@@ -299,15 +302,18 @@ class ContactCenter:
         outputs: list[object] = list(action(call))
         if call.state == "ended":
             del self.outbound[call_id]
-            agent = call.caller
-            if agent in self._outbound_breaks:
-                self._outbound_breaks.discard(agent)
-                still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
-                    self.acd.agent_reason(agent) == OUTBOUND_BREAK
-                )
-                if still_ours:
-                    outputs += self.acd.agent_ready(now, agent)
+            outputs += self._outbound_agent_free(call.caller, now)
         return self._settle(outputs, now)
+
+    def _outbound_agent_free(self, agent: str, now: float) -> list[Event]:
+        """A click-to-call's agent is done with it: ready again if we put it on break."""
+        if agent not in self._outbound_breaks:
+            return []
+        self._outbound_breaks.discard(agent)
+        still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
+            self.acd.agent_reason(agent) == OUTBOUND_BREAK
+        )
+        return list(self.acd.agent_ready(now, agent)) if still_ours else []
 
     # ---- from the SIP adapter --------------------------------------------------------------
 
@@ -378,10 +384,30 @@ class ContactCenter:
         return self._on(call_id, now, lambda call: call.resume(now))
 
     def transfer_to_queue(self, now: float, call_id: str, queue: str) -> list[Output]:
-        return self._on(call_id, now, lambda call: call.transfer_to_queue(queue, now))
+        return self._transfer(call_id, now, lambda call: call.transfer_to_queue(queue, now))
 
     def transfer_to_user(self, now: float, call_id: str, target: str) -> list[Output]:
-        return self._on(call_id, now, lambda call: call.transfer_to_user(target, now))
+        return self._transfer(call_id, now, lambda call: call.transfer_to_user(target, now))
+
+    def _transfer(
+        self, call_id: str, now: float, action: Callable[[CustomerCall], list[control.Output]]
+    ) -> list[Output]:
+        """A transfer of any call. A click-to-call is handed over to a :class:`CustomerCall`
+        first (``OutboundCall.as_customer_call``) and kept as one only once ``action`` took
+        it: a refused transfer leaves the click-to-call as it was. Its agent, released by
+        the transfer, is made ready again as at the end of a click-to-call."""
+        outbound = self.outbound.get(call_id)
+        if outbound is None:
+            return self._on(call_id, now, action)
+        if outbound.state != "connected":
+            raise control.CallControlError(f"call {call_id} is {outbound.state}, not connected")
+        call = outbound.as_customer_call(self._recording, self._survey_flows)
+        outputs: list[object] = list(action(call))
+        del self.outbound[call_id]
+        self.calls[call_id] = call
+        self._touched.add(call_id)
+        outputs += self._outbound_agent_free(outbound.caller, now)
+        return self._settle(outputs, now)
 
     def consult(self, now: float, call_id: str, target: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.consult(target, now))
@@ -429,11 +455,25 @@ class ContactCenter:
         self, now: float, call_id: str, leg_id: str, destination: TransferDestination
     ) -> list[Output]:
         """A phone's REFER, once :meth:`transfer_destination` has found where it points."""
+
+        def refer(call: CustomerCall) -> list[control.Output]:
+            dial = None
+            if destination.kind == "number":
+                dial = self._external_dial(call, destination.target)
+            return call.refer(leg_id, destination, now, dial)
+
+        return self._transfer(call_id, now, refer)
+
+    def talking_leg(self, call_id: str) -> str | None:
+        """The leg of the agent talking on a call (inbound or click-to-call) now: the one
+        leg whose phone may transfer the call."""
         call = self.calls.get(call_id)
-        dial = None
-        if call is not None and destination.kind == "number":
-            dial = self._external_dial(call, destination.target)
-        return self._on(call_id, now, lambda call: call.refer(leg_id, destination, now, dial))
+        if call is not None:
+            return call.talking_leg
+        outbound = self.outbound.get(call_id)
+        if outbound is not None and outbound.state == "connected":
+            return outbound.agent_leg
+        return None
 
     def transfer_destination(self, number: str, now: float) -> TransferDestination | None:
         """What a transfer target dialled on a phone means: a queue by name, an agent by

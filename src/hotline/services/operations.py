@@ -181,7 +181,6 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.resume(now, call_id))
 
     async def transfer_to_queue(self, call_id: str, queue: str) -> None:
-        self._not_outbound(call_id, "transfer")
         if queue not in self.center.acd.queue_names():
             raise OperationError("not_found", f"no queue {queue}")
         await self._call(call_id, lambda now: self.center.transfer_to_queue(now, call_id, queue))
@@ -191,7 +190,6 @@ class LiveOperations:
         agent or routed number but reads as a telephone number, that outside number through
         a carrier trunk (403 "forbidden" if the transfer rules do not allow it, 503 if no
         trunk could carry the call now: the caller stays with the agent either way)."""
-        self._not_outbound(call_id, "transfer")
         if not self.center.is_live(call_id):
             raise OperationError("not_found", f"no call {call_id} in progress")
         try:
@@ -207,6 +205,8 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.transfer_to_user(now, call_id, target))
 
     def _not_outbound(self, call_id: str, what: str) -> None:
+        """A click-to-call can be held and transferred, not yet consulted, conferenced or
+        supervised: say so instead of ignoring it."""
         if call_id in self.center.outbound:
             raise OperationError("conflict", f"{what} of an outbound call is not supported yet")
 
@@ -230,6 +230,7 @@ class LiveOperations:
         return self._trunks() if self._trunks is not None else []
 
     async def consult(self, call_id: str, target: str) -> None:
+        self._not_outbound(call_id, "consultation")
         await self._call(call_id, lambda now: self.center.consult(now, call_id, target))
 
     async def complete_transfer(self, call_id: str) -> None:
@@ -239,6 +240,7 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.cancel_consult(now, call_id))
 
     async def add_party(self, call_id: str, target: str) -> None:
+        self._not_outbound(call_id, "a conference")
         await self._call(call_id, lambda now: self.center.add_party(now, call_id, target))
 
     async def drop_party(self, call_id: str) -> None:
@@ -246,6 +248,7 @@ class LiveOperations:
 
     async def supervise(self, call_id: str, supervisor: str, mode: SupervisorMode) -> None:
         """Ring ``supervisor``'s phone into the call, or switch its mode when it is on."""
+        self._not_outbound(call_id, "supervision")
         live = self.center.calls.get(call_id)
         if live is not None and any(role == "supervisor" for _, role, *_ in live.parties):
             await self._call(call_id, lambda now: self.center.set_supervision(now, call_id, mode))
@@ -392,6 +395,7 @@ class LiveOperations:
             ringing=tuple(call.ringing_agents),
             held=call.held,
             started_at=call.started_at,
+            direction=call.direction,
             attributes=dict(call.attributes),
             parties=tuple(PartyView(*party) for party in call.parties),
             recording=(

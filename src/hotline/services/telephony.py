@@ -597,8 +597,8 @@ class Telephony:
         API's consult/complete is the supported attended transfer (docs/calls.md)."""
         ua = self.sip.user_agent
         leg = self.legs.get(event.call_id)
-        live = self.center.calls.get(leg.call_id) if leg is not None else None
-        if leg is None or leg.ended or live is None or live.talking_leg != leg.leg_id:
+        talking = self.center.talking_leg(leg.call_id) if leg is not None else None
+        if leg is None or leg.ended or talking is None or talking != leg.leg_id:
             ua.answer_refer(event.call_id, 403, now, "Only the talking agent may transfer")
             return
         if event.replaces:
@@ -797,6 +797,11 @@ class Telephony:
         role: Role = "customer" if command.call_id in self.center.outbound else "external"
         leg = _Leg(command.leg_id, command.call_id, role)
         self.legs[command.leg_id] = leg
+        call = self.calls.get(command.call_id)
+        if call is not None and role == "customer":
+            # A click-to-call's customer is on this leg (the last one tried answers): its
+            # prompts, music and survey go there, also after the call is transferred.
+            call.customer_leg = command.leg_id
         endpoint = await self._allocate(leg)
         if leg.ended or not self.center.is_live(command.call_id):
             leg.ended = True

@@ -101,11 +101,17 @@ async def test_an_agent_places_a_call_as_itself_and_its_phone_rings_first(
     assert (acd.agent_state("100"), acd.agent_reason("100")) == (AgentState.BREAK, OUTBOUND_BREAK)
     again = await agent.post("/api/v1/live/calls", json={"agent": "100", "number": "13800138000"})
     assert again.status_code == 409  # already on a call
-    # Outbound calls cannot be transferred yet, and say so.
+    # A click-to-call is transferred once the customer talks, not while the agent rings;
+    # consultation and conference are not offered on it yet, and say so.
     transfer = await clients["admin"].post(
         f"/api/v1/live/calls/{call_id}/transfer", json={"queue": "queue A"}
     )
     assert transfer.status_code == 409
+    consult = await clients["admin"].post(
+        f"/api/v1/live/calls/{call_id}/consult", json={"target": "101"}
+    )
+    assert consult.status_code == 409
+    assert "outbound call is not supported" in consult.json()["detail"]
     assert (await clients["admin"].post(f"/api/v1/live/calls/{call_id}/hangup")).status_code == 204
     assert (acd.agent_state("100"), call_id in node.center.outbound) == (
         AgentState.AVAILABLE,
@@ -257,3 +263,23 @@ async def test_an_inbound_call_is_transferred_to_an_outside_number_within_the_ru
         )
     assert entry is not None
     assert entry.detail == {"target": "021 6888 8888"}
+
+
+async def test_a_connected_click_to_call_is_transferred_into_a_queue(
+    world: World, clients, node: Node
+) -> None:
+    agent = clients["agent"]
+    placed = await agent.post("/api/v1/live/calls", json={"agent": "100", "number": "13800138000"})
+    call_id = placed.json()["call_id"]
+    node.outputs += node.center.leg_answered(1001.0, call_id, f"{call_id}-a1")
+    node.outputs += node.center.leg_answered(1002.0, call_id, f"{call_id}-t1")
+    moved = await agent.post(f"/api/v1/live/calls/{call_id}/transfer", json={"queue": "queue A"})
+    assert moved.status_code == 204, moved.text
+    (call,) = (await clients["admin"].get("/api/v1/live/calls")).json()
+    assert (call["call_id"], call["direction"], call["state"], call["queue"]) == (
+        call_id,
+        "outbound",
+        "queued",
+        "queue A",
+    )
+    assert call["agent"] is None

@@ -349,3 +349,73 @@ def test_a_transfer_to_an_outside_number_through_the_centre_and_its_timers() -> 
     assert CancelLeg(dial.leg_id) in outputs
     assert cc.calls["c1"].state == "queued"
     assert states["telecom"].active_calls == 0
+
+
+def test_a_click_to_call_is_transferred_to_a_queue_and_to_an_outside_number() -> None:
+    from hotline.calls.control import (
+        CallControlError,
+        DialTrunk,
+        HangUpLeg,
+        PlayMusicOnHold,
+        RingAgent,
+        StopRecording,
+    )
+    from hotline.calls.trunks import (
+        TrunkConfig,
+        TrunkGroup,
+        TrunkGroupConfig,
+        TrunkState,
+        trunk_states,
+    )
+    from hotline.services.contact_center import OUTBOUND_BREAK
+
+    def placed() -> tuple[ContactCenter, dict[str, TrunkState], list[Output]]:
+        cc = center()
+        states = trunk_states([TrunkConfig(name="telecom", host="198.51.100.1")])
+        group = TrunkGroup.build(TrunkGroupConfig(name="out", trunks=("telecom",)), states)
+        cc.configure_trunks({"out": group}, NumberingPlan(region="CN"))
+        for agent in ("1001", "1002"):
+            cc.agent_login(0, agent)
+            cc.agent_ready(0, agent)
+        history: list[Output] = list(
+            cc.originate(1, call_id="o1", agent="1001", number="13800138000")
+        )
+        assert cc.acd.agent_reason("1001") == OUTBOUND_BREAK
+        history += cc.leg_answered(2, "o1", "o1-a1")
+        with pytest.raises(CallControlError):  # the customer has not answered yet
+            cc.transfer_to_queue(2.5, "o1", "after-sales")
+        history += cc.leg_answered(3, "o1", "o1-t1")  # the customer, recorded as o1-r1
+        return cc, states, history
+
+    cc, states, history = placed()
+    outputs = cc.transfer_to_queue(10, "o1", "after-sales")
+    history += outputs
+    assert commands(outputs)[:3] == [
+        StopRecording("o1-r1"),
+        HangUpLeg("o1-a1"),
+        PlayMusicOnHold("o1-t1"),  # the customer's trunk leg waits in the queue
+    ]
+    # 1001 is free again (its click-to-call is over for it); the ACD offers the customer
+    # to an available agent of the queue, 1002 (1001 became available after it).
+    assert "o1" not in cc.outbound
+    (ring,) = [o for o in outputs if isinstance(o, RingAgent)]
+    assert (ring.leg_id, ring.agent) == ("o1-a2", "1002")
+    assert cc.acd.agent_state("1001") is AgentState.AVAILABLE
+    history += cc.leg_answered(12, "o1", "o1-a2")
+    assert states["telecom"].active_calls == 1  # the customer's own trunk leg
+    history += cc.leg_hung_up(20, "o1", "o1-t1")  # the customer hangs up
+    assert states["telecom"].active_calls == 0
+    cdr = build_cdr(call_events(history))
+    assert (cdr.direction, cdr.outcome, cdr.transfers) == ("outbound", "handled", 1)
+    assert [s.agent for s in cdr.segments] == ["1001", "1002"]
+    assert cdr.recording_ids == ("o1-r1", "o1-r2")
+    assert cdr.queues == ("after-sales",)
+    # To an outside number: a second channel for the outside party.
+    cc, states, history = placed()
+    outputs = cc.transfer_to_number(10, "o1", "021 6888 8888")
+    (dial,) = [o for o in outputs if isinstance(o, DialTrunk)]
+    assert dial.leg_id == "o1-x1"
+    assert states["telecom"].active_calls == 2
+    cc.leg_answered(12, "o1", "o1-x1")
+    cc.hangup(20, "o1")
+    assert states["telecom"].active_calls == 0
