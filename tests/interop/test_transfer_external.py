@@ -265,3 +265,31 @@ def test_refer_from_the_agents_phone_to_an_outside_number(node: DemoNode) -> Non
     assert with_outside[0] == pytest.approx(CUSTOMER_HZ, abs=15)
     assert with_outside[1] == pytest.approx(CUSTOMER_HZ, abs=15)
     wait_until(lambda: trunks_idle(node.api), 10, "the trunks' channels to be given back")
+
+
+def test_a_click_to_call_is_transferred_into_a_queue(node: DemoNode) -> None:
+    placed = node.api.post("/api/v1/live/calls", json={"agent": "1002", "number": "021 6888 8888"})
+    assert placed.status_code == 201, placed.text
+    call_id = placed.json()["call_id"]
+    wait_for_call(node, call_id, lambda c: c["state"] == "connected", "the customer to answer")
+    time.sleep(1.5)  # 1002 and the customer (carrier b's tone) talk: the first recording
+    moved = node.api.post(f"/api/v1/live/calls/{call_id}/transfer", json={"queue": "after-sales"})
+    assert moved.status_code == 204, moved.text
+    # 1003, available in after-sales, takes the customer; not 1002, which passed it on
+    # (free again, and the best match of the queue, it is made ready only afterwards).
+    taken = wait_for_call(node, call_id, lambda c: c["agent"] == "1003", "1003 to take it")
+    assert taken["direction"] == "outbound"
+    time.sleep(1.5)
+    assert node.api.post(f"/api/v1/live/calls/{call_id}/hangup").status_code == 204
+    cdr = cdr_of(node, call_id)
+    assert (cdr["direction"], cdr["disposition"]) == ("outbound", "handled")
+    assert [s["agent"] for s in cdr["details"]["segments"]] == ["1002", "1003"]
+    assert attempts(cdr) == [("b", 200, "02168888888")]
+    with_1002, with_1003 = recordings(node, 2, call_id)
+    assert with_1002[0] == pytest.approx(CARRIER_HZ, abs=15)
+    assert with_1002[1] == pytest.approx(TONES["1002"], abs=15)
+    assert with_1003[0] == pytest.approx(CARRIER_HZ, abs=15)
+    assert with_1003[1] == pytest.approx(TONES["1003"], abs=15)
+    agents = {a["agent_id"]: a for a in node.api.get("/api/v1/live/agents").json()}
+    assert agents["1002"]["state"] == "available"
+    wait_until(lambda: trunks_idle(node.api), 10, "the trunks' channels to be given back")

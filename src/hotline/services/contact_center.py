@@ -402,12 +402,14 @@ class ContactCenter:
         if outbound.state != "connected":
             raise control.CallControlError(f"call {call_id} is {outbound.state}, not connected")
         call = outbound.as_customer_call(self._recording, self._survey_flows)
-        outputs: list[object] = list(action(call))
+        outputs = list(action(call))
         del self.outbound[call_id]
         self.calls[call_id] = call
         self._touched.add(call_id)
-        outputs += self._outbound_agent_free(outbound.caller, now)
-        return self._settle(outputs, now)
+        # The agent is made ready only once the transfer's own offer is settled: a queue
+        # must not hand the caller straight back to the agent who just passed it on.
+        settled = self._settle(outputs, now)
+        return settled + self._settle(self._outbound_agent_free(outbound.caller, now), now)
 
     def consult(self, now: float, call_id: str, target: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.consult(target, now))
