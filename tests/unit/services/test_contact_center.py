@@ -419,3 +419,22 @@ def test_a_click_to_call_is_transferred_to_a_queue_and_to_an_outside_number() ->
     cc.leg_answered(12, "o1", "o1-x1")
     cc.hangup(20, "o1")
     assert states["telecom"].active_calls == 0
+
+
+def test_the_agents_phone_refers_a_click_to_call() -> None:
+    from hotline.calls.control import HangUpLeg, TransferDestination
+    from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+
+    cc = center()
+    states = trunk_states([TrunkConfig(name="telecom", host="198.51.100.1")])
+    group = TrunkGroup.build(TrunkGroupConfig(name="out", trunks=("telecom",)), states)
+    cc.configure_trunks({"out": group}, NumberingPlan(region="CN"))
+    cc.originate(1, call_id="o1", agent="1001", number="13800138000")
+    assert cc.talking_leg("o1") is None  # the agent's phone still rings
+    cc.leg_answered(2, "o1", "o1-a1")
+    cc.leg_answered(3, "o1", "o1-t1")
+    assert cc.talking_leg("o1") == "o1-a1"  # only the agent's leg may REFER
+    outputs = cc.refer(5, "o1", "o1-a1", TransferDestination("queue", "after-sales"))
+    assert HangUpLeg("o1-a1") in outputs
+    assert cc.calls["o1"].state == "queued"
+    assert cc.talking_leg("o1") is None
