@@ -27,14 +27,13 @@ import pytest
 
 from hotline.media.wav import read_wav
 from tests.conftest import HotlineProcess
-from tests.interop.conftest import require_peer
 from tests.interop.test_call_path import loud, peak_hz, tone_wav
-from tests.interop.test_media_sipp import free_port
 from tests.interop.test_trunks import Carrier, trunk
 from tests.support.demo_node import DemoNode, wait_until
 from tests.support.phones import Phone
 from tests.support.sipp_carrier import carrier_scenario
 from tests.support.sipp_customer import scripted_caller, stream
+from tests.support.sipp_echo_caller import sipp_caller
 
 pytestmark = pytest.mark.interop
 
@@ -91,21 +90,8 @@ def talking_customer(directory: Path, sip_port: int) -> subprocess.Popen[str]:
     BYE."""
     directory.mkdir(parents=True, exist_ok=True)
     wav = tone_wav(directory / "customer.wav", CUSTOMER_HZ, 60.0, "a-law")
-    scenario = directory / "talking.xml"
-    scenario.write_text(scripted_caller([stream(wav, -1)], number="4002", node_hangs_up=True))
-    return subprocess.Popen(
-        [
-            require_peer("sipp"),
-            *["-sf", str(scenario), f"127.0.0.1:{sip_port}"],
-            *["-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1"],
-            *["-mp", str(free_port(2)), "-m", "1", "-nostdin", "-timeout", "100s"],
-        ],
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
+    scenario = scripted_caller([stream(wav, -1)], number="4002", node_hangs_up=True)
+    return sipp_caller(directory, sip_port, scenario, echo=False)
 
 
 def live_call(node: DemoNode, call_id: str) -> dict[str, Any] | None:

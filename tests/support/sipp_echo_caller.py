@@ -76,15 +76,23 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 
 def echoing_caller(directory: Path, sip_port: int, number: str) -> subprocess.Popen[str]:
+    return sipp_caller(directory, sip_port, SCENARIO.replace("{number}", number), echo=True)
+
+
+def sipp_caller(
+    directory: Path, sip_port: int, scenario: str, *, echo: bool
+) -> subprocess.Popen[str]:
+    """One SIPp call of ``scenario`` (XML) to the node, on free ports; ``echo``: it sends
+    back every RTP packet it receives."""
     directory.mkdir(parents=True, exist_ok=True)
-    scenario = directory / "caller.xml"
-    scenario.write_text(SCENARIO.replace("{number}", number))
+    path = directory / "caller.xml"
+    path.write_text(scenario)
     return subprocess.Popen(
         [
             require_peer("sipp"),
-            *["-sf", str(scenario), f"127.0.0.1:{sip_port}"],
+            *["-sf", str(path), f"127.0.0.1:{sip_port}"],
             *["-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1"],
-            *["-mp", str(free_port(2)), "-rtp_echo"],
+            *["-mp", str(free_port(2)), *(["-rtp_echo"] if echo else [])],
             *["-m", "1", "-nostdin", "-timeout", "100s", "-timeout_error"],
         ],
         cwd=directory,

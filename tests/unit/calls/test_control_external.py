@@ -27,25 +27,11 @@ from hotline.calls.control import (
 from hotline.calls.events import CallPartyJoined, CallPartyLeft, CallTransferred
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.outbound import ExternalTransferRules, OriginateError, TrunkDial
-from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+from hotline.calls.trunks import TrunkGroup
 from tests.unit.calls.test_control import Recorder, connected, decision
+from tests.unit.calls.test_outbound import make_group  # telecom, then unicom (one channel)
 
 PLAN = NumberingPlan(region="CN", area_code="21")
-
-
-def make_group(**group: Any) -> TrunkGroup:
-    states = trunk_states(
-        [
-            TrunkConfig(name="telecom", host="198.51.100.1", priority=0, setup_timeout_s=5.0),
-            TrunkConfig(
-                name="unicom", host="198.51.100.2", priority=1, dial_format="e164", max_channels=1
-            ),
-        ]
-    )
-    config = TrunkGroupConfig.model_validate(
-        {"name": "out", "trunks": ["telecom", "unicom"], **group}
-    )
-    return TrunkGroup.build(config, states)
 
 
 def dial(group: TrunkGroup, number: str = "+862168888888", **kw: Any) -> TrunkDial:
@@ -94,7 +80,7 @@ def test_the_agent_is_released_the_number_dialled_and_bridged_on_answer() -> Non
     assert (second.leg_id, second.trunk, second.request_uri) == (
         "c1-x2",
         "unicom",
-        "sip:+862168888888@198.51.100.2:5060",
+        "sip:+862168888888@198.51.100.2:5080;transport=tcp",
     )
     assert rec(rec.call.trunk_progress("c1-x2", 72)) == []
     assert rec.call.next_timer() == 132.0  # the outside party's ring time
