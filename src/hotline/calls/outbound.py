@@ -8,7 +8,8 @@ carrier minute.
 
 :class:`OutboundCall` is the policy half, like ``CustomerCall`` for inbound calls: the
 adapters report what happened on the legs, and it returns commands (ring the agent, dial a
-trunk, cancel, bridge, record, hang up) and the call events the CDR is folded from. Trunk
+trunk, cancel, bridge, record, hang up) and the call events the CDR is folded from. The
+carrier half is :class:`TrunkDial`, which a transfer to an outside number shares. Trunk
 choice, capacity and failover are :class:`~hotline.calls.trunks.OutboundAttempt`'s: on a
 failover answer (``failover_on``: 408, 5xx, 604, 606 by default) or on a trunk that shows
 no sign of life within its ``setup_timeout_s`` (no ringing, no final answer), the next
@@ -27,6 +28,10 @@ Caller-ID rules (:func:`presented_number`), first match wins:
 
 A requested number that the group does not allow is refused when the call is placed, not
 replaced silently: presenting a number one does not own is illegal in many countries.
+A transfer's DID that the group does not list is not refused: the transfer goes out with
+the group's default (or anonymous), since the caller, not the agent, chose that number.
+
+Which outside numbers a transfer may reach at all is :class:`ExternalTransferRules`'s.
 """
 
 from __future__ import annotations
