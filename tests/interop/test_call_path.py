@@ -24,6 +24,7 @@ import pytest
 from hotline.media.wav import read_wav
 from tests.conftest import HotlineProcess
 from tests.interop.conftest import require_peer
+from tests.support.baresip import Baresip
 from tests.support.sipp_customer import customer_scenario
 
 pytestmark = pytest.mark.interop
@@ -67,7 +68,7 @@ def tone_wav(path: Path, hz: float, seconds: float, encoding: str) -> Path:
     return path
 
 
-class AgentPhone:
+class AgentPhone(Baresip):
     """baresip as an agent's desk phone: registers, answers by itself, talks a tone and
     keeps what it heard in a WAV (sndfile module)."""
 
@@ -82,60 +83,20 @@ class AgentPhone:
     ) -> None:
         """``talk_seconds``: how long the agent talks; baresip hangs up when its audio
         file ends, so a short one makes an agent who hangs up first."""
-        from tests.interop.test_sip_peers import free_port_pair
-
         directory.mkdir(parents=True)
         self.recordings = directory / "heard"
         self.recordings.mkdir()
         tone = tone_wav(directory / "agent.wav", 1000.0, talk_seconds, "signed-integer")
-        sip_port = free_port_pair()
-        (directory / "config").write_text(
-            "\n".join(
-                [
-                    f"sip_listen 127.0.0.1:{sip_port}",
-                    "net_interface 127.0.0.1",
-                    f"audio_source aufile,{tone}",
-                    "audio_player aufile,/dev/null",
-                    "audio_alert aufile,/dev/null",
-                    "ausrc_srate 8000",
-                    "auplay_srate 8000",
-                    "module_path /usr/lib/baresip/modules",
-                    "module g711.so",
-                    "module aufile.so",
-                    "module sndfile.so",
-                    f"snd_path {self.recordings}",
-                    "module_app account.so",
-                    "module_app menu.so",
-                    "",
-                ]
-            )
-        )
-        (directory / "accounts").write_text(
+        account = (
             f"<sip:{user}@127.0.0.1:{registrar_port}>;auth_pass={password};regint=120;"
-            "answermode=auto;audio_codecs=PCMU\n"
+            "answermode=auto;audio_codecs=PCMU"
         )
-        self.proc = subprocess.Popen(
-            [require_peer("baresip"), "-f", str(directory)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
+        super().__init__(directory, account, talks=tone, heard_dir=self.recordings)
 
     def heard(self) -> np.ndarray:
         files = sorted(self.recordings.glob("*-dec.wav"))
         assert files, "baresip wrote no decoded-audio dump"
         return read_wav(files[-1]).channel(0)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            output, _ = self.proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            output, _ = self.proc.communicate()
-        return output
 
 
 def wait_until(predicate, timeout: float, what: str):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import re
 import socket
 import ssl
@@ -26,6 +25,7 @@ from hotline.sip.auth import make_ha1s
 from hotline.transport.sip_service import SipService, SipServiceConfig
 from tests.conftest import HotlineProcess
 from tests.interop.conftest import require_peer
+from tests.support.baresip import Baresip, free_port_pair
 
 pytestmark = pytest.mark.interop
 
@@ -148,85 +148,6 @@ def test_uas_retransmits_2xx_until_the_ack(sip_service: RunningService, tmp_path
 
 
 # -- baresip ---------------------------------------------------------------------------------
-def free_port_pair() -> int:
-    """A port p with p and p+1 free for UDP and TCP (baresip binds sip_listen and +1 for TLS)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port >= 65534:
-            continue
-        try:
-            for candidate in (port, port + 1):
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    with socket.socket(socket.AF_INET, kind) as s:
-                        s.bind(("127.0.0.1", candidate))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair")
-
-
-class Baresip:
-    def __init__(self, directory: Path, account: str, extra: tuple[str, ...] = ()) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self.sip_port = free_port_pair()
-        self.ctrl_port = free_port_pair()
-        (directory / "config").write_text(
-            "\n".join(
-                [
-                    f"sip_listen 127.0.0.1:{self.sip_port}",
-                    "net_interface 127.0.0.1",
-                    "audio_player aufile,/dev/null",
-                    "audio_source aufile,/dev/null",
-                    "audio_alert aufile,/dev/null",
-                    "module_path /usr/lib/baresip/modules",
-                    "module g711.so",
-                    "module aufile.so",
-                    "module_app account.so",
-                    "module_app menu.so",
-                    "module_app ctrl_tcp.so",
-                    f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
-                    *extra,
-                    "",
-                ]
-            )
-        )
-        (directory / "accounts").write_text(account + "\n")
-        self.proc = subprocess.Popen(
-            [require_peer("baresip"), "-f", str(directory)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-
-    def command(self, command: str, params: str = "") -> None:
-        payload = json.dumps({"command": command, "params": params, "token": "t"}).encode()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=2) as conn:
-                    conn.sendall(str(len(payload)).encode() + b":" + payload + b",")
-                    conn.recv(4096)
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            output, _ = self.proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            output, _ = self.proc.communicate()
-        return output
-
-
 def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

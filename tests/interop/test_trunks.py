@@ -26,7 +26,7 @@ import pytest
 from tests.conftest import HotlineProcess
 from tests.interop.conftest import require_peer
 from tests.interop.test_call_path import AgentPhone, logged, tone_wav, two_tones, wait_until
-from tests.interop.test_sip_peers import free_port_pair
+from tests.support.baresip import free_port_pair
 from tests.support.sipp_carrier import carrier_scenario
 
 pytestmark = pytest.mark.interop

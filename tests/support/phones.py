@@ -7,22 +7,14 @@ Each party of a test talks its own frequency, so a WAV proves who was heard when
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 
 from hotline.media.wav import read_wav
 from tests.interop.conftest import require_peer
-
-
-def free_port_pair() -> int:
-    from tests.interop.test_sip_peers import free_port_pair as pair
-
-    return pair()
+from tests.support.baresip import Baresip
 
 
 def tone_wav(path: Path, hz: float, seconds: float) -> Path:
@@ -37,7 +29,7 @@ def tone_wav(path: Path, hz: float, seconds: float) -> Path:
     return path
 
 
-class Phone:
+class Phone(Baresip):
     """One baresip: an agent's desk phone registered to the node (``user`` and
     ``password``), or a customer's phone that only dials (``password`` None)."""
 
@@ -56,31 +48,6 @@ class Phone:
         self.heard_dir = directory / "heard"
         self.heard_dir.mkdir()
         tone = tone_wav(directory / "voice.wav", tone_hz, 120.0)
-        self.sip_port = free_port_pair()
-        self.ctrl_port = free_port_pair()
-        (directory / "config").write_text(
-            "\n".join(
-                [
-                    f"sip_listen 127.0.0.1:{self.sip_port}",
-                    "net_interface 127.0.0.1",
-                    f"audio_source aufile,{tone}",
-                    "audio_player aufile,/dev/null",
-                    "audio_alert aufile,/dev/null",
-                    "ausrc_srate 8000",
-                    "auplay_srate 8000",
-                    "module_path /usr/lib/baresip/modules",
-                    "module g711.so",
-                    "module aufile.so",
-                    "module sndfile.so",
-                    f"snd_path {self.heard_dir}",
-                    "module_app account.so",
-                    "module_app menu.so",
-                    "module_app ctrl_tcp.so",
-                    f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
-                    "",
-                ]
-            )
-        )
         answer = "auto" if auto_answer else "manual"
         if password is None:
             account = f"<sip:{user}@127.0.0.1>;regint=0;answermode={answer};audio_codecs=PCMU"
@@ -89,44 +56,13 @@ class Phone:
                 f"<sip:{user}@127.0.0.1:{registrar_port}>;auth_pass={password};regint=120;"
                 f"answermode={answer};audio_codecs=PCMU"
             )
-        (directory / "accounts").write_text(account + "\n")
-        self.proc = subprocess.Popen(
-            [require_peer("baresip"), "-f", str(directory)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-
-    def command(self, command: str, params: str = "") -> str:
-        """One ctrl_tcp command (JSON netstring); returns baresip's response text."""
-        payload = json.dumps({"command": command, "params": params, "token": "t"}).encode()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=3) as conn:
-                    conn.sendall(str(len(payload)).encode() + b":" + payload + b",")
-                    return conn.recv(8192).decode(errors="replace")
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        super().__init__(directory, account, talks=tone, heard_dir=self.heard_dir)
 
     def heard(self) -> np.ndarray:
         """What the phone's speaker got during its (last) call, 8 kHz mono."""
         files = sorted(self.heard_dir.glob("*-dec.wav"), key=lambda f: f.stat().st_mtime)
         assert files, f"{self.user}: baresip wrote no decoded-audio dump"
         return read_wav(files[-1]).channel(0)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            output, _ = self.proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            output, _ = self.proc.communicate()
-        return output
 
 
 def tone_level(samples: np.ndarray, hz: float, rate: int = 8000) -> float:
