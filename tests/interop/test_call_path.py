@@ -94,9 +94,7 @@ class AgentPhone(Baresip):
         super().__init__(directory, account, talks=tone, heard_dir=self.recordings)
 
     def heard(self) -> np.ndarray:
-        files = sorted(self.recordings.glob("*-dec.wav"))
-        assert files, "baresip wrote no decoded-audio dump"
-        return read_wav(files[-1]).channel(0)
+        return read_wav(self.last_dump(self.recordings)).channel(0)
 
 
 def wait_until(predicate, timeout: float, what: str):

@@ -101,6 +101,26 @@ class Baresip:
                     raise
                 time.sleep(0.2)
 
+    def last_dump(self, heard_dir: Path, timeout: float = 10.0) -> Path:
+        """The newest decoded-audio dump, once baresip has finished writing it.
+
+        baresip closes the dump when its call's audio stops; on a loaded machine that comes
+        a while after a BYE from the node, so the file may not be there, or still growing,
+        when a test first looks."""
+        deadline = time.monotonic() + timeout
+        last: tuple[Path, int] | None = None
+        while True:
+            files = sorted(heard_dir.glob("*-dec.wav"), key=lambda f: f.stat().st_mtime)
+            if files:
+                current = (files[-1], files[-1].stat().st_size)
+                if current == last and current[1] > 44:  # the same size twice: closed
+                    return current[0]
+                last = current
+            if time.monotonic() > deadline:
+                assert files, f"baresip in {self.directory} wrote no decoded-audio dump"
+                return files[-1]
+            time.sleep(0.3)
+
     def stop(self) -> str:
         """Stop the phone; its console output, for a failing test's message."""
         self.proc.terminate()

@@ -60,9 +60,7 @@ class Phone(Baresip):
 
     def heard(self) -> np.ndarray:
         """What the phone's speaker got during its (last) call, 8 kHz mono."""
-        files = sorted(self.heard_dir.glob("*-dec.wav"), key=lambda f: f.stat().st_mtime)
-        assert files, f"{self.user}: baresip wrote no decoded-audio dump"
-        return read_wav(files[-1]).channel(0)
+        return read_wav(self.last_dump(self.heard_dir)).channel(0)
 
 
 def tone_level(samples: np.ndarray, hz: float, rate: int = 8000) -> float:
