@@ -127,7 +127,7 @@ def _read(spec: Input, form: Mapping[str, Any], values: dict[str, Any]) -> None:
     elif spec.kind == "weekly":
         values[spec.name] = _weekly(form, spec.name)
     elif spec.kind == "levels":
-        values[spec.name] = _levels(form, spec.name)
+        values[spec.name] = _levels(form, spec.name, by_id=spec.integer)
     elif spec.kind == "order":
         values[spec.name] = _order(form, spec.name)
     elif spec.kind == "target":
@@ -162,13 +162,19 @@ def _weekly(form: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
     return intervals
 
 
-def _levels(form: Mapping[str, Any], name: str) -> list[dict[str, int]]:
+def _levels(form: Mapping[str, Any], name: str, *, by_id: bool) -> list[dict[str, Any]]:
+    """A level per skill, blank for none: an agent's skills by id (``skill_id``), a
+    queue's needs by name (``skill``, the minimum level an agent must have)."""
     prefix = name + "."
-    chosen = []
+    chosen: list[dict[str, Any]] = []
     for key in sorted(k for k in form if k.startswith(prefix)):
         level = str(form.get(key, "")).strip()
         if level:
-            chosen.append({"skill_id": _integer(key[len(prefix) :]), "level": _integer(level)})
+            skill = key[len(prefix) :]
+            if by_id:
+                chosen.append({"skill_id": _integer(skill), "level": _integer(level)})
+            else:
+                chosen.append({"skill": skill, "level": _integer(level)})
     return chosen
 
 
@@ -199,7 +205,8 @@ def form_values(inputs: Sequence[Input], item: Mapping[str, Any]) -> dict[str, A
                 )
         elif spec.kind == "levels":
             for skill in value or []:
-                shown[f"{spec.name}.{skill['skill_id']}"] = str(skill["level"])
+                key = skill["skill_id"] if spec.integer else skill["skill"]
+                shown[f"{spec.name}.{key}"] = str(skill["level"])
         elif spec.kind == "order":
             for position, item_id in enumerate(value or [], start=1):
                 shown[f"{spec.name}.{item_id}"] = str(position)
@@ -207,8 +214,7 @@ def form_values(inputs: Sequence[Input], item: Mapping[str, Any]) -> dict[str, A
             if item.get("target_type") is not None:
                 shown[spec.name] = f"{item['target_type']}:{item['target_id']}"
         elif spec.kind == "checkboxes":
-            # A queue's skill needs are {"skill", "level"}; the boxes stand for the names.
-            shown[spec.name] = [str(v["skill"] if isinstance(v, dict) else v) for v in value or []]
+            shown[spec.name] = [str(v) for v in value or []]
         else:
             shown[spec.name] = "" if value is None else value
     return shown

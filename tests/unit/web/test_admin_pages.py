@@ -85,7 +85,7 @@ async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, c
         "strategy": "ring-all",
         "service_level_seconds": "15",
         "max_wait_seconds": "300",
-        "required_skills": "mandarin",
+        "required_skills.mandarin": "3",
     }
     created = await admin.post("/admin/queues/new", data=form)
     assert created.status_code == 303, created.text
@@ -96,7 +96,7 @@ async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, c
     vip = next(q for q in queues if q["name"] == "VIP")
     assert (vip["strategy"], vip["required_skills"], vip["max_wait_seconds"]) == (
         "ring-all",
-        [{"skill": "mandarin", "level": 1}],
+        [{"skill": "mandarin", "level": 3}],
         300,
     )
     audit = (
@@ -104,6 +104,56 @@ async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, c
     ).json()
     assert audit[-1]["action"] == "create"
     assert audit[-1]["actor"] == "admin"
+
+
+async def test_a_queue_form_sets_how_the_queue_runs_and_shows_it_again(web: World, clients) -> None:
+    """Every setting the live queue runs with, not only name and strategy: skill levels,
+    a shared pool, timers, overflow, recording policy; an edit shows what is stored."""
+    admin = await browser_login(web, "admin")
+    queue_a, queue_b = web.ids["queue_A"], web.ids["queue_B"]
+    form = {
+        "name": "queue A",
+        "department_id": str(web.ids["dept_A"]),
+        "strategy": "skills-best-match",
+        "required_skills.mandarin": "4",
+        "pooled_department_ids": str(web.ids["dept_B"]),
+        "ring_timeout_seconds": "20",
+        "wrap_up_seconds": "30",
+        "announce_every_seconds": "60",
+        "max_length": "",
+        "on_max_wait": "overflow",
+        "overflow_queue_id": str(queue_b),
+        "recording": "on_demand",
+        "survey_flow": "",
+    }
+    saved = await admin.post(f"/admin/queues/{queue_a}", data=form)
+    assert saved.status_code == 303, saved.text
+    stored = (await clients["admin"].get(f"/api/v1/queues/{queue_a}")).json()
+    assert {k: stored[k] for k in form if "." not in k} | {
+        "required_skills": stored["required_skills"]
+    } == {
+        "name": "queue A",
+        "department_id": web.ids["dept_A"],
+        "strategy": "skills-best-match",
+        "pooled_department_ids": [web.ids["dept_B"]],
+        "ring_timeout_seconds": 20,
+        "wrap_up_seconds": 30,
+        "announce_every_seconds": 60,
+        "max_length": None,
+        "on_max_wait": "overflow",
+        "overflow_queue_id": queue_b,
+        "recording": "on_demand",
+        "survey_flow": None,
+        "required_skills": [{"skill": "mandarin", "level": 4}],
+    }
+    edit = (await admin.get(f"/admin/queues/{queue_a}")).text
+    assert re.search(r'<option value="4" selected>4</option>', edit)
+    assert re.search(rf'value="{web.ids["dept_B"]}" checked', edit)
+    assert re.search(r'<option value="on_demand" selected>', edit)
+    assert re.search(rf'<option value="{queue_b}" selected>queue B</option>', edit)
+    # An overflow without a queue is the API's error, shown next to the form.
+    refused = await admin.post(f"/admin/queues/{queue_a}", data={**form, "overflow_queue_id": ""})
+    assert refused.status_code == 422
 
 
 async def test_form_errors_stand_next_to_their_field(web: World, clients) -> None:

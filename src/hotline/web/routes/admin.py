@@ -136,7 +136,16 @@ SECTIONS: tuple[Section, ...] = (
             Input("strategy", "select", choices="queue_strategies", integer=False),
             Input("service_level_seconds", "number", hint=True),
             Input("max_wait_seconds", "number"),
-            Input("required_skills", "checkboxes", choices="skill_names", integer=False),
+            Input("required_skills", "levels", choices="skill_names", integer=False, hint=True),
+            Input("pooled_department_ids", "checkboxes", choices="departments", hint=True),
+            Input("ring_timeout_seconds", "number"),
+            Input("wrap_up_seconds", "number"),
+            Input("announce_every_seconds", "number", blank="null", hint=True),
+            Input("max_length", "number", blank="null", hint=True),
+            Input("on_max_wait", "select", choices="max_wait_actions", integer=False),
+            Input("overflow_queue_id", "select", blank="null", choices="queues"),
+            Input("recording", "select", choices="recording_modes", integer=False),
+            Input("survey_flow", "select", blank="null", choices="flow_names", integer=False),
         ),
     ),
     Section(
@@ -324,6 +333,15 @@ async def _skill_names(page: Page) -> list[Choice]:
     return [Choice(x.name, x.name) for x in await _listed(page, r.SKILLS, s.SkillRead)]
 
 
+async def _queues(page: Page) -> list[Choice]:
+    return [Choice(str(q.id), q.name) for q in await _listed(page, r.QUEUES, s.QueueRead)]
+
+
+async def _flow_names(page: Page) -> list[Choice]:
+    flows = await IvrService(page.session, page.user).list(limit=LIST_LIMIT, offset=0)
+    return [Choice(f.name, f.name) for f, _ in flows]
+
+
 async def _users(page: Page) -> list[Choice]:
     rows = await _listed(page, r.USERS, s.UserRead)
     return [Choice(str(u.id), u.username) for u in rows]
@@ -369,6 +387,10 @@ CHOICES: Mapping[str, Callable[[Page], Awaitable[list[Choice]]]] = {
     "trunks": _trunks,
     "business_hours": _business_hours,
     "targets": _targets,
+    "queues": _queues,
+    "flow_names": _flow_names,
+    "max_wait_actions": _fixed("admin.on_max_wait", ["busy", "hang_up", "overflow"]),
+    "recording_modes": _fixed("admin.recording", ["always", "on_demand", "never"]),
     "queue_strategies": _fixed("admin.strategy", [x.value for x in s.Strategy]),
     "trunk_strategies": _fixed(
         "admin.trunk_strategy", ["priority", "weighted_round_robin", "least_used"]
@@ -503,18 +525,6 @@ async def _save(page: Page, section: Section, item_id: int | None) -> Response:
         else:
             assert item_id is not None
             sent = body.model_dump(mode="json", include=body.model_fields_set)
-            if "required_skills" in sent:
-                # The form picks skill names; the levels set through the API stay.
-                current = await service.get(item_id)
-                levels = {
-                    need["skill"]: need["level"]
-                    for need in getattr(current, "required_skills", [])
-                    if isinstance(need, dict)
-                }
-                sent["required_skills"] = [
-                    {**need, "level": levels.get(need["skill"], need["level"])}
-                    for need in sent["required_skills"]
-                ]
             item = await service.update(item_id, sent)
     except NotFoundError:
         return not_found(page)
