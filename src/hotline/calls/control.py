@@ -186,6 +186,90 @@ class ResumeRecording:
     recording_id: str
 
 
+RecorderOutput = (
+    StartRecording
+    | StopRecording
+    | PauseRecording
+    | ResumeRecording
+    | RecordingStarted
+    | RecordingStopped
+    | RecordingPaused
+    | RecordingResumed
+)
+
+
+class CallRecorder:
+    """One call's recording switch, shared by inbound (:class:`CustomerCall`) and
+    click-to-call (``calls/outbound.py``) calls, so that both pause, resume and refuse
+    alike: which recording runs now (numbered per call: ``<call>-r1``, ``-r2``...) and
+    whether it is paused. When to record is the owning call's policy, not this."""
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.recording_id: str | None = None  # the recording running now
+        self.recordings = 0  # how many were started on this call
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self.recording_id is not None and self._paused
+
+    def copy(self) -> CallRecorder:
+        """The same state in a new object (a click-to-call handed over for a transfer
+        stays as it was if the transfer is refused)."""
+        other = CallRecorder(self.call_id)
+        other.recording_id, other.recordings, other._paused = (
+            self.recording_id,
+            self.recordings,
+            self._paused,
+        )
+        return other
+
+    def start(self, customer_leg: str, agent_leg: str, now: float) -> list[RecorderOutput]:
+        if self.recording_id is not None:
+            return []
+        self.recordings += 1
+        self.recording_id = f"{self.call_id}-r{self.recordings}"
+        self._paused = False
+        return [
+            StartRecording(self.recording_id, customer_leg, agent_leg),
+            RecordingStarted(at=now, call_id=self.call_id, recording_id=self.recording_id),
+        ]
+
+    def pause(self, now: float) -> list[RecorderOutput]:
+        """Leave what follows out of the recording (a card number, a password read out)."""
+        if self.recording_id is None:
+            raise CallControlError(f"call {self.call_id} is not being recorded")
+        if self._paused:
+            return []
+        self._paused = True
+        return [
+            PauseRecording(self.recording_id),
+            RecordingPaused(at=now, call_id=self.call_id, recording_id=self.recording_id),
+        ]
+
+    def resume(self, now: float) -> list[RecorderOutput]:
+        if self.recording_id is None:
+            raise CallControlError(f"call {self.call_id} is not being recorded")
+        if not self._paused:
+            return []
+        self._paused = False
+        return [
+            ResumeRecording(self.recording_id),
+            RecordingResumed(at=now, call_id=self.call_id, recording_id=self.recording_id),
+        ]
+
+    def stop(self, now: float) -> list[RecorderOutput]:
+        if self.recording_id is None:
+            return []
+        self._paused = False
+        recording_id, self.recording_id = self.recording_id, None
+        return [
+            StopRecording(recording_id),
+            RecordingStopped(at=now, call_id=self.call_id, recording_id=recording_id),
+        ]
+
+
 @dataclass(frozen=True, slots=True)
 class MixMember:
     """One leg in a call's mix: ``participant`` hears all and is heard by all, ``listen``
@@ -348,10 +432,8 @@ class CustomerCall:
         self._department: str | None = None
         self._queue: str | None = None  # the queue the call is (or was last) in
         self._in_acd = False  # whether the ACD holds the call as a contact now
-        self._recording_id: str | None = None
-        self._recording_paused = False
+        self._recorder = CallRecorder(call_id)
         self._parties: dict[str, _Party] = {}
-        self._recordings = 0
         self._agent_legs = 0
         # The survey after the agent hangs up: per queue, or named by the IVR (the flow's
         # ``survey_flow`` variable, which travels with the contact and wins).
@@ -380,8 +462,7 @@ class CustomerCall:
         department: str | None,
         started_at: float,
         held: bool,
-        recording_id: str | None,
-        recordings: int,
+        recorder: CallRecorder,
         recording: Mapping[str, RecordingMode] | None = None,
         default_recording: RecordingMode = "always",
         survey_flows: Mapping[str, str] | None = None,
@@ -389,7 +470,8 @@ class CustomerCall:
         """A connected click-to-call (``calls/outbound.py``) as a customer call, so that
         the agent can transfer it like an inbound one: the customer leg is the trunk leg
         the customer answered on (``customer_dial`` holds its channel), the agent talks on
-        ``agent_leg``, the running recording goes on until the transfer stops it. Nothing
+        ``agent_leg``, the running recording (``recorder``: paused or not) goes on until
+        the transfer stops it. Nothing
         is emitted: the call's history so far is the click-to-call's."""
         call = cls(
             call_id=call_id,
@@ -405,7 +487,7 @@ class CustomerCall:
         call._customer_answered, call._held, call._department = True, held, department
         call._talking = _AgentLeg(agent_leg, agent)
         call._agent_legs = 1  # the agent's leg was the first
-        call._recording_id, call._recordings = recording_id, recordings
+        call._recorder = recorder
         call._customer_dial = customer_dial
         return call
 
@@ -464,7 +546,7 @@ class CustomerCall:
     @property
     def recording_id(self) -> str | None:
         """The recording running now (None: not recorded at the moment)."""
-        return self._recording_id
+        return self._recorder.recording_id
 
     @property
     def talking_leg(self) -> str | None:
@@ -474,7 +556,7 @@ class CustomerCall:
 
     @property
     def recording_paused(self) -> bool:
-        return self._recording_id is not None and self._recording_paused
+        return self._recorder.paused
 
     # ---- the call arrives ------------------------------------------------------------------
 
@@ -1204,49 +1286,21 @@ class CustomerCall:
 
     def start_recording(self, now: float) -> list[Output]:
         leg = self._talking
-        if self.state != "connected" or leg is None or self._recording_id is not None:
+        if self.state != "connected" or leg is None:
             return []
         if self._recording_mode() == "never":
             return []  # the queue's policy forbids it (e.g. a card-payment line)
-        self._recordings += 1
-        self._recording_id = f"{self.call_id}-r{self._recordings}"
-        return [
-            StartRecording(self._recording_id, self.customer_leg, leg.leg_id),
-            RecordingStarted(at=now, call_id=self.call_id, recording_id=self._recording_id),
-        ]
+        return list(self._recorder.start(self.customer_leg, leg.leg_id, now))
 
     def pause_recording(self, now: float) -> list[Output]:
         """Leave what follows out of the recording (a card number, a password read out)."""
-        if self._recording_id is None:
-            raise CallControlError(f"call {self.call_id} is not being recorded")
-        if self._recording_paused:
-            return []
-        self._recording_paused = True
-        return [
-            PauseRecording(self._recording_id),
-            RecordingPaused(at=now, call_id=self.call_id, recording_id=self._recording_id),
-        ]
+        return list(self._recorder.pause(now))
 
     def resume_recording(self, now: float) -> list[Output]:
-        if self._recording_id is None:
-            raise CallControlError(f"call {self.call_id} is not being recorded")
-        if not self._recording_paused:
-            return []
-        self._recording_paused = False
-        return [
-            ResumeRecording(self._recording_id),
-            RecordingResumed(at=now, call_id=self.call_id, recording_id=self._recording_id),
-        ]
+        return list(self._recorder.resume(now))
 
     def stop_recording(self, now: float) -> list[Output]:
-        if self._recording_id is None:
-            return []
-        self._recording_paused = False
-        recording_id, self._recording_id = self._recording_id, None
-        return [
-            StopRecording(recording_id),
-            RecordingStopped(at=now, call_id=self.call_id, recording_id=recording_id),
-        ]
+        return list(self._recorder.stop(now))
 
     # ---- helpers ---------------------------------------------------------------------------
 

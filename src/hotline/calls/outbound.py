@@ -8,7 +8,9 @@ carrier minute.
 
 :class:`OutboundCall` is the policy half, like ``CustomerCall`` for inbound calls: the
 adapters report what happened on the legs, and it returns commands (ring the agent, dial a
-trunk, cancel, bridge, record, hang up) and the call events the CDR is folded from. The
+trunk, cancel, bridge, record, hang up) and the call events the CDR is folded from. Its
+recording pauses and resumes like an inbound call's (the same ``CallRecorder``), so the
+agent can leave a card number read out of the file. The
 carrier half is :class:`TrunkDial`, which a transfer to an outside number shares. Trunk
 choice, capacity and failover are :class:`~hotline.calls.trunks.OutboundAttempt`'s: on a
 failover answer (``failover_on``: 408, 5xx, 604, 606 by default) or on a trunk that shows
@@ -45,12 +47,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.calls.control import (
     Bridge,
     CallControlError,
+    CallRecorder,
     CancelLeg,
     CustomerCall,
     DialTrunk,
     HangUpLeg,
+    PauseRecording,
     PlayMusicOnHold,
     RecordingMode,
+    ResumeRecording,
     RingAgent,
     StartRecording,
     StopMedia,
@@ -66,6 +71,8 @@ from hotline.calls.events import (
     CallHeld,
     CallResumed,
     CallStarted,
+    RecordingPaused,
+    RecordingResumed,
     RecordingStarted,
     RecordingStopped,
     Side,
@@ -102,6 +109,8 @@ OutboundCommand = (
     | StopMedia
     | StartRecording
     | StopRecording
+    | PauseRecording
+    | ResumeRecording
 )
 OutboundOutput = (
     OutboundCommand
@@ -115,6 +124,8 @@ OutboundOutput = (
     | AgentLegFailed
     | RecordingStarted
     | RecordingStopped
+    | RecordingPaused
+    | RecordingResumed
     | TrunkAttemptEnded
 )
 
@@ -447,8 +458,7 @@ class OutboundCall:
         self._agent_answered = False
         self._customer_answered = False
         self._held = False
-        self._recording_id: str | None = None
-        self._recordings = 0
+        self._recorder = CallRecorder(call_id)  # the same switch as inbound calls'
         self._deadline: float | None = None  # the agent's ring time
 
     # ---- read-only views (the live API) ------------------------------------------------
@@ -494,6 +504,15 @@ class OutboundCall:
     def agent_leg(self) -> str:
         return self._agent_leg
 
+    @property
+    def recording_id(self) -> str | None:
+        """The recording running now (None: not recorded at the moment)."""
+        return self._recorder.recording_id
+
+    @property
+    def recording_paused(self) -> bool:
+        return self._recorder.paused
+
     def as_customer_call(
         self,
         recording: Mapping[str, RecordingMode] | None = None,
@@ -515,8 +534,7 @@ class OutboundCall:
             department=self._department,
             started_at=self.started_at,
             held=self._held,
-            recording_id=self._recording_id,
-            recordings=self._recordings,
+            recorder=self._recorder.copy(),
             recording=recording,
             default_recording=self._recording_mode,
             survey_flows=survey_flows,
@@ -626,26 +644,23 @@ class OutboundCall:
         ]
 
     def start_recording(self, now: float) -> list[OutboundOutput]:
-        if self.state != "connected" or self._recording_id is not None:
-            return []
         customer = self._dial.leg_id
-        if self._recording_mode == "never" or customer is None:
+        if self.state != "connected" or customer is None:
             return []
-        self._recordings += 1
-        self._recording_id = f"{self.call_id}-r{self._recordings}"
-        return [
-            StartRecording(self._recording_id, customer, self._agent_leg),
-            RecordingStarted(at=now, call_id=self.call_id, recording_id=self._recording_id),
-        ]
+        if self._recording_mode == "never":
+            return []  # the call was placed unrecorded (API ``recording: never``)
+        return list(self._recorder.start(customer, self._agent_leg, now))
+
+    def pause_recording(self, now: float) -> list[OutboundOutput]:
+        """Leave what follows out of the recording (the customer reads out a card number);
+        CallControlError when the call is not being recorded, as for inbound calls."""
+        return list(self._recorder.pause(now))
+
+    def resume_recording(self, now: float) -> list[OutboundOutput]:
+        return list(self._recorder.resume(now))
 
     def stop_recording(self, now: float) -> list[OutboundOutput]:
-        if self._recording_id is None:
-            return []
-        recording_id, self._recording_id = self._recording_id, None
-        return [
-            StopRecording(recording_id),
-            RecordingStopped(at=now, call_id=self.call_id, recording_id=recording_id),
-        ]
+        return list(self._recorder.stop(now))
 
     # ---- time -----------------------------------------------------------------------------
 

@@ -438,15 +438,23 @@ class ContactCenter:
         return self._on(call_id, now, lambda call: call.end_supervision(now))
 
     def start_recording(self, now: float, call_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.start_recording(now))
         return self._on(call_id, now, lambda call: call.start_recording(now))
 
     def stop_recording(self, now: float, call_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.stop_recording(now))
         return self._on(call_id, now, lambda call: call.stop_recording(now))
 
     def pause_recording(self, now: float, call_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.pause_recording(now))
         return self._on(call_id, now, lambda call: call.pause_recording(now))
 
     def resume_recording(self, now: float, call_id: str) -> list[Output]:
+        if call_id in self.outbound:
+            return self._on_outbound(call_id, now, lambda call: call.resume_recording(now))
         return self._on(call_id, now, lambda call: call.resume_recording(now))
 
     def phone_hold(self, now: float, call_id: str, leg_id: str, held: bool) -> list[Output]:

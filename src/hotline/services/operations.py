@@ -92,6 +92,13 @@ class CallView:
     recording: str | None = None  # "on", "paused", or None (not recorded now)
 
 
+def _recording_view(recording_id: str | None, paused: bool) -> str | None:
+    """A call's recording as the live views show it, alike for inbound and outbound."""
+    if recording_id is None:
+        return None
+    return "paused" if paused else "on"
+
+
 @dataclass(frozen=True, slots=True)
 class TrunkView:
     """One trunk as the live API and /metrics show it."""
@@ -382,6 +389,7 @@ class LiveOperations:
                 held=outbound.held,
                 started_at=outbound.started_at,
                 direction="outbound",
+                recording=_recording_view(outbound.recording_id, outbound.recording_paused),
             )
         call = self.center.calls[call_id]
         return CallView(
@@ -398,7 +406,5 @@ class LiveOperations:
             direction=call.direction,
             attributes=dict(call.attributes),
             parties=tuple(PartyView(*party) for party in call.parties),
-            recording=(
-                ("paused" if call.recording_paused else "on") if call.recording_id else None
-            ),
+            recording=_recording_view(call.recording_id, call.recording_paused),
         )

@@ -238,6 +238,51 @@ def test_hold_and_resume_once_connected() -> None:
     assert build_cdr(r.events).hold_s == 2.0
 
 
+def test_the_agent_pauses_and_resumes_the_recording_like_on_an_inbound_call() -> None:
+    r = Recorder()
+    r.keep(r.call.start(0.0))
+    with pytest.raises(CallControlError, match="not being recorded"):
+        r.call.pause_recording(0.5)  # ringing: nothing is recorded yet
+    r.keep(r.call.leg_answered("c1-a1", 1.0))
+    r.keep(r.call.leg_answered("c1-t1", 2.0))
+    assert (r.call.recording_id, r.call.recording_paused) == ("c1-r1", False)
+    assert r.commands(r.call.pause_recording(3.0)) == [control.PauseRecording("c1-r1")]
+    assert r.call.recording_paused
+    assert r.commands(r.call.pause_recording(3.5)) == []  # paused already: nothing new
+    assert r.commands(r.call.resume_recording(5.0)) == [control.ResumeRecording("c1-r1")]
+    assert r.commands(r.call.resume_recording(5.5)) == []
+    r.commands(r.call.pause_recording(6.0))
+    # Hanging up while paused stops the file; no pause outlives the recording.
+    assert r.commands(r.call.leg_hung_up("c1-a1", 9.0))[0] == control.StopRecording("c1-r1")
+    assert (r.call.recording_id, r.call.recording_paused) == (None, False)
+    cdr = build_cdr(r.events)
+    assert (cdr.direction, cdr.recording_pauses, cdr.recording_ids) == ("outbound", 2, ("c1-r1",))
+
+
+def test_a_call_placed_unrecorded_refuses_a_pause() -> None:
+    r = Recorder(recording="never")
+    r.keep(r.call.start(0.0))
+    r.keep(r.call.leg_answered("c1-a1", 1.0))
+    r.keep(r.call.leg_answered("c1-t1", 2.0))
+    assert (r.call.recording_id, r.call.recording_paused) == (None, False)
+    for change in (r.call.pause_recording, r.call.resume_recording):
+        with pytest.raises(CallControlError, match="c1 is not being recorded"):
+            change(3.0)
+    assert r.call.state == "connected"  # the refusal changed nothing
+
+
+def test_a_paused_click_to_call_handed_over_for_a_transfer_stays_paused() -> None:
+    r = Recorder()
+    r.keep(r.call.start(0.0))
+    r.keep(r.call.leg_answered("c1-a1", 1.0))
+    r.keep(r.call.leg_answered("c1-t1", 2.0))
+    r.keep(r.call.pause_recording(3.0))
+    handed = r.call.as_customer_call()
+    assert (handed.recording_id, handed.recording_paused) == ("c1-r1", True)
+    assert handed.resume_recording(4.0)[0] == control.ResumeRecording("c1-r1")
+    assert r.call.recording_paused  # the click-to-call itself is left as it was
+
+
 def test_caller_id_rules() -> None:
     group = make_group(
         caller_ids=["+862161230000", "+862161230001"], default_caller_id="+862161239999"
