@@ -34,6 +34,7 @@ class Node:
         )
         self.registered = {"100", "101"}
         self.outputs: list[Output] = []
+        self.executed = Recorder()  # what the live API had the node carry out
         self.calls = 0
 
     def originate(self, agent: str, number: str, group: str | None, caller: str | None) -> str:
@@ -69,7 +70,7 @@ def node(world: World) -> Node:
     node = Node()
     world.context.operations = LiveOperations(
         node.center,
-        Recorder(),
+        node.executed,
         clock=lambda: 1000.0,
         phone_registered=lambda agent: agent in node.registered,
         originate=node.originate,
@@ -120,6 +121,47 @@ async def test_an_agent_places_a_call_as_itself_and_its_phone_rings_first(
     # Another agent's phone is out of an agent's reach.
     other = await agent.post("/api/v1/live/calls", json={"agent": "101", "number": "13800138000"})
     assert other.status_code == 404
+
+
+async def test_the_agent_pauses_and_resumes_the_recording_of_its_click_to_call(
+    world: World, clients, node: Node
+) -> None:
+    agent = clients["agent"]
+    placed = await agent.post("/api/v1/live/calls", json={"agent": "100", "number": "13800138000"})
+    call_id = placed.json()["call_id"]
+    base = f"/api/v1/live/calls/{call_id}/recording"
+    node.outputs += node.center.leg_answered(1001.0, call_id, f"{call_id}-a1")
+    assert (await agent.post(base + "/pause")).status_code == 409  # dialling: not recorded
+    node.outputs += node.center.leg_answered(1002.0, call_id, f"{call_id}-t1")
+    (view,) = (await agent.get("/api/v1/live/calls")).json()
+    assert (view["direction"], view["recording"]) == ("outbound", "on")
+    # Another department's agent and supervisor do not see the call; an auditor may not act.
+    assert (await clients["agent_b"].post(base + "/pause")).status_code == 404
+    assert (await clients["supervisor_b"].post(base + "/pause")).status_code == 404
+    assert (await clients["auditor"].post(base + "/pause")).status_code == 403
+    assert (await agent.post(base + "/pause")).status_code == 204
+    assert control.PauseRecording(f"{call_id}-r1") in node.executed.outputs
+    (view,) = (await clients["supervisor"].get("/api/v1/live/calls")).json()
+    assert view["recording"] == "paused"
+    assert (await clients["supervisor"].post(base + "/resume")).status_code == 204
+    assert control.ResumeRecording(f"{call_id}-r1") in node.executed.outputs
+    (view,) = (await agent.get("/api/v1/live/calls")).json()
+    assert view["recording"] == "on"
+    assert (await agent.post(base + "/stop")).status_code == 204
+    assert control.StopRecording(f"{call_id}-r1") in node.executed.outputs
+    refused = await agent.post(base + "/pause")
+    assert refused.status_code == 409
+    assert f"call {call_id} is not being recorded" in refused.json()["detail"]
+    assert node.center.outbound[call_id].state == "connected"  # the refusal lost nothing
+    async with world.context.database.session() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.action.like("recording-%"))
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert actions == ["recording-pause", "recording-resume", "recording-stop"]
 
 
 async def test_supervisors_place_calls_for_their_departments_and_are_audited(

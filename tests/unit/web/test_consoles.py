@@ -383,6 +383,68 @@ async def test_click_to_call_from_the_desktop_shows_the_outbound_call(
     assert call_id not in center.outbound
 
 
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+async def test_the_agent_pauses_and_resumes_the_recording_of_a_click_to_call(
+    web: World, outbound: Node, language: str
+) -> None:
+    pause_word, paused_word, resume_word = RECORDING_WORDS[language]
+    agent = await browser_login(web, "agent", language)
+    await agent.post("/desktop/state/available")
+    await agent.post("/desktop/call/dial", data={"number": "021 6888 8888"})
+    call_id, center = "out-1", outbound.center
+    center.leg_answered(NOW, call_id, f"{call_id}-a1")
+    dialling = await agent.get("/desktop/call")
+    assert 'data-recording="off"' in dialling.text
+    assert 'data-testid="pause-recording"' not in dialling.text  # no customer recorded yet
+    customer_leg = center.outbound[call_id].customer_leg
+    assert customer_leg is not None
+    center.leg_answered(NOW, call_id, customer_leg)  # recorded always: starts on answer
+    talking = await agent.get("/desktop/call")
+    assert 'data-recording="on"' in talking.text
+    assert pause_word in talking.text
+    paused = await agent.post("/desktop/call/recording/pause", data={"call_id": call_id})
+    assert paused.status_code == 200
+    assert 'data-direction="outbound"' in paused.text
+    assert 'data-recording="paused"' in paused.text
+    assert 'data-testid="recording-paused"' in paused.text
+    assert paused_word in html.unescape(paused.text)
+    assert resume_word in paused.text
+    assert 'data-testid="pause-recording"' not in paused.text
+    assert center.outbound[call_id].recording_paused
+    resumed = await agent.post("/desktop/call/recording/resume", data={"call_id": call_id})
+    assert 'data-recording="on"' in resumed.text
+    assert paused_word not in html.unescape(resumed.text)
+    assert not center.outbound[call_id].recording_paused
+    async with web.context.database.session() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.action.like("recording-%"))
+            )
+        )
+    assert sorted(actions) == ["recording-pause", "recording-resume"]
+
+
+async def test_no_recording_buttons_on_a_click_to_call_placed_unrecorded(
+    web: World, outbound: Node
+) -> None:
+    outbound.center._default_recording = "never"
+    agent = await browser_login(web, "agent", "en")
+    await agent.post("/desktop/state/available")
+    await agent.post("/desktop/call/dial", data={"number": "021 6888 8888"})
+    call_id, center = "out-1", outbound.center
+    center.leg_answered(NOW, call_id, f"{call_id}-a1")
+    customer_leg = center.outbound[call_id].customer_leg
+    assert customer_leg is not None
+    center.leg_answered(NOW, call_id, customer_leg)
+    talking = await agent.get("/desktop/call")
+    assert 'data-call-state="connected"' in talking.text
+    assert 'data-recording="off"' in talking.text
+    assert 'data-testid="pause-recording"' not in talking.text
+    refused = await agent.post("/desktop/call/recording/pause", data={"call_id": call_id})
+    assert "is not being recorded" in refused.text
+    assert center.outbound[call_id].state == "connected"
+
+
 DIAL_REFUSALS = {
     "en": {
         "empty": "Type the number to call.",
