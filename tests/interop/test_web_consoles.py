@@ -24,6 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
+from hotline.media.wav import read_wav
 from tests.conftest import HotlineProcess
 from tests.interop.test_call_path import ORDER, AgentPhone, sipp_customer, tone_wav, wait_until
 from tests.interop.test_trunks import Carrier, trunk
@@ -345,8 +346,47 @@ def test_an_agent_pauses_and_resumes_the_recording_of_a_live_call(
     page.context.close()
 
 
+#: How much of the customer the agent's phone hears while the recording is paused.
+PAUSED_AUDIO_S = 3.0
+#: baresip's decoded dump: 8 kHz, 16-bit mono.
+HEARD_BYTES_PER_S = 16_000
+
+
+def heard_dumps(phone: AgentPhone) -> set[Path]:
+    return set(phone.recordings.glob("*-dec.wav"))
+
+
+def new_heard_dump(phone: AgentPhone, before: set[Path]) -> Path:
+    """The WAV baresip started for the current call, into which it writes what the agent
+    hears (``before``: the dumps of earlier calls)."""
+    found: Path = wait_until(
+        lambda: next(iter(heard_dumps(phone) - before), None),
+        15,
+        "baresip to dump what the agent hears",
+    )
+    return found
+
+
+def recorded_seconds(demo: Demo, call_id: str, tmp: Path) -> float:
+    """The seconds of audio in the call's stored recording, read from the WAV itself (and
+    checked against what the recordings API says)."""
+    admin = demo.api("admin")
+    (recording,) = wait_until(
+        lambda: admin.get("/api/v1/recordings", params={"call_id": call_id}).json(),
+        30,
+        f"the recording of {call_id}",
+    )
+    audio = admin.get(f"/api/v1/recordings/{recording['id']}/audio")
+    assert audio.status_code == 200
+    wav = tmp / f"{call_id}.wav"
+    wav.write_bytes(audio.content)
+    seconds = read_wav(wav).duration
+    assert abs(seconds - recording["duration_seconds"]) < 0.05
+    return seconds
+
+
 def test_an_agent_calls_a_customer_from_the_desktop_through_the_carrier(
-    browser: Browser, demo: Demo, phone: AgentPhone, carrier: Carrier
+    browser: Browser, demo: Demo, phone: AgentPhone, carrier: Carrier, tmp_path: Path
 ) -> None:
     admin = demo.api("admin")
 
@@ -365,6 +405,7 @@ def test_an_agent_calls_a_customer_from_the_desktop_through_the_carrier(
     expect(page.get_by_test_id("dial-problem")).to_contain_text("该号码无法拨打")
     expect(page.get_by_test_id("dial-number")).to_have_value("12")
 
+    earlier_dumps = heard_dumps(phone)
     page.get_by_test_id("dial-number").fill("13800138000")
     page.get_by_test_id("dial-submit").click()
     banner = page.get_by_test_id("call-banner")
@@ -379,12 +420,45 @@ def test_an_agent_calls_a_customer_from_the_desktop_through_the_carrier(
     expect(banner).to_contain_text("保持中")
     page.get_by_test_id("resume").click()
     expect(page.get_by_test_id("hold")).to_be_visible()
+
+    # The customer reads out a card number: the agent pauses the recording, the carrier's
+    # tone goes on reaching the agent's phone (PAUSED_AUDIO_S of it) and is left out.
+    expect(banner).to_have_attribute("data-recording", "on")
+    heard = new_heard_dump(phone, earlier_dumps)
+    page.get_by_test_id("pause-recording").click()
+    expect(banner).to_have_attribute("data-recording", "paused")
+    expect(page.get_by_test_id("recording-paused")).to_contain_text("录音已暂停")
+    (live,) = [c for c in admin.get("/api/v1/live/calls").json() if c["call_id"] == call_id]
+    assert live["recording"] == "paused"
+    paused_from = heard.stat().st_size
+    wait_until(
+        lambda: heard.stat().st_size - paused_from >= PAUSED_AUDIO_S * HEARD_BYTES_PER_S,
+        30,
+        "the agent's phone to hear the customer while the recording is paused",
+    )
+    page.get_by_test_id("resume-recording").click()
+    expect(banner).to_have_attribute("data-recording", "on")
+    expect(page.get_by_test_id("recording-paused")).to_have_count(0)
+    # Some recorded talk after the pause too, so the file has both sides of it.
+    resumed_from = heard.stat().st_size
+    wait_until(
+        lambda: heard.stat().st_size - resumed_from >= 1.0 * HEARD_BYTES_PER_S,
+        30,
+        "the call to go on after the resume",
+    )
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("hangup").click()
     expect(page.get_by_test_id("no-call")).to_be_visible(timeout=15_000)
 
     cdr = demo.cdr(call_id)
     assert cdr["direction"] == "outbound"
+    assert cdr["details"]["recording_pauses"] == 1
+    recorded = recorded_seconds(demo, call_id, tmp_path)
+    # The recording runs from the customer's answer to the hang-up (talk + hold on the
+    # node's own clock) less the pause, in which the phone heard >= PAUSED_AUDIO_S.
+    span = cdr["talk_seconds"] + cdr["hold_seconds"]
+    sys.stderr.write(f"\nclick-to-call: {span:.2f} s connected, {recorded:.2f} s recorded\n")
+    assert 0.5 <= recorded <= span - (PAUSED_AUDIO_S - 0.5)
     assert cdr["details"]["agent"] == "1002"
     attempts = [(a["trunk"], a["status"]) for a in cdr["details"]["trunk_attempts"]]
     assert attempts == [("carrier", 200)]
