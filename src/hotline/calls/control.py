@@ -198,7 +198,7 @@ RecorderOutput = (
 )
 
 
-class CallRecorder:
+class RecordingSwitch:
     """One call's recording switch, shared by inbound (:class:`CustomerCall`) and
     click-to-call (``calls/outbound.py``) calls, so that both pause, resume and refuse
     alike: which recording runs now (numbered per call: ``<call>-r1``, ``-r2``...) and
@@ -214,10 +214,10 @@ class CallRecorder:
     def paused(self) -> bool:
         return self.recording_id is not None and self._paused
 
-    def copy(self) -> CallRecorder:
+    def copy(self) -> RecordingSwitch:
         """The same state in a new object (a click-to-call handed over for a transfer
         stays as it was if the transfer is refused)."""
-        other = CallRecorder(self.call_id)
+        other = RecordingSwitch(self.call_id)
         other.recording_id, other.recordings, other._paused = (
             self.recording_id,
             self.recordings,
@@ -432,7 +432,7 @@ class CustomerCall:
         self._department: str | None = None
         self._queue: str | None = None  # the queue the call is (or was last) in
         self._in_acd = False  # whether the ACD holds the call as a contact now
-        self._recorder = CallRecorder(call_id)
+        self._recorder = RecordingSwitch(call_id)
         self._parties: dict[str, _Party] = {}
         self._agent_legs = 0
         # The survey after the agent hangs up: per queue, or named by the IVR (the flow's
@@ -462,7 +462,7 @@ class CustomerCall:
         department: str | None,
         started_at: float,
         held: bool,
-        recorder: CallRecorder,
+        recorder: RecordingSwitch,
         recording: Mapping[str, RecordingMode] | None = None,
         default_recording: RecordingMode = "always",
         survey_flows: Mapping[str, str] | None = None,

@@ -9,7 +9,7 @@ carrier minute.
 :class:`OutboundCall` is the policy half, like ``CustomerCall`` for inbound calls: the
 adapters report what happened on the legs, and it returns commands (ring the agent, dial a
 trunk, cancel, bridge, record, hang up) and the call events the CDR is folded from. Its
-recording pauses and resumes like an inbound call's (the same ``CallRecorder``), so the
+recording pauses and resumes like an inbound call's (the same ``RecordingSwitch``), so the
 agent can leave a card number read out of the file. The
 carrier half is :class:`TrunkDial`, which a transfer to an outside number shares. Trunk
 choice, capacity and failover are :class:`~hotline.calls.trunks.OutboundAttempt`'s: on a
@@ -47,7 +47,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.calls.control import (
     Bridge,
     CallControlError,
-    CallRecorder,
     CancelLeg,
     CustomerCall,
     DialTrunk,
@@ -55,6 +54,7 @@ from hotline.calls.control import (
     PauseRecording,
     PlayMusicOnHold,
     RecordingMode,
+    RecordingSwitch,
     ResumeRecording,
     RingAgent,
     StartRecording,
@@ -458,7 +458,7 @@ class OutboundCall:
         self._agent_answered = False
         self._customer_answered = False
         self._held = False
-        self._recorder = CallRecorder(call_id)  # the same switch as inbound calls'
+        self._recorder = RecordingSwitch(call_id)  # the same switch as inbound calls'
         self._deadline: float | None = None  # the agent's ring time
 
     # ---- read-only views (the live API) ------------------------------------------------
