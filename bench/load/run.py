@@ -9,6 +9,10 @@ average speed of answer in the queue, the node's CPU (all its processes) and mem
 received and lost at the node's endpoints (both legs), and the peak of calls in progress.
 
 Usage: bench/load/run [RATE:HOLD:CALLS ...]   (default: 5:20:150 10:25:400)
+
+With PROFILE=1, py-spy samples the node and its media workers (50 Hz, without stopping
+them) while the callers run, and the step reports where each kind of process spends its
+CPU: the share of samples per source file and the busiest functions (self time).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.sipp_customer import customer_scenario  # noqa: E402
 
 PY = ROOT / ".venv" / "bin" / "python"
+PYSPY = ROOT / ".venv" / "bin" / "py-spy"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -173,6 +178,29 @@ def step(rate: float, hold: float, calls: int, workers: int) -> dict[str, object
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    profile = work / "profile.raw"
+    profiler = None
+    if os.environ.get("PROFILE") == "1":
+        profiler = subprocess.Popen(
+            [
+                str(PYSPY),
+                "record",
+                "--pid",
+                str(node.pid),
+                "--subprocesses",
+                "--nonblocking",
+                "--rate",
+                "50",
+                "--duration",
+                str(int(calls / rate + hold)),
+                "--format",
+                "raw",
+                "--output",
+                str(profile),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     customers = subprocess.run(
         [
             "sipp",
@@ -208,6 +236,8 @@ def step(rate: float, hold: float, calls: int, workers: int) -> dict[str, object
         cwd=work,
     )
     elapsed = time.monotonic() - started
+    if profiler is not None:
+        profiler.wait(60)
     time.sleep(3)  # the last legs' stats and CDRs
     done.set()
     sampler.join()
@@ -254,6 +284,47 @@ def step(rate: float, hold: float, calls: int, workers: int) -> dict[str, object
         "cdrs_written": last.get("cdrs_written"),
         "sipp_exit": customers.returncode,
         "work_dir": str(work),
+        **({"profile": where_the_cpu_goes(profile, node.pid)} if profile.exists() else {}),
+    }
+
+
+def where_the_cpu_goes(raw: Path, main_pid: int, top: int = 12) -> dict[str, object]:
+    """From py-spy's collapsed stacks: per kind of process (the node's main process, its
+    media workers), the share of samples per source file and per leaf function."""
+    by_file: dict[str, dict[str, int]] = {"main": {}, "workers": {}}
+    by_function: dict[str, dict[str, int]] = {"main": {}, "workers": {}}
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        frames = stack.split(";")
+        processes = [f for f in frames if f.startswith("process ")]
+        code = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
+        if not processes or not code:
+            continue
+        pid = int(processes[-1].split(":", 1)[0].removeprefix("process "))
+        kind = "main" if pid == main_pid else "workers"
+        leaf = code[-1]
+        if leaf.startswith("Runner.run (asyncio/runners.py"):
+            # Below the loop's Python frame is uvloop's C: polling, recv/send, callbacks.
+            leaf = "event loop, native (uvloop: poll, socket calls) (native:0)"
+        source = leaf[leaf.rfind("(") + 1 : leaf.rfind(":")] if "(" in leaf else leaf
+        count = int(count_text)
+        by_file[kind][source] = by_file[kind].get(source, 0) + count
+        by_function[kind][leaf] = by_function[kind].get(leaf, 0) + count
+
+    def shares(counts: dict[str, int]) -> list[tuple[str, float]]:
+        total = sum(counts.values()) or 1
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return [(name, round(100 * n / total, 1)) for name, n in ranked]
+
+    return {
+        kind: {
+            "samples": sum(by_file[kind].values()),
+            "files_pct": shares(by_file[kind]),
+            "functions_pct": shares(by_function[kind]),
+        }
+        for kind in ("main", "workers")
     }
 
 
