@@ -41,6 +41,7 @@ from hotline.acd.config import (
 )
 from hotline.acd.errors import AcdError
 from hotline.acd.events import (
+    AgentBusyChanged,
     AgentStateChanged,
     CallbackAccepted,
     CallbackOffered,
@@ -123,6 +124,11 @@ class _Agent:
     wrap_up_talk: float = 0.0
     #: Bumped on every state change, so timers armed in an earlier state are ignored.
     token: int = 0
+    #: The phone is busy on a call the ACD did not place (``agent_direct_call``): the agent
+    #: keeps its state but is not routable. A flag, not a state, so that a ready agent
+    #: stays ready and wrap-up, breaks and delays run as usual meanwhile.
+    busy: bool = False
+    busy_since: float = 0.0
 
     @property
     def agent_id(self) -> str:
@@ -363,6 +369,28 @@ class Acd:
         self._become_available(now, agent, out)  # a logout asked for during the call wins
         return out
 
+    def agent_direct_call(self, now: float, agent_id: str, busy: bool) -> list[Event]:
+        """The agent's phone is (``busy``) or is no longer busy on a call outside the ACD.
+
+        The contact centre counts the agent's legs that the ACD did not offer and reports
+        the edges (0 -> 1, 1 -> 0); the ACD only needs the flag. While busy the agent is
+        offered nothing whatever its state; when the flag drops an available agent past its
+        delays is offered the best waiting contact at once. Repeating the current value
+        changes nothing."""
+        agent = self._agent(agent_id)
+        out: list[Event] = []
+        if agent.busy == busy:
+            return out
+        agent.busy = busy
+        agent.busy_since = now
+        out.append(AgentBusyChanged(at=now, agent_id=agent_id, busy=busy, state=agent.state))
+        if busy:
+            self._set_routable(agent, False)
+        elif agent.state is AgentState.AVAILABLE and agent.ready_at <= now:
+            self._set_routable(agent, True)
+            self._become_available(now, agent, out)
+        return out
+
     # ------------------------------------------------------------------ contact inputs
 
     def contact_arrived(
@@ -592,6 +620,15 @@ class Acd:
         """When the agent entered its current state (the wallboard's time in state)."""
         return self._agent(agent_id).times.since
 
+    def agent_busy(self, agent_id: str) -> bool:
+        """Whether the agent's phone is busy on a call outside the ACD (see
+        ``agent_direct_call``)."""
+        return self._agent(agent_id).busy
+
+    def agent_busy_since(self, agent_id: str) -> float:
+        """When the busy flag last changed."""
+        return self._agent(agent_id).busy_since
+
     def agent_contact(self, agent_id: str) -> str:
         """The contact ringing on, talking to, or wrapped up by the agent ("" if none)."""
         return self._agent(agent_id).contact_id
@@ -683,7 +720,7 @@ class Acd:
             queue.staffed -= 1
 
     def _is_routable(self, agent: _Agent, now: float) -> bool:
-        return agent.state is AgentState.AVAILABLE and agent.ready_at <= now
+        return agent.state is AgentState.AVAILABLE and agent.ready_at <= now and not agent.busy
 
     def _set_routable(self, agent: _Agent, routable: bool) -> None:
         agent_id = agent.agent_id
@@ -734,10 +771,10 @@ class Acd:
         if state is AgentState.AVAILABLE:
             if previous is not AgentState.RESERVED:
                 agent.idle_since = now
-            if agent.ready_at <= now:
-                self._set_routable(agent, True)
-            else:
+            if agent.ready_at > now:
                 self._arm(agent.ready_at, _Timer.REST_END, agent.agent_id, agent.token)
+            elif not agent.busy:
+                self._set_routable(agent, True)
         if state not in (AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP):
             agent.contact_id = ""
             agent.queue = ""
@@ -776,7 +813,8 @@ class Acd:
         """An available agent's reject or no-answer delay is over."""
         agent.ready_at = now
         agent.token += 1  # void the delay's timer if the agent ended it early
-        self._set_routable(agent, True)
+        if not agent.busy:  # else routable once the direct call ends
+            self._set_routable(agent, True)
         self._become_available(now, agent, out)
 
     def _record_handled(self, now: float, agent: _Agent) -> None:

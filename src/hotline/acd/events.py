@@ -29,6 +29,19 @@ class AgentStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentBusyChanged(Event):
+    """The agent's phone started or stopped being busy on a call the ACD did not place (a
+    consultation, a conference, supervision, a transfer to them, a click-to-call). While
+    ``busy`` the agent keeps its ``state`` but is offered nothing."""
+
+    type_name: ClassVar[str] = "acd.agent_busy_changed"
+
+    agent_id: str
+    busy: bool
+    state: AgentState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContactQueued(Event):
     type_name: ClassVar[str] = "acd.contact_queued"
 
