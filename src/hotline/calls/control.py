@@ -521,6 +521,22 @@ class CustomerCall:
         return [leg.agent for leg in self._ringing.values()]
 
     @property
+    def direct_agents(self) -> frozenset[str]:
+        """Users whose phones this call rings or talks on outside the ACD: every party
+        (consultation, conference, supervisor), and the ringing or talking agent leg when
+        the ACD does not hold the call (a transfer or IVR step to a user, the party that
+        took over a consultation, a click-to-call handed over for a transfer). The contact
+        centre keeps such agents from being offered queue calls meanwhile."""
+        if self.state == "ended":
+            return frozenset()
+        users = {party.party for party in self._parties.values()}
+        if not self._in_acd:
+            users.update(leg.agent for leg in self._ringing.values())
+            if self._talking is not None and self._external is None:
+                users.add(self._talking.agent)
+        return frozenset(users)
+
+    @property
     def held(self) -> bool:
         return self._held
 

@@ -15,6 +15,10 @@ Mapping notes:
   calls. An agent who is available when it starts is put on a break with the reason
   "outbound call" (so the ACD offers them nothing meanwhile) and made ready again when it
   ends, unless their state was changed in between.
+- Direct calls: a user whose phone a call rings or talks on outside the ACD (consultation,
+  conference, supervisor, a transfer or IVR step to the user, a click-to-call's agent) is
+  reported to the ACD as busy (``Acd.agent_direct_call``) while at least one call holds
+  such a leg, so the ACD offers them no queue call meanwhile (docs/acd.md, "Direct calls").
 - A transfer to an outside number (API or REFER) is dialled through the trunk group of
   ``ExternalTransferRules.trunk_group`` (default: the first group, which click-to-call
   uses by default), after the rules allowed the number; the call presents the DID the
@@ -145,6 +149,10 @@ class ContactCenter:
         self._plan = NumberingPlan()
         self._transfer_rules = ExternalTransferRules()
         self._outbound_breaks: set[str] = set()  # agents we put on break for a call
+        #: Call id -> the users its legs ring or talk on outside the ACD (direct calls).
+        self._direct_by_call: dict[str, frozenset[str]] = {}
+        #: User -> how many calls hold such a leg of theirs (absent: none).
+        self._direct_calls: dict[str, int] = {}
 
     def configure_trunks(
         self,
@@ -218,6 +226,7 @@ class ContactCenter:
             except AcdError as error:  # break reasons configured without it
                 log.warning("agent %s stays available during a call: %s", agent, error)
         self.outbound[call_id] = call
+        self._touched.add(call_id)
         outputs += call.start(now)
         return self._settle(outputs, now)
 
@@ -299,6 +308,7 @@ class ContactCenter:
         if call is None:
             log.info("input for a call that is over", extra={"call_id": call_id})
             return []
+        self._touched.add(call_id)
         outputs: list[object] = list(action(call))
         if call.state == "ended":
             del self.outbound[call_id]
@@ -586,6 +596,8 @@ class ContactCenter:
                     events += self.acd.update_agent(now, profile)
             else:
                 self.acd.add_agent(profile, now)
+                if agent_id in self._direct_calls:  # a user on a direct call became an agent
+                    events += self.acd.agent_direct_call(now, agent_id, True)
         for agent_id in known - set(wanted):
             profile = self.acd.agent_profile(agent_id)
             if profile.queues:
@@ -635,19 +647,74 @@ class ContactCenter:
         pending: deque[object] = deque(first)
         out: list[Output] = []
         while pending:
-            item = pending.popleft()
-            if isinstance(item, _AcdCommand):
-                pending.extend(self._to_acd(item, now))
-                continue
-            if isinstance(item, Event):
-                pending.extend(self._from_acd(item, now))
-            out.append(item)  # type: ignore[arg-type]
+            while pending:
+                item = pending.popleft()
+                if isinstance(item, _AcdCommand):
+                    pending.extend(self._to_acd(item, now))
+                    continue
+                if isinstance(item, Event):
+                    pending.extend(self._from_acd(item, now))
+                out.append(item)  # type: ignore[arg-type]
+            # Once calls and ACD are quiet, tell the ACD whose phones are now busy (or free)
+            # on direct calls; a freed agent may be offered a contact, so go round again.
+            pending.extend(self._sync_direct_calls(now))
         for call_id in self._touched:
             call = self.calls.get(call_id)
             if call is not None and call.state == "ended":
                 del self.calls[call_id]
         self._touched.clear()
         return out
+
+    def direct_calls(self, user: str) -> int:
+        """How many calls ring or talk on ``user``'s phone outside the ACD now."""
+        return self._direct_calls.get(user, 0)
+
+    def _direct_agents(self, call_id: str) -> frozenset[str]:
+        call = self.calls.get(call_id)
+        if call is not None:
+            return call.direct_agents
+        outbound = self.outbound.get(call_id)
+        if outbound is not None and outbound.state != "ended":
+            return frozenset({outbound.caller})  # busy from the moment its phone rings
+        return frozenset()
+
+    def _sync_direct_calls(self, now: float) -> list[Event]:
+        """Bring the per-user count of direct calls up to date for the calls an input
+        touched, and report each user's 0 -> 1 and 1 -> 0 edges to the ACD.
+
+        The count is derived from the calls' own legs (``CustomerCall.direct_agents``),
+        compared with what was counted for that call before, so a leg that fails, a call
+        that ends by any path, or a transfer that swaps the call's object can neither leak
+        a count nor take it below zero: an ended call simply holds no one."""
+        events: list[Event] = []
+        for call_id in list(self._touched):
+            current = self._direct_agents(call_id)
+            before = self._direct_by_call.get(call_id, frozenset())
+            if current == before:
+                continue
+            if current:
+                self._direct_by_call[call_id] = current
+            else:
+                self._direct_by_call.pop(call_id, None)
+            for user in sorted(current - before):
+                count = self._direct_calls.get(user, 0) + 1
+                self._direct_calls[user] = count
+                if count == 1:
+                    events += self._tell_acd_busy(now, user, True)
+            for user in sorted(before - current):
+                count = self._direct_calls[user] - 1
+                if count:
+                    self._direct_calls[user] = count
+                else:
+                    del self._direct_calls[user]
+                    events += self._tell_acd_busy(now, user, False)
+        return events
+
+    def _tell_acd_busy(self, now: float, user: str, busy: bool) -> list[Event]:
+        try:
+            return self.acd.agent_direct_call(now, user, busy)
+        except AcdError:
+            return []  # a user who is no agent (a supervisor's phone): nothing to route
 
     def _to_acd(self, command: _AcdCommand, now: float) -> list[Event]:
         acd = self.acd
