@@ -779,6 +779,10 @@ class LiveAgent(BaseModel):
     seconds_in_state: float
     call_id: str | None
     phone_registered: bool | None
+    #: Busy on a call outside the ACD (consulted, supervising, click-to-call): offered
+    #: nothing meanwhile, whatever ``state`` says; ``seconds_busy`` is for how long.
+    busy: bool = False
+    seconds_busy: float | None = None
 
 
 class LiveParty(BaseModel):

@@ -60,6 +60,10 @@ class AgentView:
     seconds_in_state: float
     call_id: str | None
     phone_registered: bool | None  # None: this node does not know (no registrar)
+    #: The phone is busy on a call outside the ACD (consulted, supervising, click-to-call):
+    #: the agent keeps ``state`` but is offered nothing; ``seconds_busy`` is how long.
+    busy: bool = False
+    seconds_busy: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +370,12 @@ class LiveOperations:
                 call_id=acd.agent_contact(agent_id) or None,
                 phone_registered=(
                     self._phone_registered(agent_id) if self._phone_registered else None
+                ),
+                busy=acd.agent_busy(agent_id),
+                seconds_busy=(
+                    max(0.0, now - acd.agent_busy_since(agent_id))
+                    if acd.agent_busy(agent_id)
+                    else None
                 ),
             )
             for agent_id in acd.agent_ids()

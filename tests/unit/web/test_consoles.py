@@ -194,6 +194,26 @@ async def test_the_wallboard_shows_the_supervisors_queues_and_agents(
     assert (await agent.get("/wallboard")).status_code == 403
 
 
+async def test_the_wallboard_and_the_live_api_show_an_agent_busy_on_a_direct_call(
+    web: World, live: Recorder
+) -> None:
+    agent = await browser_login(web, "agent", "en")
+    await agent.post("/desktop/state/available")
+    # What the contact centre reports when 100 is consulted on a colleague's call.
+    operations(web).center.acd.agent_direct_call(NOW - 42, "100", True)
+    supervisor = await browser_login(web, "supervisor", "en")
+    grid = (await supervisor.get("/wallboard/agents")).text
+    assert 'data-agent="100" data-state="available" data-busy="true"' in grid
+    assert "on a direct call" in grid and 'data-seconds="42.0"' in grid
+    (row,) = [
+        a for a in (await supervisor.get("/api/v1/live/agents")).json() if a["agent_id"] == "100"
+    ]
+    assert (row["state"], row["busy"], row["seconds_busy"]) == ("available", True, 42.0)
+    operations(web).center.acd.agent_direct_call(NOW, "100", False)
+    grid = (await supervisor.get("/wallboard/agents")).text
+    assert 'data-agent="100" data-state="available" data-busy="false"' in grid
+
+
 async def test_pages_say_so_when_the_node_has_no_live_operations(web: World) -> None:
     supervisor = await browser_login(web, "supervisor", "en")
     page = await supervisor.get("/wallboard")

@@ -22,6 +22,7 @@ router = APIRouter(prefix="/wallboard", include_in_schema=False)
 AGENT_STATES = ("available", "reserved", "on_call", "wrap_up", "break", "logged_out")
 WALLBOARD_EVENTS = (
     "acd.agent_state_changed",
+    "acd.agent_busy_changed",
     "acd.contact_queued",
     "acd.contact_offered",
     "acd.contact_connected",
