@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import HotlineProcess
-from tests.support.demo_node import DemoNode
+from tests.support.demo_node import DemoNode, wait_until
 from tests.support.phones import runs, timeline, tone_level
+from tests.support.sipp_echo_caller import echoing_caller
 
 pytestmark = pytest.mark.interop
 
@@ -146,3 +147,57 @@ def test_conference_all_three_hear_each_other(
     # baresip sometimes writes none when its call is ended by the node's BYE under load).
     assert count(heard, "1002", "1003") >= 4
     assert count(heard, "1002") >= 8  # and 1002 throughout
+
+
+def test_a_consulted_agent_gets_no_queue_call_until_the_consultation_ends(
+    run_hotline: type[HotlineProcess], tmp_path: Path
+) -> None:
+    """Call A reaches 1002, who consults 1003 (both serve after-sales); call B then waits
+    in after-sales: it is not offered to 1003, whose phone is busy on the consultation,
+    and reaches 1003 as soon as 1002 cancels the consultation."""
+    node = DemoNode(run_hotline, tmp_path)
+    try:
+        node.agent_phone("1002", TONES["1002"])
+        node.agent_phone("1003", TONES["1003"])  # on duty: available, serves after-sales
+        agent = node.login("1002", node.password("1002"))
+        first = node.echoing_customer("4002")  # skills-best-match: 1002 (level 9)
+        call_a = node.live_call(lambda c: c["agent"] == "1002", "call A to reach 1002")
+        base = f"/api/v1/live/calls/{call_a['call_id']}"
+        assert agent.post(base + "/consult", json={"target": "1003"}).status_code == 204
+        node.live_call(
+            lambda c: (
+                c["call_id"] == call_a["call_id"] and any(p["answered"] for p in c["parties"])
+            ),
+            "1003 to answer the consultation",
+        )
+
+        def agent_1003() -> dict[str, object]:
+            rows = node.api.get("/api/v1/live/agents").json()
+            return next(a for a in rows if a["agent_id"] == "1003")
+
+        assert (agent_1003()["state"], agent_1003()["busy"]) == ("available", True)
+        second = echoing_caller(tmp_path / "caller-b", node.sip_port, "4002")
+        # The ACD decides when B joins the queue: once B shows as queued with no phone
+        # ringing for it, it was not offered to 1003 (nor to anyone: 1002 is on A).
+        call_b = node.live_call(
+            lambda c: c["call_id"] != call_a["call_id"] and c["state"] == "queued",
+            "call B to wait in after-sales",
+        )
+        assert call_b["ringing"] == [] and call_b["queue"] == "after-sales"
+        assert agent_1003()["state"] == "available"  # not reserved for B
+        (queue,) = [
+            q for q in node.api.get("/api/v1/live/queues").json() if q["name"] == "after-sales"
+        ]
+        assert queue["waiting"] == 1
+        assert agent.post(base + "/consult/cancel").status_code == 204
+        reached = node.live_call(
+            lambda c: c["call_id"] == call_b["call_id"] and c["agent"] == "1003",
+            "call B to reach 1003 once the consultation ended",
+        )
+        assert reached["queue"] == "after-sales"
+        assert agent_1003()["busy"] is False
+        node.hang_up(call_b["call_id"], second)
+        node.hang_up(call_a["call_id"], first)
+        wait_until(lambda: len(node.api.get("/api/v1/cdrs").json()) == 2, 15, "both CDRs")
+    finally:
+        assert node.stop() == 0
