@@ -183,7 +183,8 @@ def test_a_consulted_agent_gets_no_queue_call_until_the_consultation_ends(
             lambda c: c["call_id"] != call_a["call_id"] and c["state"] == "queued",
             "call B to wait in after-sales",
         )
-        assert call_b["ringing"] == [] and call_b["queue"] == "after-sales"
+        assert call_b["ringing"] == []
+        assert call_b["queue"] == "after-sales"
         assert agent_1003()["state"] == "available"  # not reserved for B
         (queue,) = [
             q for q in node.api.get("/api/v1/live/queues").json() if q["name"] == "after-sales"

@@ -26,7 +26,8 @@ def test_a_busy_available_agent_is_not_offered_and_gets_the_contact_when_free() 
     assert not acd.is_routable("a1", 1.0)
     assert offers(acd.contact_arrived(2.0, "c1", "sales")) == []
     assert acd.agent_state("a1") is AgentState.AVAILABLE  # a ready agent stays ready
-    assert acd.agent_busy("a1") and acd.agent_busy_since("a1") == 1.0
+    assert acd.agent_busy("a1")
+    assert acd.agent_busy_since("a1") == 1.0
     events = acd.agent_direct_call(9.0, "a1", False)
     assert offers(events) == [("c1", "a1")]
     assert states(events, "a1") == [AgentState.RESERVED]

@@ -54,14 +54,16 @@ def test_a_consulted_agent_is_not_offered_and_gets_the_waiting_call_when_it_ends
     connected_to_1001(cc)
     out = cc.consult(20, "c1", "1002")
     assert rings(out) == [("c1", "1002")]
-    assert [e for e in out if isinstance(e, AgentBusyChanged)][0].busy
+    assert next(e for e in out if isinstance(e, AgentBusyChanged)).busy
     assert cc.acd.agent_state("1002") is AgentState.AVAILABLE  # still ready
-    assert cc.acd.agent_busy("1002") and cc.direct_calls("1002") == 1
+    assert cc.acd.agent_busy("1002")
+    assert cc.direct_calls("1002") == 1
     assert rings(queued(cc, 21, "c2")) == []  # no second INVITE to 1002
     assert rings(cc.leg_answered(22, "c1", "c1-c2")) == []  # talking to 1001: still busy
     out = cc.cancel_consult(30, "c1")
     assert rings(out) == [("c2", "1002")]  # at once, not at the next timer
-    assert cc.direct_calls("1002") == 0 and not cc.acd.agent_busy("1002")
+    assert cc.direct_calls("1002") == 0
+    assert not cc.acd.agent_busy("1002")
 
 
 def test_the_waiting_call_goes_to_another_free_agent_meanwhile() -> None:
@@ -82,7 +84,8 @@ def test_a_consulted_agent_who_takes_the_call_over_stays_busy_until_it_ends() ->
     assert rings(cc.handle_timer(40)) == [("c2", "1001")]  # 1001's wrap-up is over
     assert cc.acd.agent_busy("1002")
     cc.leg_hung_up(50, "c1", "c1-in")
-    assert cc.direct_calls("1002") == 0 and not cc.acd.agent_busy("1002")
+    assert cc.direct_calls("1002") == 0
+    assert not cc.acd.agent_busy("1002")
 
 
 def test_a_listening_supervisor_is_busy() -> None:
@@ -109,7 +112,8 @@ def test_counts_do_not_leak_when_legs_fail_or_calls_end() -> None:
     connected_to_1001(cc)
     cc.consult(20, "c1", "1002")
     cc.leg_failed(25, "c1", "c1-c2", "rejected")  # 1002 declines the consultation
-    assert cc.direct_calls("1002") == 0 and not cc.acd.agent_busy("1002")
+    assert cc.direct_calls("1002") == 0
+    assert not cc.acd.agent_busy("1002")
     cc.consult(30, "c1", "1002")
     cc.leg_failed(31, "c1", "c1-c3", "rejected")
     cc.leg_failed(32, "c1", "c1-c3", "rejected")  # a repeated report changes nothing
@@ -117,7 +121,8 @@ def test_counts_do_not_leak_when_legs_fail_or_calls_end() -> None:
     cc.consult(40, "c1", "1002")
     cc.leg_hung_up(41, "c1", "c1-in")  # the caller hangs up while the consultation rings
     assert "c1" not in cc.calls
-    assert cc.direct_calls("1002") == 0 and not cc.acd.agent_busy("1002")
+    assert cc.direct_calls("1002") == 0
+    assert not cc.acd.agent_busy("1002")
     assert cc.acd.is_routable("1002", 42)
 
 
@@ -127,7 +132,8 @@ def test_a_user_rung_by_a_blind_transfer_is_busy_until_the_call_ends() -> None:
     assert rings(cc.transfer_to_user(20, "c1", "1002")) == [("c1", "1002")]
     assert rings(queued(cc, 21, "c2")) == []
     cc.leg_answered(22, "c1", "c1-a2")
-    assert cc.acd.agent_state("1002") is AgentState.AVAILABLE and cc.acd.agent_busy("1002")
+    assert cc.acd.agent_state("1002") is AgentState.AVAILABLE
+    assert cc.acd.agent_busy("1002")
     assert rings(cc.leg_hung_up(60, "c1", "c1-in")) == [("c2", "1002")]
 
 
@@ -160,7 +166,8 @@ def test_a_live_directory_reload_keeps_the_counts() -> None:
         router=cc.router,
         recording={},
     )
-    assert cc.acd.agent_busy("1002") and cc.direct_calls("1002") == 1
+    assert cc.acd.agent_busy("1002")
+    assert cc.direct_calls("1002") == 1
     assert rings(queued(cc, 22, "c2")) == []
     assert rings(cc.cancel_consult(30, "c1")) == [("c2", "1002")]
 
