@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from hotline.acd import Acd, AgentState, ContactState, QueueConfig, SkillRequirement, Tier
 from hotline.acd.config import ExitAction, ExitKind
 from hotline.acd.events import (
+    AgentBusyChanged,
     AgentStateChanged,
     ContactAbandoned,
     ContactEnded,
@@ -88,6 +89,7 @@ class AcdMachine(RuleBasedStateMachine):
         self.needs: dict[str, tuple[SkillRequirement, ...]] = {}
         self.states = {profile.agent_id: AgentState.LOGGED_OUT for profile in AGENTS}
         self.rest_until = {profile.agent_id: 0.0 for profile in AGENTS}
+        self.busy = {profile.agent_id: False for profile in AGENTS}  # on a direct call
 
     # ---------------------------------------------------------------- applying events
 
@@ -97,6 +99,10 @@ class AcdMachine(RuleBasedStateMachine):
                 assert event.contact_id in self.live
                 assert self.states[event.agent_id] is AgentState.AVAILABLE, event
                 assert event.at >= self.rest_until[event.agent_id], event
+                assert not self.busy[event.agent_id], event
+            elif isinstance(event, AgentBusyChanged):
+                assert self.busy[event.agent_id] is not event.busy, event
+                self.busy[event.agent_id] = event.busy
             elif isinstance(event, AgentStateChanged):
                 assert self.states[event.agent_id] is event.previous, event
                 self.states[event.agent_id] = event.state
@@ -225,6 +231,13 @@ class AcdMachine(RuleBasedStateMachine):
         self.queue_configs["q4"] = new
         self.apply(self.acd.configure_queue(new, self.now))
 
+    @rule(index=pick, busy=st.booleans())
+    def direct_call(self, index: int, busy: bool) -> None:
+        """The agent's phone starts or stops being busy on a call outside the ACD."""
+        agent_id = AGENTS[index % len(AGENTS)].agent_id
+        self.apply(self.acd.agent_direct_call(self.now, agent_id, busy))
+        assert self.acd.agent_busy(agent_id) is busy
+
     @rule(seconds=st.floats(min_value=0.0, max_value=12.0, allow_nan=False))
     def advance(self, seconds: float) -> None:
         target = self.now + seconds
@@ -275,6 +288,9 @@ class AcdMachine(RuleBasedStateMachine):
     def event_stream_agrees_with_the_acd(self) -> None:
         for agent_id, state in self.states.items():
             assert self.acd.agent_state(agent_id) is state
+            assert self.acd.agent_busy(agent_id) is self.busy[agent_id]
+            if self.busy[agent_id]:
+                assert not self.acd.is_routable(agent_id, self.now)
 
     @invariant()
     def no_eligible_agent_idles_while_a_contact_waits(self) -> None:
