@@ -92,3 +92,7 @@ def load(text: str, max_depth: int) -> Any:
         ) from None
     except RecursionError:
         raise UntrustedYamlError("not valid YAML: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError) as error:
+        # PyYAML's constructors raise these, not YAMLError, for a well-formed scalar they
+        # cannot build: ``2026-02-30`` (a date), ``!!int 0x``, ``!!timestamp x``.
+        raise UntrustedYamlError(f"not valid YAML: a value cannot be read ({error})") from None

@@ -46,3 +46,10 @@ def test_syntax_errors_name_their_line() -> None:
         untrusted_yaml.load("a: 1\nb: [1, 2\nc: 3\n", 8)
     assert refused.value.message.startswith("not valid YAML")
     assert refused.value.line == 3
+
+
+@pytest.mark.parametrize("text", ["day: 2026-02-30", "n: !!int 0x", "t: !!timestamp x"])
+def test_values_yaml_cannot_build_are_refused_not_raised(text: str) -> None:
+    with pytest.raises(UntrustedYamlError) as refused:
+        untrusted_yaml.load(text, 8)
+    assert refused.value.message.startswith("not valid YAML: a value cannot be read")

@@ -59,6 +59,9 @@ def check_flow_text(text: str) -> tuple[dict[str, Any] | None, list[FlowProblem]
         return None, [FlowProblem("flow", f"not valid YAML: {reason}", line=line)]
     except RecursionError:
         return None, [FlowProblem("flow", "not valid YAML: nested too deeply")]
+    except (ValueError, TypeError, AttributeError) as error:
+        # A scalar PyYAML cannot build (``2026-02-30``, ``!!int 0x``): see untrusted_yaml.
+        return None, [FlowProblem("flow", f"not valid YAML: a value cannot be read ({error})")]
     problems = _problems(data, tree)
     return (data if isinstance(data, dict) else None), problems
 

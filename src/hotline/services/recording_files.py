@@ -7,9 +7,9 @@ it) instead of ignoring them. It does not adopt them: the facts a row needs (dep
 mailbox, who was on the call) are not in the file, and with a recordings directory shared
 by several nodes a file without a row may be one that another node is still recording.
 
-Only recent files are compared (those modified in the last ``window``), so a start stays
-fast however many years of recordings the directory holds; files older than that were
-reported at the starts that followed their loss.
+Only recent files are compared (those modified in the last ``window``, in that window's
+day folders), so a start stays fast however many years of recordings the directory holds;
+files older than that were reported at the starts that followed their loss.
 """
 
 from __future__ import annotations
@@ -32,16 +32,26 @@ WINDOW = timedelta(days=7)
 NAMED = 20
 
 
-def _recent_wavs(root: Path, since: float) -> list[str]:
+def _recent_wavs(root: Path, since: float, until: float) -> list[str]:
+    """WAVs modified since ``since``, looked for only in the day folders (``YYYY/MM/DD``,
+    UTC, as the node writes them) from the day before ``since`` to ``until``: a start
+    reads a week of folders, not years of them (an NFS store may hold millions)."""
     found: list[str] = []
-    if not root.is_dir():
-        return found
-    for path in root.rglob("*.wav"):
+    day = datetime.fromtimestamp(since, UTC).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(until, UTC).date() + timedelta(days=1)
+    while day <= last:
+        folder = root / f"{day:%Y/%m/%d}"
+        day += timedelta(days=1)
         try:
-            if path.is_file() and path.stat().st_mtime >= since:
-                found.append(path.relative_to(root).as_posix())
-        except OSError:
-            continue  # removed while we looked
+            entries = list(folder.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for path in entries:
+            try:
+                if path.suffix == ".wav" and path.is_file() and path.stat().st_mtime >= since:
+                    found.append(path.relative_to(root).as_posix())
+            except OSError:
+                continue  # removed while we looked
     return sorted(found)
 
 
@@ -49,8 +59,9 @@ async def files_without_rows(
     database: Database, root: Path, *, window: timedelta = WINDOW, now: float | None = None
 ) -> list[str]:
     """Paths (relative to ``root``, as rows store them) of recent WAVs without a row."""
-    since = (time.time() if now is None else now) - window.total_seconds()
-    files = await asyncio.to_thread(_recent_wavs, root, since)
+    until = time.time() if now is None else now
+    since = until - window.total_seconds()
+    files = await asyncio.to_thread(_recent_wavs, root, since, until)
     if not files:
         return []
     # A row's started_at is before its file's last write; a day's margin covers long calls.

@@ -330,3 +330,43 @@ async def test_json_definitions_get_the_same_checks(world: World, clients) -> No
         },
     )
     assert both.status_code == 422
+
+
+async def test_pooling_lends_agents_only_from_departments_the_caller_manages(
+    world: World, clients
+) -> None:
+    """A supervisor may not borrow another department's agents for their queue; what an
+    admin set up (a pool, an overflow into another department's queue) survives the
+    supervisor's own edits of that queue."""
+    supervisor, admin = clients["supervisor"], clients["admin"]
+    queue_a, queue_b = world.ids["queue_A"], world.ids["queue_B"]
+    dept_b = world.ids["dept_B"]
+    borrowed = await supervisor.patch(
+        f"/api/v1/queues/{queue_a}", json={"pooled_department_ids": [dept_b]}
+    )
+    assert borrowed.status_code == 409
+    assert f"department {dept_b} is not yours" in borrowed.json()["detail"]
+    lent = await admin.patch(
+        f"/api/v1/queues/{queue_a}",
+        json={
+            "pooled_department_ids": [dept_b],
+            "on_max_wait": "overflow",
+            "overflow_queue_id": queue_b,
+        },
+    )
+    assert lent.status_code == 200, lent.text
+    unchanged = {"pooled_department_ids": [dept_b], "overflow_queue_id": queue_b}
+    kept = await supervisor.patch(
+        f"/api/v1/queues/{queue_a}", json={**unchanged, "max_wait_seconds": 90}
+    )
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["pooled_department_ids"], kept.json()["overflow_queue_id"]) == (
+        [dept_b],
+        queue_b,
+    )
+    # A new reference to a queue the supervisor cannot see is still refused.
+    other = await admin.post("/api/v1/queues", json={"name": "queue B2", "department_id": dept_b})
+    moved = await supervisor.patch(
+        f"/api/v1/queues/{queue_a}", json={"overflow_queue_id": other.json()["id"]}
+    )
+    assert moved.status_code == 409

@@ -143,19 +143,24 @@ async def test_a_pilot_travels_with_its_definition_and_gets_its_own_version(
     ]
     again = (await _import(admin, yaml.safe_dump(exported), dry_run=True)).json()
     assert (again["created"], again["updated"]) == ([], [])
-    # A pilot of the published definition is no pilot: refused, naming it.
+    # A pilot of the published definition pilots nothing (a backup taken as a pilot was
+    # promoted): no error, and no pilot.
     same = DOCUMENT.replace(
         "    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}\n",
         "    definition: {start: hello, nodes: {hello: {type: queue, queue: sales}}}\n"
         "    pilots: [{department: Sales, definition: "
         "{start: hello, nodes: {hello: {type: queue, queue: sales}}}}]\n",
     )
-    refused = await _import(admin, same, dry_run=True)
-    assert refused.status_code == 422
-    assert (
-        "ivr_flows/sales-menu/pilots/Sales: the pilot's definition is the published one"
-        in (refused.json()["detail"])
-    )
+    noop = await _import(admin, same, dry_run=True)
+    assert noop.status_code == 200, noop.text
+    assert (noop.json()["created"], noop.json()["updated"]) == ([], [])
+    # Promoting the pilot publishes its version; the export then carries no pilot.
+    sales = next(d for d in (await admin.get("/api/v1/departments")).json() if d["name"] == "Sales")
+    promoted = await admin.post(f"/api/v1/ivr-flows/{flow['id']}/pilots/{sales['id']}/promote")
+    assert promoted.status_code == 200, promoted.text
+    exported = yaml.safe_load((await admin.get("/api/v1/config/export")).text)
+    (flow_doc,) = [f for f in exported["ivr_flows"] if f["name"] == "sales-menu"]
+    assert flow_doc["pilots"] == []
 
 
 async def test_export_round_trips_into_an_empty_node(world: World, clients) -> None:
@@ -181,6 +186,8 @@ async def test_bad_documents_are_422_and_only_admins_may_import(clients) -> None
         ("colour: blue", "colour"),
         ("trunk_groups: [{name: g, trunks: [nowhere]}]", "trunk_groups/g: unknown trunk 'nowhere'"),
         ("trunk_groups: [{name: g, trunks: []}]", "trunk_groups.0.trunks"),
+        # Well-formed YAML whose value cannot be built: a clear 422, never a 500.
+        ("business_hours: [{name: h, holidays: [2026-02-30]}]", "a value cannot be read"),
         # Hostile uploads are refused before the parser could spend minutes on them.
         ("skills: " + "[" * 100_000, "nested deeper than 40 levels (line 1)"),
         ("a: &x [1, 2]\nb: [*x, *x]\n", "aliases (*name) are not allowed (line 2)"),

@@ -230,3 +230,24 @@ async def test_a_department_that_pilots_a_flow_cannot_be_deleted(world: World, c
     assert refused.status_code == 409, refused.text
     assert (await admin.delete(f"/api/v1/ivr-flows/{flow_id}/pilots/{trial}")).status_code == 204
     assert (await admin.delete(f"/api/v1/departments/{trial}")).status_code == 204
+
+
+async def test_publishing_a_piloted_version_ends_the_pilots_of_that_version(
+    world: World, clients
+) -> None:
+    """Two departments pilot v2; promoting one publishes v2, so the other's pilot pilots
+    nothing any more: it ends (audited), and no pilot ever equals the published version."""
+    admin = clients["admin"]
+    flow_id = await _flow_with_two_versions(world, admin)
+    base = f"/api/v1/ivr-flows/{flow_id}/pilots"
+    for department in ("dept_A", "dept_B"):
+        started = await admin.put(f"{base}/{world.ids[department]}", json={"version": 2})
+        assert started.status_code == 200, started.text
+    promoted = await admin.post(f"{base}/{world.ids['dept_A']}/promote")
+    assert promoted.status_code == 200, promoted.text
+    assert (await admin.get(base)).json() == []
+    entries = await audit(world, "ivr-flows")
+    ended = [e for e in entries if e["action"] == "end_pilot"]
+    assert [e["detail"] for e in ended] == [
+        {"department_id": world.ids["dept_B"], "version": 2, "reason": "published"}
+    ]

@@ -49,6 +49,8 @@ def test_broken_yaml_aliases_and_non_mappings_are_problems_not_errors() -> None:
         (problem,) = check_flow_text(deep)[1]
         assert (problem.message, problem.line) == ("nested deeper than 32 levels", 1)
     assert check_flow_text("- just a list\n")[1][0].location == "flow"
+    (problem,) = check_flow_text("start: a\nnodes: {a: {type: hangup, at: !!int 0x}}\n")[1]
+    assert problem.message.startswith("not valid YAML: a value cannot be read")
     assert check_flow([1, 2])
     assert check_flow("text")
 

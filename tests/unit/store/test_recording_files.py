@@ -19,8 +19,12 @@ async def test_wavs_without_a_row_are_named_and_stored_ones_are_not(
     database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     root = tmp_path / "recordings"
-    day = root / "2026" / "12" / "01"
+    today = f"{datetime.now(UTC):%Y/%m/%d}"  # the node's own day folders
+    day = root / today
     day.mkdir(parents=True)
+    years_ago = root / "2019" / "03" / "04"  # never even listed: outside the window
+    years_ago.mkdir(parents=True)
+    (years_ago / "ancient.wav").write_bytes(b"RIFF")
     for name in ("stored.wav", "c-1-vm1.wav", "notes.txt"):
         (day / name).write_bytes(b"RIFF")
     old = day / "lost-long-ago.wav"
@@ -31,15 +35,15 @@ async def test_wavs_without_a_row_are_named_and_stored_ones_are_not(
         session.add(
             Recording(
                 call_id="c-0",
-                path="2026/12/01/stored.wav",
+                path=f"{today}/stored.wav",
                 started_at=datetime.now(UTC),
                 kind="call",
             )
         )
         await session.commit()
-    assert await files_without_rows(database, root) == ["2026/12/01/c-1-vm1.wav"]
+    assert await files_without_rows(database, root) == [f"{today}/c-1-vm1.wav"]
     with caplog.at_level(logging.WARNING):
-        assert await report_files_without_rows(database, root) == ["2026/12/01/c-1-vm1.wav"]
+        assert await report_files_without_rows(database, root) == [f"{today}/c-1-vm1.wav"]
     assert "recording file without a recordings row" in caplog.text
     assert "c-1-vm1.wav" in caplog.text
     assert await files_without_rows(database, tmp_path / "none") == []

@@ -151,6 +151,25 @@ async def test_a_queue_form_sets_how_the_queue_runs_and_shows_it_again(web: Worl
     assert re.search(rf'value="{web.ids["dept_B"]}" checked', edit)
     assert re.search(r'<option value="on_demand" selected>', edit)
     assert re.search(rf'<option value="{queue_b}" selected>queue B</option>', edit)
+    # A supervisor of department A cannot list department B nor its queue; saving the
+    # form unchanged keeps both (they come back as hidden and kept values).
+    supervisor = await browser_login(web, "supervisor")
+    page = (await supervisor.get(f"/admin/queues/{queue_a}")).text
+    assert f'<input type="hidden" name="pooled_department_ids" value="{web.ids["dept_B"]}">' in (
+        page
+    )
+    assert f'<option value="{queue_b}" selected>{queue_b}</option>' in page
+    kept = await supervisor.post(
+        f"/admin/queues/{queue_a}",
+        data={**form, "overflow_queue_id": str(queue_b), "wrap_up_seconds": "45"},
+    )
+    assert kept.status_code == 303, kept.text
+    stored = (await clients["admin"].get(f"/api/v1/queues/{queue_a}")).json()
+    assert (stored["pooled_department_ids"], stored["overflow_queue_id"]) == (
+        [web.ids["dept_B"]],
+        queue_b,
+    )
+    assert stored["wrap_up_seconds"] == 45
     # An overflow without a queue is the API's error, shown next to the form.
     refused = await admin.post(f"/admin/queues/{queue_a}", data={**form, "overflow_queue_id": ""})
     assert refused.status_code == 422

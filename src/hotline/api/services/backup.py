@@ -221,7 +221,7 @@ class BackupService:
                             "definition": history[pilot.version].definition,
                         }
                         for pilot in await pilots.of_flow(flow.id)
-                        if pilot.version in history
+                        if pilot.version in history and pilot.version != flow.published_version
                     ],
                 }
             )
@@ -536,7 +536,10 @@ class _Plan:
         history = await versions.versions(flow.id)
         same = [v for v in history if v.definition == definition]
         if any(v.version == flow.published_version for v in same):
-            raise InvalidError(f"{label}: the pilot's definition is the published one")
+            # The published definition: the department runs it anyway. A backup taken just
+            # as a pilot was promoted must still restore, so this is no error.
+            self.unchanged += 1
+            return
         if same:
             number = same[-1].version
         else:

@@ -83,7 +83,7 @@ class ConfigService(Generic[ModelT]):
 
     async def _check(self, values: dict[str, Any], item: ModelT | None) -> None:
         """References, uniqueness and the resource's own rules, each naming its field."""
-        await self.integrity.references(self.resource.model, values)
+        await self.integrity.references(self.resource.model, values, item)
         await self.integrity.unique(self.resource.model, values, item)
         await self.resource.check(self.integrity, values, item)
 

@@ -62,12 +62,18 @@ class Integrity:
             )
         return found
 
-    async def references(self, model: type[Base], values: Mapping[str, Any]) -> None:
-        """Every foreign key in ``values`` points at a row the caller can see."""
+    async def references(
+        self, model: type[Base], values: Mapping[str, Any], item: Base | None = None
+    ) -> None:
+        """Every foreign key in ``values`` points at a row the caller can see; a value the
+        row already has is left alone (an admin set it to another department's row, and a
+        supervisor's unchanged form must still save)."""
         for column in _table(model).columns:
             value = values.get(column.key)
             if value is None or not column.foreign_keys or column.key == "department_id":
                 continue  # department_id: checked by require_department (403) first
+            if item is not None and getattr(item, column.key, None) == value:
+                continue
             target_table = next(iter(column.foreign_keys)).column.table
             target = _model_of(target_table.name)
             await self.require_row(target, int(value), column.key)
@@ -169,10 +175,15 @@ async def check_queue(integrity: Integrity, values: Mapping[str, Any], item: Bas
             raise ConflictError(
                 f"required_skills.{index}: no skill {name!r}", field=f"required_skills.{index}"
             )
+    stored = set(getattr(item, "pooled_department_ids", None) or [])
     for index, department_id in enumerate(values.get("pooled_department_ids") or []):
-        await integrity.require_row(
-            Department, int(department_id), f"pooled_department_ids.{index}"
-        )
+        field = f"pooled_department_ids.{index}"
+        await integrity.require_row(Department, int(department_id), field)
+        # Pooling lends a department's agents to this queue: only whoever manages that
+        # department may add it (one already pooled by an admin stays on a supervisor's save).
+        scope = integrity.principal.departments
+        if department_id not in stored and scope is not None and department_id not in scope:
+            raise ConflictError(f"{field}: department {department_id} is not yours", field=field)
 
 
 async def check_route(integrity: Integrity, values: Mapping[str, Any], item: Base | None) -> None:

@@ -184,6 +184,22 @@ class IvrService:
             detail={"before": before, "after": number},
             department_id=flow.department_id,
         )
+        # A pilot of the version now published pilots nothing: it ends, so that no stored
+        # pilot ever equals the published version (the backup relies on it).
+        for pilot in await self.pilots.of_flow(flow.id):
+            if pilot.version == number:
+                await self.pilots.delete(pilot)
+                await self.audit.record(
+                    "end_pilot",
+                    "ivr-flows",
+                    flow.id,
+                    detail={
+                        "department_id": pilot.department_id,
+                        "version": number,
+                        "reason": "published",
+                    },
+                    department_id=pilot.department_id,
+                )
         return max(known)
 
     # ---- pilots (gray release per department) -------------------------------------------

@@ -188,7 +188,8 @@ SECTIONS: tuple[Section, ...] = (
         (
             Input("username", required=True),
             Input("display_name", blank="empty"),
-            Input("password", "password", hint=True),
+            # Required when a user is created (marked so); left empty on edit: kept.
+            Input("password", "password", required=True, hint=True),
             Input("role", "select", required=True, choices="roles", integer=False),
             Input("department_id", "select", blank="null", choices="departments", hint=True),
             Input("active", "checkbox"),
