@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, shortnumberinfo
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, shortnumberinfo
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 _DIALLABLE = re.compile(r"^\+?[0-9]+$")
@@ -75,6 +75,32 @@ def to_dial_format(number: str, style: DialFormat, plan: NumberingPlan) -> str:
     else:
         text = phonenumbers.format_out_of_country_calling_number(parsed, plan.region)
     return _SEPARATORS.sub("", text)
+
+
+def region_of(number: str) -> str | None:
+    """The region (ISO 3166 code, ``"JM"``) a normalized E.164 number is in; None for a
+    short code, an invalid number or a non-geographic one (``+800``, ``+882``).
+
+    The country calling code alone does not tell: +1 is shared by the US, Canada and the
+    Caribbean (Jamaica +1 876), +44 by the UK and the Crown Dependencies (Jersey +44 1534),
+    +7 by Russia and Kazakhstan; libphonenumber's metadata knows the ranges."""
+    if not number.startswith("+"):
+        return None
+    parsed = _parse(number, "ZZ")
+    if parsed is None:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    return region if region and region != "001" else None
+
+
+def is_premium(number: str) -> bool:
+    """Whether a normalized E.164 number is premium-rate or shared-cost (the caller, here
+    the company, pays a surcharge that the number's owner shares: toll fraud's target)."""
+    parsed = _parse(number, "ZZ") if number.startswith("+") else None
+    if parsed is None:
+        return False
+    kind = phonenumbers.number_type(parsed)
+    return kind in (PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST)
 
 
 def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.calls.control import (
@@ -78,7 +77,14 @@ from hotline.calls.events import (
     Side,
     TrunkAttemptEnded,
 )
-from hotline.calls.numbers import NumberError, NumberingPlan, normalize, to_dial_format
+from hotline.calls.numbers import (
+    NumberError,
+    NumberingPlan,
+    is_premium,
+    normalize,
+    region_of,
+    to_dial_format,
+)
 from hotline.calls.trunks import OutboundAttempt, TrunkConfig, TrunkGroup, TrunkGroupConfig
 
 __all__ = [  # DialTrunk is defined with the other commands (calls/control.py), used from here
@@ -383,8 +389,12 @@ class ExternalTransferRules(BaseModel):
     Toll fraud is the classic PBX abuse: a transfer key that dials anywhere lets whoever
     reaches an agent (or steals a phone's password) call premium and international numbers
     on the company's bill. So, by default, a transfer reaches numbers of the numbering
-    plan's own country only (same country calling code); international numbers and service
-    short codes (no E.164 form: 110, 95588, premium SMS) only if a prefix allows them.
+    plan's own region only: the region the number is in (libphonenumber's ranges), not its
+    country calling code, which several countries share (+1 876 is Jamaica, +44 1534
+    Jersey, +7 701 Kazakhstan: classic fraud destinations under a home code). Premium-rate
+    and shared-cost numbers are refused even at home unless ``allow_premium``; international
+    numbers and service short codes (no E.164 form: 110, 95588, premium SMS) only if a
+    prefix allows them. An ``allowed_prefixes`` entry wins over these rules;
     ``blocked_prefixes`` win over everything (e.g. a national premium-rate range).
     Prefixes are written in normalized form: ``+44``, ``+86168``, ``95588``.
     """
@@ -397,6 +407,9 @@ class ExternalTransferRules(BaseModel):
     )
     allow_national: bool = True
     allow_international: bool = False
+    allow_premium: bool = Field(
+        default=False, description="premium-rate and shared-cost numbers (surcharged)"
+    )
     allowed_prefixes: tuple[str, ...] = ()
     blocked_prefixes: tuple[str, ...] = ()
 
@@ -408,8 +421,9 @@ class ExternalTransferRules(BaseModel):
             return None
         if not number.startswith("+"):
             return f"transfers to the short code {number} are not allowed"
-        home = f"+{phonenumbers.country_code_for_region(plan.region)}"
-        if number.startswith(home):
+        if is_premium(number) and not self.allow_premium:
+            return f"transfers to the premium-rate number {number} are not allowed"
+        if region_of(number) == plan.region.upper():
             return None if self.allow_national else f"transfers to {number} are not allowed"
         if self.allow_international:
             return None

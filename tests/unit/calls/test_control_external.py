@@ -262,5 +262,46 @@ def test_transfer_rules(rules: ExternalTransferRules, number: str, refusal: str 
         assert refusal in found
 
 
+@pytest.mark.parametrize(
+    ("region", "number", "refusal"),
+    [
+        # A shared country calling code is not the home country: libphonenumber's region.
+        ("US", "+12125550100", None),
+        ("US", "+18765551234", "international"),  # Jamaica, +1 876
+        ("US", "+18095551234", "international"),  # Dominican Republic, +1 809
+        ("GB", "+442071234567", None),
+        ("GB", "+441534123456", "international"),  # Jersey, +44 1534
+        ("RU", "+74951234567", None),
+        ("RU", "+77011234567", "international"),  # Kazakhstan, +7 701
+        # Surcharged numbers at home are refused too.
+        ("US", "+19005550100", "premium-rate"),
+        ("GB", "+449098790123", "premium-rate"),
+        ("GB", "+448431234567", "premium-rate"),  # shared cost (084x)
+        ("CN", "+864001234567", "premium-rate"),  # shared cost (400)
+    ],
+)
+def test_transfer_rules_go_by_the_numbers_region_and_type(
+    region: str, number: str, refusal: str | None
+) -> None:
+    found = ExternalTransferRules().refusal(number, NumberingPlan(region=region))
+    if refusal is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert refusal in found
+
+
+def test_premium_numbers_pass_when_allowed_or_allow_listed_and_blocked_wins() -> None:
+    us = NumberingPlan(region="US")
+    assert ExternalTransferRules(allow_premium=True).refusal("+19005550100", us) is None
+    assert ExternalTransferRules(allowed_prefixes=("+1900",)).refusal("+19005550100", us) is None
+    assert ExternalTransferRules(allowed_prefixes=("+1876",)).refusal("+18765551234", us) is None
+    rules = ExternalTransferRules(allow_premium=True, blocked_prefixes=("+1900",))
+    assert "blocked" in (rules.refusal("+19005550100", us) or "")
+    # Allowing international calls does not allow a surcharged number abroad.
+    rules = ExternalTransferRules(allow_international=True)
+    assert "premium-rate" in (rules.refusal("+449098790123", us) or "")
+
+
 def test_originate_error_kinds_include_forbidden() -> None:
     assert OriginateError("forbidden", "no").kind == "forbidden"

@@ -2,7 +2,14 @@
 
 import pytest
 
-from hotline.calls.numbers import NumberError, NumberingPlan, normalize, to_dial_format
+from hotline.calls.numbers import (
+    NumberError,
+    NumberingPlan,
+    is_premium,
+    normalize,
+    region_of,
+    to_dial_format,
+)
 
 SHANGHAI = NumberingPlan(region="CN", area_code="21")
 
@@ -61,3 +68,20 @@ def test_dial_formats(e164: str, national: str, international: str) -> None:
     assert to_dial_format(e164, "national", SHANGHAI) == national
     assert to_dial_format(e164, "international", SHANGHAI) == international
     assert to_dial_format(e164, "e164", SHANGHAI) == e164
+
+
+def test_region_of_tells_countries_that_share_a_calling_code_apart() -> None:
+    assert region_of("+12125550100") == "US"
+    assert region_of("+18765551234") == "JM"
+    assert region_of("+441534123456") == "JE"
+    assert region_of("+77011234567") == "KZ"
+    assert region_of("+80012345678") is None  # non-geographic (freephone)
+    assert region_of("110") is None  # a short code
+    assert region_of("+4477009001") is None  # not a valid number
+
+
+def test_is_premium_names_premium_rate_and_shared_cost_numbers() -> None:
+    assert is_premium("+19005550100")
+    assert is_premium("+864001234567")  # shared cost
+    assert not is_premium("+8613800138000")
+    assert not is_premium("95588")
