@@ -95,8 +95,14 @@ class InboundRouter:
         # Longest prefix first; among equals, trunk-bound before unbound.
         self._prefixes.sort(key=lambda item: (-len(item[0]), item[1].trunk is None))
 
-    def route(self, did: str, trunk: str | None, now: float) -> RouteDecision | None:
-        """The decision for a new call to ``did`` from ``trunk``, or None (answer 404)."""
+    def route(
+        self, did: str, trunk: str | None, now: float, *, catch_all: bool = True
+    ) -> RouteDecision | None:
+        """The decision for a new call to ``did`` from ``trunk``, or None (answer 404).
+
+        ``catch_all=False`` leaves the ``*`` route out: a transfer target is one of our
+        numbers only if a route names it (exactly or by a non-empty prefix); a catch-all
+        matches every outside number too."""
         number = self._canonical(did)
         route = self._exact.get((number, trunk)) or self._exact.get((number, None))
         if route is None:
@@ -104,7 +110,9 @@ class InboundRouter:
                 (
                     r
                     for prefix, r in self._prefixes
-                    if number.startswith(prefix) and r.trunk in (None, trunk)
+                    if number.startswith(prefix)
+                    and r.trunk in (None, trunk)
+                    and (catch_all or prefix)
                 ),
                 None,
             )

@@ -497,15 +497,17 @@ class ContactCenter:
 
     def transfer_destination(self, number: str, now: float) -> TransferDestination | None:
         """What a transfer target dialled on a phone means: a queue by name, an agent by
-        extension, a number whose (trunk-independent) inbound route ends in a queue or a
-        user, or else an outside number (normalized). None when it is none of these (a
-        transfer into an IVR flow is not offered either); :class:`OriginateError` for an
-        outside number that transfers may not reach, or that no trunk could carry now."""
+        extension, a number whose (trunk-independent, exact or prefix, never catch-all)
+        inbound route ends in a queue or a user, or else an outside number (normalized).
+        None when it is none of these (a transfer into an IVR flow is not offered either);
+        :class:`OriginateError` for an outside number that transfers may not reach, or that
+        no trunk could carry now."""
         if number in self.acd.queue_names():
             return TransferDestination("queue", number)
         if number in self.acd.agent_ids():
             return TransferDestination("user", number)
-        decision = self._router.route(number, None, now)
+        # Only routes that name the number: a catch-all "*" would claim every outside one.
+        decision = self._router.route(number, None, now, catch_all=False)
         if decision is not None:
             destination = decision.destination
             if destination.type == "queue" and destination.target in self.acd.queue_names():

@@ -72,6 +72,17 @@ def test_no_route_means_none() -> None:
     assert router.route("4001", None, 0) is None
 
 
+def test_without_the_catch_all_only_routes_that_name_the_number_match() -> None:
+    router = InboundRouter(ROUTES, {"office": OFFICE}, PLAN)
+    assert router.route("021 6888 8888", None, MONDAY_11_SHANGHAI, catch_all=False) is None
+    prefixed = router.route("+862160009999", None, MONDAY_11_SHANGHAI, catch_all=False)
+    assert prefixed is not None
+    assert prefixed.route.name == "shanghai"
+    exact = router.route("4000", None, MONDAY_11_SHANGHAI, catch_all=False)
+    assert exact is not None
+    assert exact.route.name == "demo"
+
+
 def test_conflicts_and_bad_patterns_are_refused() -> None:
     with pytest.raises(RoutingError, match="routes a and b match the same number"):
         InboundRouter(

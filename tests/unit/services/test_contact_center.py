@@ -308,6 +308,30 @@ def test_what_a_phones_transfer_target_means() -> None:
     assert refused.value.kind == "unavailable"
 
 
+def test_a_catch_all_route_does_not_claim_outside_transfer_targets() -> None:
+    from hotline.calls.control import TransferDestination
+    from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+
+    acd = Acd()
+    acd.configure_queue(QueueConfig(name="sales"))
+    routes = [
+        InboundRoute(name="any", did="*", destination=Destination(type="queue", target="sales")),
+        InboundRoute(
+            name="company", did="+8621600*", destination=Destination(type="queue", target="sales")
+        ),
+    ]
+    plan = NumberingPlan(region="CN", area_code="21")
+    cc = ContactCenter(acd, InboundRouter(routes, {}, plan))
+    states = trunk_states([TrunkConfig(name="telecom", host="198.51.100.1")])
+    group = TrunkGroup.build(TrunkGroupConfig(name="out", trunks=("telecom",)), states)
+    cc.configure_trunks({"out": group}, plan)
+    assert cc.transfer_destination("021 6888 8888", 0) == TransferDestination(
+        "number", "+862168888888"
+    )
+    # A prefix route names the company's own numbers: those still reach its queue.
+    assert cc.transfer_destination("021 6000 1234", 0) == TransferDestination("queue", "sales")
+
+
 def test_a_transfer_to_an_outside_number_through_the_centre_and_its_timers() -> None:
     from hotline.calls.control import CancelLeg, DialTrunk, RingAgent, TransferDestination
     from hotline.calls.outbound import ExternalTransferRules
