@@ -197,23 +197,30 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.transfer_to_queue(now, call_id, queue))
 
     async def transfer_to_user(self, call_id: str, target: str) -> None:
-        """Blind transfer to ``target``: a user rung directly, or, when it is no queue,
-        agent or routed number but reads as a telephone number, that outside number through
-        a carrier trunk (403 "forbidden" if the transfer rules do not allow it, 503 if no
-        trunk could carry the call now: the caller stays with the agent either way)."""
+        """Blind transfer to ``target``, read as a phone's REFER target is
+        (``ContactCenter.transfer_destination``): a queue or agent by name, one of our
+        numbers routed to a queue or a user (transferred there, not rung as
+        ``sip:<number>@``), or an outside number through a carrier trunk (403 "forbidden" if
+        the transfer rules do not allow it, 503 if no trunk could carry the call now: the
+        caller stays with the agent either way). Anything else is rung as a user directly."""
         if not self.center.is_live(call_id):
             raise OperationError("not_found", f"no call {call_id} in progress")
         try:
             destination = self.center.transfer_destination(target, self._clock())
         except OriginateError as error:
             raise OperationError(error.kind, str(error)) from None
-        if destination is not None and destination.kind == "number":
-            number = destination.target
-            await self._call(
-                call_id, lambda now: self.center.transfer_to_number(now, call_id, number)
-            )
-            return
-        await self._call(call_id, lambda now: self.center.transfer_to_user(now, call_id, target))
+        center = self.center
+
+        def change(now: float) -> list[Output]:
+            if destination is None:
+                return center.transfer_to_user(now, call_id, target)
+            if destination.kind == "number":
+                return center.transfer_to_number(now, call_id, destination.target)
+            if destination.kind == "queue":
+                return center.transfer_to_queue(now, call_id, destination.target)
+            return center.transfer_to_user(now, call_id, destination.target)
+
+        await self._call(call_id, change)
 
     def _not_outbound(self, call_id: str, what: str) -> None:
         """A click-to-call can be held and transferred, not yet consulted, conferenced or

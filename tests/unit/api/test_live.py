@@ -140,6 +140,23 @@ async def test_call_controls_check_the_calls_state(world: World, clients, live: 
     assert (await admin.get("/api/v1/live/calls")).json() == []
 
 
+async def test_a_transfer_to_one_of_our_numbers_goes_where_its_route_leads(
+    world: World, clients, live: Recorder
+) -> None:
+    call_id = await connected_call(world, clients, live)
+    # 400801 is department B's number, routed to queue B: the caller waits there; the
+    # number is not rung as a user (sip:400801@...), which would drop the caller.
+    moved = await clients["agent"].post(
+        f"/api/v1/live/calls/{call_id}/transfer", json={"target": "400801"}
+    )
+    assert moved.status_code == 204, moved.text
+    operations = world.context.operations
+    assert operations is not None
+    assert operations.center.calls[call_id].state == "queued"
+    assert operations.center.calls[call_id].queue == "queue B"
+    assert not any(isinstance(o, control.RingAgent) and o.agent == "400801" for o in live.outputs)
+
+
 async def test_auditors_look_but_do_not_touch(world: World, clients, live: Recorder) -> None:
     auditor = clients["auditor"]
     assert len((await auditor.get("/api/v1/live/agents")).json()) == 2
