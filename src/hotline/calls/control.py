@@ -431,6 +431,10 @@ class CustomerCall:
         self._ivr_running = False
         self._department: str | None = None
         self._queue: str | None = None  # the queue the call is (or was last) in
+        # The contact's last priority and skill needs (the IVR's language, a VIP's rank):
+        # a failed outside transfer re-queues the caller with them.
+        self._priority = 0
+        self._skills: dict[str, int] = {}
         self._in_acd = False  # whether the ACD holds the call as a contact now
         self._recorder = RecordingSwitch(call_id)
         self._parties: dict[str, _Party] = {}
@@ -625,6 +629,7 @@ class CustomerCall:
         """The caller waits in ``queue`` (from the IVR, the route, or a transfer)."""
         self._expect("ivr", "queued", "offered")
         self.state, self._queue, self._ivr_running, self._in_acd = "queued", queue, False, True
+        self._priority, self._skills = priority, dict(skills)
         self._survey_flow_asked = attributes.get("survey_flow") or self._survey_flow_asked
         self._attributes.update(attributes)
         return [
@@ -940,9 +945,11 @@ class CustomerCall:
 
         Decision: the caller goes back where a call-centre operator expects it, never to
         the dial tone: into the queue the call came from, ahead of callers not served yet
-        (``FALLBACK_PRIORITY``), with ``transfer_failed`` on the screen pop; a call that
-        reached the agent without a queue (a direct route) rings that agent again. The
-        music goes on throughout; the failed tries are in the CDR's trunk attempts.
+        (``FALLBACK_PRIORITY``, or the contact's own priority if higher: a VIP stays
+        ahead) and with its skill needs (the IVR's language), with ``transfer_failed`` on
+        the screen pop; a call that reached the agent without a queue (a direct route)
+        rings that agent again. The music goes on throughout; the failed tries are in the
+        CDR's trunk attempts.
         """
         external = self._external
         assert external is not None
@@ -951,7 +958,9 @@ class CustomerCall:
         if external.origin_queue is not None:
             self.state = "queued"
             attributes = {"transfer_failed": number}
-            return self.enqueue(external.origin_queue, FALLBACK_PRIORITY, {}, attributes, now)
+            priority = max(self._priority, FALLBACK_PRIORITY)
+            skills = self._skills
+            return self.enqueue(external.origin_queue, priority, skills, attributes, now)
         return self._ring(external.from_agent, now)
 
     def _external_answered(self, external: _External, leg_id: str, now: float) -> list[Output]:

@@ -151,9 +151,10 @@ def test_busy_there_sends_the_caller_back_to_the_queue_ahead_of_the_others() -> 
     rec = Recorder()
     connected(rec)
     rec(rec.call.transfer_to_number(dial(group), 70))
-    # 486 speaks for the callee: no other carrier is tried, the caller goes back.
+    # 486 speaks for the callee: no other carrier is tried, the caller goes back, with
+    # the IVR's skill needs (zh) and at least the fallback priority.
     assert rec(rec.call.trunk_failed("c1-x1", 486, "Busy Here", 72)) == [
-        EnqueueContact("c1", "after-sales", 10, {}, {"transfer_failed": "+862168888888"}),
+        EnqueueContact("c1", "after-sales", 10, {"zh": 3}, {"transfer_failed": "+862168888888"}),
         PlayMusicOnHold("c1-in"),
     ]
     assert rec.call.state == "queued"
@@ -214,9 +215,24 @@ def test_all_trunks_full_at_the_start_falls_back_at_once() -> None:
     out = rec(rec.call.transfer_to_number(dial(group), 70))
     assert HangUpLeg("c1-a1") in out
     assert out[-2:] == [
-        EnqueueContact("c1", "after-sales", 10, {}, {"transfer_failed": "+862168888888"}),
+        EnqueueContact("c1", "after-sales", 10, {"zh": 3}, {"transfer_failed": "+862168888888"}),
         PlayMusicOnHold("c1-in"),
     ]
+
+
+def test_a_vip_whose_outside_transfer_failed_keeps_its_higher_priority() -> None:
+    group = make_group()
+    rec = Recorder()
+    rec(rec.call.route(decision("flow", "demo-hotline"), 0))
+    rec(rec.call.enqueue("after-sales", 50, {"en": 2}, {}, 20))
+    rec(rec.call.offer("1001", 25))
+    rec(rec.call.leg_answered("c1-a1", 30))
+    rec(rec.call.transfer_to_number(dial(group), 70))
+    out = rec(rec.call.trunk_failed("c1-x1", 486, "Busy Here", 72))
+    assert (
+        EnqueueContact("c1", "after-sales", 50, {"en": 2}, {"transfer_failed": "+862168888888"})
+        in out
+    )
 
 
 def test_refer_to_a_number_needs_its_dial_and_a_talking_agent() -> None:
