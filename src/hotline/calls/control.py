@@ -90,7 +90,7 @@ class DialTrunk:
 
     ``request_uri`` carries the number in the trunk's dial format; ``from_user`` is the
     presented number (None: anonymous). ``credentials`` answer the carrier's digest
-    challenge (401/407) once.
+    challenge (401/407) once; they stay out of the repr, which logs print.
     """
 
     call_id: str
@@ -102,7 +102,7 @@ class DialTrunk:
     host: str
     port: int
     transport: str
-    credentials: tuple[str, str] | None
+    credentials: tuple[str, str] | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

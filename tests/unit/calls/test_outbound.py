@@ -132,6 +132,9 @@ def test_a_503_fails_over_to_the_next_trunk_in_its_own_dial_format_with_credenti
         ("acct", "pw"),
     )
     assert r.channels() == {"telecom": 0, "unicom": 1}
+    # The carrier's password goes on the wire only, never into a log line's repr.
+    assert "pw" not in repr(dial)
+    assert "'pw'" not in repr(r.group.trunks[1])
     assert r.call.trunk_failed("c1-t1", 503, "late", 1.3) == []  # an old leg: ignored
     r.keep(r.call.leg_answered("c1-t2", 4.0))
     r.keep(r.call.hang_up("hung up by supervisor", 10.0))
