@@ -14,7 +14,10 @@ Only trunks that belong to a trunk group are probed: an inbound-only trunk (the 
 directory calls it): a kept trunk keeps its state object (health, channels in use), so
 calls in progress give their channel back to the trunk they took it from; a new trunk is
 probed at once; a removed or disabled one leaves the groups (no new call takes it) and is
-marked down, so an attempt already under way does not fail over onto it either.
+marked down, so an attempt already under way does not fail over onto it either. While
+calls still hold a removed trunk's channels its state is kept aside, and a trunk enabled
+again gets it back (health reset, probed at once): those calls count against its
+``max_channels``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class TrunkService:
         probed = {name for group in groups for name in group.trunks}
         self.schedule = ProbeSchedule([s for n, s in self.states.items() if n in probed])
         self._probes: dict[str, str] = {}  # probe id -> trunk name
+        self._retired: dict[str, TrunkState] = {}  # removed trunks whose calls go on
         self._last: dict[str, tuple[int | None, float]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -91,8 +95,13 @@ class TrunkService:
         an unknown trunk."""
         fresh = trunk_states(trunks)
         states: dict[str, TrunkState] = {}
+        revived: list[TrunkState] = []
         for name, state in fresh.items():
             kept = self.states.get(name)
+            if kept is None:
+                kept = self._retired.get(name)  # back: its calls still hold its channels
+                if kept is not None:
+                    revived.append(kept)
             if kept is None:
                 states[name] = state
                 continue
@@ -108,10 +117,21 @@ class TrunkService:
             kept.config = state.config
             states[name] = kept
         built = self._build_groups(groups, states)
+        for state in revived:  # marked down when it left; a fresh start, as a new trunk
+            state.up, state.next_probe_at = True, 0.0
+            state._failures = state._successes = 0
         for name, state in self.states.items():
             if name not in states:
                 state.up = False  # attempts under way skip it; their calls on it go on
                 self._last.pop(name, None)
+                self._retired[name] = state
+        # A retired trunk's state is kept while calls hold its channels, so that a trunk
+        # disabled and enabled again counts them against ``max_channels``.
+        self._retired = {
+            name: state
+            for name, state in self._retired.items()
+            if name not in states and state.active_calls > 0
+        }
         for group_name, group in built.items():  # weighted round robin carries on
             previous = self.groups.get(group_name)
             if previous is not None:

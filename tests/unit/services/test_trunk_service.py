@@ -133,3 +133,27 @@ async def test_reconfigure_probes_new_trunks_and_retires_removed_ones_under_live
         service.stop()
         sip.stop()
         transport.close()
+
+
+def test_a_trunk_disabled_and_enabled_again_under_live_calls_keeps_counting_them() -> None:
+    sip = SipService(SipServiceConfig(tcp_port=None), on_call_event=lambda event, now: None)
+    trunk = TrunkConfig(name="telecom", host="192.0.2.7", max_channels=2)
+    groups = [TrunkGroupConfig(name="out", trunks=("telecom",))]
+    service = TrunkService(sip, [trunk], groups, EventBus(), time.time)
+    held = service.states["telecom"]
+    held.acquire()
+    held.acquire()  # two calls in progress fill its channels
+    service.reconfigure([], [])  # disabled: the calls go on
+    assert held.up is False
+    service.reconfigure([trunk], groups)  # enabled again while they talk
+    back = service.states["telecom"]
+    assert back is held
+    assert (back.active_calls, back.up, back.usable) == (2, True, False)
+    back.release()  # a call ends: one channel free again, not three
+    assert back.usable
+    # A trunk that left with no call on it starts afresh when it comes back.
+    back.release()
+    service.reconfigure([], [])
+    service.reconfigure([trunk], groups)
+    assert service.states["telecom"] is not held
+    assert service.states["telecom"].active_calls == 0
