@@ -316,14 +316,22 @@ class ContactCenter:
         return self._settle(outputs, now)
 
     def _outbound_agent_free(self, agent: str, now: float) -> list[Event]:
-        """A click-to-call's agent is done with it: ready again if we put it on break."""
+        """A click-to-call's agent is done with it: ready again if we put it on break.
+
+        Called after the call has changed (transferred, ended): an ACD refusal here must
+        not raise, or the outputs already decided for the call (the agent's BYE, the
+        customer's music, the next offer) would be lost while call and ACD moved on."""
         if agent not in self._outbound_breaks:
             return []
         self._outbound_breaks.discard(agent)
-        still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
-            self.acd.agent_reason(agent) == OUTBOUND_BREAK
-        )
-        return list(self.acd.agent_ready(now, agent)) if still_ours else []
+        try:
+            still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
+                self.acd.agent_reason(agent) == OUTBOUND_BREAK
+            )
+            return list(self.acd.agent_ready(now, agent)) if still_ours else []
+        except AcdError as error:  # e.g. an agent the directory no longer has
+            log.warning("agent %s not made ready after a click-to-call: %s", agent, error)
+            return []
 
     # ---- from the SIP adapter --------------------------------------------------------------
 

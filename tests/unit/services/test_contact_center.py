@@ -462,3 +462,41 @@ def test_the_agents_phone_refers_a_click_to_call() -> None:
     assert HangUpLeg("o1-a1") in outputs
     assert cc.calls["o1"].state == "queued"
     assert cc.talking_leg("o1") is None
+
+
+def test_an_acd_refusal_to_free_a_click_to_calls_agent_loses_no_decided_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hotline.acd import AcdError
+    from hotline.calls.control import HangUpLeg, PlayMusicOnHold, RingAgent
+    from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
+
+    def placed(call_id: str) -> ContactCenter:
+        cc = center()
+        states = trunk_states([TrunkConfig(name="telecom", host="198.51.100.1")])
+        group = TrunkGroup.build(TrunkGroupConfig(name="out", trunks=("telecom",)), states)
+        cc.configure_trunks({"out": group}, NumberingPlan(region="CN"))
+        for agent in ("1001", "1002"):
+            cc.agent_login(0, agent)
+            cc.agent_ready(0, agent)
+        cc.originate(1, call_id=call_id, agent="1001", number="13800138000")
+        cc.leg_answered(2, call_id, f"{call_id}-a1")
+        cc.leg_answered(3, call_id, f"{call_id}-t1")
+
+        # The ACD refuses to make the agent ready (as for an agent it no longer knows).
+        def refuse(now: float, agent_id: str) -> list[Event]:
+            raise AcdError(f"unknown agent {agent_id!r}")
+
+        monkeypatch.setattr(cc.acd, "agent_ready", refuse)
+        return cc
+
+    cc = placed("o1")
+    outputs = cc.transfer_to_queue(10, "o1", "after-sales")
+    assert HangUpLeg("o1-a1") in outputs
+    assert PlayMusicOnHold("o1-t1") in outputs
+    assert [o.agent for o in outputs if isinstance(o, RingAgent)] == ["1002"]
+    assert cc.calls["o1"].state == "ringing_agent"  # the call and the ACD agree
+    cc = placed("o2")
+    outputs = cc.leg_hung_up(10, "o2", "o2-t1")  # the customer hangs up: the call ends
+    assert HangUpLeg("o2-a1") in outputs
+    assert "o2" not in cc.outbound
