@@ -63,6 +63,15 @@ class HotlineProcess:
                 return line
         raise AssertionError(f"{text!r} not logged; got:\n{''.join(self.lines)}")
 
+    def logged_or_wait(self, text: str, timeout: float = 60.0) -> str:
+        """A one-time line (a start message) whether it was already read by an earlier wait
+        or is still to come: start messages of background tasks ("IVR prompts ready" with
+        a warm prompt cache) may come before the one waited for first."""
+        for line in self.lines:
+            if text in line:
+                return line
+        return self.wait_for(text, timeout)
+
     def terminate(self, timeout: float = 30.0) -> int:
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=timeout)

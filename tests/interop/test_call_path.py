@@ -154,7 +154,7 @@ def test_caller_keys_an_order_and_is_connected_to_agent_1002_with_recording(
     data = tmp_path / "demo"
     demo = run_hotline(["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data)])
     demo.wait_for("hotline ready", timeout=30)
-    demo.wait_for("IVR prompts ready", timeout=120)
+    demo.logged_or_wait("IVR prompts ready", timeout=120)
     base = logged(demo, r"(http://127\.0\.0\.1:\d+)").group(1)
     sip_port = int(logged(demo, r"address=127\.0\.0\.1:(\d+) transport=udp").group(1))
     password = logged(demo, r"SIP user '1002', password '([^']+)'").group(1)
@@ -265,7 +265,7 @@ def test_a_stopped_demo_ends_its_calls_cleanly_and_restarts_with_everything(
     data = tmp_path / "demo"
     demo = run_hotline(["demo", "--http-port", "0", "--sip-port", "0", "--data-dir", str(data)])
     demo.wait_for("hotline ready", timeout=30)
-    demo.wait_for("IVR prompts ready", timeout=120)
+    demo.logged_or_wait("IVR prompts ready", timeout=120)
     base = logged(demo, r"(http://127\.0\.0\.1:\d+)").group(1)
     sip_port = int(logged(demo, r"address=127\.0\.0\.1:(\d+) transport=udp").group(1))
     password = logged(demo, r"SIP user '1002', password '([^']+)'").group(1)

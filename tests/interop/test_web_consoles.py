@@ -109,7 +109,7 @@ def demo(
     )
     try:
         process.wait_for("hotline ready", timeout=60)
-        process.wait_for("IVR prompts ready", timeout=180)
+        process.logged_or_wait("IVR prompts ready", timeout=180)
         lines = process.lines
         passwords = {
             "admin": _logged(lines, r"admin / (\S+)"),
