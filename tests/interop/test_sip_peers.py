@@ -110,7 +110,9 @@ def test_sipp_uac_500_calls_at_50_cps_over_udp(sip_service: RunningService, tmp_
     assert successful_calls(result.stdout) == (500, 0), result.stdout[-2000:]
     assert result.returncode == 0
     stats = sip_service.stats()
-    assert stats["calls.confirmed"] == 500
+    # Every call was established: by its ACK, or (an ACK lost on a loaded machine) by the
+    # caller's BYE, which proves it had our 200.
+    assert stats["calls.confirmed"] + stats.get("calls.confirmed_by_bye", 0) == 500, stats
     assert stats["bye.200"] == 500
 
 

@@ -92,6 +92,10 @@ class AnsweringUserAgent:
                 status = call.dialog.receive_request(request) or 200
                 if status == 200:
                     del self.calls[request.call_id]
+                    if not call.confirmed:
+                        # The ACK was lost (UDP) and the BYE overtook its retransmission:
+                        # the caller had our 2xx, or it could not send this BYE.
+                        self._count("calls.confirmed_by_bye")
             self._count(f"bye.{status}")
             self.endpoint.respond(event.transaction_id, make_response(request, status), now)
         else:

@@ -95,6 +95,15 @@ def test_invite_ack_bye() -> None:
     assert unknown.status == 481
 
 
+def test_a_bye_that_overtakes_a_lost_ack_still_counts_the_call_established() -> None:
+    ua = agent()
+    sdp_header = "Content-Type: application/sdp\r\n"
+    assert [r.status for r in drive(ua, request("INVITE", sdp_header, OFFER))] == [100, 200]
+    [bye_ok] = drive(ua, request("BYE", cseq=2, to_tag=";tag=uas"))  # no ACK came
+    assert bye_ok.status == 200
+    assert (ua.stats.get("calls.confirmed"), ua.stats["calls.confirmed_by_bye"]) == (None, 1)
+
+
 def test_rejections_by_method_extension_and_content() -> None:
     ua = agent()
     assert drive(ua, request("OPTIONS"))[0].status == 200
