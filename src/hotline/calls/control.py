@@ -1150,16 +1150,7 @@ class CustomerCall:
             ]
         else:
             outputs += self._connect(before)
-        outputs.append(
-            CallPartyLeft(
-                at=now,
-                call_id=self.call_id,
-                leg_id=party.leg_id,
-                role=party.role,
-                party=party.party,
-                reason=reason,
-            )
-        )
+        outputs.append(self._party_left(party, reason, now))
         return outputs
 
     def _take_over(self, party: _Party, now: float, *, agent_gone: bool) -> list[Output]:
@@ -1186,14 +1177,7 @@ class CustomerCall:
                 target=party.party,
                 kind="attended",
             ),
-            CallPartyLeft(
-                at=now,
-                call_id=self.call_id,
-                leg_id=party.leg_id,
-                role=party.role,
-                party=party.party,
-                reason="transferred",
-            ),
+            self._party_left(party, "transferred", now),
         ]
         if self._held:
             self._held = False
@@ -1244,16 +1228,19 @@ class CustomerCall:
             del self._parties[party.leg_id]
             outputs += [
                 HangUpLeg(party.leg_id) if party.answered else CancelLeg(party.leg_id),
-                CallPartyLeft(
-                    at=now,
-                    call_id=self.call_id,
-                    leg_id=party.leg_id,
-                    role=party.role,
-                    party=party.party,
-                    reason=reason,
-                ),
+                self._party_left(party, reason, now),
             ]
         return outputs
+
+    def _party_left(self, party: _Party, reason: str, now: float) -> CallPartyLeft:
+        return CallPartyLeft(
+            at=now,
+            call_id=self.call_id,
+            leg_id=party.leg_id,
+            role=party.role,
+            party=party.party,
+            reason=reason,
+        )
 
     def _party_of(self, *roles: PartyRole) -> _Party | None:
         return next((p for p in self._parties.values() if p.role in roles), None)
