@@ -34,7 +34,7 @@ from hotline.api.schemas import (
 )
 from hotline.api.services.audit import AuditService
 from hotline.api.services.desk import DeskService
-from hotline.services.operations import LiveOperations, OperationError
+from hotline.services.operations import CallView, LiveOperations, OperationError
 from hotline.store.models import Agent, Department, Role
 
 router = APIRouter(prefix="/live", tags=["live"])
@@ -241,6 +241,31 @@ async def agent_logout(
 # ---- call controls -----------------------------------------------------------------------
 
 
+async def _visible_call(
+    call_id: str,
+    session: SessionDep,
+    principal: Principal,
+    operations: LiveOperations,
+    *,
+    ringing: bool,
+) -> CallView:
+    """The live call, if the caller may see it: a call of its departments, and for an agent
+    only the call it talks on (or, with ``ringing``, whose offer rings its phone); else 404,
+    as for a call that does not exist."""
+    scope = await _scope(session, principal)
+    try:
+        view = operations.call(call_id)
+    except OperationError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}") from None
+    visible = scope.sees_department(view.department)
+    agents = (view.agent, *view.ringing) if ringing else (view.agent,)
+    if principal.role is Role.AGENT and scope.agent_id not in agents:
+        visible = False
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}")
+    return view
+
+
 async def _control(
     call_id: str,
     action: str,
@@ -252,17 +277,9 @@ async def _control(
     permission: Permission = Permission.CALLS_CONTROL,
 ) -> Response:
     principal.require(permission)
-    scope = await _scope(session, principal)
     operations = _operations(context)
-    try:
-        view = operations.call(call_id)
-    except OperationError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}") from None
-    visible = scope.sees_department(view.department)
-    if principal.role is Role.AGENT and scope.agent_id != view.agent:
-        visible = False  # an agent controls only the call it is talking on
-    if not visible:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}")
+    # An agent controls only the call it is talking on.
+    await _visible_call(call_id, session, principal, operations, ringing=False)
     await _run(change(operations))
     await AuditService(session, principal).record(action, "call", call_id, detail=detail or {})
     await session.commit()
@@ -397,17 +414,7 @@ async def screen_pop(
     they told the IVR: for the agent whose phone rings or who talks on the call."""
     principal.require(Permission.LIVE_READ)
     principal.require(Permission.CUSTOMERS_READ)
-    scope = await _scope(session, principal)
-    operations = _operations(context)
-    try:
-        view = operations.call(call_id)
-    except OperationError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}") from None
-    visible = scope.sees_department(view.department)
-    if principal.role is Role.AGENT and scope.agent_id not in (view.agent, *view.ringing):
-        visible = False
-    if not visible:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}")
+    view = await _visible_call(call_id, session, principal, _operations(context), ringing=True)
     return await DeskService(session, principal).screen_pop(view)
 
 
