@@ -399,16 +399,32 @@ class _Builder:
         for row in rows:
             if not row.published_version:
                 continue
-            definition = versions.get((row.id, row.published_version))
-            if definition is None:
-                self.problems.append(f"flow {row.name!r}: published version is missing")
-                continue
-            document = {**definition, "name": row.name, "version": row.published_version}
-            try:
-                out.append(parse_flow(document, f"flow {row.name} v{row.published_version}"))
-            except FlowError as error:
-                self.problems.append(f"flow {row.name!r} left out: {error}")
+            label = f"flow {row.name!r}"
+            flow = self._flow_version(row, row.published_version, versions, label, "published ")
+            if flow is not None:
+                out.append(flow)
         return out
+
+    def _flow_version(
+        self,
+        flow: m.IvrFlow,
+        version: int,
+        versions: Mapping[tuple[int, int], dict[str, Any]],
+        label: str,
+        which: str = "",
+    ) -> Flow | None:
+        """One stored version of ``flow`` as the interpreter runs it, or None with the
+        problem (``label``: what is left out) noted."""
+        definition = versions.get((flow.id, version))
+        if definition is None:
+            self.problems.append(f"{label}: {which}version {version} is missing")
+            return None
+        document = {**definition, "name": flow.name, "version": version}
+        try:
+            return parse_flow(document, f"flow {flow.name} v{version}")
+        except FlowError as error:
+            self.problems.append(f"{label} left out: {error}")
+            return None
 
     def pilots(
         self,
@@ -423,18 +439,10 @@ class _Builder:
             if flow is None or department is None:
                 continue  # deleted meanwhile: the foreign keys remove or refuse it
             label = f"pilot of flow {flow.name!r} in {department!r}"
-            definition = versions.get((row.flow_id, row.version))
-            if definition is None:
-                self.problems.append(f"{label}: version {row.version} is missing")
-                continue
-            document = {**definition, "name": flow.name, "version": row.version}
-            try:
-                parsed = parse_flow(document, f"flow {flow.name} v{row.version}")
-            except FlowError as error:
-                # Its department's calls run the published version meanwhile.
-                self.problems.append(f"{label} left out: {error}")
-                continue
-            out.append(FlowPilot(department, parsed))
+            # Left out, its department's calls run the published version meanwhile.
+            parsed = self._flow_version(flow, row.version, versions, label)
+            if parsed is not None:
+                out.append(FlowPilot(department, parsed))
         return out
 
     def routes(
