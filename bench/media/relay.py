@@ -25,7 +25,7 @@ from typing import Any, cast
 import numpy as np
 import uvloop
 
-from hotline.media.codecs import default_registry
+from hotline.media.default_codecs import default_registry
 from hotline.media.engine import (
     Allocate,
     Bridge,

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotline.media.codecs import pcmu
 from hotline.media.engine import (
     Allocate,
     Bridge,
@@ -27,6 +26,7 @@ from hotline.media.engine import (
     SetRemote,
     StartRecording,
 )
+from hotline.media.g711 import pcmu
 from hotline.media.players import tone
 from hotline.media.rtp import RtpPacket
 from hotline.media.wav import read_wav

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotline.media.codecs import Pcm, pcma, pcmu
+from hotline.media.codecs import Pcm
 from hotline.media.engine import (
     Allocate,
     Bridge,
@@ -28,6 +28,7 @@ from hotline.media.engine import (
     StartRecording,
     StopRecording,
 )
+from hotline.media.g711 import pcma, pcmu
 from hotline.media.pcap import read_udp
 from hotline.media.players import tone
 from hotline.media.recorder import RecordingMetadata

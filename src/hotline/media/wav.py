@@ -18,7 +18,8 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from hotline.media.codecs import Pcm, alaw_decode_table, ulaw_decode_table
+from hotline.media.codecs import Pcm
+from hotline.media.g711 import alaw_decode_table, ulaw_decode_table
 
 WAVE_FORMAT_PCM = 1
 WAVE_FORMAT_IEEE_FLOAT = 3

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hotline.media.capture import CaptureResult
-from hotline.media.codecs import pcma
 from hotline.media.engine import (
     CaptureFinished,
     Done,
@@ -17,6 +16,7 @@ from hotline.media.engine import (
     StartCapture,
     StopCapture,
 )
+from hotline.media.g711 import pcma
 from hotline.media.players import tone
 from hotline.media.rtp import RtpPacket
 from hotline.media.vad import EndpointingRules

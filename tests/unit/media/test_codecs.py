@@ -5,16 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hotline.media.codecs import (
-    CodecRegistry,
-    L16Codec,
-    Pcm,
-    UnknownCodecError,
-    default_registry,
-    pcma,
-    pcmu,
-)
+from hotline.media.codecs import CodecRegistry, Pcm, UnknownCodecError
+from hotline.media.default_codecs import default_registry
+from hotline.media.g711 import pcma, pcmu
 from hotline.media.g729 import G729Codec, G729UnavailableError
+from hotline.media.l16 import L16Codec
 
 
 # The scalar G.711 algorithm step by step as ITU-T G.191 describes it (segment search loops),

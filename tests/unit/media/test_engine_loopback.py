@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hotline.media.codecs import default_registry, pcma, pcmu
+from hotline.media.default_codecs import default_registry
 from hotline.media.dtmf import TelephoneEventReceiver
 from hotline.media.engine import (
     Allocate,
@@ -41,6 +41,7 @@ from hotline.media.engine import (
     StopPlayback,
     StopRecording,
 )
+from hotline.media.g711 import pcma, pcmu
 from hotline.media.players import tone
 from hotline.media.recorder import RecordingMetadata
 from hotline.media.rtp import RtcpReceiverReport, RtpPacket

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.media.codecs import default_registry
+from hotline.media.default_codecs import default_registry
 from hotline.media.dtmf import TelephoneEventReceiver
 from hotline.media.engine import CodecOffer
 from hotline.media.rtp import RtpPacket, RtpParseError, parse_rtcp

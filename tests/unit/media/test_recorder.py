@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotline.media.codecs import Codec, Pcm, pcma, pcmu
+from hotline.media.codecs import Codec, Pcm
+from hotline.media.g711 import pcma, pcmu
 from hotline.media.recorder import AGENT, CUSTOMER, CallRecorder
 from hotline.media.wav import WavError, WavWriter, parse_wav, read_wav
 

@@ -1,50 +1,38 @@
-"""The built-in media engine: one worker process per core, calls sharded over them.
+"""One shard of the built-in media engine: the endpoints, bridges, recordings, conferences
+and captures of the calls sharded to one worker, and their one 20 ms timer.
 
-Measured on this machine class, one Python process relays at most ~70k packets/s with uvloop;
-a thousand bridged calls are ~100k packets/s each way, so the work must be spread over every
-core. Each worker is a separate process running its own uvloop loop with its endpoints,
-recorders and one 20 ms timer; the node talks to it over a pipe with pickled command
-dataclasses (``hotline.media.engine``). All endpoints of a call live in the same worker
-(sharded by call id), so bridging and recording never cross processes.
-
-``WorkerCore`` executes commands inside a loop and is also what the in-process engine
-(``LocalMediaEngine``, for the demo and tests) uses; ``MediaWorkerPool`` runs one core per
-process.
+``WorkerCore`` executes the engine's commands (``hotline.media.engine``) inside a running
+loop and knows nothing of where they come from: a worker process runs one behind its pipe
+(``process.py``), and ``LocalMediaEngine`` runs one in the node's own loop (``local.py``).
+It owns what runs per tick (players, DTMF sending, captures' end-of-speech rules,
+conference mixes, recording flushes, RTCP reports); what runs per packet is
+``RtpEndpoint.datagram_received`` (``hotline.transport.rtp_endpoint``), which the core
+wires up (peer, recorder, conference input) and never sits in front of.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
-import multiprocessing
-import multiprocessing.connection
-import os
-import pickle
-import struct
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
 from hotline.media.capture import CallerCapture
-from hotline.media.codecs import CodecRegistry, Pcm, default_registry
+from hotline.media.codecs import CodecRegistry, Pcm
+from hotline.media.default_codecs import default_registry
 from hotline.media.engine import (
     Allocate,
     Bridge,
     Command,
     Done,
     EndpointDescription,
-    EndpointStats,
     Failed,
     GetStats,
     JoinConference,
     LeaveConference,
-    MediaEngineError,
     MediaEvent,
     PauseRecording,
     PlayFile,
@@ -414,343 +402,3 @@ class WorkerCore:
             if endpoint is not None:
                 endpoint.recorder = None
         return recording.recorder.close(now)
-
-
-class LocalMediaEngine:
-    """The engine in the caller's own loop: the demo, tests, and small sites."""
-
-    def __init__(self, config: WorkerConfig | None = None) -> None:
-        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
-        self.core = WorkerCore(config or WorkerConfig(), emit=self._events.put_nowait)
-        self._started = False
-
-    async def next_event(self) -> MediaEvent:
-        return await self._events.get()
-
-    async def _ensure_started(self) -> None:
-        if not self._started:
-            self.core.start()
-            self._started = True
-
-    async def allocate(self, command: Allocate) -> EndpointDescription:
-        reply = await self.execute(command)
-        if not isinstance(reply, EndpointDescription):
-            raise MediaEngineError(str(reply))
-        return reply
-
-    async def execute(self, command: Command) -> Reply:
-        await self._ensure_started()
-        return await self.core.execute(command)
-
-    async def stats(self, endpoint_id: str) -> EndpointStats:
-        reply = await self.execute(GetStats(endpoint_id))
-        if not isinstance(reply, EndpointStats):
-            raise MediaEngineError(str(reply))
-        return reply
-
-    async def close(self) -> None:
-        await self.core.close()
-
-
-# --- one process per core --------------------------------------------------------------------
-
-
-def _worker_main(
-    connection: multiprocessing.connection.Connection, config: WorkerConfig, prefix: str
-) -> None:
-    """Entry point of a worker process: uvloop, the core, and the command pipe."""
-    try:
-        import uvloop
-
-        runner: Callable[..., object] = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
-        runner = asyncio.run
-    runner(_serve(connection, config, prefix))
-
-
-async def _serve(
-    connection: multiprocessing.connection.Connection, config: WorkerConfig, prefix: str
-) -> None:
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    pending: set[asyncio.Task[None]] = set()
-
-    def finish() -> None:
-        if not done.done():
-            done.set_result(None)  # the node went away or said stop: finish recordings
-
-    async def run(request_id: int, command: Command) -> None:
-        reply = await core.execute(command)
-        with contextlib.suppress(OSError):
-            channel.send((request_id, reply))
-
-    def received(message: tuple[int, Command | None]) -> None:
-        request_id, command = message
-        if command is None:
-            finish()
-            return
-        task = loop.create_task(run(request_id, command))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    channel = _Channel(connection, received, finish)
-    # Events travel unsolicited with request id 0; replies carry the request's own id.
-    core = WorkerCore(config, prefix=prefix, emit=lambda event: channel.send((0, event)))
-    core.start()
-    await done
-    await core.close()
-    with contextlib.suppress(OSError):
-        channel.send((-1, Done()))
-        channel.flush_blocking()
-    channel.close()
-
-
-class _Channel:
-    """Pickled messages over one end of the node-worker socket pair, without ever blocking
-    either event loop.
-
-    ``Connection.send``/``recv`` write and read a length header and a pickle with plain
-    system calls. The loop's reader watch makes the descriptor non-blocking (libuv does), and
-    then a full pipe raises EAGAIN half-way through a message: under load a reply was lost and
-    its caller waited forever. Made blocking instead, node and worker can each wait to write
-    to the other while neither reads: a deadlock. So both sides buffer: writes go out as far
-    as the pipe takes them and the rest when it is writable again; reads collect bytes until
-    a whole message is there. The framing is ``Connection``'s (a 4-byte big-endian length).
-    """
-
-    def __init__(
-        self,
-        connection: multiprocessing.connection.Connection,
-        on_message: Callable[[Any], None],
-        on_closed: Callable[[], None],
-    ) -> None:
-        self.connection = connection  # keeps the descriptor open
-        self._fd = connection.fileno()
-        self._on_message = on_message
-        self._on_closed = on_closed
-        self._loop = asyncio.get_running_loop()
-        self._in = bytearray()
-        self._out = bytearray()
-        self._writing = False
-        self.closed = False
-        os.set_blocking(self._fd, False)
-        self._loop.add_reader(self._fd, self._readable)
-
-    def send(self, message: object) -> None:
-        if self.closed:
-            raise OSError("the other side is gone")
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self._out += _LENGTH.pack(len(data)) + data
-        self._write()
-
-    def _write(self) -> None:
-        try:
-            sent = os.write(self._fd, self._out) if self._out else 0
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._close()
-            return
-        del self._out[:sent]
-        if self._out and not self._writing:
-            self._loop.add_writer(self._fd, self._write)
-            self._writing = True
-        elif not self._out and self._writing:
-            self._loop.remove_writer(self._fd)
-            self._writing = False
-
-    def _readable(self) -> None:
-        try:
-            chunk = os.read(self._fd, 1 << 18)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._close()
-            return
-        self._in += chunk
-        while len(self._in) >= _LENGTH.size:
-            (size,) = _LENGTH.unpack_from(self._in)
-            if len(self._in) < _LENGTH.size + size:
-                break
-            message = pickle.loads(self._in[_LENGTH.size : _LENGTH.size + size])
-            del self._in[: _LENGTH.size + size]
-            self._on_message(message)
-
-    def flush_blocking(self, timeout: float = 5.0) -> None:
-        """Push out what is buffered before the process ends (shutdown only)."""
-        deadline = time.monotonic() + timeout
-        while self._out and not self.closed and time.monotonic() < deadline:
-            self._write()
-            if self._out:
-                time.sleep(0.01)
-
-    def _close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self._loop.remove_reader(self._fd)
-        if self._writing:
-            self._loop.remove_writer(self._fd)
-        self._on_closed()
-
-    def close(self) -> None:
-        self._close()
-        self.connection.close()
-
-
-_LENGTH = struct.Struct("!i")
-
-
-@dataclass(slots=True)
-class _WorkerHandle:
-    process: BaseProcess
-    channel: _Channel | None = None
-    index: int = 0
-    generation: int = 0
-    futures: dict[int, asyncio.Future[Reply]] = field(default_factory=dict)
-
-
-class MediaWorkerPool:
-    """The engine for production on one machine: ``workers`` processes, calls sharded by id."""
-
-    def __init__(self, workers: int | None = None, config: WorkerConfig | None = None) -> None:
-        self.size = workers or os.cpu_count() or 1
-        self.config = config or WorkerConfig()
-        self._workers: list[_WorkerHandle] = []
-        self._ids = itertools.count(1)
-        self._endpoint_worker: dict[str, int] = {}
-        self._call_worker: dict[str, int] = {}
-        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
-        self._closing = False
-
-    async def start(self) -> None:
-        for index in range(self.size):
-            self._workers.append(self._spawn(index, 0))
-
-    def _spawn(self, index: int, generation: int) -> _WorkerHandle:
-        # forkserver: workers must not inherit the node's loop, sockets or threads.
-        context = multiprocessing.get_context("forkserver")
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_worker_main,
-            # The generation keeps a restarted worker's endpoint ids distinct from the dead's.
-            args=(child, self.config, f"w{index}g{generation}"),
-            name=f"hotline-media-{index}",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        handle = _WorkerHandle(process, index=index, generation=generation)
-        handle.channel = _Channel(
-            parent,
-            lambda message: self._on_reply(handle, message),
-            lambda: self._on_exit(handle),
-        )
-        return handle
-
-    def _on_exit(self, handle: _WorkerHandle) -> None:
-        for waiting in handle.futures.values():
-            if not waiting.done():
-                waiting.set_exception(MediaEngineError("media worker exited"))
-        handle.futures.clear()
-        if not self._closing and self._workers[handle.index] is handle:
-            self._replace(handle)
-
-    def _on_reply(self, handle: _WorkerHandle, message: tuple[int, Any]) -> None:
-        request_id, reply = message
-        if request_id == 0:
-            self._events.put_nowait(reply)
-            return
-        future = handle.futures.pop(request_id, None)
-        if future is not None and not future.done():
-            future.set_result(reply)
-
-    async def next_event(self) -> MediaEvent:
-        """The next DTMF or playback event from any worker."""
-        return await self._events.get()
-
-    def _replace(self, dead: _WorkerHandle) -> None:
-        """A worker died: its calls are lost (as on any PBX crash; their recordings are on
-        disk up to the last flush), but its shard must keep taking new calls."""
-        log.error(
-            "media worker died; starting a new one",
-            extra={"worker": dead.index, "exitcode": dead.process.exitcode},
-        )
-        dead.process.join(0)
-        if dead.channel is not None:
-            dead.channel.close()
-        for table in (self._endpoint_worker, self._call_worker):
-            for key in [k for k, v in table.items() if v == dead.index]:
-                del table[key]
-        self._workers[dead.index] = self._spawn(dead.index, dead.generation + 1)
-
-    def worker_for_call(self, call_id: str) -> int:
-        """Stable sharding (crc32, not ``hash()`` which differs per process)."""
-        return zlib.crc32(call_id.encode()) % self.size
-
-    def _worker_of(self, command: Command) -> int:
-        call_id = getattr(command, "call_id", None)
-        if isinstance(command, Allocate | StartRecording):
-            return self.worker_for_call(command.call_id)
-        if isinstance(call_id, str) and call_id in self._call_worker:
-            return self._call_worker[call_id]
-        for name in ("endpoint_id", "a"):
-            endpoint_id = getattr(command, name, None)
-            if isinstance(endpoint_id, str) and endpoint_id in self._endpoint_worker:
-                return self._endpoint_worker[endpoint_id]
-        raise MediaEngineError(f"no worker holds the target of {command!r}")
-
-    async def execute(self, command: Command) -> Reply:
-        if not self._workers:
-            raise MediaEngineError("media worker pool is not started")
-        index = self._worker_of(command)
-        if isinstance(command, Bridge) and self._endpoint_worker.get(command.b) != index:
-            return Failed("bridged endpoints must belong to the same call's worker")
-        handle = self._workers[index]
-        request_id = next(self._ids)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        handle.futures[request_id] = future
-        try:
-            assert handle.channel is not None
-            handle.channel.send((request_id, command))
-        except OSError as exc:  # the worker died (its calls are lost, as on any PBX crash)
-            handle.futures.pop(request_id, None)
-            raise MediaEngineError(f"media worker {index} is gone: {exc}") from exc
-        reply = await future
-        if isinstance(command, Allocate) and isinstance(reply, EndpointDescription):
-            self._endpoint_worker[reply.endpoint_id] = index
-        elif isinstance(command, StartRecording) and isinstance(reply, Done):
-            self._call_worker[command.call_id] = index
-        elif isinstance(command, Release):
-            self._endpoint_worker.pop(command.endpoint_id, None)
-        return reply
-
-    async def allocate(self, command: Allocate) -> EndpointDescription:
-        reply = await self.execute(command)
-        if not isinstance(reply, EndpointDescription):
-            raise MediaEngineError(str(reply))
-        return reply
-
-    async def stats(self, endpoint_id: str) -> EndpointStats:
-        reply = await self.execute(GetStats(endpoint_id))
-        if not isinstance(reply, EndpointStats):
-            raise MediaEngineError(str(reply))
-        return reply
-
-    async def close(self) -> None:
-        """Stop every worker; each finishes (closes and hashes) its recordings first."""
-        self._closing = True
-        loop = asyncio.get_running_loop()
-        for handle in self._workers:
-            with contextlib.suppress(OSError):
-                if handle.channel is not None:
-                    handle.channel.send((0, None))
-        for handle in self._workers:
-            await loop.run_in_executor(None, handle.process.join, 10.0)
-            if handle.process.is_alive():
-                handle.process.kill()
-            if handle.channel is not None:
-                handle.channel.close()
-        self._workers.clear()
