@@ -21,7 +21,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from hotline.calls.outbound import ExternalTransferRules
+from hotline.calls.transfer_rules import ExternalTransferRules
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 
 Port = Annotated[int, Field(ge=0, le=65535, description="0 lets the OS pick a free port")]

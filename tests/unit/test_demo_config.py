@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hotline.calls.control import RingAgent
+from hotline.calls.commands import RingAgent
 from hotline.demo.config import demo_contact_center, demo_flow, demo_queues
 
 
@@ -43,7 +43,7 @@ def test_every_queue_the_demo_ivr_names_exists() -> None:
 
 
 def test_every_demo_queue_asks_for_a_rating_when_the_agent_hangs_up_first() -> None:
-    from hotline.calls.control import StartIvr
+    from hotline.calls.commands import StartIvr
     from hotline.demo.config import SURVEY_FLOW, demo_survey_flow
 
     survey = demo_survey_flow()

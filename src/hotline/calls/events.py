@@ -24,6 +24,11 @@ class TrunkHealthChanged(Event):
 # its ``call_id`` across transfers, so recordings and CDRs stay linked to it.
 
 Direction = Literal["inbound", "outbound"]
+#: What created a call. Data, not a code path: every kind has the same legs and controls.
+#: ``inbound``: an INVITE from a trunk or user; ``click_to_call``: the API rings an agent,
+#: then dials the customer; ``campaign``: the customer is dialled first, then queued or
+#: handed to an IVR flow (the dialer); ``practice``: a simulated caller (training).
+CallKind = Literal["inbound", "click_to_call", "campaign", "practice"]
 LegRole = Literal["customer", "agent", "supervisor", "third_party"]
 Side = Literal["customer", "agent", "system"]
 
@@ -40,6 +45,7 @@ class CallStarted(Event):
     trunk: str | None = None
     route: str | None = None
     department: str | None = None
+    kind: CallKind = "inbound"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,17 +4,23 @@ The adapters call in with ``now``: the SIP side reports legs, the IVR runner rep
 flows decided, and the agent API reports logins and breaks. Out come commands for those
 adapters and events for the bus. The traffic between calls and the ACD never leaves this
 object: a call's ``EnqueueContact`` becomes ``Acd.contact_arrived``, the ACD's
-``ContactOffered`` becomes ``CustomerCall.offer``, and so on, until both sides are quiet.
+``ContactOffered`` becomes ``Call.offer``, and so on, until both sides are quiet.
 So the whole path, caller to queue to agent to wrap-up, runs in one test with an
 explicit clock.
 
 Mapping notes:
 - A phone that gives up before the ACD's own ring timeout (480, 408, 486) counts as a
   rejection, so the ACD applies the agent's reject delay.
-- Outbound click-to-call (``originate``) runs as an ``OutboundCall`` beside the inbound
-  calls. An agent who is available when it starts is put on a break with the reason
-  "outbound call" (so the ACD offers them nothing meanwhile) and made ready again when it
-  ends, unless their state was changed in between.
+- Every call is one ``Call`` (``calls/call.py``) in one table, whatever created it: an
+  inbound INVITE, a click-to-call (``originate``), a campaign call (``dial_campaign``); so
+  every input below reaches every kind the same way. A click-to-call's agent who is
+  available when it starts is put on a break with the reason "outbound call" (so the ACD
+  offers them nothing meanwhile) and made ready again once the call no longer rings or
+  talks on their phone (it ended, or they transferred it), unless their state was changed
+  in between.
+- Consultation and conference targets that read as an outside number (an E.164 number
+  after normalizing; extensions and short codes are users) are dialled through the
+  transfer trunk group, under the same rules as a blind transfer to a number.
 - Direct calls: a user whose phone a call rings or talks on outside the ACD (consultation,
   conference, supervisor, a transfer or IVR step to the user, a click-to-call's agent) is
   reported to the ACD as busy (``Acd.agent_direct_call``) while at least one call holds
@@ -46,29 +52,27 @@ from hotline.acd import (
     SkillRequirement,
 )
 from hotline.acd.events import ContactExited, ContactOffered, OfferWithdrawn, PositionAnnounced
-from hotline.calls import control
-from hotline.calls.control import (
+from hotline.calls import commands as control
+from hotline.calls.call import Call
+from hotline.calls.commands import (
     ContactLeft,
-    CustomerCall,
+    DialTrunk,
     EnqueueContact,
     OfferAnswered,
     OfferFailed,
-    RecordingMode,
     TransferDestination,
 )
 from hotline.calls.events import SupervisorMode
 from hotline.calls.numbers import NumberError, NumberingPlan, normalize
-from hotline.calls.outbound import (
-    DialTrunk,
-    ExternalTransferRules,
+from hotline.calls.recording import RecordingMode
+from hotline.calls.routing import Destination, InboundRouter
+from hotline.calls.transfer_rules import ExternalTransferRules
+from hotline.calls.trunk_dial import (
     OriginateError,
-    OutboundCall,
-    OutboundOutput,
     TrunkDial,
     check_caller_id,
     usable_trunks_or_raise,
 )
-from hotline.calls.routing import InboundRouter
 from hotline.calls.trunks import TrunkGroup
 from hotline.events import Event
 
@@ -94,6 +98,7 @@ AdapterCommand = (
     | control.StartIvr
     | control.StopIvr
     | control.PlayMusicOnHold
+    | control.PlayRingback
     | control.StopMedia
     | control.Bridge
     | control.Unbridge
@@ -141,14 +146,14 @@ class ContactCenter:
         self._exit_flows = dict(exit_flows or {})
         #: queue -> the flow that surveys its callers after the agent hangs up.
         self._survey_flows = dict(survey_flows or {})
-        self.calls: dict[str, CustomerCall] = {}
+        #: Every call in progress, by call id, whatever its kind.
+        self.calls: dict[str, Call] = {}
         self._touched: set[str] = set()  # calls an input reached; checked for their end
-        #: Click-to-call calls in progress, by call id (kept apart from inbound calls).
-        self.outbound: dict[str, OutboundCall] = {}
         self.trunk_groups: dict[str, TrunkGroup] = {}
         self._plan = NumberingPlan()
         self._transfer_rules = ExternalTransferRules()
-        self._outbound_breaks: set[str] = set()  # agents we put on break for a call
+        #: Click-to-calls whose agent we put on break: call id -> agent.
+        self._outbound_breaks: dict[str, str] = {}
         #: Call id -> the users its legs ring or talk on outside the ACD (direct calls).
         self._direct_by_call: dict[str, frozenset[str]] = {}
         #: User -> how many calls hold such a leg of theirs (absent: none).
@@ -170,11 +175,11 @@ class ContactCenter:
             self._transfer_rules = transfer_rules
 
     def is_live(self, call_id: str) -> bool:
-        """Whether a call (inbound or outbound) is still in progress."""
-        return call_id in self.calls or call_id in self.outbound
+        """Whether a call (of any kind) is still in progress."""
+        return call_id in self.calls
 
     def live_call_ids(self) -> list[str]:
-        return [*self.calls, *self.outbound]
+        return list(self.calls)
 
     # ---- outbound calls ----------------------------------------------------------------------
 
@@ -192,59 +197,101 @@ class ContactCenter:
         (default: the first configured group). Raises :class:`OriginateError` at once
         when the call cannot be placed (no such agent or group, a bad number, the agent
         busy on a call, no usable trunk), before any phone rings."""
-        if call_id in self.calls or call_id in self.outbound:
+        if call_id in self.calls:
             raise ValueError(f"call {call_id} already exists")
         if agent not in self.acd.agent_ids():
             raise OriginateError("not_found", f"no agent {agent}")
-        if not self.trunk_groups:
-            raise OriginateError("unavailable", "no trunk group is configured on this node")
-        name = group or next(iter(self.trunk_groups))
-        trunk_group = self.trunk_groups.get(name)
-        if trunk_group is None:
-            raise OriginateError("not_found", f"no trunk group {name}")
+        trunk_group = self._group(group)
         state = self.acd.agent_state(agent)
         if state in (AgentState.RESERVED, AgentState.ON_CALL) or any(
-            call.caller == agent for call in self.outbound.values()
+            call.originator == agent for call in self.calls.values()
         ):
             raise OriginateError("conflict", f"agent {agent} is on a call")
-        call = OutboundCall(
+        call = Call.click_to_call(
             call_id=call_id,
             agent=agent,
-            number=number,
-            group=trunk_group,
-            plan=self._plan,
-            caller_id=caller_id,
+            dial=self._customer_dial(call_id, number, trunk_group, caller_id),
             department=self.acd.agent_profile(agent).department,
-            recording=self._default_recording,
+            recording=self._recording,
+            default_recording=self._default_recording,
+            survey_flows=self._survey_flows,
         )
         usable_trunks_or_raise(trunk_group)
         outputs: list[object] = []
         if state is AgentState.AVAILABLE:
             try:
                 outputs += self.acd.agent_break(now, agent, OUTBOUND_BREAK)
-                self._outbound_breaks.add(agent)
+                self._outbound_breaks[call_id] = agent
             except AcdError as error:  # break reasons configured without it
                 log.warning("agent %s stays available during a call: %s", agent, error)
-        self.outbound[call_id] = call
+        self.calls[call_id] = call
         self._touched.add(call_id)
         outputs += call.start(now)
         return self._settle(outputs, now)
 
+    def dial_campaign(
+        self,
+        now: float,
+        *,
+        call_id: str,
+        number: str,
+        destination: Destination,
+        group: str | None = None,
+        caller_id: str | None = None,
+        department: str | None = None,
+    ) -> list[Output]:
+        """A campaign call: dial ``number`` through ``group`` first; once the customer
+        answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot).
+        Raises :class:`OriginateError` when it cannot be placed."""
+        if call_id in self.calls:
+            raise ValueError(f"call {call_id} already exists")
+        trunk_group = self._group(group)
+        call = Call.campaign(
+            call_id=call_id,
+            dial=self._customer_dial(call_id, number, trunk_group, caller_id),
+            destination=destination,
+            department=department,
+            recording=self._recording,
+            default_recording=self._default_recording,
+            survey_flows=self._survey_flows,
+        )
+        usable_trunks_or_raise(trunk_group)
+        self.calls[call_id] = call
+        self._touched.add(call_id)
+        return self._settle(call.start(now), now)
+
+    def _group(self, name: str | None) -> TrunkGroup:
+        """The trunk group ``name`` (default: the first configured), or OriginateError."""
+        if not self.trunk_groups:
+            raise OriginateError("unavailable", "no trunk group is configured on this node")
+        name = name or next(iter(self.trunk_groups))
+        trunk_group = self.trunk_groups.get(name)
+        if trunk_group is None:
+            raise OriginateError("not_found", f"no trunk group {name}")
+        return trunk_group
+
+    def _customer_dial(
+        self, call_id: str, number: str, group: TrunkGroup, caller_id: str | None
+    ) -> TrunkDial:
+        try:
+            normalized = normalize(number, self._plan)
+        except NumberError as error:
+            raise OriginateError("invalid", str(error)) from None
+        return TrunkDial(
+            call_id=call_id,
+            number=normalized,
+            group=group,
+            plan=self._plan,
+            caller_id=check_caller_id(group.config, caller_id, self._plan),
+        )
+
     def trunk_progress(self, now: float, call_id: str, leg_id: str) -> list[Output]:
-        if call_id in self.calls:  # an inbound call's transfer to an outside number
-            return self._on(call_id, now, lambda call: call.trunk_progress(leg_id, now))
-        return self._on_outbound(call_id, now, lambda call: call.trunk_progress(leg_id, now))
+        return self._on(call_id, now, lambda call: call.trunk_progress(leg_id, now))
 
     def trunk_failed(
         self, now: float, call_id: str, leg_id: str, status: int | None, reason: str
     ) -> list[Output]:
-        if call_id in self.calls:
-            return self._on(
-                call_id, now, lambda call: call.trunk_failed(leg_id, status, reason, now)
-            )
-        return self._on_outbound(
-            call_id, now, lambda call: call.trunk_failed(leg_id, status, reason, now)
-        )
+        return self._on(call_id, now, lambda call: call.trunk_failed(leg_id, status, reason, now))
 
     # ---- transfers to outside numbers --------------------------------------------------------
 
@@ -272,7 +319,7 @@ class ContactCenter:
             raise OriginateError("unavailable", f"no trunk group {name} for transfers")
         return group
 
-    def _external_dial(self, call: CustomerCall, raw: str) -> TrunkDial:
+    def _external_dial(self, call: Call, raw: str) -> TrunkDial:
         number = self.outside_number(raw)
         group = self._transfer_group()
         try:  # present the DID the customer dialled, if the group owns that number
@@ -287,51 +334,54 @@ class ContactCenter:
             caller_id=caller_id,
             callee="outside party",
             leg_tag="x",
+            role="external",
         )
 
     def transfer_to_number(self, now: float, call_id: str, number: str) -> list[Output]:
-        """Blind transfer of an inbound call to an outside number through a trunk; raises
+        """Blind transfer of a call to an outside number through a trunk; raises
         :class:`OriginateError` before anything changes when it cannot be placed."""
-        if call_id in self.calls:  # checked before anything changes (no channel taken)
-            dial = self._external_dial(self.calls[call_id], number)
-            return self._on(call_id, now, lambda call: call.transfer_to_number(dial, now))
-        return self._transfer(
-            call_id,
-            now,
-            lambda call: call.transfer_to_number(self._external_dial(call, number), now),
-        )
-
-    def _on_outbound(
-        self, call_id: str, now: float, action: Callable[[OutboundCall], list[OutboundOutput]]
-    ) -> list[Output]:
-        call = self.outbound.get(call_id)
+        call = self.calls.get(call_id)
         if call is None:
-            log.info("input for a call that is over", extra={"call_id": call_id})
             return []
-        self._touched.add(call_id)
-        outputs: list[object] = list(action(call))
-        if call.state == "ended":
-            del self.outbound[call_id]
-            outputs += self._outbound_agent_free(call.caller, now)
-        return self._settle(outputs, now)
+        dial = self._external_dial(call, number)  # checked before anything changes
+        return self._on(call_id, now, lambda call: call.transfer_to_number(dial, now))
 
-    def _outbound_agent_free(self, agent: str, now: float) -> list[Event]:
-        """A click-to-call's agent is done with it: ready again if we put it on break.
-
-        Called after the call has changed (transferred, ended): an ACD refusal here must
-        not raise, or the outputs already decided for the call (the agent's BYE, the
-        customer's music, the next offer) would be lost while call and ACD moved on."""
-        if agent not in self._outbound_breaks:
-            return []
-        self._outbound_breaks.discard(agent)
+    def _party_dial(self, call: Call, target: str) -> TrunkDial | None:
+        """The dial of an outside number a consultation or conference rings (None: the
+        target is a user). A target is an outside number when it normalizes to an E.164
+        number; extensions, queue numbers and short codes are users."""
+        if target in self.acd.agent_ids():
+            return None
         try:
-            still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
-                self.acd.agent_reason(agent) == OUTBOUND_BREAK
-            )
-            return list(self.acd.agent_ready(now, agent)) if still_ours else []
-        except AcdError as error:  # e.g. an agent the directory no longer has
-            log.warning("agent %s not made ready after a click-to-call: %s", agent, error)
-            return []
+            number = normalize(target, self._plan)
+        except NumberError:
+            return None
+        if not number.startswith("+"):
+            return None
+        return self._external_dial(call, target)
+
+    def _free_originators(self, now: float) -> list[Event]:
+        """A click-to-call's agent is done with it (the call ended, or no longer rings or
+        talks on their phone: transferred): ready again if we put them on break.
+
+        Called once the call's outputs are settled (so that a queue the agent transferred
+        to does not hand the caller straight back to them); an ACD refusal here must not
+        raise, or the outputs already decided for the call would be lost."""
+        events: list[Event] = []
+        for call_id, agent in list(self._outbound_breaks.items()):
+            call = self.calls.get(call_id)
+            if call is not None and call.state != "ended" and agent in call.direct_agents:
+                continue
+            del self._outbound_breaks[call_id]
+            try:
+                still_ours = self.acd.agent_state(agent) is AgentState.BREAK and (
+                    self.acd.agent_reason(agent) == OUTBOUND_BREAK
+                )
+                if still_ours:
+                    events += self.acd.agent_ready(now, agent)
+            except AcdError as error:  # e.g. an agent the directory no longer has
+                log.warning("agent %s not made ready after a click-to-call: %s", agent, error)
+        return events
 
     # ---- from the SIP adapter --------------------------------------------------------------
 
@@ -347,7 +397,7 @@ class ContactCenter:
     ) -> list[Output]:
         if call_id in self.calls:
             raise ValueError(f"call {call_id} already exists")
-        call = CustomerCall(
+        call = Call.inbound(
             call_id=call_id,
             leg_id=leg_id,
             caller=caller,
@@ -362,8 +412,6 @@ class ContactCenter:
         return self._settle(call.route(self._router.route(callee, trunk, now), now), now)
 
     def leg_answered(self, now: float, call_id: str, leg_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.leg_answered(leg_id, now))
         return self._on(call_id, now, lambda call: call.leg_answered(leg_id, now))
 
     def leg_failed(
@@ -373,64 +421,33 @@ class ContactCenter:
         leg_id: str,
         reason: Literal["no_answer", "rejected", "unreachable"],
     ) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(
-                call_id, now, lambda call: call.leg_failed(leg_id, reason, now)
-            )
         return self._on(call_id, now, lambda call: call.leg_failed(leg_id, reason, now))
 
     def leg_hung_up(self, now: float, call_id: str, leg_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.leg_hung_up(leg_id, now))
         return self._on(call_id, now, lambda call: call.leg_hung_up(leg_id, now))
 
     def hangup(
         self, now: float, call_id: str, cause: str = "hung up by supervisor"
     ) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.hang_up(cause, now))
         return self._on(call_id, now, lambda call: call.hang_up(cause, now))
 
     def hold(self, now: float, call_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.hold(now))
         return self._on(call_id, now, lambda call: call.hold(now))
 
     def resume(self, now: float, call_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.resume(now))
         return self._on(call_id, now, lambda call: call.resume(now))
 
     def transfer_to_queue(self, now: float, call_id: str, queue: str) -> list[Output]:
-        return self._transfer(call_id, now, lambda call: call.transfer_to_queue(queue, now))
+        return self._on(call_id, now, lambda call: call.transfer_to_queue(queue, now))
 
     def transfer_to_user(self, now: float, call_id: str, target: str) -> list[Output]:
-        return self._transfer(call_id, now, lambda call: call.transfer_to_user(target, now))
-
-    def _transfer(
-        self, call_id: str, now: float, action: Callable[[CustomerCall], list[control.Output]]
-    ) -> list[Output]:
-        """A transfer of any call. A click-to-call is handed over to a :class:`CustomerCall`
-        first (``OutboundCall.as_customer_call``) and kept as one only once ``action`` took
-        it: a refused transfer leaves the click-to-call as it was. Its agent, released by
-        the transfer, is made ready again as at the end of a click-to-call."""
-        outbound = self.outbound.get(call_id)
-        if outbound is None:
-            return self._on(call_id, now, action)
-        if outbound.state != "connected":
-            raise control.CallControlError(f"call {call_id} is {outbound.state}, not connected")
-        call = outbound.as_customer_call(self._recording, self._survey_flows)
-        outputs = list(action(call))
-        del self.outbound[call_id]
-        self.calls[call_id] = call
-        self._touched.add(call_id)
-        # The agent is made ready only once the transfer's own offer is settled: a queue
-        # must not hand the caller straight back to the agent who just passed it on.
-        settled = self._settle(outputs, now)
-        return settled + self._settle(self._outbound_agent_free(outbound.caller, now), now)
+        return self._on(call_id, now, lambda call: call.transfer_to_user(target, now))
 
     def consult(self, now: float, call_id: str, target: str) -> list[Output]:
-        return self._on(call_id, now, lambda call: call.consult(target, now))
+        """Attended transfer, step one, to a user or an outside number (dialled)."""
+        return self._on(
+            call_id, now, lambda call: call.consult(target, now, self._party_dial(call, target))
+        )
 
     def complete_transfer(self, now: float, call_id: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.complete_transfer(now))
@@ -439,7 +456,10 @@ class ContactCenter:
         return self._on(call_id, now, lambda call: call.cancel_consult(now))
 
     def add_party(self, now: float, call_id: str, target: str) -> list[Output]:
-        return self._on(call_id, now, lambda call: call.add_party(target, now))
+        """Conference a user or an outside number (dialled) into the call."""
+        return self._on(
+            call_id, now, lambda call: call.add_party(target, now, self._party_dial(call, target))
+        )
 
     def drop_party(self, now: float, call_id: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.drop_party(now))
@@ -456,23 +476,15 @@ class ContactCenter:
         return self._on(call_id, now, lambda call: call.end_supervision(now))
 
     def start_recording(self, now: float, call_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.start_recording(now))
         return self._on(call_id, now, lambda call: call.start_recording(now))
 
     def stop_recording(self, now: float, call_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.stop_recording(now))
         return self._on(call_id, now, lambda call: call.stop_recording(now))
 
     def pause_recording(self, now: float, call_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.pause_recording(now))
         return self._on(call_id, now, lambda call: call.pause_recording(now))
 
     def resume_recording(self, now: float, call_id: str) -> list[Output]:
-        if call_id in self.outbound:
-            return self._on_outbound(call_id, now, lambda call: call.resume_recording(now))
         return self._on(call_id, now, lambda call: call.resume_recording(now))
 
     def phone_hold(self, now: float, call_id: str, leg_id: str, held: bool) -> list[Output]:
@@ -484,24 +496,19 @@ class ContactCenter:
     ) -> list[Output]:
         """A phone's REFER, once :meth:`transfer_destination` has found where it points."""
 
-        def refer(call: CustomerCall) -> list[control.Output]:
+        def refer(call: Call) -> list[control.Output]:
             dial = None
             if destination.kind == "number":
                 dial = self._external_dial(call, destination.target)
             return call.refer(leg_id, destination, now, dial)
 
-        return self._transfer(call_id, now, refer)
+        return self._on(call_id, now, refer)
 
     def talking_leg(self, call_id: str) -> str | None:
-        """The leg of the agent talking on a call (inbound or click-to-call) now: the one
-        leg whose phone may transfer the call."""
+        """The leg of the agent talking on a call now: the one leg whose phone may transfer
+        the call."""
         call = self.calls.get(call_id)
-        if call is not None:
-            return call.talking_leg
-        outbound = self.outbound.get(call_id)
-        if outbound is not None and outbound.state == "connected":
-            return outbound.agent_leg
-        return None
+        return call.talking_leg if call is not None else None
 
     def transfer_destination(self, number: str, now: float) -> TransferDestination | None:
         """What a transfer target dialled on a phone means: a queue by name, an agent by
@@ -620,8 +627,7 @@ class ContactCenter:
     # ---- time ------------------------------------------------------------------------------
 
     def next_timer(self) -> float | None:
-        times = [t for t in (call.next_timer() for call in self.outbound.values()) if t]
-        times += [t for t in (call.next_timer() for call in self.calls.values()) if t]
+        times = [t for t in (call.next_timer() for call in self.calls.values()) if t]
         acd = self.acd.next_timer()
         if acd is not None:
             times.append(acd)
@@ -629,12 +635,8 @@ class ContactCenter:
 
     def handle_timer(self, now: float) -> list[Output]:
         outputs = self._settle(self.acd.handle_timer(now), now)
-        for call_id, call in list(self.outbound.items()):
+        for call_id, call in list(self.calls.items()):
             deadline = call.next_timer()
-            if deadline is not None and deadline <= now:
-                outputs += self._on_outbound(call_id, now, lambda c: c.handle_timer(now))
-        for call_id, inbound in list(self.calls.items()):
-            deadline = inbound.next_timer()
             if deadline is not None and deadline <= now:
                 outputs += self._on(call_id, now, lambda c: c.handle_timer(now))
         return outputs
@@ -642,7 +644,7 @@ class ContactCenter:
     # ---- the loop between calls and the ACD -------------------------------------------------
 
     def _on(
-        self, call_id: str, now: float, action: Callable[[CustomerCall], list[control.Output]]
+        self, call_id: str, now: float, action: Callable[[Call], list[control.Output]]
     ) -> list[Output]:
         call = self.calls.get(call_id)
         if call is None:
@@ -668,6 +670,8 @@ class ContactCenter:
             # Once calls and ACD are quiet, tell the ACD whose phones are now busy (or free)
             # on direct calls; a freed agent may be offered a contact, so go round again.
             pending.extend(self._sync_direct_calls(now))
+            if not pending:  # a click-to-call's agent done with it: ready again
+                pending.extend(self._free_originators(now))
         for call_id in self._touched:
             call = self.calls.get(call_id)
             if call is not None and call.state == "ended":
@@ -681,18 +685,13 @@ class ContactCenter:
 
     def _direct_agents(self, call_id: str) -> frozenset[str]:
         call = self.calls.get(call_id)
-        if call is not None:
-            return call.direct_agents
-        outbound = self.outbound.get(call_id)
-        if outbound is not None and outbound.state != "ended":
-            return frozenset({outbound.caller})  # busy from the moment its phone rings
-        return frozenset()
+        return call.direct_agents if call is not None else frozenset()
 
     def _sync_direct_calls(self, now: float) -> list[Event]:
         """Bring the per-user count of direct calls up to date for the calls an input
         touched, and report each user's 0 -> 1 and 1 -> 0 edges to the ACD.
 
-        The count is derived from the calls' own legs (``CustomerCall.direct_agents``),
+        The count is derived from the calls' own legs (``Call.direct_agents``),
         compared with what was counted for that call before, so a leg that fails, a call
         that ends by any path, or a transfer that swaps the call's object can neither leak
         a count nor take it below zero: an ended call simply holds no one."""

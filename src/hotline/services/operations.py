@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hotline.acd import AcdError
-from hotline.calls.control import CallControlError
+from hotline.calls.commands import CallControlError
 from hotline.calls.events import SupervisorMode
-from hotline.calls.outbound import OriginateError
+from hotline.calls.trunk_dial import OriginateError
 from hotline.events import Event
 from hotline.services.contact_center import ContactCenter, Output
 
@@ -90,6 +90,8 @@ class CallView:
     held: bool
     started_at: float
     direction: str = "inbound"
+    #: What created the call (``CallKind``): inbound, click_to_call, campaign, practice.
+    kind: str = "inbound"
     #: What the IVR collected (flow variables handed over with the call).
     attributes: dict[str, str] = field(default_factory=dict)
     parties: tuple[PartyView, ...] = ()
@@ -222,17 +224,11 @@ class LiveOperations:
 
         await self._call(call_id, change)
 
-    def _not_outbound(self, call_id: str, what: str) -> None:
-        """A click-to-call can be held and transferred, not yet consulted, conferenced or
-        supervised: say so instead of ignoring it."""
-        if call_id in self.center.outbound:
-            raise OperationError("conflict", f"{what} of an outbound call is not supported yet")
-
     def originate(
         self, agent_id: str, number: str, group: str | None, caller_id: str | None
     ) -> str:
         """Click-to-call: ring the agent's phone, then dial ``number`` through a trunk
-        group (``calls/outbound.py``); returns the new call's id."""
+        group (``calls/call.py``); returns the new call's id."""
         if self._originate is None:
             raise OperationError("unavailable", "this node places no outbound calls")
         self._known_agent(agent_id)
@@ -248,7 +244,6 @@ class LiveOperations:
         return self._trunks() if self._trunks is not None else []
 
     async def consult(self, call_id: str, target: str) -> None:
-        self._not_outbound(call_id, "consultation")
         await self._call(call_id, lambda now: self.center.consult(now, call_id, target))
 
     async def complete_transfer(self, call_id: str) -> None:
@@ -258,7 +253,6 @@ class LiveOperations:
         await self._call(call_id, lambda now: self.center.cancel_consult(now, call_id))
 
     async def add_party(self, call_id: str, target: str) -> None:
-        self._not_outbound(call_id, "a conference")
         await self._call(call_id, lambda now: self.center.add_party(now, call_id, target))
 
     async def drop_party(self, call_id: str) -> None:
@@ -266,7 +260,6 @@ class LiveOperations:
 
     async def supervise(self, call_id: str, supervisor: str, mode: SupervisorMode) -> None:
         """Ring ``supervisor``'s phone into the call, or switch its mode when it is on."""
-        self._not_outbound(call_id, "supervision")
         live = self.center.calls.get(call_id)
         if live is not None and any(role == "supervisor" for _, role, *_ in live.parties):
             await self._call(call_id, lambda now: self.center.set_supervision(now, call_id, mode))
@@ -323,12 +316,10 @@ class LiveOperations:
             if call.agent:
                 agents.add(call.agent)
             agents.update(call.ringing_agents)
-        # A click-to-call is the agent's own call, in the agent's department: its events
-        # reach that agent's desktop and its supervisors as an inbound call's do.
-        outbound = self.center.outbound.get(call_id) if isinstance(call_id, str) else None
-        if outbound is not None:
-            department = department or outbound.department
-            agents.add(outbound.caller)
+            # A click-to-call is the agent's own call, in the agent's department: its
+            # events reach that agent's desktop and its supervisors as an inbound call's do.
+            if call.originator:
+                agents.add(call.originator)
         queue = getattr(event, "queue", None)
         if not department and isinstance(queue, str) and queue in acd.queue_names():
             department = acd.queue_config(queue).department
@@ -392,22 +383,6 @@ class LiveOperations:
         return [self._call_view(call_id) for call_id in self.center.live_call_ids()]
 
     def _call_view(self, call_id: str) -> CallView:
-        outbound = self.center.outbound.get(call_id)
-        if outbound is not None:
-            return CallView(
-                call_id=call_id,
-                caller=outbound.caller,
-                callee=outbound.callee,
-                state=outbound.state,
-                department=outbound.department,
-                queue=None,
-                agent=outbound.agent,
-                ringing=tuple(outbound.ringing_agents),
-                held=outbound.held,
-                started_at=outbound.started_at,
-                direction="outbound",
-                recording=_recording_view(outbound.recording_id, outbound.recording_paused),
-            )
         call = self.center.calls[call_id]
         return CallView(
             call_id=call_id,
@@ -421,6 +396,7 @@ class LiveOperations:
             held=call.held,
             started_at=call.started_at,
             direction=call.direction,
+            kind=call.kind,
             attributes=dict(call.attributes),
             parties=tuple(PartyView(*party) for party in call.parties),
             recording=_recording_view(call.recording_id, call.recording_paused),

@@ -37,11 +37,11 @@ from typing import Literal
 
 import httpx
 
-from hotline.calls import control
+from hotline.calls import commands as control
+from hotline.calls.commands import DialTrunk
 from hotline.calls.events import LegMediaStats, RecordingSaved, SurveyAnswered
 from hotline.calls.hours import Calendar
 from hotline.calls.numbers import NumberingPlan
-from hotline.calls.outbound import DialTrunk, ExternalTransferRules, OriginateError
 from hotline.calls.sdp_media import (
     RemoteMedia,
     answer_offer,
@@ -49,6 +49,8 @@ from hotline.calls.sdp_media import (
     make_offer,
     read_answer,
 )
+from hotline.calls.transfer_rules import ExternalTransferRules
+from hotline.calls.trunk_dial import OriginateError
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.events import Event
 from hotline.events.bus import EventBus
@@ -210,6 +212,7 @@ class Telephony:
         )
         center.configure_trunks(self.trunks.groups, config.numbering_plan, config.transfer_rules)
         self._music = str(config.music_on_hold) if config.music_on_hold else None
+        self._tones = _tone_plan(config.numbering_plan.region)
         self.caller_audio = CallerAudio(engine, speech_engine=config.speech_engine)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -310,7 +313,7 @@ class Telephony:
         return ready
 
     def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
-        """Place a click-to-call (see ``calls/outbound.py``); returns its call id. Raises
+        """Place a click-to-call (see ``calls/call.py``); returns its call id. Raises
         ``OriginateError`` when it cannot be placed, before anything rings."""
         now = self.clock()
         call_id = f"{self._id_prefix}-{next(self._ids)}"
@@ -379,6 +382,7 @@ class Telephony:
                 | control.CancelLeg()
                 | control.HangUpLeg()
                 | control.PlayMusicOnHold()
+                | control.PlayRingback()
                 | control.StopMedia()
             ):
                 leg = self.legs.get(command.leg_id)
@@ -705,6 +709,13 @@ class Telephony:
                 await self._stop_media(leg)
                 if leg.endpoint is not None:
                     await self._media(media.PlayMusicOnHold(leg.endpoint.endpoint_id, self._music))
+            case control.PlayRingback():
+                leg = self.legs[command.leg_id]
+                await self._stop_media(leg)
+                if leg.endpoint is not None:
+                    await self._media(
+                        media.PlayProgressTone(leg.endpoint.endpoint_id, self._tones, "ringback")
+                    )
             case control.StopMedia():
                 await self._stop_media(self.legs[command.leg_id])
             case control.Bridge():
@@ -794,7 +805,7 @@ class Telephony:
     async def _dial_trunk(self, command: DialTrunk) -> None:
         """An INVITE to the carrier with our offer: the customer leg of an outbound call, or
         the outside party of an inbound call's transfer."""
-        role: Role = "customer" if command.call_id in self.center.outbound else "external"
+        role: Role = command.role
         leg = _Leg(command.leg_id, command.call_id, role)
         self.legs[command.leg_id] = leg
         call = self.calls.get(command.call_id)
@@ -894,7 +905,7 @@ class Telephony:
             )
         )
         call.recording = (command.recording_id, relative, self.clock())
-        live = self.center.calls.get(call.call_id) or self.center.outbound.get(call.call_id)
+        live = self.center.calls.get(call.call_id)
         call.department = live.department if live is not None else None
 
     async def _stop_recording(self, recording_id: str) -> None:
@@ -1291,3 +1302,12 @@ def _trunk_hosts(trunks: Sequence[TrunkConfig]) -> dict[str, str]:
     for trunk in trunks:
         hosts.setdefault(trunk.host, trunk.name)
     return hosts
+
+
+#: Regions whose call-progress tones are not the ITU's common 425 Hz plan
+#: (``media/players.py``: ``TONE_PLANS``): ringback sounds as the agents' network does.
+_TONE_PLANS = {"CN": "cn", "US": "us", "CA": "us"}
+
+
+def _tone_plan(region: str) -> str:
+    return _TONE_PLANS.get(region.upper(), "itu")

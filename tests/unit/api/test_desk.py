@@ -64,7 +64,7 @@ async def test_the_live_call_carries_the_ivr_data(world: World, clients, live) -
     )
     call = live.center.calls["c-i"]
     # Queue A takes the call straight from the route; a transfer into a queue from an IVR
-    # hands over its variables the same way (``CustomerCall.enqueue``).
+    # hands over its variables the same way (``Call.enqueue``).
     live.center.ivr_enqueue(1000.0, "c-i", "queue A", attributes={"order_number": "1234"})
     assert call.attributes == {"order_number": "1234"}
     (view,) = (await clients["admin"].get("/api/v1/live/calls")).json()

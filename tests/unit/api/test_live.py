@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from hotline.acd import Acd, AgentProfile, QueueConfig
-from hotline.calls import control
+from hotline.calls import commands as control
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import InboundRoute, InboundRouter
 from hotline.services.contact_center import ContactCenter, Output

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from hotline.acd import AgentState
 from hotline.api.rbac import ROLE_PERMISSIONS, Principal
 from hotline.api.routes.events import LiveAudience, visible
-from hotline.calls import control
+from hotline.calls import commands as control
 from hotline.calls.events import CallConnected, CallEnded, CallHeld, CallStarted
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
@@ -102,8 +102,8 @@ async def test_an_agent_places_a_call_as_itself_and_its_phone_rings_first(
     assert (acd.agent_state("100"), acd.agent_reason("100")) == (AgentState.BREAK, OUTBOUND_BREAK)
     again = await agent.post("/api/v1/live/calls", json={"agent": "100", "number": "13800138000"})
     assert again.status_code == 409  # already on a call
-    # A click-to-call is transferred once the customer talks, not while the agent rings;
-    # consultation and conference are not offered on it yet, and say so.
+    # A click-to-call is transferred or consulted once the customer talks, not while the
+    # agent rings (the same controls as any call, refused alike).
     transfer = await clients["admin"].post(
         f"/api/v1/live/calls/{call_id}/transfer", json={"queue": "queue A"}
     )
@@ -112,9 +112,9 @@ async def test_an_agent_places_a_call_as_itself_and_its_phone_rings_first(
         f"/api/v1/live/calls/{call_id}/consult", json={"target": "101"}
     )
     assert consult.status_code == 409
-    assert "outbound call is not supported" in consult.json()["detail"]
+    assert "ringing_agent, not connected" in consult.json()["detail"]
     assert (await clients["admin"].post(f"/api/v1/live/calls/{call_id}/hangup")).status_code == 204
-    assert (acd.agent_state("100"), call_id in node.center.outbound) == (
+    assert (acd.agent_state("100"), call_id in node.center.calls) == (
         AgentState.AVAILABLE,
         False,
     )
@@ -152,7 +152,7 @@ async def test_the_agent_pauses_and_resumes_the_recording_of_its_click_to_call(
     refused = await agent.post(base + "/pause")
     assert refused.status_code == 409
     assert f"call {call_id} is not being recorded" in refused.json()["detail"]
-    assert node.center.outbound[call_id].state == "connected"  # the refusal lost nothing
+    assert node.center.calls[call_id].state == "connected"  # the refusal lost nothing
     async with world.context.database.session() as session:
         actions = list(
             await session.scalars(
@@ -264,7 +264,7 @@ def test_an_agents_click_to_call_events_reach_it_and_its_departments_supervisors
     assert who(connected) == everyone_concerned
     # The call has left the live centre when its end arrives: its parties were remembered.
     node.center.hangup(1002.0, call_id)
-    assert call_id not in node.center.outbound
+    assert call_id not in node.center.calls
     assert who(CallEnded(at=1002.0, call_id=call_id, side="agent", cause="bye")) == (
         everyone_concerned
     )

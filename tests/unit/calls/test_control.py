@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.calls.call import Call
 from hotline.calls.cdr import AgentSegment, build_cdr
-from hotline.calls.control import (
+from hotline.calls.commands import (
     AnswerLeg,
     Bridge,
     CallControlError,
     CancelLeg,
     ContactLeft,
-    CustomerCall,
     EnqueueContact,
     HangUpLeg,
     OfferAnswered,
@@ -58,7 +58,7 @@ class Recorder:
     """Keeps a call's outputs, split into commands and events, across inputs."""
 
     def __init__(self, **kw: object) -> None:
-        self.call = CustomerCall(
+        self.call = Call.inbound(
             call_id="c1",
             leg_id="c1-in",
             caller="+8613800138000",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hotline.calls.cdr import build_cdr
-from hotline.calls.control import (
+from hotline.calls.commands import (
     Bridge,
     CallControlError,
     CancelLeg,
@@ -26,10 +26,11 @@ from hotline.calls.control import (
 )
 from hotline.calls.events import CallPartyJoined, CallPartyLeft, CallTransferred
 from hotline.calls.numbers import NumberingPlan
-from hotline.calls.outbound import ExternalTransferRules, OriginateError, TrunkDial
+from hotline.calls.transfer_rules import ExternalTransferRules
+from hotline.calls.trunk_dial import OriginateError, TrunkDial
 from hotline.calls.trunks import TrunkGroup
+from tests.unit.calls.test_click_to_call import make_group  # telecom, then unicom (one channel)
 from tests.unit.calls.test_control import Recorder, connected, decision
-from tests.unit.calls.test_outbound import make_group  # telecom, then unicom (one channel)
 
 PLAN = NumberingPlan(region="CN", area_code="21")
 
@@ -64,7 +65,7 @@ def test_the_agent_is_released_the_number_dialled_and_bridged_on_answer() -> Non
     (invite,) = out[4:]
     assert isinstance(invite, DialTrunk)
     assert (invite.leg_id, invite.trunk, invite.request_uri) == (
-        "c1-x1",
+        "c1-x2",
         "telecom",
         "sip:02168888888@198.51.100.1:5060",
     )
@@ -72,22 +73,22 @@ def test_the_agent_is_released_the_number_dialled_and_bridged_on_answer() -> Non
     assert rec.call.state == "transferring"
     assert channels(group) == {"telecom": 1, "unicom": 0}
     assert rec.call.next_timer() == 75.0  # telecom's setup time
-    assert rec.call.parties == [("c1-x1", "external", "+862168888888", None, False)]
+    assert rec.call.parties == [("c1-x2", "external", "+862168888888", None, False)]
     # A 503 from the first carrier: the second is tried within the same transfer.
-    out = rec(rec.call.trunk_failed("c1-x1", 503, "Service Unavailable", 71))
+    out = rec(rec.call.trunk_failed("c1-x2", 503, "Service Unavailable", 71))
     (second,) = out
     assert isinstance(second, DialTrunk)
     assert (second.leg_id, second.trunk, second.request_uri) == (
-        "c1-x2",
+        "c1-x3",
         "unicom",
         "sip:+862168888888@198.51.100.2:5080;transport=tcp",
     )
-    assert rec(rec.call.trunk_progress("c1-x2", 72)) == []
+    assert rec(rec.call.trunk_progress("c1-x3", 72)) == []
     assert rec.call.next_timer() == 132.0  # the outside party's ring time
-    assert rec(rec.call.leg_answered("c1-x2", 75)) == [
+    assert rec(rec.call.leg_answered("c1-x3", 75)) == [
         StopMedia("c1-in"),
-        Bridge("c1-in", "c1-x2"),
-        StartRecording("c1-r2", "c1-in", "c1-x2"),  # the queue's policy: always
+        Bridge("c1-in", "c1-x3"),
+        StartRecording("c1-r2", "c1-in", "c1-x3"),  # the queue's policy: always
     ]
     assert str(rec.call.state) == "connected"  # (str: mypy narrowed it to "transferring")
     assert rec.call.agent is None  # nobody of ours is on the call any more
@@ -95,7 +96,7 @@ def test_the_agent_is_released_the_number_dialled_and_bridged_on_answer() -> Non
     with pytest.raises(CallControlError, match="outside number"):
         rec.call.hold(80)
     # The outside party hangs up: the call ends, the trunk's channel is given back.
-    assert rec(rec.call.leg_hung_up("c1-x2", 100)) == [
+    assert rec(rec.call.leg_hung_up("c1-x3", 100)) == [
         StopRecording("c1-r2"),
         HangUpLeg("c1-in"),  # and no BYE to the outside party, which left
     ]
@@ -126,8 +127,8 @@ def test_the_caller_hanging_up_ends_the_outside_leg_and_frees_its_channel() -> N
     rec = Recorder()
     connected(rec)
     rec(rec.call.transfer_to_number(dial(group), 70))
-    rec(rec.call.leg_answered("c1-x1", 75))
-    assert rec(rec.call.leg_hung_up("c1-in", 90)) == [StopRecording("c1-r2"), HangUpLeg("c1-x1")]
+    rec(rec.call.leg_answered("c1-x2", 75))
+    assert rec(rec.call.leg_hung_up("c1-in", 90)) == [StopRecording("c1-r2"), HangUpLeg("c1-x2")]
     assert channels(group) == {"telecom": 0, "unicom": 0}
     (left,) = [e for e in rec.events if isinstance(e, CallPartyLeft)]
     assert left.reason == "call_ended"
@@ -139,7 +140,7 @@ def test_hanging_up_while_the_number_rings_cancels_it() -> None:
     rec = Recorder()
     connected(rec)
     rec(rec.call.transfer_to_number(dial(group), 70))
-    assert rec(rec.call.hang_up("supervisor", 72)) == [CancelLeg("c1-x1"), HangUpLeg("c1-in")]
+    assert rec(rec.call.hang_up("supervisor", 72)) == [CancelLeg("c1-x2"), HangUpLeg("c1-in")]
     assert channels(group) == {"telecom": 0, "unicom": 0}
     cdr = build_cdr(rec.events)
     assert [(a.trunk, a.status) for a in cdr.trunk_attempts] == [("telecom", None)]
@@ -153,7 +154,7 @@ def test_busy_there_sends_the_caller_back_to_the_queue_ahead_of_the_others() -> 
     rec(rec.call.transfer_to_number(dial(group), 70))
     # 486 speaks for the callee: no other carrier is tried, the caller goes back, with
     # the IVR's skill needs (zh) and at least the fallback priority.
-    assert rec(rec.call.trunk_failed("c1-x1", 486, "Busy Here", 72)) == [
+    assert rec(rec.call.trunk_failed("c1-x2", 486, "Busy Here", 72)) == [
         EnqueueContact("c1", "after-sales", 10, {"zh": 3}, {"transfer_failed": "+862168888888"}),
         PlayMusicOnHold("c1-in"),
     ]
@@ -162,8 +163,8 @@ def test_busy_there_sends_the_caller_back_to_the_queue_ahead_of_the_others() -> 
     assert channels(group) == {"telecom": 0, "unicom": 0}
     assert rec.call.attributes["transfer_failed"] == "+862168888888"  # for the screen pop
     # The next agent takes the caller; the call record goes on.
-    assert rec(rec.call.offer("1003", 80)) == [RingAgent("c1", "c1-a2", "1003")]
-    rec(rec.call.leg_answered("c1-a2", 82))
+    assert rec(rec.call.offer("1003", 80)) == [RingAgent("c1", "c1-a3", "1003")]
+    rec(rec.call.leg_answered("c1-a3", 82))
     rec(rec.call.leg_hung_up("c1-in", 100))
     cdr = build_cdr(rec.events)
     assert [s.agent for s in cdr.segments] == ["1001", "1003"]
@@ -176,10 +177,10 @@ def test_no_answer_there_and_every_trunk_silent_fall_back_too() -> None:
     rec = Recorder()
     connected(rec)
     rec(rec.call.transfer_to_number(dial(group, ring_timeout=20.0), 70))
-    rec(rec.call.trunk_progress("c1-x1", 71))
+    rec(rec.call.trunk_progress("c1-x2", 71))
     assert rec(rec.call.handle_timer(90.9)) == []
     out = rec(rec.call.handle_timer(91))  # rang 20 s: given up
-    assert out[0] == CancelLeg("c1-x1")
+    assert out[0] == CancelLeg("c1-x2")
     assert isinstance(out[1], EnqueueContact)
     assert channels(group) == {"telecom": 0, "unicom": 0}
     # Every trunk silent (no ringing, no answer within setup time).
@@ -187,10 +188,10 @@ def test_no_answer_there_and_every_trunk_silent_fall_back_too() -> None:
     connected(silent)
     silent(silent.call.transfer_to_number(dial(group), 70))
     out = silent(silent.call.handle_timer(75))
-    assert out[0] == CancelLeg("c1-x1")
+    assert out[0] == CancelLeg("c1-x2")
     assert isinstance(out[1], DialTrunk)  # unicom, next
     out = silent(silent.call.handle_timer(83))  # unicom's default setup time (8 s)
-    assert out[0] == CancelLeg("c1-x2")
+    assert out[0] == CancelLeg("c1-x3")
     assert isinstance(out[1], EnqueueContact)
     assert silent.call.next_timer() is None
 
@@ -201,8 +202,8 @@ def test_a_call_that_came_without_a_queue_rings_the_transferring_agent_again() -
     rec(rec.call.route(decision("user", "1002"), 0))
     rec(rec.call.leg_answered("c1-a1", 5))
     rec(rec.call.transfer_to_number(dial(group), 30))
-    assert rec(rec.call.trunk_failed("c1-x1", 603, "Decline", 32)) == [
-        RingAgent("c1", "c1-a2", "1002")
+    assert rec(rec.call.trunk_failed("c1-x2", 603, "Decline", 32)) == [
+        RingAgent("c1", "c1-a3", "1002")
     ]
     assert rec.call.state == "ringing_agent"
 
@@ -228,7 +229,7 @@ def test_a_vip_whose_outside_transfer_failed_keeps_its_higher_priority() -> None
     rec(rec.call.offer("1001", 25))
     rec(rec.call.leg_answered("c1-a1", 30))
     rec(rec.call.transfer_to_number(dial(group), 70))
-    out = rec(rec.call.trunk_failed("c1-x1", 486, "Busy Here", 72))
+    out = rec(rec.call.trunk_failed("c1-x2", 486, "Busy Here", 72))
     assert (
         EnqueueContact("c1", "after-sales", 50, {"en": 2}, {"transfer_failed": "+862168888888"})
         in out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hotline.calls.cdr import PartySegment, build_cdr
-from hotline.calls.control import (
+from hotline.calls.commands import (
     Bridge,
     CallControlError,
     CancelLeg,
@@ -15,6 +15,7 @@ from hotline.calls.control import (
     MixMember,
     PauseRecording,
     PlayMusicOnHold,
+    PlayRingback,
     ResumeRecording,
     RingAgent,
     SetMix,
@@ -36,9 +37,11 @@ def test_attended_transfer_consult_then_complete() -> None:
         Unbridge(C, A),
         PlayMusicOnHold(C),
         RingAgent("c1", "c1-c2", "1003", "consult"),
+        PlayRingback(A),  # the agent hears it ring, the customer hears music
     ]
     assert rec.call.held
     assert rec(rec.call.leg_answered("c1-c2", 44)) == [
+        StopMedia(A),
         SetMix("c1", (MixMember(A), MixMember("c1-c2"))),  # agent and 1003; customer: music
     ]
     assert rec(rec.call.complete_transfer(60)) == [
@@ -82,7 +85,11 @@ def test_a_consultation_that_fails_or_hangs_up_reconnects_the_agent() -> None:
     rec = Recorder()
     connected(rec)
     rec(rec.call.consult("1003", 40))
-    assert rec(rec.call.leg_failed("c1-c2", "rejected", 42)) == [StopMedia(C), Bridge(C, A)]
+    assert rec(rec.call.leg_failed("c1-c2", "rejected", 42)) == [
+        StopMedia(A),  # the ringback
+        StopMedia(C),
+        Bridge(C, A),
+    ]
     rec(rec.call.consult("1004", 50))
     rec(rec.call.leg_answered("c1-c3", 52))
     assert rec(rec.call.leg_hung_up("c1-c3", 55)) == [

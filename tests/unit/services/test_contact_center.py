@@ -8,7 +8,7 @@ import pytest
 from hotline.acd import Acd, AgentProfile, AgentState, ExitAction, ExitKind, QueueConfig
 from hotline.acd.events import ContactOffered, ContactQueued, OfferWithdrawn
 from hotline.calls.cdr import build_cdr
-from hotline.calls.control import (
+from hotline.calls.commands import (
     AnswerLeg,
     Bridge,
     CancelLeg,
@@ -24,8 +24,8 @@ from hotline.calls.control import (
 )
 from hotline.calls.events import CallEvent, SurveyAnswered
 from hotline.calls.numbers import NumberingPlan
-from hotline.calls.outbound import OriginateError
 from hotline.calls.routing import Destination, InboundRoute, InboundRouter
+from hotline.calls.trunk_dial import OriginateError
 from hotline.events import Event
 from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
 
@@ -281,7 +281,7 @@ def test_a_survey_asked_for_by_the_flow_runs_when_the_agent_hangs_up() -> None:
 
 
 def test_what_a_phones_transfer_target_means() -> None:
-    from hotline.calls.control import TransferDestination
+    from hotline.calls.commands import TransferDestination
 
     acd = Acd()
     acd.configure_queue(QueueConfig(name="sales"))
@@ -309,7 +309,7 @@ def test_what_a_phones_transfer_target_means() -> None:
 
 
 def test_a_catch_all_route_does_not_claim_outside_transfer_targets() -> None:
-    from hotline.calls.control import TransferDestination
+    from hotline.calls.commands import TransferDestination
     from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
 
     acd = Acd()
@@ -333,8 +333,8 @@ def test_a_catch_all_route_does_not_claim_outside_transfer_targets() -> None:
 
 
 def test_a_transfer_to_an_outside_number_through_the_centre_and_its_timers() -> None:
-    from hotline.calls.control import CancelLeg, DialTrunk, RingAgent, TransferDestination
-    from hotline.calls.outbound import ExternalTransferRules
+    from hotline.calls.commands import CancelLeg, DialTrunk, RingAgent, TransferDestination
+    from hotline.calls.transfer_rules import ExternalTransferRules
     from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
 
     cc = center()
@@ -376,7 +376,7 @@ def test_a_transfer_to_an_outside_number_through_the_centre_and_its_timers() -> 
 
 
 def test_a_click_to_call_is_transferred_to_a_queue_and_to_an_outside_number() -> None:
-    from hotline.calls.control import (
+    from hotline.calls.commands import (
         CallControlError,
         DialTrunk,
         HangUpLeg,
@@ -421,7 +421,7 @@ def test_a_click_to_call_is_transferred_to_a_queue_and_to_an_outside_number() ->
     ]
     # 1001 is free again (its click-to-call is over for it); the ACD offers the customer
     # to an available agent of the queue, 1002 (1001 became available after it).
-    assert "o1" not in cc.outbound
+    assert cc.calls["o1"].kind == "click_to_call"  # the same call, now in the queue
     (ring,) = [o for o in outputs if isinstance(o, RingAgent)]
     assert (ring.leg_id, ring.agent) == ("o1-a2", "1002")
     assert cc.acd.agent_state("1001") is AgentState.AVAILABLE
@@ -438,15 +438,15 @@ def test_a_click_to_call_is_transferred_to_a_queue_and_to_an_outside_number() ->
     cc, states, history = placed()
     outputs = cc.transfer_to_number(10, "o1", "021 6888 8888")
     (dial,) = [o for o in outputs if isinstance(o, DialTrunk)]
-    assert dial.leg_id == "o1-x1"
+    assert dial.leg_id == "o1-x2"  # after the agent's o1-a1
     assert states["telecom"].active_calls == 2
-    cc.leg_answered(12, "o1", "o1-x1")
+    cc.leg_answered(12, "o1", "o1-x2")
     cc.hangup(20, "o1")
     assert states["telecom"].active_calls == 0
 
 
 def test_the_agents_phone_refers_a_click_to_call() -> None:
-    from hotline.calls.control import HangUpLeg, TransferDestination
+    from hotline.calls.commands import HangUpLeg, TransferDestination
     from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
 
     cc = center()
@@ -468,7 +468,7 @@ def test_an_acd_refusal_to_free_a_click_to_calls_agent_loses_no_decided_output(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from hotline.acd import AcdError
-    from hotline.calls.control import HangUpLeg, PlayMusicOnHold, RingAgent
+    from hotline.calls.commands import HangUpLeg, PlayMusicOnHold, RingAgent
     from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states
 
     def placed(call_id: str) -> ContactCenter:
@@ -499,4 +499,4 @@ def test_an_acd_refusal_to_free_a_click_to_calls_agent_loses_no_decided_output(
     cc = placed("o2")
     outputs = cc.leg_hung_up(10, "o2", "o2-t1")  # the customer hangs up: the call ends
     assert HangUpLeg("o2-a1") in outputs
-    assert "o2" not in cc.outbound
+    assert "o2" not in cc.calls

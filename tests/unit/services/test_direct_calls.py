@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hotline.acd import Acd, AgentProfile, AgentState, QueueConfig
 from hotline.acd.events import AgentBusyChanged
-from hotline.calls.control import RingAgent
+from hotline.calls.commands import RingAgent
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import Destination, InboundRoute, InboundRouter
 from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trunk_states

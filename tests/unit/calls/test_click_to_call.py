@@ -1,6 +1,6 @@
-"""Click-to-call policy: the agent's leg first, then the customer through a trunk group,
-with failover within the attempt, timers on an explicit clock, caller-ID rules, channel
-accounting and the CDR folded from the events."""
+"""Click-to-call, a kind of ``Call``: the agent's leg first (with ringback), then the
+customer through a trunk group, with failover within the attempt, timers on an explicit
+clock, caller-ID rules, channel accounting and the CDR folded from the events."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from hotline.calls import control
+from hotline.calls import commands as control
+from hotline.calls.call import Call
 from hotline.calls.cdr import build_cdr
-from hotline.calls.control import CallControlError
+from hotline.calls.commands import CallControlError, DialTrunk, Output
 from hotline.calls.events import CallEnded, CallEvent, TrunkAttemptEnded
-from hotline.calls.numbers import NumberingPlan
-from hotline.calls.outbound import (
-    DialTrunk,
+from hotline.calls.numbers import NumberingPlan, normalize
+from hotline.calls.trunk_dial import (
     OriginateError,
-    OutboundCall,
-    OutboundOutput,
+    TrunkDial,
+    check_caller_id,
     presented_number,
     usable_trunks_or_raise,
 )
@@ -49,28 +49,53 @@ def make_group(**group: Any) -> TrunkGroup:
     return TrunkGroup.build(config, states)
 
 
-class Recorder:
-    """An OutboundCall and everything it said, events kept for the CDR."""
+def customer_dial(
+    group: TrunkGroup, number: str = "021 6888 8888", caller_id: str | None = None
+) -> TrunkDial:
+    """The customer's dial as the contact centre builds it for a click-to-call."""
+    return TrunkDial(
+        call_id="c1",
+        number=normalize(number, PLAN),
+        group=group,
+        plan=PLAN,
+        caller_id=check_caller_id(group.config, caller_id, PLAN),
+    )
 
-    def __init__(self, group: TrunkGroup | None = None, **kw: Any) -> None:
+
+class Recorder:
+    """A click-to-call and everything it said, events kept for the CDR."""
+
+    def __init__(
+        self,
+        group: TrunkGroup | None = None,
+        *,
+        caller_id: str | None = None,
+        recording: Any = "always",
+        **kw: Any,
+    ) -> None:
         self.group = group or make_group()
-        self.call = OutboundCall(
+        self.call = Call.click_to_call(
             call_id="c1",
             agent="1002",
-            number="021 6888 8888",
-            group=self.group,
-            plan=PLAN,
+            dial=customer_dial(self.group, caller_id=caller_id),
             department="sales",
+            default_recording=recording,
             **kw,
         )
         self.events: list[CallEvent] = []
 
-    def keep(self, outputs: list[OutboundOutput]) -> list[OutboundOutput]:
-        self.events += [o for o in outputs if not isinstance(o, control.Command | DialTrunk)]
+    def keep(self, outputs: list[Output]) -> list[Output]:
+        self.events += [o for o in outputs if not isinstance(o, control.Command)]
         return outputs
 
-    def commands(self, outputs: list[OutboundOutput]) -> list[object]:
-        return [o for o in self.keep(outputs) if isinstance(o, control.Command | DialTrunk)]
+    def commands(self, outputs: list[Output]) -> list[object]:
+        return [o for o in self.keep(outputs) if isinstance(o, control.Command)]
+
+    def connect(self) -> None:
+        """Agent answered, customer answered: the two talk (recorded)."""
+        self.keep(self.call.start(0.0))
+        self.keep(self.call.leg_answered("c1-a1", 1.0))
+        self.keep(self.call.leg_answered("c1-t1", 2.0))
 
     def channels(self) -> dict[str, int]:
         return {t.name: t.active_calls for t in self.group.trunks}
@@ -80,7 +105,8 @@ def test_the_agent_rings_first_then_the_customer_is_dialled_and_bridged() -> Non
     r = Recorder()
     assert r.commands(r.call.start(0.0)) == [control.RingAgent("c1", "c1-a1", "1002")]
     assert r.call.ringing_agents == ["1002"]
-    (dial,) = r.commands(r.call.leg_answered("c1-a1", 2.0))
+    ringback, dial = r.commands(r.call.leg_answered("c1-a1", 2.0))
+    assert ringback == control.PlayRingback("c1-a1")  # the agent hears it while dialling
     assert dial == DialTrunk(
         call_id="c1",
         leg_id="c1-t1",
@@ -97,6 +123,7 @@ def test_the_agent_rings_first_then_the_customer_is_dialled_and_bridged() -> Non
     assert r.call.trunk_progress("c1-t1", 3.0) == []
     assert r.call.state == "ringing_customer"
     assert r.commands(r.call.leg_answered("c1-t1", 5.0)) == [
+        control.StopMedia("c1-a1"),  # the ringback
         control.Bridge("c1-t1", "c1-a1"),
         control.StartRecording("c1-r1", "c1-t1", "c1-a1"),
     ]
@@ -227,7 +254,10 @@ def test_hold_and_resume_once_connected() -> None:
     with pytest.raises(CallControlError):
         r.call.hold(0.5)
     r.keep(r.call.leg_answered("c1-a1", 1.0))
-    assert r.commands(r.call.leg_answered("c1-t1", 2.0)) == [control.Bridge("c1-t1", "c1-a1")]
+    assert r.commands(r.call.leg_answered("c1-t1", 2.0)) == [
+        control.StopMedia("c1-a1"),
+        control.Bridge("c1-t1", "c1-a1"),
+    ]
     assert r.commands(r.call.hold(3.0)) == [
         control.Unbridge("c1-t1", "c1-a1"),
         control.PlayMusicOnHold("c1-t1"),
@@ -274,18 +304,6 @@ def test_a_call_placed_unrecorded_refuses_a_pause() -> None:
     assert r.call.state == "connected"  # the refusal changed nothing
 
 
-def test_a_paused_click_to_call_handed_over_for_a_transfer_stays_paused() -> None:
-    r = Recorder()
-    r.keep(r.call.start(0.0))
-    r.keep(r.call.leg_answered("c1-a1", 1.0))
-    r.keep(r.call.leg_answered("c1-t1", 2.0))
-    r.keep(r.call.pause_recording(3.0))
-    handed = r.call.as_customer_call()
-    assert (handed.recording_id, handed.recording_paused) == ("c1-r1", True)
-    assert handed.resume_recording(4.0)[0] == control.ResumeRecording("c1-r1")
-    assert r.call.recording_paused  # the click-to-call itself is left as it was
-
-
 def test_caller_id_rules() -> None:
     group = make_group(
         caller_ids=["+862161230000", "+862161230001"], default_caller_id="+862161239999"
@@ -301,25 +319,22 @@ def test_caller_id_rules() -> None:
     # and sent in the trunk's dial format.
     r = Recorder(group, caller_id="021 6123 0001")
     r.keep(r.call.start(0.0))
-    (dial,) = r.commands(r.call.leg_answered("c1-a1", 1.0))
+    _, dial = r.commands(r.call.leg_answered("c1-a1", 1.0))
     assert isinstance(dial, DialTrunk)
     assert dial.from_user == "02161230001"
     # A number configured in national form matches its E.164 spelling too.
     national = make_group(caller_ids=["02161230002"])
     r = Recorder(national, caller_id="+862161230002")
     r.keep(r.call.start(0.0))
-    (dial,) = r.commands(r.call.leg_answered("c1-a1", 1.0))
+    _, dial = r.commands(r.call.leg_answered("c1-a1", 1.0))
     assert isinstance(dial, DialTrunk)
     assert dial.from_user == "02161230002"
     with pytest.raises(OriginateError) as refused:
-        Recorder(group, caller_id="+862169999999")
+        customer_dial(group, caller_id="+862169999999")
     assert refused.value.kind == "invalid"
 
 
 def test_bad_numbers_and_unusable_groups_are_refused_before_anything_rings() -> None:
-    with pytest.raises(OriginateError) as bad:
-        OutboundCall(call_id="c", agent="1", number="12", group=make_group(), plan=PLAN)
-    assert bad.value.kind == "invalid"
     group = make_group()
     group.trunks[0].up = False
     group.trunks[1].acquire()
