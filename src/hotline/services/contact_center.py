@@ -9,8 +9,6 @@ So the whole path, caller to queue to agent to wrap-up, runs in one test with an
 explicit clock.
 
 Mapping notes:
-- A phone that gives up before the ACD's own ring timeout (480, 408, 486) counts as a
-  rejection, so the ACD applies the agent's reject delay.
 - Every call is one ``Call`` (``calls/call.py``) in one table, whatever created it: an
   inbound INVITE, a click-to-call (``originate``), a campaign call (``dial_campaign``); so
   every input below reaches every kind the same way. A click-to-call's agent who is
@@ -29,9 +27,6 @@ Mapping notes:
   ``ExternalTransferRules.trunk_group`` (default: the first group, which click-to-call
   uses by default), after the rules allowed the number; the call presents the DID the
   customer dialled if the group owns it, else the group's default or nothing.
-- ``ContactOffered`` for a callback (the caller hung up and asked to be called back) needs an
-  outbound call placed for the agent. That belongs to the dialer and is not handled here:
-  the event goes on the bus, and nothing rings.
 """
 
 from __future__ import annotations
@@ -39,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 from hotline.acd import (
@@ -47,19 +42,12 @@ from hotline.acd import (
     AcdError,
     AgentProfile,
     AgentState,
-    ExitKind,
     QueueConfig,
-    SkillRequirement,
 )
-from hotline.acd.events import ContactExited, ContactOffered, OfferWithdrawn, PositionAnnounced
 from hotline.calls import commands as control
 from hotline.calls.call import Call
 from hotline.calls.commands import (
-    ContactLeft,
     DialTrunk,
-    EnqueueContact,
-    OfferAnswered,
-    OfferFailed,
     TransferDestination,
 )
 from hotline.calls.events import SupervisorMode
@@ -67,26 +55,19 @@ from hotline.calls.numbers import NumberError, NumberingPlan, normalize
 from hotline.calls.recording import RecordingMode
 from hotline.calls.routing import Destination, InboundRouter
 from hotline.calls.transfer_rules import ExternalTransferRules
-from hotline.calls.trunk_dial import (
-    OriginateError,
-    TrunkDial,
-    check_caller_id,
-    usable_trunks_or_raise,
-)
+from hotline.calls.trunk_dial import OriginateError, TrunkDial, usable_trunks_or_raise
 from hotline.calls.trunks import TrunkGroup
 from hotline.events import Event
+from hotline.services.acd_link import (
+    AcdCommand,
+    AnnouncePosition,
+    call_effects,
+    report_to_acd,
+)
+from hotline.services.direct_calls import DirectCallCount
+from hotline.services.outside_dialling import OutsideDialling
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class AnnouncePosition:
-    """Tell a waiting caller their place in line and the estimated wait."""
-
-    call_id: str
-    leg_id: str
-    position: int
-    estimated_wait: float
 
 
 AdapterCommand = (
@@ -115,18 +96,6 @@ Output = AdapterCommand | Event
 #: The break reason of an agent busy on a click-to-call.
 OUTBOUND_BREAK = "outbound call"
 
-_AcdCommand = EnqueueContact | OfferAnswered | OfferFailed | ContactLeft
-
-_EXIT_KINDS: dict[
-    ExitKind, Literal["overflow", "voicemail", "callback_offer", "busy", "hang_up"]
-] = {
-    ExitKind.OVERFLOW: "overflow",
-    ExitKind.VOICEMAIL: "voicemail",
-    ExitKind.CALLBACK_OFFER: "callback_offer",
-    ExitKind.BUSY: "busy",
-    ExitKind.HANG_UP: "hang_up",
-}
-
 
 class ContactCenter:
     def __init__(
@@ -149,15 +118,10 @@ class ContactCenter:
         #: Every call in progress, by call id, whatever its kind.
         self.calls: dict[str, Call] = {}
         self._touched: set[str] = set()  # calls an input reached; checked for their end
-        self.trunk_groups: dict[str, TrunkGroup] = {}
-        self._plan = NumberingPlan()
-        self._transfer_rules = ExternalTransferRules()
+        self.dialling = OutsideDialling()
         #: Click-to-calls whose agent we put on break: call id -> agent.
         self._outbound_breaks: dict[str, str] = {}
-        #: Call id -> the users its legs ring or talk on outside the ACD (direct calls).
-        self._direct_by_call: dict[str, frozenset[str]] = {}
-        #: User -> how many calls hold such a leg of theirs (absent: none).
-        self._direct_calls: dict[str, int] = {}
+        self._direct = DirectCallCount()
 
     def configure_trunks(
         self,
@@ -169,10 +133,11 @@ class ContactCenter:
         node's trunk service, which probes them), how numbers are read, and which outside
         numbers transfers may reach (None: the rules stay as they are; the live directory
         changes trunks and groups, the rules come from the settings)."""
-        self.trunk_groups = dict(groups)
-        self._plan = plan
-        if transfer_rules is not None:
-            self._transfer_rules = transfer_rules
+        self.dialling.configure(groups, plan, transfer_rules)
+
+    @property
+    def trunk_groups(self) -> Mapping[str, TrunkGroup]:
+        return self.dialling.groups
 
     def is_live(self, call_id: str) -> bool:
         """Whether a call (of any kind) is still in progress."""
@@ -201,7 +166,7 @@ class ContactCenter:
             raise ValueError(f"call {call_id} already exists")
         if agent not in self.acd.agent_ids():
             raise OriginateError("not_found", f"no agent {agent}")
-        trunk_group = self._group(group)
+        trunk_group = self.dialling.group(group)
         state = self.acd.agent_state(agent)
         if state in (AgentState.RESERVED, AgentState.ON_CALL) or any(
             call.originator == agent for call in self.calls.values()
@@ -210,7 +175,7 @@ class ContactCenter:
         call = Call.click_to_call(
             call_id=call_id,
             agent=agent,
-            dial=self._customer_dial(call_id, number, trunk_group, caller_id),
+            dial=self.dialling.customer_dial(call_id, number, trunk_group, caller_id),
             department=self.acd.agent_profile(agent).department,
             recording=self._recording,
             default_recording=self._default_recording,
@@ -245,10 +210,10 @@ class ContactCenter:
         Raises :class:`OriginateError` when it cannot be placed."""
         if call_id in self.calls:
             raise ValueError(f"call {call_id} already exists")
-        trunk_group = self._group(group)
+        trunk_group = self.dialling.group(group)
         call = Call.campaign(
             call_id=call_id,
-            dial=self._customer_dial(call_id, number, trunk_group, caller_id),
+            dial=self.dialling.customer_dial(call_id, number, trunk_group, caller_id),
             destination=destination,
             department=department,
             recording=self._recording,
@@ -259,31 +224,6 @@ class ContactCenter:
         self.calls[call_id] = call
         self._touched.add(call_id)
         return self._settle(call.start(now), now)
-
-    def _group(self, name: str | None) -> TrunkGroup:
-        """The trunk group ``name`` (default: the first configured), or OriginateError."""
-        if not self.trunk_groups:
-            raise OriginateError("unavailable", "no trunk group is configured on this node")
-        name = name or next(iter(self.trunk_groups))
-        trunk_group = self.trunk_groups.get(name)
-        if trunk_group is None:
-            raise OriginateError("not_found", f"no trunk group {name}")
-        return trunk_group
-
-    def _customer_dial(
-        self, call_id: str, number: str, group: TrunkGroup, caller_id: str | None
-    ) -> TrunkDial:
-        try:
-            normalized = normalize(number, self._plan)
-        except NumberError as error:
-            raise OriginateError("invalid", str(error)) from None
-        return TrunkDial(
-            call_id=call_id,
-            number=normalized,
-            group=group,
-            plan=self._plan,
-            caller_id=check_caller_id(group.config, caller_id, self._plan),
-        )
 
     def trunk_progress(self, now: float, call_id: str, leg_id: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.trunk_progress(leg_id, now))
@@ -296,46 +236,11 @@ class ContactCenter:
     # ---- transfers to outside numbers --------------------------------------------------------
 
     def outside_number(self, raw: str) -> str:
-        """``raw`` normalized, if transfers may reach it and a trunk could carry the call
-        now; else :class:`OriginateError` ("invalid", "forbidden", "unavailable",
-        "not_found")."""
-        try:
-            number = normalize(raw, self._plan)
-        except NumberError as error:
-            raise OriginateError("invalid", str(error)) from None
-        refusal = self._transfer_rules.refusal(number, self._plan)
-        if refusal is not None:
-            raise OriginateError("forbidden", refusal)
-        usable_trunks_or_raise(self._transfer_group())
-        return number
-
-    def _transfer_group(self) -> TrunkGroup:
-        if not self.trunk_groups:
-            raise OriginateError("unavailable", "no trunk group is configured on this node")
-        name = self._transfer_rules.trunk_group or next(iter(self.trunk_groups))
-        group = self.trunk_groups.get(name)
-        if group is None:  # the node's configuration, not the caller, is wrong
-            log.error("external_transfer.trunk_group %s is no trunk group of this node", name)
-            raise OriginateError("unavailable", f"no trunk group {name} for transfers")
-        return group
+        """``raw`` normalized, if transfers may reach it and a trunk could carry it now."""
+        return self.dialling.outside_number(raw)
 
     def _external_dial(self, call: Call, raw: str) -> TrunkDial:
-        number = self.outside_number(raw)
-        group = self._transfer_group()
-        try:  # present the DID the customer dialled, if the group owns that number
-            caller_id = check_caller_id(group.config, call.callee or None, self._plan)
-        except OriginateError:
-            caller_id = None
-        return TrunkDial(
-            call_id=call.call_id,
-            number=number,
-            group=group,
-            plan=self._plan,
-            caller_id=caller_id,
-            callee="outside party",
-            leg_tag="x",
-            role="external",
-        )
+        return self.dialling.outside_party_dial(call.call_id, call.callee, raw)
 
     def transfer_to_number(self, now: float, call_id: str, number: str) -> list[Output]:
         """Blind transfer of a call to an outside number through a trunk; raises
@@ -350,13 +255,7 @@ class ContactCenter:
         """The dial of an outside number a consultation or conference rings (None: the
         target is a user). A target is an outside number when it normalizes to an E.164
         number; extensions, queue numbers and short codes are users."""
-        if target in self.acd.agent_ids():
-            return None
-        try:
-            number = normalize(target, self._plan)
-        except NumberError:
-            return None
-        if not number.startswith("+"):
+        if target in self.acd.agent_ids() or not self.dialling.is_outside_number(target):
             return None
         return self._external_dial(call, target)
 
@@ -531,7 +430,7 @@ class ContactCenter:
                 return TransferDestination("user", destination.target)
             return None
         try:
-            normalize(number, self._plan)
+            normalize(number, self.dialling.plan)
         except NumberError:
             return None  # not a telephone number: an unknown user
         return TransferDestination("number", self.outside_number(number))
@@ -613,7 +512,7 @@ class ContactCenter:
                     events += self.acd.update_agent(now, profile)
             else:
                 self.acd.add_agent(profile, now)
-                if agent_id in self._direct_calls:  # a user on a direct call became an agent
+                if self._direct.count(agent_id):  # a user on a direct call became an agent
                     events += self.acd.agent_direct_call(now, agent_id, True)
         for agent_id in known - set(wanted):
             profile = self.acd.agent_profile(agent_id)
@@ -661,8 +560,8 @@ class ContactCenter:
         while pending:
             while pending:
                 item = pending.popleft()
-                if isinstance(item, _AcdCommand):
-                    pending.extend(self._to_acd(item, now))
+                if isinstance(item, AcdCommand):
+                    pending.extend(report_to_acd(self.acd, item, now))
                     continue
                 if isinstance(item, Event):
                     pending.extend(self._from_acd(item, now))
@@ -681,42 +580,17 @@ class ContactCenter:
 
     def direct_calls(self, user: str) -> int:
         """How many calls ring or talk on ``user``'s phone outside the ACD now."""
-        return self._direct_calls.get(user, 0)
-
-    def _direct_agents(self, call_id: str) -> frozenset[str]:
-        call = self.calls.get(call_id)
-        return call.direct_agents if call is not None else frozenset()
+        return self._direct.count(user)
 
     def _sync_direct_calls(self, now: float) -> list[Event]:
-        """Bring the per-user count of direct calls up to date for the calls an input
-        touched, and report each user's 0 -> 1 and 1 -> 0 edges to the ACD.
-
-        The count is derived from the calls' own legs (``Call.direct_agents``),
-        compared with what was counted for that call before, so a leg that fails, a call
-        that ends by any path, or a transfer that swaps the call's object can neither leak
-        a count nor take it below zero: an ended call simply holds no one."""
+        """Bring the direct-call count up to date for the calls an input touched, and
+        report each user's first and last direct call to the ACD (``direct_calls.py``)."""
         events: list[Event] = []
         for call_id in list(self._touched):
-            current = self._direct_agents(call_id)
-            before = self._direct_by_call.get(call_id, frozenset())
-            if current == before:
-                continue
-            if current:
-                self._direct_by_call[call_id] = current
-            else:
-                self._direct_by_call.pop(call_id, None)
-            for user in sorted(current - before):
-                count = self._direct_calls.get(user, 0) + 1
-                self._direct_calls[user] = count
-                if count == 1:
-                    events += self._tell_acd_busy(now, user, True)
-            for user in sorted(before - current):
-                count = self._direct_calls[user] - 1
-                if count:
-                    self._direct_calls[user] = count
-                else:
-                    del self._direct_calls[user]
-                    events += self._tell_acd_busy(now, user, False)
+            call = self.calls.get(call_id)
+            users = call.direct_agents if call is not None else frozenset()
+            for user, busy in self._direct.update(call_id, users):
+                events += self._tell_acd_busy(now, user, busy)
         return events
 
     def _tell_acd_busy(self, now: float, user: str, busy: bool) -> list[Event]:
@@ -725,58 +599,11 @@ class ContactCenter:
         except AcdError:
             return []  # a user who is no agent (a supervisor's phone): nothing to route
 
-    def _to_acd(self, command: _AcdCommand, now: float) -> list[Event]:
-        acd = self.acd
-        try:
-            if isinstance(command, EnqueueContact):
-                needs = [SkillRequirement(s, level) for s, level in command.skills.items()]
-                return acd.contact_arrived(
-                    now, command.call_id, command.queue, priority=command.priority, needs=needs
-                )
-            if isinstance(command, OfferAnswered):
-                return acd.offer_answered(now, command.call_id, command.agent)
-            if isinstance(command, OfferFailed):
-                return acd.offer_rejected(now, command.call_id, command.agent)
-            if command.agent is None:
-                return acd.contact_abandoned(now, command.call_id)
-            return acd.contact_ended(now, command.call_id)
-        except AcdError as error:
-            # The ACD refused a report (unknown queue, contact it no longer holds). The
-            # call goes on; the refusal is logged with the call id for the operator.
-            log.warning(
-                "ACD refused %s: %s",
-                type(command).__name__,
-                error,
-                extra={"call_id": command.call_id},
-            )
-            return []
-
     def _from_acd(self, event: Event, now: float) -> Sequence[object]:
         """The call-side effects of an ACD decision (none for plain state changes)."""
         contact_id = getattr(event, "contact_id", None)
-        if isinstance(contact_id, str):
-            self._touched.add(contact_id)
-        if isinstance(event, ContactOffered):
-            call = self.calls.get(event.contact_id)
-            if call is None or event.callback:
-                return []
-            return call.offer(event.agent_id, now)
-        if isinstance(event, OfferWithdrawn):
-            call = self.calls.get(event.contact_id)
-            return call.withdraw(event.agent_id, now) if call else []
-        if isinstance(event, ContactExited):
-            call = self.calls.get(event.contact_id)
-            if call is None:
-                return []
-            kind = _EXIT_KINDS[event.kind]
-            return call.queue_exit(kind, event.target, self._exit_flows.get(kind), now)
-        if isinstance(event, PositionAnnounced):
-            call = self.calls.get(event.contact_id)
-            if call is None:
-                return []
-            return [
-                AnnouncePosition(
-                    call.call_id, call.customer_leg, event.position, event.estimated_wait
-                )
-            ]
-        return []
+        if not isinstance(contact_id, str):
+            return []
+        self._touched.add(contact_id)
+        call = self.calls.get(contact_id)
+        return call_effects(call, event, self._exit_flows, now) if call is not None else []

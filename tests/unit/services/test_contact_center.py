@@ -27,7 +27,8 @@ from hotline.calls.numbers import NumberingPlan
 from hotline.calls.routing import Destination, InboundRoute, InboundRouter
 from hotline.calls.trunk_dial import OriginateError
 from hotline.events import Event
-from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
+from hotline.services.acd_link import AnnouncePosition
+from hotline.services.contact_center import ContactCenter, Output
 
 
 def center(**queue: object) -> ContactCenter:
