@@ -68,9 +68,7 @@ from hotline.services.caller_audio import CallerAudio, SpeechUnavailableError
 from hotline.services.contact_center import AnnouncePosition, ContactCenter, Output
 from hotline.services.mixing import CallMix
 from hotline.services.trunk_service import TrunkService
-from hotline.sip.errors import ProtocolError
-from hotline.sip.uri import Uri
-from hotline.sip.useragent import (
+from hotline.sip.call_events import (
     CallConfirmed,
     CallEnded,
     CallEvent,
@@ -82,6 +80,8 @@ from hotline.sip.useragent import (
     OutgoingProgress,
     ReferReceived,
 )
+from hotline.sip.errors import ProtocolError
+from hotline.sip.uri import Uri
 from hotline.transport.sip_service import SipService, SipServiceConfig
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from hotline.calls.trunks import (
 )
 from hotline.events.bus import EventBus
 from hotline.services.operations import TrunkView
+from hotline.sip.call_events import OptionsAnswered
 from hotline.sip.errors import ProtocolError
-from hotline.sip.useragent import OptionsAnswered
 from hotline.transport.sip_service import SipService
 
 log = logging.getLogger(__name__)

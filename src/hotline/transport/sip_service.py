@@ -21,11 +21,12 @@ from hotline.sip.auth import (
     MemoryCredentialStore,
     NonceKeeper,
 )
+from hotline.sip.call_events import CallEvent
 from hotline.sip.endpoint import RateLimiter, SipEndpoint
 from hotline.sip.events import Address, Event
 from hotline.sip.registrar import BindingStore, MemoryBindingStore, Registrar
 from hotline.sip.uas import AnsweringUserAgent
-from hotline.sip.useragent import CallEvent, UserAgent
+from hotline.sip.useragent import UserAgent
 from hotline.transport.sip_bindings import JsonFileBindingStore
 from hotline.transport.sip_tls import ensure_self_signed, server_context
 from hotline.transport.sip_transport import SipStack

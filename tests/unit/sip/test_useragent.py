@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.sip.endpoint import SipEndpoint
-from hotline.sip.errors import LocalProtocolError
-from hotline.sip.message import Request, Response, make_response, parse_message
-from hotline.sip.useragent import (
+from hotline.sip.call_events import (
     CallConfirmed,
     CallEnded,
     CallEvent,
     IncomingCall,
     OfferReceived,
-    UserAgent,
 )
+from hotline.sip.endpoint import SipEndpoint
+from hotline.sip.errors import LocalProtocolError
+from hotline.sip.message import Request, Response, make_response, parse_message
+from hotline.sip.useragent import UserAgent
 
 PEER = ("192.0.2.5", 5060)
 SDP = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.sip.call_events import CallEnded, ReferReceived
 from hotline.sip.errors import LocalProtocolError
 from hotline.sip.message import Request, Response, make_response
-from hotline.sip.useragent import CallEnded, ReferReceived
 from tests.unit.sip.test_useragent import PEER, SDP, Harness, request
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hotline.sip.auth import DigestAuthenticator, MemoryCredentialStore, NonceKeeper
-from hotline.sip.endpoint import SipEndpoint
-from hotline.sip.errors import LocalProtocolError
-from hotline.sip.message import Request, Response, make_response, parse_message
-from hotline.sip.useragent import (
+from hotline.sip.call_events import (
     CallEnded,
     CallEvent,
     OfferReceived,
@@ -18,8 +15,11 @@ from hotline.sip.useragent import (
     OutgoingAnswered,
     OutgoingFailed,
     OutgoingProgress,
-    UserAgent,
 )
+from hotline.sip.endpoint import SipEndpoint
+from hotline.sip.errors import LocalProtocolError
+from hotline.sip.message import Request, Response, make_response, parse_message
+from hotline.sip.useragent import UserAgent
 
 PHONE = ("192.0.2.7", 5062)
 OFFER = b"v=0\r\no=hotline 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
