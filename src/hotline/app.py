@@ -44,7 +44,8 @@ from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
 from hotline.services.call_history import CallHistoryWriter
 from hotline.services.contact_center import ContactCenter
-from hotline.services.directory import Bootstrap, Directory, LiveDirectory
+from hotline.services.directory.live import LiveDirectory
+from hotline.services.directory.model import Bootstrap, Directory
 from hotline.services.metrics import CallQuality, LiveCollector
 from hotline.services.operations import LiveOperations
 from hotline.services.recording_files import report_files_without_rows

@@ -9,7 +9,7 @@ from hotline.calls.routing import InboundRouter
 from hotline.demo.config import PLAN
 from hotline.ivr.catalog import FlowCatalog
 from hotline.services.contact_center import ContactCenter
-from hotline.services.directory import LiveDirectory
+from hotline.services.directory.live import LiveDirectory
 from hotline.store.events import ConfigurationChanged
 from tests.unit.api.conftest import World
 

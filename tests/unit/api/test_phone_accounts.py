@@ -13,7 +13,8 @@ from hotline.calls.routing import InboundRouter
 from hotline.demo.config import PLAN
 from hotline.ivr.catalog import FlowCatalog
 from hotline.services.contact_center import ContactCenter
-from hotline.services.directory import Bootstrap, Directory, LiveDirectory
+from hotline.services.directory.live import LiveDirectory
+from hotline.services.directory.model import Bootstrap, Directory
 from hotline.services.phone_accounts import make_ha1s as stored_form
 from hotline.sip.auth import (
     AccountCredentials,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from hotline.api.security import Passwords
 from hotline.demo.config import demo_agents, demo_queues
 from hotline.demo.seed import seed_demo_directory, seed_demo_phone_accounts
-from hotline.services.directory import load_directory
+from hotline.services.directory.loader import load_directory
 from hotline.sip.auth import make_ha1s
 from hotline.store.database import Database
 from hotline.store.models import Agent, Department, InboundRoute, IvrFlow, Queue, Role, User

@@ -20,7 +20,9 @@ from hotline.demo.config import (
 from hotline.demo.seed import seed_demo_directory
 from hotline.ivr.catalog import FlowCatalog
 from hotline.services.contact_center import ContactCenter
-from hotline.services.directory import Bootstrap, LiveDirectory, load_directory
+from hotline.services.directory.live import LiveDirectory
+from hotline.services.directory.loader import load_directory
+from hotline.services.directory.model import Bootstrap
 from hotline.store.database import Database
 from hotline.store.models import (
     Department,

@@ -1,49 +1,31 @@
-"""The live node's directory: queues, agents, inbound routes, calendars and IVR flows, read
-from the store and applied to the running contact centre.
+"""Stored rows to the values a node's cores take: the rules of what in the database can be
+used, and why a row is left out.
 
-The database is the one source of configuration: the admin console and the API write it,
-and a node builds its ACD, router and flow catalog from it at start and again whenever the
-configuration changes (``ConfigurationChanged`` on the bus), without dropping calls.
-Agents' phone accounts and carrier trunks follow the same reloads (the registrar's
-credentials and the trunk service), on top of what settings bootstrap (:class:`Bootstrap`):
-on a name clash the settings' account, trunk or group wins and the clash is a problem.
-
-Loading never stops a node: a row that cannot be used (a flow version that no longer
-validates, a strategy this build does not know, a route to a deleted queue) is left out and
-reported in :attr:`Directory.problems`, which the node logs; everything else is applied.
+Pure code over rows already read (``loader`` reads them in one transaction): every rule of
+a load lives here, testable without a database. Nothing raises for a bad row: it is left
+out and the reason goes to ``Directory.problems``, because one broken queue or flow must
+not keep a node from taking the rest of its calls.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from hotline.acd import AcdError, AgentProfile, ExitAction, ExitKind, QueueConfig, Tier
 from hotline.acd.skills import SkillRequirement
 from hotline.acd.strategies import create as create_strategy
-from hotline.calls.control import RecordingMode
 from hotline.calls.hours import WEEKDAYS, Calendar
-from hotline.calls.numbers import NumberingPlan
-from hotline.calls.routing import Destination, InboundRoute, InboundRouter, RoutingError
+from hotline.calls.recording import RecordingMode
+from hotline.calls.routing import Destination, InboundRoute
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
-from hotline.events.bus import EventBus, Subscription
-from hotline.ivr.catalog import CatalogError, FlowCatalog
 from hotline.ivr.flow import Flow, FlowError, parse_flow
-from hotline.services.contact_center import ContactCenter, Output
+from hotline.services.directory.model import Bootstrap, Directory, FlowPilot
 from hotline.services.phone_accounts import stored_ha1s
 from hotline.store import models as m
-from hotline.store.database import Database
-from hotline.store.events import ConfigurationChanged
-
-log = logging.getLogger(__name__)
 
 _EXITS = {"busy": ExitKind.BUSY, "hang_up": ExitKind.HANG_UP, "overflow": ExitKind.OVERFLOW}
 _RECORDING: dict[str, RecordingMode] = {
@@ -58,113 +40,68 @@ _Targets = tuple[str, Mapping[int, str], set[str]]
 
 
 @dataclass(frozen=True)
-class Directory:
-    """Everything a node routes calls with, as the values its cores take."""
+class StoredRows:
+    """The rows a directory is built from, as one transaction read them (ordered by id)."""
 
-    queues: tuple[QueueConfig, ...] = ()
-    agents: tuple[AgentProfile, ...] = ()
-    routes: tuple[InboundRoute, ...] = ()
-    calendars: Mapping[str, Calendar] = field(default_factory=dict)
-    #: Published version of each flow.
-    flows: tuple[Flow, ...] = ()
-    recording: Mapping[str, RecordingMode] = field(default_factory=dict)
-    #: Queue -> the flow that surveys its callers after the agent hangs up.
-    survey_flows: Mapping[str, str] = field(default_factory=dict)
-    #: Rows left out, each with the reason, for the operator's log.
-    problems: tuple[str, ...] = ()
-    #: Phone accounts the registrar accepts: username -> {algorithm: HA1}, settings' first.
-    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    #: Carrier trunks (enabled ones) and trunk groups, settings' first.
-    trunks: tuple[TrunkConfig, ...] = ()
-    trunk_groups: tuple[TrunkGroupConfig, ...] = ()
-    #: Departments piloting another version of a flow than the published one.
-    pilots: tuple[FlowPilot, ...] = ()
+    departments: Mapping[int, str]  # id -> name
+    skills: Mapping[int, str]  # id -> name
+    users: Mapping[int, m.User]
+    queues: Sequence[m.Queue]
+    agents: Sequence[m.Agent]
+    trunks: Sequence[m.Trunk]
+    trunk_groups: Sequence[m.TrunkGroup]
+    business_hours: Sequence[m.BusinessHours]
+    flows: Sequence[m.IvrFlow]
+    #: (flow id, version) -> definition, for every published or piloted version found.
+    flow_versions: Mapping[tuple[int, int], dict[str, Any]]
+    pilots: Sequence[m.IvrFlowPilot]
+    routes: Sequence[m.InboundRoute]
 
 
-@dataclass(frozen=True)
-class FlowPilot:
-    """Calls on routes owned by ``department`` run this version of the flow (a gray
-    release); everyone else runs the published one."""
-
-    department: str
-    flow: Flow
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """What a node has from its settings besides the database: its SIP realm, settings'
-    phone accounts (``sip.users``) and trunks. They always apply and win a name clash."""
-
-    realm: str = "hotline"
-    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    trunks: tuple[TrunkConfig, ...] = ()
-    trunk_groups: tuple[TrunkGroupConfig, ...] = ()
-
-
-async def load_directory(database: Database, bootstrap: Bootstrap | None = None) -> Directory:
-    """Read the directory in one transaction, so that it is consistent with itself."""
-    bootstrap = bootstrap or Bootstrap()
-    async with database.session() as session:
-
-        async def rows(model: type[Any]) -> Sequence[Any]:
-            return (await session.execute(select(model).order_by(model.id))).scalars().all()
-
-        departments = {d.id: d.name for d in await rows(m.Department)}
-        skills = {s.id: s.name for s in await rows(m.Skill)}
-        users = {u.id: u for u in await rows(m.User)}
-        queue_rows = await rows(m.Queue)
-        agent_rows = await rows(m.Agent)
-        trunk_rows = await rows(m.Trunk)
-        trunks = {t.id: t.name for t in trunk_rows}
-        group_rows = await rows(m.TrunkGroup)
-        hours_rows = await rows(m.BusinessHours)
-        flow_rows = await rows(m.IvrFlow)
-        versions: dict[tuple[int, int], dict[str, Any]] = {}
-        published = [(f.id, f.published_version) for f in flow_rows if f.published_version]
-        pilot_rows = await rows(m.IvrFlowPilot)
-        wanted = set(published) | {(p.flow_id, p.version) for p in pilot_rows}
-        for flow_id, version in sorted(wanted):
-            row = await session.scalar(
-                select(m.IvrFlowVersion).where(
-                    m.IvrFlowVersion.flow_id == flow_id, m.IvrFlowVersion.version == version
-                )
-            )
-            if row is not None:
-                versions[(flow_id, version)] = row.definition
-        route_rows = await rows(m.InboundRoute)
-    builder = _Builder(departments, skills)
-    queues = builder.queues(queue_rows)
-    queue_names = {row.id: row.name for row in queue_rows}
-    agents = builder.agents(agent_rows, users, queue_names)
-    calendars = builder.calendars(hours_rows)
-    flows = builder.flows(flow_rows, versions)
+def build_directory(stored: StoredRows, bootstrap: Bootstrap) -> Directory:
+    """The directory ``stored`` describes, on top of ``bootstrap``; what cannot be used is
+    left out and named in :attr:`Directory.problems`."""
+    builder = _Builder(stored.departments, stored.skills)
+    queues = builder.queues(stored.queues)
+    queue_names = {row.id: row.name for row in stored.queues}
+    agents = builder.agents(stored.agents, stored.users, queue_names)
+    calendars = builder.calendars(stored.business_hours)
+    flows = builder.flows(stored.flows, stored.flow_versions)
     loaded_flows = {flow.name for flow in flows}
-    pilots = builder.pilots(pilot_rows, {row.id: row for row in flow_rows}, versions)
-    flow_names = {row.id: row.name for row in flow_rows}
-    extensions = {row.id: row.extension for row in agent_rows}
+    flows_by_id = {row.id: row for row in stored.flows}
+    pilots = builder.pilots(stored.pilots, flows_by_id, stored.flow_versions)
+    flow_names = {row.id: row.name for row in stored.flows}
+    extensions = {row.id: row.extension for row in stored.agents}
     targets: dict[str, _Targets] = {
         "queue": ("queue", queue_names, {q.name for q in queues}),
         "ivr_flow": ("flow", flow_names, loaded_flows),
         "flow": ("flow", flow_names, loaded_flows),  # the name the first demo seed wrote
         "agent": ("user", extensions, {a.agent_id for a in agents}),
     }
-    routes = builder.routes(route_rows, targets, trunks, {h.id: h.name for h in hours_rows})
+    trunk_names = {row.id: row.name for row in stored.trunks}
+    hours_names = {row.id: row.name for row in stored.business_hours}
+    routes = builder.routes(stored.routes, targets, trunk_names, hours_names)
     recording = {
         row.name: _RECORDING.get(row.recording, "always")
-        for row in queue_rows
+        for row in stored.queues
         if row.name in {q.name for q in queues}
     }
     survey_flows = {
-        row.name: row.survey_flow for row in queue_rows if row.survey_flow and row.name in recording
+        row.name: row.survey_flow
+        for row in stored.queues
+        if row.survey_flow and row.name in recording
     }
     for queue, flow in survey_flows.items():
         if flow not in loaded_flows:
             builder.problems.append(f"queue {queue!r}: survey flow {flow!r} is not published")
-    carriers = builder.trunks(trunk_rows, bootstrap)
+    # In this order, as the problems are listed: trunks, accounts, then the trunk groups.
+    carriers = builder.trunks(stored.trunks, bootstrap)
+    accounts = builder.accounts(stored.agents, stored.users, bootstrap)
+    groups = builder.trunk_groups(stored.trunk_groups, carriers, stored.trunks, bootstrap)
     return Directory(
-        accounts=builder.accounts(agent_rows, users, bootstrap),
+        accounts=accounts,
         trunks=tuple(carriers.values()),
-        trunk_groups=tuple(builder.trunk_groups(group_rows, carriers, trunk_rows, bootstrap)),
+        trunk_groups=tuple(groups),
         queues=tuple(queues),
         agents=tuple(agents),
         routes=tuple(routes),
@@ -504,139 +441,3 @@ def _first(error: ValidationError) -> str:
 
 def _need(value: object) -> dict[str, Any]:
     return {"skill": value, "level": 1} if isinstance(value, str) else dict(value)  # type: ignore[call-overload]
-
-
-class LiveDirectory:
-    """Keeps a node's contact centre and flow catalog in step with the store.
-
-    ``apply`` runs in the event loop's thread between two inputs of the contact centre (as
-    every other input does), so a change is atomic for calls: a new call sees either the
-    old directory or the new one, never half of each.
-    """
-
-    def __init__(
-        self,
-        database: Database,
-        center: ContactCenter,
-        catalog: FlowCatalog,
-        execute: Callable[[Sequence[Output]], Any],
-        plan: NumberingPlan,
-        *,
-        bus: EventBus | None = None,
-        flow_filter: Callable[[Flow], Flow] | None = None,
-        settle_seconds: float = 0.3,
-        bootstrap: Bootstrap | None = None,
-        on_telephony: Callable[[Directory], None] | None = None,
-    ) -> None:
-        """``on_telephony`` takes each loaded directory's phone accounts and trunks (the
-        node's registrar and trunk service); with :attr:`routing` False only that applies
-        (a node whose caller routes calls itself)."""
-        self.database = database
-        self.center = center
-        self.catalog = catalog
-        self.execute = execute
-        self.plan = plan
-        self.bus = bus
-        self.flow_filter = flow_filter
-        self.settle_seconds = settle_seconds
-        self.bootstrap = bootstrap
-        self.on_telephony = on_telephony
-        self.routing = True
-        self.loaded: Directory | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def reload(self) -> Directory:
-        directory = await load_directory(self.database, self.bootstrap)
-        for problem in directory.problems:
-            log.warning("configuration: %s", problem)
-        await self.apply(directory)
-        return directory
-
-    async def apply(self, directory: Directory) -> None:
-        if self.on_telephony is not None:
-            self.on_telephony(directory)
-        if not self.routing:
-            self.loaded = directory
-            return
-        flows = directory.flows
-        if self.flow_filter is not None:
-            flows = tuple(self.flow_filter(flow) for flow in flows)
-        for flow in flows:
-            try:
-                self.catalog.add(flow)
-                self.catalog.publish(flow.name, flow.version)
-            except CatalogError as error:
-                log.warning("configuration: flow %s left out: %s", flow.name, error)
-        self._apply_pilots(directory.pilots)
-        try:
-            router = InboundRouter(directory.routes, directory.calendars, self.plan)
-        except RoutingError as error:
-            # Two routes for one number: keep routing as it was rather than guess.
-            log.error("configuration: routes not applied: %s", error)
-            router = None
-        outputs = self.center.reconfigure(
-            time.time(),
-            queues=directory.queues,
-            agents=directory.agents,
-            router=router or self.center.router,
-            recording=directory.recording,
-            survey_flows=directory.survey_flows,
-        )
-        result = self.execute(outputs)
-        if asyncio.iscoroutine(result):
-            await result
-        self.loaded = directory
-        log.info(
-            "directory applied",
-            extra={
-                "queues": len(directory.queues),
-                "agents": len(directory.agents),
-                "routes": len(directory.routes),
-                "flows": len(directory.flows),
-                "pilots": len(directory.pilots),
-            },
-        )
-
-    def _apply_pilots(self, pilots: Iterable[FlowPilot]) -> None:
-        """The catalog's pilots become exactly the store's (ended and promoted ones go).
-        Calls in progress keep the ``Flow`` they started with: only new calls see this."""
-        wanted: dict[tuple[str, str], int] = {}
-        for pilot in pilots:
-            flow = self.flow_filter(pilot.flow) if self.flow_filter is not None else pilot.flow
-            try:
-                self.catalog.add(flow)
-            except CatalogError as error:
-                log.warning("configuration: pilot of %s left out: %s", flow.name, error)
-                continue
-            wanted[(flow.name, pilot.department)] = flow.version
-        self.catalog.replace_pilots(wanted)
-
-    def start(self) -> None:
-        """Follow configuration changes on the bus until :meth:`stop`. Subscribes at once,
-        so a change committed right after the first load is not missed."""
-        if self.bus is not None and self._task is None:
-            subscription = self.bus.subscribe(ConfigurationChanged, maxsize=64, name="directory")
-            self._task = asyncio.create_task(self._follow(subscription), name="directory")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _follow(self, subscription: Subscription[ConfigurationChanged]) -> None:
-        try:
-            while True:
-                await subscription.get()
-                # An import or an admin's form changes several rows at once: wait until
-                # they settle, then read the whole directory once.
-                await asyncio.sleep(self.settle_seconds)
-                while subscription.get_nowait() is not None:
-                    pass
-                try:
-                    await self.reload()
-                except Exception:
-                    log.exception("configuration reload failed; the previous one stays")
-        finally:
-            subscription.close()
