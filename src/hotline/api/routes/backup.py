@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from hotline.api.deps import PrincipalDep, SessionDep
-from hotline.api.services.backup import BackupService, ImportResult, parse_document
+from hotline.api.services.backup import BackupService
+from hotline.api.services.backup_document import ImportResult, parse_document
 
 router = APIRouter(prefix="/config", tags=["config"])
 MAX_DOCUMENT_BYTES = 1_000_000
