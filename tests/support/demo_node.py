@@ -75,14 +75,18 @@ class DemoNode:
         assert response.status_code == 200, response.text
         return client
 
-    def agent_phone(self, agent: str, tone_hz: float, *, on_duty: bool = True) -> Phone:
-        """Agent ``agent``'s baresip, registered (and logged in and ready when on duty)."""
+    def agent_phone(
+        self, agent: str, tone_hz: float, *, on_duty: bool = True, auto_answer: bool = True
+    ) -> Phone:
+        """Agent ``agent``'s baresip, registered (and logged in and ready when on duty);
+        without ``auto_answer`` it rings until told ``accept``."""
         phone = Phone(
             self.directory / f"phone-{agent}",
             user=agent,
             registrar_port=self.sip_port,
             tone_hz=tone_hz,
             password=self.password(agent),
+            auto_answer=auto_answer,
         )
         self.phones.append(phone)
         wait_until(

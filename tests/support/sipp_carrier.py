@@ -8,10 +8,19 @@ first challenged with a 401 digest and answered only if SIPp's ``verifyauth`` ac
 credentials, else refused with 403 (``challenge``). ``refuse`` picks INVITEs by their
 Request-URI (a regular expression) and answers them with a status of their own, so one
 carrier can be busy for one number and answer another.
+
+A carrier can also let the customer's phone ring a while before answering
+(``answer_after_ms``: a pause between the 180 and the 200), and play a customer who hangs up
+when the test says so (``hang_up_on_info``): an in-dialog INFO that the test sends to SIPp
+with the call's Call-ID (:func:`hang_up`, the Call-ID from :func:`invite_call_ids`) makes
+the scenario send its own BYE. SIPp keeps sending to the node (the call's first peer), so
+the trigger is never answered and the node sees only the BYE.
 """
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -44,7 +53,7 @@ _ANSWER = """
       Content-Length: 0
 
     ]]>
-  </send>
+  </send>{pause}
   <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK
@@ -64,7 +73,7 @@ _ANSWER = """
     ]]>
   </send>
   <recv request="ACK"/>
-  {stream}
+  {stream}{trigger}
   <recv request="BYE"/>
   <send next="done">
     <![CDATA[
@@ -75,6 +84,32 @@ _ANSWER = """
     ]]>
   </send>"""
 
+# The customer hangs up: the node's Contact (``rrs`` on the INVITE) is the Request-URI, the
+# dialog's URIs and the node's tag come from the INVITE (``nodefrom``, ``nodeto``).
+_HANG_UP = """
+  <label id="hangup"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$nodeto];tag=[pid]SIPpTag01[call_number]
+      To: [$nodefrom]
+      Call-ID: [call_id]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" next="done"/>"""
+
+_CAPTURE_DIALOG = (
+    '<ereg regexp="&lt;[^&gt;]*&gt;[^[:space:]]*" search_in="hdr" header="From:" '
+    'check_it="true" assign_to="nodefrom"/>'
+    '<ereg regexp="&lt;[^&gt;]*&gt;" search_in="hdr" header="To:" check_it="true" '
+    'assign_to="nodeto"/>'
+)
+
 
 def carrier_scenario(
     mode: Literal["reject", "answer", "challenge"],
@@ -83,12 +118,24 @@ def carrier_scenario(
     username: str = "",
     password: str = "",
     refuse: Mapping[str, str] | None = None,
+    answer_after_ms: int = 0,
+    hang_up_on_info: bool = False,
 ) -> str:
     """The scenario XML; ``talk_wav`` (A-law) is what an answered call sends (None: it
     sends nothing, for a carrier started with ``-rtp_echo``); ``refuse``: Request-URI
-    pattern -> status line ("486 Busy Here") for the INVITEs it matches."""
+    pattern -> status line ("486 Busy Here") for the INVITEs it matches;
+    ``answer_after_ms``: how long the called phone rings (after the 180) before the 200;
+    ``hang_up_on_info`` (``answer`` only): an INFO in the dialog makes it hang up."""
+    if hang_up_on_info and mode != "answer":
+        raise ValueError("hang_up_on_info needs the answer mode")
     stream = f'<nop><action><exec rtp_stream="{talk_wav},-1,8"/></action></nop>'
-    answer = _ANSWER.format(headers=_REPLY_HEADERS, stream=stream if talk_wav else "")
+    pause = f'\n  <pause milliseconds="{answer_after_ms}"/>' if answer_after_ms > 0 else ""
+    trigger = '\n  <recv request="INFO" optional="true" next="hangup"/>' if hang_up_on_info else ""
+    answer = _ANSWER.format(
+        headers=_REPLY_HEADERS, stream=stream if talk_wav else "", pause=pause, trigger=trigger
+    )
+    if hang_up_on_info:
+        answer += _HANG_UP
     matches, branches, refusals = [], [], []
     for index, (pattern, status) in enumerate((refuse or {}).items()):
         matches.append(
@@ -99,8 +146,11 @@ def carrier_scenario(
         refusals.append(
             f'<label id="refuse{index}"/>{_reply(status)}\n  <recv request="ACK" next="done"/>'
         )
+    if hang_up_on_info:
+        matches.append(_CAPTURE_DIALOG)
+    rrs = ' rrs="true"' if hang_up_on_info else ""
     receive = (
-        f'<recv request="INVITE"><action>{"".join(matches)}</action></recv>'
+        f'<recv request="INVITE"{rrs}><action>{"".join(matches)}</action></recv>'
         if matches
         else '<recv request="INVITE"/>'
     )
@@ -136,3 +186,38 @@ def carrier_scenario(
   <label id="done"/>
 </scenario>
 """
+
+
+def invite_call_ids(messages: Path, number_pattern: str = "[^@]*") -> list[str]:
+    """The Call-IDs of the INVITEs a carrier received (its ``-trace_msg`` log), oldest
+    first, for the Request-URIs whose user matches ``number_pattern``."""
+    if not messages.exists():
+        return []
+    found: list[str] = []
+    for match in re.finditer(
+        rf"^INVITE sip:{number_pattern}@.*?^Call-ID:\s*(\S+)",
+        messages.read_text(errors="replace"),
+        re.MULTILINE | re.DOTALL | re.IGNORECASE,
+    ):
+        if match.group(1) not in found:
+            found.append(match.group(1))
+    return found
+
+
+def hang_up(carrier_port: int, call_id: str) -> None:
+    """Make a ``hang_up_on_info`` carrier hang up its call ``call_id``: one INFO over UDP
+    on loopback, from a socket of our own (SIPp's BYE goes to the node)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        request = (
+            f"INFO sip:carrier@127.0.0.1:{carrier_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-hangup-{port}\r\n"
+            f"From: <sip:test@127.0.0.1:{port}>;tag=hangup{port}\r\n"
+            f"To: <sip:carrier@127.0.0.1:{carrier_port}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            "CSeq: 1 INFO\r\n"
+            "Max-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        sock.sendto(request.encode(), ("127.0.0.1", carrier_port))
