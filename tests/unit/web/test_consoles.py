@@ -389,7 +389,7 @@ async def test_click_to_call_from_the_desktop_shows_the_outbound_call(
     assert 'data-call-state="dialling"' in dialling.text
     assert 'data-testid="hangup"' in dialling.text
     assert 'data-testid="hold"' not in dialling.text  # no customer to hold yet
-    customer_leg = center.outbound[call_id].customer_leg
+    customer_leg = center.calls[call_id].customer_leg
     assert customer_leg is not None
     center.leg_answered(NOW, call_id, customer_leg)
     talking = await agent.get("/desktop/call")
@@ -401,7 +401,7 @@ async def test_click_to_call_from_the_desktop_shows_the_outbound_call(
     assert 'data-testid="resume"' in held.text
     hung_up = await agent.post("/desktop/call/hangup", data={"call_id": call_id})
     assert 'data-testid="no-call"' in hung_up.text
-    assert call_id not in center.outbound
+    assert call_id not in center.calls
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
@@ -417,7 +417,7 @@ async def test_the_agent_pauses_and_resumes_the_recording_of_a_click_to_call(
     dialling = await agent.get("/desktop/call")
     assert 'data-recording="off"' in dialling.text
     assert 'data-testid="pause-recording"' not in dialling.text  # no customer recorded yet
-    customer_leg = center.outbound[call_id].customer_leg
+    customer_leg = center.calls[call_id].customer_leg
     assert customer_leg is not None
     center.leg_answered(NOW, call_id, customer_leg)  # recorded always: starts on answer
     talking = await agent.get("/desktop/call")
@@ -431,11 +431,11 @@ async def test_the_agent_pauses_and_resumes_the_recording_of_a_click_to_call(
     assert paused_word in html.unescape(paused.text)
     assert resume_word in paused.text
     assert 'data-testid="pause-recording"' not in paused.text
-    assert center.outbound[call_id].recording_paused
+    assert center.calls[call_id].recording_paused
     resumed = await agent.post("/desktop/call/recording/resume", data={"call_id": call_id})
     assert 'data-recording="on"' in resumed.text
     assert paused_word not in html.unescape(resumed.text)
-    assert not center.outbound[call_id].recording_paused
+    assert not center.calls[call_id].recording_paused
     async with web.context.database.session() as session:
         actions = list(
             await session.scalars(
@@ -454,7 +454,7 @@ async def test_no_recording_buttons_on_a_click_to_call_placed_unrecorded(
     await agent.post("/desktop/call/dial", data={"number": "021 6888 8888"})
     call_id, center = "out-1", outbound.center
     center.leg_answered(NOW, call_id, f"{call_id}-a1")
-    customer_leg = center.outbound[call_id].customer_leg
+    customer_leg = center.calls[call_id].customer_leg
     assert customer_leg is not None
     center.leg_answered(NOW, call_id, customer_leg)
     talking = await agent.get("/desktop/call")
@@ -463,7 +463,7 @@ async def test_no_recording_buttons_on_a_click_to_call_placed_unrecorded(
     assert 'data-testid="pause-recording"' not in talking.text
     refused = await agent.post("/desktop/call/recording/pause", data={"call_id": call_id})
     assert "is not being recorded" in refused.text
-    assert center.outbound[call_id].state == "connected"
+    assert center.calls[call_id].state == "connected"
 
 
 DIAL_REFUSALS = {
