@@ -352,20 +352,6 @@ def test_click_to_call_supervised_conferenced_and_paused_answers_every_control(
     assert max(tone_level(w, TONES["supervisor"]) for w in loud) < 0.02
 
 
-class KnownBugError(Exception):
-    """A product defect pinned down here (the xfail's reason says which); any other
-    failure of the test is a plain failure."""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=KnownBugError,
-    reason=(
-        "calls/cdr.py _answering_trunk: a click-to-call's CDR names the trunk of the last "
-        "answered trunk attempt, which is the outside consultation/conference party's "
-        "(transfer group), not the customer's"
-    ),
-)
 def test_click_to_call_consults_an_outside_number_cancels_then_holds_and_resumes(
     node: DemoNode, carriers: dict[str, Carrier]
 ) -> None:
@@ -433,5 +419,4 @@ def test_click_to_call_consults_an_outside_number_cancels_then_holds_and_resumes
         "customer",
     ]
     # The call's trunk is the customer's, whatever its outside parties went through.
-    if details["trunk"] != "customer":
-        raise KnownBugError(f"the CDR's trunk is {details['trunk']!r}, not 'customer'")
+    assert details["trunk"] == "customer"

@@ -165,6 +165,7 @@ class _Fold:
         self.recordings: list[str] = []
         self.survey: dict[str, int] = {}
         self.trunk_attempts: list[TrunkAttempt] = []
+        self.customer_attempts: list[TrunkAttempt] = []  # the dialled customer's, if any
         self.joined: dict[str, tuple[CallPartyJoined, list[str]]] = {}
         self.parties: list[PartySegment] = []
         self.pauses = 0
@@ -225,11 +226,12 @@ class _Fold:
         elif isinstance(event, SurveyAnswered):
             self.survey[event.question] = event.score
         elif isinstance(event, TrunkAttemptEnded):
-            self.trunk_attempts.append(
-                TrunkAttempt(
-                    event.trunk, event.leg_id, event.number, event.status, event.reason, now
-                )
+            attempt = TrunkAttempt(
+                event.trunk, event.leg_id, event.number, event.status, event.reason, now
             )
+            self.trunk_attempts.append(attempt)
+            if event.role == "customer":
+                self.customer_attempts.append(attempt)
         elif isinstance(event, CallPartyJoined):
             self.joined[event.leg_id] = (event, [event.mode] if event.mode else [])
         elif isinstance(event, CallPartyModeChanged):
@@ -323,11 +325,13 @@ class _Fold:
         )
 
     def _answering_trunk(self) -> str | None:
-        """An outbound call's trunk: the one that answered, else the last one tried."""
-        for attempt in reversed(self.trunk_attempts):
+        """A dialled call's trunk: the one the customer answered on, else the last one
+        tried for the customer (an outside party's trunk is listed in the attempts, but is
+        not the call's)."""
+        for attempt in reversed(self.customer_attempts):
             if attempt.status is not None and 200 <= attempt.status < 300:
                 return attempt.trunk
-        return self.trunk_attempts[-1].trunk if self.trunk_attempts else None
+        return self.customer_attempts[-1].trunk if self.customer_attempts else None
 
     def _outcome(self, end: CallEnded) -> Outcome:
         if self.connected_at is not None:

@@ -279,6 +279,9 @@ class TrunkAttemptEnded(Event):
     number: str  # as dialled on that trunk (its dial format)
     status: int | None
     reason: str
+    #: Whose leg: the dialled customer's (click-to-call, campaign), or an outside party's
+    #: (transfer, consultation, conference). The CDR's trunk is the customer's.
+    role: Literal["customer", "external"] = "customer"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

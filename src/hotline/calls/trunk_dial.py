@@ -293,4 +293,5 @@ class TrunkDial:
             number=self._dialled,
             status=status,
             reason=reason,
+            role=self.role,
         )

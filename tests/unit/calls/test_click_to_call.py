@@ -342,3 +342,32 @@ def test_bad_numbers_and_unusable_groups_are_refused_before_anything_rings() -> 
         usable_trunks_or_raise(group)
     assert none.value.kind == "unavailable"
     assert str(none.value) == "no usable trunk in group out: telecom down, unicom full"
+
+
+def test_a_consultation_of_an_outside_number_leaves_the_calls_trunk_the_customers() -> None:
+    r = Recorder()
+    r.connect()  # the customer answered on telecom
+    states = trunk_states([TrunkConfig(name="outside", host="203.0.113.9")])
+    transfers = TrunkGroup.build(TrunkGroupConfig(name="transfer", trunks=("outside",)), states)
+    party = TrunkDial(
+        call_id="c1",
+        number="+862161234567",
+        group=transfers,
+        plan=PLAN,
+        callee="outside party",
+        role="external",
+    )
+    out = r.commands(r.call.consult("+862161234567", 10.0, party))
+    (dial,) = [o for o in out if isinstance(o, DialTrunk)]
+    assert (dial.trunk, dial.role, dial.leg_id) == ("outside", "external", "c1-o2")
+    assert out[-1] == control.PlayRingback("c1-a1")
+    r.keep(r.call.leg_answered("c1-o2", 12.0))
+    r.keep(r.call.cancel_consult(20.0))
+    assert states["outside"].active_calls == 0
+    r.keep(r.call.leg_hung_up("c1-t1", 30.0))
+    cdr = build_cdr(r.events)
+    assert cdr.trunk == "telecom"
+    assert [(a.trunk, a.status) for a in cdr.trunk_attempts] == [
+        ("telecom", 200),
+        ("outside", 200),
+    ]
