@@ -32,7 +32,8 @@ from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
 from hotline.services.call_history import CallHistoryWriter
 from hotline.services.contact_center import ContactCenter
-from hotline.services.telephony import Telephony, TelephonyConfig
+from hotline.services.telephony.config import TelephonyConfig
+from hotline.services.telephony.runtime import Telephony
 from hotline.sip.registrar import Binding
 from hotline.store.database import Database
 from hotline.transport.media_worker import LocalMediaEngine, MediaWorkerPool

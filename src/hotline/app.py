@@ -49,7 +49,8 @@ from hotline.services.directory.model import Bootstrap, Directory
 from hotline.services.metrics import CallQuality, LiveCollector
 from hotline.services.operations import LiveOperations
 from hotline.services.recording_files import report_files_without_rows
-from hotline.services.telephony import Telephony, TelephonyConfig
+from hotline.services.telephony.config import TelephonyConfig
+from hotline.services.telephony.runtime import Telephony
 from hotline.settings import Settings, SettingsError
 from hotline.sip.auth import AccountCredentials
 from hotline.store.database import Database, DatabaseNotMigratedError
