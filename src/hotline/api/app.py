@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from hotline import __version__
-from hotline.api import schemas as s
 from hotline.api.context import ApiContext
 from hotline.api.deps import SESSION_COOKIE
 from hotline.api.metrics import ApiCollector
@@ -27,27 +26,11 @@ from hotline.api.routes import (
     recordings,
     stats,
 )
-from hotline.api.routes.config import crud_router
-from hotline.api.services import resources as r
+from hotline.api.routes.config import config_routers
 from hotline.api.services.errors import ServiceError
 
 API_PREFIX = "/api/v1"
 SESSION_MAX_AGE_S = 8 * 3600  # one shift
-
-CONFIG_RESOURCES = (
-    (r.DEPARTMENTS, s.DepartmentCreate, s.DepartmentRead),
-    (r.SKILLS, s.SkillCreate, s.SkillRead),
-    (r.USERS, s.UserCreate, s.UserRead),
-    (r.AGENTS, s.AgentCreate, s.AgentRead),
-    (r.QUEUES, s.QueueCreate, s.QueueRead),
-    (r.TRUNKS, s.TrunkCreate, s.TrunkRead),
-    (r.TRUNK_GROUPS, s.TrunkGroupCreate, s.TrunkGroupRead),
-    (r.INBOUND_ROUTES, s.InboundRouteCreate, s.InboundRouteRead),
-    (r.BUSINESS_HOURS, s.BusinessHoursCreate, s.BusinessHoursRead),
-    (r.WRAPUP_CODES, s.WrapUpCodeCreate, s.WrapUpCodeRead),
-    (r.CUSTOMERS, s.CustomerCreate, s.CustomerRead),
-    (r.WEBHOOKS, s.WebhookCreate, s.WebhookRead),
-)
 
 
 def create_api(context: ApiContext) -> FastAPI:
@@ -76,9 +59,8 @@ def create_api(context: ApiContext) -> FastAPI:
     api.include_router(operations.router)
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(auth.router)
-    for resource, create, read in CONFIG_RESOURCES:
-        update = s.update_model(create)
-        v1.include_router(crud_router(resource, create, update, read))
+    for config_router in config_routers():
+        v1.include_router(config_router)
     v1.include_router(ivr.router)
     v1.include_router(history.router)
     v1.include_router(recordings.router)

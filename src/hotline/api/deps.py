@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 
 from hotline.api.context import ApiContext
 from hotline.api.rbac import Principal
-from hotline.api.schemas import MAX_INT
+from hotline.api.schemas.base import MAX_INT
 from hotline.api.services.auth import AuthService
 
 SESSION_COOKIE = "hotline_session"

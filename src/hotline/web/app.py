@@ -22,7 +22,16 @@ from hotline.web.pages import (
     PageForbiddenError,
     login_url,
 )
-from hotline.web.routes import admin, admin_ivr, desktop, session, wallboard
+from hotline.web.routes import (
+    admin,
+    admin_acd,
+    admin_ivr,
+    admin_telephony,
+    admin_users,
+    desktop,
+    session,
+    wallboard,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,9 @@ def mount_web(api: FastAPI) -> None:
     api.include_router(wallboard.router)
     api.include_router(admin_ivr.router)
     api.include_router(admin.router)
+    api.include_router(admin_acd.router)
+    api.include_router(admin_users.router)
+    api.include_router(admin_telephony.router)
     _guard_admin_prefix(api)
     api.add_exception_handler(LoginRequiredError, _login_required)  # type: ignore[arg-type]
     api.add_exception_handler(PageForbiddenError, _forbidden)  # type: ignore[arg-type]

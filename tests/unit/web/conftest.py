@@ -18,7 +18,16 @@ import pytest
 
 from hotline.store.database import Database
 from hotline.web.app import mount_web
+from hotline.web.routes import admin_acd, admin_telephony, admin_users
+from hotline.web.routes.admin_sections import Section
 from tests.unit.api.conftest import PASSWORD, World, clients, clock, world  # noqa: F401
+
+#: Every section of the admin console, from the page modules that serve them.
+ADMIN_SECTIONS: tuple[Section, ...] = (
+    *admin_acd.SECTIONS,
+    *admin_users.SECTIONS,
+    *admin_telephony.SECTIONS,
+)
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from hotline.api import schemas as s
 from hotline.api.rbac import Permission
+from hotline.api.schemas.queues import Strategy
 from hotline.web.i18n import LANGUAGES, Translator
-from hotline.web.routes.admin import CHOICES, MENU, SECTIONS
+from hotline.web.routes.admin import MENU
+from hotline.web.routes.admin_choices import CHOICES
+from tests.unit.web.conftest import ADMIN_SECTIONS as SECTIONS
 
 #: Values of the key prefixes the admin templates complete at render time (test_i18n.py
 #: checks every template's keys with these).
@@ -39,7 +41,7 @@ ADMIN_KEYS: dict[str, list[str]] = {
 }
 #: Keys the handlers build in Python.
 BUILT_KEYS = [
-    *(f"admin.strategy.{x.value}" for x in s.Strategy),
+    *(f"admin.strategy.{x.value}" for x in Strategy),
     *(f"admin.trunk_strategy.{x}" for x in ("priority", "weighted_round_robin", "least_used")),
     *(f"admin.transport.{x}" for x in ("udp", "tcp", "tls")),
     *(f"admin.dial_format.{x}" for x in ("national", "e164", "international")),
@@ -59,3 +61,9 @@ def test_every_built_key_is_translated() -> None:
 def test_every_choice_list_has_a_builder() -> None:
     wanted = {key for section in SECTIONS for key in section.choice_keys()}
     assert wanted <= set(CHOICES)
+
+
+def test_every_menu_entry_has_its_pages() -> None:
+    # The sections come from several page modules; none may be left out of the menu.
+    pages = {section.slug for section in SECTIONS} | {"roles", "ivr-flows"}
+    assert {slug for slug, _ in MENU} == pages

@@ -9,9 +9,8 @@ import re
 import httpx
 import pytest
 
-from hotline.web.routes.admin import SECTIONS
 from tests.unit.api.conftest import World
-from tests.unit.web.conftest import browser_login
+from tests.unit.web.conftest import ADMIN_SECTIONS, browser_login
 
 FLOW = """\
 start: menu
@@ -53,7 +52,7 @@ def _pages(web: World, flow_id: int) -> list[str]:
     }
     pages = ["/admin", "/admin/roles", "/admin/ivr-flows", "/admin/ivr-flows/new"]
     pages += [f"/admin/ivr-flows/{flow_id}", f"/admin/ivr-flows/{flow_id}/delete"]
-    for section in SECTIONS:
+    for section in ADMIN_SECTIONS:
         pages += [f"/admin/{section.slug}", f"/admin/{section.slug}/new"]
         if section.slug in ids:
             item = ids[section.slug]

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 
 from hotline.api.deps import ContextDep, PrincipalDep, SessionDep, client_address
 from hotline.api.rbac import Principal
-from hotline.api.schemas import MAX_INT, LoginBody, Me, TokenCreate, TokenCreated, TokenRead
+from hotline.api.schemas.auth import LoginBody, Me, TokenCreate, TokenCreated, TokenRead
+from hotline.api.schemas.base import MAX_INT
 from hotline.api.services.auth import (
     AuthService,
     LoginRefusedError,

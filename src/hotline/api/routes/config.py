@@ -1,7 +1,9 @@
 """CRUD routes for the configuration resources, generated from one pattern.
 
 Each resource gets list, get, create, patch and delete with its own schemas and operation
-ids, so the OpenAPI document is as precise as hand-written routes would be.
+ids, so the OpenAPI document is as precise as hand-written routes would be. Which resources
+are served, with which bodies, is the table :data:`CONFIG_RESOURCES`; the rules of each are
+in ``services/resources.py``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,42 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel
 
 from hotline.api.deps import ContextDep, Limit, Offset, PrincipalDep, SessionDep
-from hotline.api.schemas import MAX_INT
+from hotline.api.schemas.agents import AgentCreate, AgentRead
+from hotline.api.schemas.base import MAX_INT
+from hotline.api.schemas.base import update_model as derived_update_model
+from hotline.api.schemas.business_hours import BusinessHoursCreate, BusinessHoursRead
+from hotline.api.schemas.customers import CustomerCreate, CustomerRead
+from hotline.api.schemas.departments import DepartmentCreate, DepartmentRead
+from hotline.api.schemas.inbound_routes import InboundRouteCreate, InboundRouteRead
+from hotline.api.schemas.queues import QueueCreate, QueueRead
+from hotline.api.schemas.skills import SkillCreate, SkillRead
+from hotline.api.schemas.trunk_groups import TrunkGroupCreate, TrunkGroupRead
+from hotline.api.schemas.trunks import TrunkCreate, TrunkRead
+from hotline.api.schemas.users import UserCreate, UserRead
+from hotline.api.schemas.webhooks import WebhookCreate, WebhookRead
+from hotline.api.schemas.wrapup_codes import WrapUpCodeCreate, WrapUpCodeRead
+from hotline.api.services import resources as r
 from hotline.api.services.config import ConfigService, Resource
 from hotline.store.models import Base
 
 ItemId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+#: Each configuration resource with its create and read bodies (the PATCH body is derived
+#: from the create body), in the order the OpenAPI document lists them.
+CONFIG_RESOURCES: tuple[tuple[Resource[Any], type[BaseModel], type[BaseModel]], ...] = (
+    (r.DEPARTMENTS, DepartmentCreate, DepartmentRead),
+    (r.SKILLS, SkillCreate, SkillRead),
+    (r.USERS, UserCreate, UserRead),
+    (r.AGENTS, AgentCreate, AgentRead),
+    (r.QUEUES, QueueCreate, QueueRead),
+    (r.TRUNKS, TrunkCreate, TrunkRead),
+    (r.TRUNK_GROUPS, TrunkGroupCreate, TrunkGroupRead),
+    (r.INBOUND_ROUTES, InboundRouteCreate, InboundRouteRead),
+    (r.BUSINESS_HOURS, BusinessHoursCreate, BusinessHoursRead),
+    (r.WRAPUP_CODES, WrapUpCodeCreate, WrapUpCodeRead),
+    (r.CUSTOMERS, CustomerCreate, CustomerRead),
+    (r.WEBHOOKS, WebhookCreate, WebhookRead),
+)
 
 
 def crud_router(
@@ -118,3 +151,11 @@ def crud_router(
         summary=f"Delete one of {name}",
     )
     return router
+
+
+def config_routers() -> list[APIRouter]:
+    """One CRUD router per configuration resource, in the order of the table."""
+    return [
+        crud_router(resource, create, derived_update_model(create), read)
+        for resource, create, read in CONFIG_RESOURCES
+    ]

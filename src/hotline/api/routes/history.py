@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from hotline.api.deps import Limit, Offset, PrincipalDep, SessionDep
-from hotline.api.schemas import MAX_INT, AuditRead, CdrRead, WebhookDeliveryRead
+from hotline.api.schemas.base import MAX_INT
+from hotline.api.schemas.history import AuditRead, CdrRead
+from hotline.api.schemas.webhooks import WebhookDeliveryRead
 from hotline.api.services.audit import AuditService
 from hotline.api.services.cdrs import CdrFilter, CdrService
 from hotline.api.services.webhooks import WebhookLogService

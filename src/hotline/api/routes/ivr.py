@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from hotline.api.deps import Limit, Offset, PrincipalDep, SessionDep
-from hotline.api.schemas import (
-    MAX_INT,
+from hotline.api.schemas.base import MAX_INT
+from hotline.api.schemas.ivr import (
     IvrFlowCreate,
     IvrFlowRead,
     IvrFlowUpdate,

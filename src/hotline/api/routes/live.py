@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from hotline.api.deps import ContextDep, PrincipalDep, SessionDep
 from hotline.api.rbac import Permission, Principal
-from hotline.api.schemas import (
+from hotline.api.schemas.live import (
     BreakBody,
     LiveAgent,
     LiveCall,

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 
 from hotline.api.deps import ContextDep, Limit, Offset, PrincipalDep, SessionDep
-from hotline.api.schemas import MAX_INT, RecordingRead
+from hotline.api.schemas.base import MAX_INT
+from hotline.api.schemas.recordings import RecordingRead
 from hotline.api.services.recordings import RecordingService
 
 router = APIRouter(prefix="/recordings", tags=["recordings"])

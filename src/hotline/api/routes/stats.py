@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from hotline.api.deps import PrincipalDep, SessionDep
 from hotline.api.rbac import Permission
-from hotline.api.schemas import IntervalStats
+from hotline.api.schemas.stats import IntervalStats
 from hotline.api.services.desk import DeskService
 
 router = APIRouter(prefix="/stats", tags=["stats"])

@@ -22,13 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.rbac import Principal
-from hotline.api.schemas import (
-    IntervalCount,
-    IntervalStats,
-    RecentContact,
-    ScreenPop,
-    ScreenPopCustomer,
-)
+from hotline.api.schemas.live import RecentContact, ScreenPop, ScreenPopCustomer
+from hotline.api.schemas.stats import IntervalCount, IntervalStats
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, InvalidError, NotFoundError
 from hotline.calls.numbers import NumberError, NumberingPlan, normalize

@@ -21,15 +21,17 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from hotline.api import schemas as s
 from hotline.api.rbac import Permission
+from hotline.api.schemas.base import MAX_INT
+from hotline.api.schemas.ivr import IvrFlowCreate, IvrFlowUpdate
 from hotline.api.services.errors import FieldError, NotFoundError, ServiceError
 from hotline.api.services.ivr import IvrService
 from hotline.ivr.problems import FlowProblem, check_flow_text
 from hotline.store.models import IvrFlow, IvrFlowVersion
 from hotline.web.admin_forms import Choice
 from hotline.web.pages import ADMIN_PREFIX, Page
-from hotline.web.routes.admin import CHOICES, can_manage, menu_for, not_found
+from hotline.web.routes.admin import can_manage, menu_for, not_found
+from hotline.web.routes.admin_choices import CHOICES
 
 router = APIRouter(prefix=ADMIN_PREFIX + "/ivr-flows", include_in_schema=False)
 IvrPage = Annotated[Page, Depends(can_manage(Permission.DEPARTMENT_WRITE))]
@@ -168,7 +170,7 @@ async def create_flow(
     if uploaded is not None:
         values["yaml"] = source = uploaded
     try:
-        body = s.IvrFlowCreate.model_validate(
+        body = IvrFlowCreate.model_validate(
             {
                 "name": values["name"],
                 "department_id": int(department_id) if department_id.isdigit() else None,
@@ -292,7 +294,7 @@ async def save_version(
 
 @router.post("/{flow_id:int}/publish", response_model=None)
 async def publish_version(
-    flow_id: int, page: IvrPage, version: Annotated[int, Form(ge=1, le=s.MAX_INT)]
+    flow_id: int, page: IvrPage, version: Annotated[int, Form(ge=1, le=MAX_INT)]
 ) -> Response:
     try:
         await IvrService(page.session, page.user).publish(flow_id, version)
@@ -326,8 +328,8 @@ async def _pilot_action(
 async def start_pilot(
     flow_id: int,
     page: IvrPage,
-    department_id: Annotated[int, Form(ge=1, le=s.MAX_INT)],
-    version: Annotated[int, Form(ge=1, le=s.MAX_INT)],
+    department_id: Annotated[int, Form(ge=1, le=MAX_INT)],
+    version: Annotated[int, Form(ge=1, le=MAX_INT)],
 ) -> Response:
     async def start(service: IvrService) -> int:
         return (await service.start_pilot(flow_id, department_id, version)).version
@@ -361,7 +363,7 @@ async def flow_settings(
     department_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:
-        body = s.IvrFlowUpdate.model_validate(
+        body = IvrFlowUpdate.model_validate(
             {
                 "name": name.strip(),
                 "department_id": int(department_id) if department_id.isdigit() else None,

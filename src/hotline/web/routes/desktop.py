@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 
 from hotline.acd.config import DEFAULT_BREAK_REASONS
 from hotline.api.routes import live
-from hotline.api.schemas import (
+from hotline.api.schemas.live import (
     BreakBody,
     LiveAgent,
     LiveCall,

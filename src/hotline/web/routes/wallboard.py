@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from hotline.api.routes import live
-from hotline.api.schemas import LiveAgent, LiveQueue
+from hotline.api.schemas.live import LiveAgent, LiveQueue
 from hotline.web.pages import Page, WallboardPage
 
 router = APIRouter(prefix="/wallboard", include_in_schema=False)
