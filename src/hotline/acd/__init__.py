@@ -6,8 +6,9 @@ lives here, side effects in ``hotline.calls``. ``docs/acd.md`` describes the rul
 """
 
 from hotline.acd.config import AgentProfile, ExitAction, ExitKind, QueueConfig, Tier
-from hotline.acd.core import Acd, ContactState
+from hotline.acd.distributor import Acd
 from hotline.acd.errors import AcdError
+from hotline.acd.queues import ContactState
 from hotline.acd.skills import SkillRequirement
 from hotline.acd.states import AgentInput, AgentState
 

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 
 from hotline.acd.config import AgentProfile, QueueConfig
-from hotline.acd.core import Acd
+from hotline.acd.distributor import Acd
 from hotline.acd.events import ContactConnected, ContactOffered
 from hotline.events import Event
 
