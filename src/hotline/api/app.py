@@ -22,6 +22,7 @@ from hotline.api.routes import (
     history,
     ivr,
     live,
+    live_calls,
     operations,
     recordings,
     stats,
@@ -68,6 +69,7 @@ def create_api(context: ApiContext) -> FastAPI:
     v1.include_router(history.webhooks_router)
     v1.include_router(events.router)
     v1.include_router(live.router)
+    v1.include_router(live_calls.router)
     v1.include_router(stats.router)
     api.include_router(v1)
     return api

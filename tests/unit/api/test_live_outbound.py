@@ -97,6 +97,7 @@ async def test_an_agent_places_a_call_as_itself_and_its_phone_rings_first(
         "ringing_agent",
     )
     assert call["callee"] == "+862168888888"
+    assert call["kind"] == "click_to_call"  # what created it: data, not another code path
     # Available before: on a break for the call, so the ACD offers it nothing meanwhile.
     acd = node.center.acd
     assert (acd.agent_state("100"), acd.agent_reason("100")) == (AgentState.BREAK, OUTBOUND_BREAK)

@@ -136,6 +136,9 @@ class LiveCall(BaseModel):
     held: bool
     started_at: float
     direction: str = "inbound"
+    #: What created the call (one call model, the same controls for each): ``inbound``,
+    #: ``click_to_call``, ``campaign`` or ``practice``.
+    kind: str = "inbound"
     #: Variables the IVR collected (order number, language...): the screen pop's IVR data.
     attributes: dict[str, str] = Field(default_factory=dict)
     parties: list[LiveParty] = []

@@ -1,12 +1,12 @@
 """The agent desktop: state buttons, the call banner with its screen pop, call controls
 (hold, transfer, recording pause), click-to-call and the wrap-up form.
 
-Every action goes through the REST API's own route functions (``api.routes.live``), so the
-desktop has exactly the API's rules: an agent acts on itself and the call it talks on,
-changes are audited as there, and a refused action shows the API's reason. Each action
-answers with the fragment it changed; the events WebSocket (``static/js/desktop.js``)
-refreshes the fragments when the ACD or the call changes on its own (a call rings, the
-caller hangs up, wrap-up time ends).
+Every action goes through the REST API's own route functions (``api.routes.live`` and
+``live_calls``), so the desktop has exactly the API's rules: an agent acts on itself and
+the call it talks on, changes are audited as there, and a refused action shows the API's
+reason. Each action answers with the fragment it changed; the events WebSocket
+(``static/js/desktop.js``) refreshes the fragments when the ACD or the call changes on its
+own (a call rings, the caller hangs up, wrap-up time ends).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse
 
 from hotline.acd.config import DEFAULT_BREAK_REASONS
-from hotline.api.routes import live
+from hotline.api.routes import live, live_calls
 from hotline.api.schemas.live import (
     BreakBody,
     LiveAgent,
@@ -237,17 +237,17 @@ async def _call_action(page: Page, call_id: str, action: str, **fields: str) -> 
     error: Problem | None = None
     try:
         if action == "hold":
-            await live.hold_call(call_id, *args)
+            await live_calls.hold_call(call_id, *args)
         elif action == "resume":
-            await live.resume_call(call_id, *args)
+            await live_calls.resume_call(call_id, *args)
         elif action == "hangup":
-            await live.hang_up_call(call_id, *args)
+            await live_calls.hang_up_call(call_id, *args)
         elif action == "transfer":
-            await live.transfer_call(call_id, TransferBody(**fields), *args)
+            await live_calls.transfer_call(call_id, TransferBody(**fields), *args)
         elif action == "pause_recording":
-            await live.recording_control(call_id, "pause", *args)
+            await live_calls.recording_control(call_id, "pause", *args)
         elif action == "resume_recording":
-            await live.recording_control(call_id, "resume", *args)
+            await live_calls.recording_control(call_id, "resume", *args)
     except HTTPException as problem:
         error = _problem(page, problem.status_code, str(problem.detail), action)
     except ValueError as problem:  # pydantic: a target that is no name or number
@@ -326,7 +326,7 @@ async def dial(page: DesktopPage, number: Annotated[str, Form(max_length=64)] = 
         args = (page.session, page.user, page.context)
         try:
             body = OriginateBody(agent=agent.extension, number=number)
-            await live.originate_call(body, *args)
+            await live_calls.originate_call(body, *args)
         except HTTPException as problem:
             key = DIAL_PROBLEM_KEYS.get(problem.status_code, PROBLEM_OTHER)
             if problem.status_code == 409:
