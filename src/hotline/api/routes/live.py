@@ -18,6 +18,7 @@ from hotline.api.routes.live_access import (
     live_operations,
     live_scope,
     run_operation,
+    visible_agent,
     visible_call,
 )
 from hotline.api.schemas.live import (
@@ -32,7 +33,7 @@ from hotline.api.schemas.live import (
 )
 from hotline.api.services.audit import AuditService
 from hotline.api.services.desk import DeskService
-from hotline.services.operations import LiveOperations, OperationError
+from hotline.services.operations import LiveOperations
 from hotline.store.models import Role
 
 router = APIRouter(prefix="/live", tags=["live"])
@@ -107,17 +108,8 @@ async def _change_agent(
     detail: dict[str, str] | None = None,
 ) -> Response:
     principal.require(Permission.AGENT_STATE)
-    scope = await live_scope(session, principal)
     operations = live_operations(context)
-    try:
-        department = operations.agent_department(agent_id)
-    except OperationError:
-        department = None
-    visible = department is not None and scope.sees_department(department)
-    if principal.role is Role.AGENT and agent_id != scope.agent_id:
-        visible = False
-    if not visible:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
+    scope = await visible_agent(agent_id, session, principal, operations)
     await run_operation(change(operations))
     if agent_id != scope.agent_id:  # someone else changed the agent's state: audit it
         await AuditService(session, principal).record(

@@ -94,3 +94,21 @@ async def visible_call(
     if not visible:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}")
     return view
+
+
+async def visible_agent(
+    agent_id: str, session: SessionDep, principal: Principal, operations: LiveOperations
+) -> LiveScope:
+    """404 unless the caller may act on ``agent_id``: an agent of its departments, and for
+    an agent only itself. Returns the caller's scope."""
+    scope = await live_scope(session, principal)
+    try:
+        department = operations.agent_department(agent_id)
+    except OperationError:
+        department = None
+    visible = department is not None and scope.sees_department(department)
+    if principal.role is Role.AGENT and agent_id != scope.agent_id:
+        visible = False
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
+    return scope

@@ -20,8 +20,8 @@ from hotline.api.routes.live_access import (
     ERROR_CODES,
     CallId,
     live_operations,
-    live_scope,
     run_operation,
+    visible_agent,
     visible_call,
 )
 from hotline.api.schemas.live import (
@@ -33,7 +33,7 @@ from hotline.api.schemas.live import (
 )
 from hotline.api.services.audit import AuditService
 from hotline.services.operations import LiveOperations, OperationError
-from hotline.store.models import Agent, Role
+from hotline.store.models import Agent
 
 router = APIRouter(prefix="/live", tags=["live"])
 
@@ -140,17 +140,8 @@ async def originate_call(
     agent has no registered phone or is on a call; 422: a number or caller ID that cannot
     be used; 503: no usable trunk (the reason names each trunk's state)."""
     principal.require(Permission.CALLS_CONTROL)
-    scope = await live_scope(session, principal)
     operations = live_operations(context)
-    try:
-        department = operations.agent_department(body.agent)
-    except OperationError:
-        department = None
-    visible = department is not None and scope.sees_department(department)
-    if principal.role is Role.AGENT and body.agent != scope.agent_id:
-        visible = False
-    if not visible:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {body.agent}")
+    await visible_agent(body.agent, session, principal, operations)
     try:
         call_id = operations.originate(body.agent, body.number, body.trunk_group, body.caller_id)
     except OperationError as error:
