@@ -463,6 +463,13 @@ class Call(CallControls):
         return []
 
     def next_timer(self) -> float | None:
+        if (
+            self._agent_deadline is None
+            and self._customer_dial is None
+            and self._party_dial is None
+            and self._external is None
+        ):
+            return None  # most calls, most of the time: asked on every input, so cheap
         deadlines = [dial.deadline for dial in self._dials() if dial.deadline is not None]
         if self._agent_deadline is not None:
             deadlines.append(self._agent_deadline)

@@ -122,6 +122,9 @@ class ContactCenter:
         #: Click-to-calls whose agent we put on break: call id -> agent.
         self._outbound_breaks: dict[str, str] = {}
         self._direct = DirectCallCount()
+        #: Calls that own a timer now (a dial's setup or ring time, a click-to-call agent's
+        #: ring time): the node re-arms its timer after every input, so only these are asked.
+        self._timed: set[str] = set()
 
     def configure_trunks(
         self,
@@ -526,7 +529,8 @@ class ContactCenter:
     # ---- time ------------------------------------------------------------------------------
 
     def next_timer(self) -> float | None:
-        times = [t for t in (call.next_timer() for call in self.calls.values()) if t]
+        calls = (self.calls.get(call_id) for call_id in self._timed)
+        times = [t for t in (c.next_timer() for c in calls if c is not None) if t is not None]
         acd = self.acd.next_timer()
         if acd is not None:
             times.append(acd)
@@ -534,8 +538,9 @@ class ContactCenter:
 
     def handle_timer(self, now: float) -> list[Output]:
         outputs = self._settle(self.acd.handle_timer(now), now)
-        for call_id, call in list(self.calls.items()):
-            deadline = call.next_timer()
+        for call_id in list(self._timed):
+            call = self.calls.get(call_id)
+            deadline = call.next_timer() if call is not None else None
             if deadline is not None and deadline <= now:
                 outputs += self._on(call_id, now, lambda c: c.handle_timer(now))
         return outputs
@@ -575,6 +580,11 @@ class ContactCenter:
             call = self.calls.get(call_id)
             if call is not None and call.state == "ended":
                 del self.calls[call_id]
+                call = None
+            if call is not None and call.next_timer() is not None:
+                self._timed.add(call_id)
+            else:
+                self._timed.discard(call_id)
         self._touched.clear()
         return out
 
