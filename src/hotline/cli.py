@@ -8,6 +8,7 @@ could not start, 0 for a clean stop on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -20,6 +21,9 @@ import uvloop
 from hotline import __version__
 from hotline.api.services.users import UserError, create_user_directly
 from hotline.app import Node, NodeStartError
+from hotline.dialer.pacing import policy_names
+from hotline.dialer.simulation import DialerScenario
+from hotline.dialer.simulation import simulate as simulate_dialer
 from hotline.logging_config import configure_logging
 from hotline.settings import DemoSettings, Settings, SettingsError, load_settings
 from hotline.store.database import Database, DatabaseNotMigratedError
@@ -160,6 +164,100 @@ def create_user(
         click.echo(f"hotline: {error}", err=True)
         sys.exit(EXIT_START_FAILED)
     click.echo(f"user {username} created with id {user_id}")
+
+
+@main.group()
+def dialer() -> None:
+    """Outbound dialer: pacing simulations (campaigns themselves come later)."""
+
+
+_DIALER_DEFAULTS = DialerScenario()
+_positive = click.FloatRange(min=0.0, min_open=True)
+
+
+@dialer.command("simulate", context_settings={"show_default": True})
+@click.option("--agents", type=click.IntRange(min=1), default=_DIALER_DEFAULTS.agents)
+@click.option(
+    "--answer-rate",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=_DIALER_DEFAULTS.answer_rate,
+    help="probability that a dialled contact answers",
+)
+@click.option("--minutes", type=_positive, default=_DIALER_DEFAULTS.minutes, help="simulated time")
+@click.option(
+    "--mode",
+    type=click.Choice(policy_names(automatic_only=True)),
+    default="predictive",
+    help="pacing policy",
+)
+@click.option("--seed", type=int, default=_DIALER_DEFAULTS.seed)
+@click.option(
+    "--talk-seconds", type=_positive, default=_DIALER_DEFAULTS.talk_seconds, help="mean talk"
+)
+@click.option(
+    "--wrap-seconds", type=_positive, default=_DIALER_DEFAULTS.wrap_seconds, help="mean wrap-up"
+)
+@click.option(
+    "--ring-seconds",
+    type=_positive,
+    default=_DIALER_DEFAULTS.ring_seconds,
+    help="mean ring time of the calls that answer",
+)
+@click.option("--no-answer-timeout", type=_positive, default=_DIALER_DEFAULTS.no_answer_timeout)
+@click.option(
+    "--abandon-target",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=_DIALER_DEFAULTS.abandon_target,
+    help="cap on abandoned / answered calls",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
+def simulate_campaign(
+    agents: int,
+    answer_rate: float,
+    minutes: float,
+    mode: str,
+    seed: int,
+    talk_seconds: float,
+    wrap_seconds: float,
+    ring_seconds: float,
+    no_answer_timeout: float,
+    abandon_target: float,
+    as_json: bool,
+) -> None:
+    """Run one seeded campaign through a pacing policy and print what it achieved.
+
+    Abandon rate is abandoned / answered calls (abandoned: no agent within 2 s of the
+    answer), occupancy is talk / logged-in time, both as fractions; contacts are answered
+    calls connected to an agent.
+    """
+    try:
+        scenario = DialerScenario(
+            agents=agents,
+            answer_rate=answer_rate,
+            minutes=minutes,
+            seed=seed,
+            talk_seconds=talk_seconds,
+            wrap_seconds=wrap_seconds,
+            ring_seconds=ring_seconds,
+            no_answer_timeout=no_answer_timeout,
+            abandon_target=abandon_target,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    result = simulate_dialer(scenario, mode)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    click.echo(
+        f"{mode}: {agents} agents, answer rate {answer_rate:.0%}, {minutes:g} min, seed {seed}"
+    )
+    click.echo(
+        f"  abandon rate {result.abandon_rate:.2%} ({result.abandoned} of {result.answered}"
+        f" answered, cap {abandon_target:.0%})"
+    )
+    click.echo(f"  occupancy {result.occupancy:.1%}")
+    click.echo(f"  contacts per agent-hour {result.contacts_per_agent_hour:.1f}")
+    click.echo(f"  dialled {result.dialled}, {result.lines_per_agent:.2f} lines per agent")
 
 
 def _settings_or_exit(

@@ -28,12 +28,12 @@ contributes a Bernoulli term to ``C`` or ``S`` (from the learnt ring, talk and w
 distributions, given how long it has already been ringing, talking or wrapping up); a
 Gaussian walk with those marginals and Clark's moments of a maximum give ``E_k``, the
 expected abandons if ``k`` more calls are placed. The policy dials while the *marginal*
-call's risk ``(E_k - E_{k-1}) / p_answer`` stays under a limit ``lambda`` and the expected
-total stays under the cap. ``lambda`` is the feedback, on the campaign's budget (planning
-target x answered - abandoned - a small reserve): it grows while the campaign is under its
-target (spending the margin) and shrinks when the model proves optimistic; when the
-campaign is over its cap the policy falls back to progressive until answered calls have
-earned the margin back.
+call's risk ``(E_k - E_{k-1}) / p_answer`` stays under a limit ``lambda`` and the calls in
+flight cannot carry the campaign over its cap. ``lambda`` is the feedback, on the
+campaign's budget (cap x answered - abandoned - a reserve for luck): it grows while the
+campaign is under its cap by more than the reserve (spending the margin) and shrinks when
+the model proves optimistic; when the campaign is over its cap the policy falls back to
+progressive until answered calls have earned the margin back.
 """
 
 from __future__ import annotations
@@ -64,14 +64,17 @@ class PacingConfig:
     connect_deadline: float = 2.0
     #: The dialler hangs up a call that has rung this long without an answer.
     no_answer_timeout: float = 25.0
-    #: Plan to this fraction of the cap: the margin absorbs the luck of a small team.
-    safety: float = 0.85
     #: The margin earned under the cap is spent over about this many seconds of calls.
     spending_window: float = 600.0
-    #: Abandons held back from the margin, so that luck (a few abandons more than the
-    #: model expects) does not carry a small team over the cap: with 5 agents a campaign
-    #: answers about 250 calls in two hours and each abandon is 0.4 % of them.
-    reserve_abandons: float = 1.5
+    #: The budget holds back this many standard deviations of the abandons the cap allows
+    #: so far (as if they were Poisson), so that luck does not carry a small team over the
+    #: cap: with 5 agents a campaign answers about 250 calls in two hours, each abandon is
+    #: 0.4 % of them, and the reserve is 2.9 abandons; with 100 agents, 5000 answers, it
+    #: is 12 abandons, 0.25 %.
+    budget_sigmas: float = 1.0
+    #: The calls in flight may carry the campaign over its cap with at most this
+    #: probability (their abandons taken as Poisson with the model's mean).
+    in_flight_risk: float = 0.05
     #: Never place a call whose own risk of being abandoned, if answered, exceeds this.
     max_call_risk: float = 0.3
     #: Calls in flight (ringing or waiting) per agent logged in, at most.
@@ -86,12 +89,15 @@ class PacingConfig:
             raise ValueError("abandon_target is a fraction of answered calls")
         if self.connect_deadline < 0 or self.no_answer_timeout <= 0:
             raise ValueError("deadline and timeout must be positive")
-        if not 0.0 < self.safety <= 1.0:
-            raise ValueError("safety is a fraction of the cap")
+        if self.budget_sigmas < 0:
+            raise ValueError("the reserve is counted in standard deviations, not negative")
+        if not 0.0 < self.in_flight_risk < 1.0:
+            raise ValueError("in_flight_risk is a probability")
 
-    @property
-    def planning_target(self) -> float:
-        return self.abandon_target * self.safety
+    def budget(self, answered: int, abandoned: int) -> float:
+        """Abandons the campaign can still afford, less its reserve for bad luck."""
+        allowed = self.abandon_target * answered
+        return allowed - abandoned - self.budget_sigmas * math.sqrt(allowed + 1.0)
 
 
 class AgentPhase(Enum):
@@ -434,21 +440,32 @@ _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 
 
 def _walk_maximum(step_means: list[float], step_vars: list[float]) -> float:
-    """``E[max(0, W(0), .., W(U))]`` of a Gaussian walk with these independent steps.
+    """``E[max(0, M)]`` for ``M`` the maximum of an integer walk, from its Gaussian steps.
 
-    Clark's (1961) moments of the maximum of two correlated normals carry the running
-    maximum forward: its mean and variance and its covariance with the walk (a step is
-    independent of the past, so that covariance only changes when the maximum does).
-    Plain floats: for one candidate this is a few dozen operations per second of horizon,
-    where numpy's per-call overhead would cost ten times more.
+    The walk ``W(u)`` has independent Gaussian steps. Clark's (1961) moments of the maximum
+    of two correlated normals carry its running maximum ``M`` forward: mean, variance and
+    covariance with the walk (a step is independent of the past, so that covariance only
+    changes when the maximum does). The walk stands for an integer count, so the expected
+    positive part is read with a continuity correction, ``sum_n P(M >= n - 1/2)`` for
+    ``n >= 1``: without it a walk that is 0 or -1 (an agent who may free up, no call due)
+    would show spurious abandons in its upper tail. Plain floats: for one candidate this
+    is a few dozen operations per second of horizon, where numpy's per-call overhead would
+    cost ten times more.
     """
     erfc, exp, sqrt = math.erfc, math.exp, math.sqrt
-    max_mean = max_var = covariance = walk_mean = walk_var = 0.0
-    for step_mean, step_var in zip(step_means, step_vars, strict=True):
+    walk_mean = step_means[0]
+    walk_var = step_vars[0]
+    max_mean, max_var, covariance = walk_mean, walk_var, walk_var
+    for step_mean, step_var in zip(step_means[1:], step_vars[1:], strict=True):
         walk_mean += step_mean
         walk_var += step_var
         spread2 = max_var + walk_var - 2.0 * covariance
-        spread = sqrt(spread2) if spread2 > 1e-12 else 1e-6
+        if spread2 <= 1e-12:
+            # The walk and its maximum move together: no uncertainty about which is larger.
+            if walk_mean > max_mean:
+                max_mean, max_var, covariance = walk_mean, walk_var, walk_var
+            continue
+        spread = sqrt(spread2)
         alpha = (max_mean - walk_mean) / spread
         keep = 0.5 * erfc(-alpha * _INV_SQRT_2)
         take = 1.0 - keep
@@ -462,11 +479,17 @@ def _walk_maximum(step_means: list[float], step_vars: list[float]) -> float:
         max_var = max(second - new_mean * new_mean, 0.0)
         covariance = covariance * keep + walk_var * take
         max_mean = new_mean
-    return max_mean
+    sd = sqrt(max_var)
+    if sd < 1e-9:
+        return float(max(0, math.floor(max_mean + 0.5)))
+    total = 0.0
+    for n in range(1, max(1, math.ceil(max_mean + 8.0 * sd + 1.0)) + 1):
+        total += 0.5 * erfc((n - 0.5 - max_mean) / sd * _INV_SQRT_2)
+    return total
 
 
 def expected_abandons(mean: FloatArray, variance: FloatArray) -> float:
-    """Expected abandons ``E[max(0, max_u D(u))]`` from the marginals of ``D(u)``.
+    """Expected abandons, ``E[max(0, max_u D(u))]``, from the marginals of ``D(u)``.
 
     ``D(u) = C(u) - S(u)``: answered calls due an agent minus agents free, by ``now + u``;
     by Hall's theorem its maximum is the number of calls no agent can take in time. The walk
@@ -482,6 +505,24 @@ def expected_abandons(mean: FloatArray, variance: FloatArray) -> float:
     return _walk_maximum(steps.tolist(), spreads.tolist())
 
 
+def poisson_tail(mean: float, count: int) -> float:
+    """P(N >= count) for N Poisson with ``mean``: the chance the calls in flight abandon
+    ``count`` or more (the exact sum where it is small, where a normal would be poor)."""
+    if count <= 0:
+        return 1.0
+    if mean <= 0.0:
+        return 0.0
+    if count > 60:
+        sd = math.sqrt(mean)
+        return 0.5 * math.erfc((count - 0.5 - mean) / sd * _INV_SQRT_2)
+    term = math.exp(-mean)
+    below = term
+    for n in range(1, count):
+        term *= mean / n
+        below += term
+    return max(0.0, 1.0 - below)
+
+
 @dataclass(frozen=True, slots=True)
 class PacingDecision:
     """Why the predictive policy dialled what it did (for the live view and the tests)."""
@@ -491,12 +532,14 @@ class PacingDecision:
     mode: str
     #: The marginal call's allowed risk of being abandoned, given that it answers.
     call_risk_limit: float = 0.0
-    #: Planning target x answered - abandoned - reserve: abandons the campaign may afford.
+    #: Cap x answered - abandoned - reserve (``PacingConfig.budget``): abandons to spare.
     budget: float = 0.0
     #: Expected abandons among the calls in flight, without and with the new calls.
     expected_abandons_before: float = 0.0
     expected_abandons_after: float = 0.0
     answer_probability: float = 0.0
+    #: Measured / expected abandons so far, by which the model's estimates were scaled.
+    calibration: float = 1.0
 
 
 @register_policy
@@ -508,16 +551,22 @@ class PredictivePolicy(PacingPolicy):
     #: Rebuild the tables at least this often, and after this share of new observations.
     REBUILD_SECONDS: ClassVar[float] = 30.0
     REBUILD_SHARE: ClassVar[float] = 0.1
-    #: The budget moves the call-risk limit between e^-SHRINK and e^GROWTH times the
-    #: planning target.
+    #: The budget moves the call-risk limit between e^-SHRINK and e^GROWTH times the cap.
     GROWTH: ClassVar[float] = 2.5
-    SHRINK: ClassVar[float] = 3.0
+    SHRINK: ClassVar[float] = 5.0
+    DEFICIT: ClassVar[float] = 2.0
+    #: Abandons measured / abandons the model expected for the calls it placed, with this
+    #: many pseudo-abandons on each side, within these bounds, scales the model's estimate.
+    CALIBRATION_PRIOR: ClassVar[float] = 3.0
+    CALIBRATION_BOUNDS: ClassVar[tuple[float, float]] = (1.0, 4.0)
 
     def __init__(self) -> None:
         self._tables: PacingTables | None = None
         self._built_at = -math.inf
         self._built_observations = 0
         self.last_decision: PacingDecision | None = None
+        #: Abandons the model expected from the calls this policy placed, so far.
+        self.expected_so_far = 0.0
 
     def tables(self, state: CampaignState, now: float) -> PacingTables:
         """The look-up tables, rebuilt when stale (a build takes a millisecond or two)."""
@@ -547,9 +596,8 @@ class PredictivePolicy(PacingPolicy):
         if active == 0:
             self.last_decision = PacingDecision(0, "no agents")
             return 0
-        cap = config.abandon_target
-        target = config.planning_target
-        budget = target * state.answered - state.abandoned - config.reserve_abandons
+        cap = target = config.abandon_target
+        budget = config.budget(state.answered, state.abandoned)
         if state.abandoned > cap * state.answered:
             # Over the cap: progressive until answered calls have earned the margin back.
             self.last_decision = PacingDecision(progressive, "progressive", budget=budget)
@@ -571,7 +619,9 @@ class PredictivePolicy(PacingPolicy):
         # model was optimistic) tightens the limit the same way.
         window_answers = active * config.spending_window / max(tables.mean_handle_seconds, 1.0)
         scale = max(1.0, target * window_answers)
-        growth = min(max(budget / scale, -self.SHRINK), self.GROWTH)
+        # Below the reserve the limit falls DEFICIT times faster than it rises above it.
+        pressure = budget / scale if budget >= 0 else self.DEFICIT * budget / scale
+        growth = min(max(pressure, -self.SHRINK), self.GROWTH)
         risk_limit = min(config.max_call_risk, target * math.exp(growth))
 
         # E_k grows convexly in k, so the first refused call ends the search.
@@ -580,6 +630,7 @@ class PredictivePolicy(PacingPolicy):
         new_steps = np.diff(new_mean, prepend=0.0).tolist()
         new_spreads = np.diff(new_var, prepend=0.0).tolist()
         marginal_limit = risk_limit * p_answer
+        calibration = self.calibration(state)
         before = previous = expected_abandons(base_mean, base_var)
         calls = 0
         while calls < room:
@@ -588,11 +639,14 @@ class PredictivePolicy(PacingPolicy):
                 [b + k * n for b, n in zip(base_steps, new_steps, strict=True)],
                 [max(b + k * n, 0.0) for b, n in zip(base_spreads, new_spreads, strict=True)],
             )
-            if expected - previous > marginal_limit or state.abandoned + expected > cap * (
-                state.answered + flight_answers + k * p_answer
+            room_left = cap * (state.answered + flight_answers + k * p_answer) - state.abandoned
+            if calibration * (expected - previous) > marginal_limit or (
+                poisson_tail(calibration * expected, math.floor(room_left) + 1)
+                > config.in_flight_risk
             ):
                 break
             calls, previous = k, expected
+        self.expected_so_far += previous - before
         calls = max(calls, min(progressive, room))
         self.last_decision = PacingDecision(
             calls,
@@ -602,8 +656,22 @@ class PredictivePolicy(PacingPolicy):
             expected_abandons_before=before,
             expected_abandons_after=previous,
             answer_probability=p_answer,
+            calibration=calibration,
         )
         return calls
+
+    def calibration(self, state: CampaignState) -> float:
+        """How many abandons the campaign has had for each one the model expected.
+
+        The model's approximations (a Gaussian walk for integer counts, independent
+        steps) are right on average for some campaigns and optimistic or pessimistic by a
+        factor of up to two for others; this ratio, measured on the campaign itself,
+        corrects that before the budget feedback has to.
+        """
+        prior = self.CALIBRATION_PRIOR
+        low, high = self.CALIBRATION_BOUNDS
+        ratio = (state.abandoned + prior) / (self.expected_so_far + prior)
+        return min(max(ratio, low), high)
 
     @staticmethod
     def _supply(

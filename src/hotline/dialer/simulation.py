@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from hotline.dialer.estimates import EstimatePriors
-from hotline.dialer.pacing import CampaignState, PacingConfig, create_policy
+from hotline.dialer.pacing import CampaignState, PacingConfig, PacingPolicy, create_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,8 @@ class DialerResult:
     connected: int
     not_answered: int
     carrier_rejected: int
+    #: Calls still ringing when the run ended (neither answered nor rung out).
+    still_ringing: int
     talk_seconds: float
     logged_in_seconds: float
     #: Mean calls ringing or waiting per agent, sampled at each tick.
@@ -116,6 +118,7 @@ class DialerResult:
             "connected": self.connected,
             "not_answered": self.not_answered,
             "carrier_rejected": self.carrier_rejected,
+            "still_ringing": self.still_ringing,
             "talk_seconds": self.talk_seconds,
             "logged_in_seconds": self.logged_in_seconds,
             "lines_per_agent": self.lines_per_agent,
@@ -129,7 +132,9 @@ def _lognormal(rng: np.random.Generator, mean: float, cv: float, size: int) -> n
 
 
 @dataclass(slots=True)
-class _Contact:
+class Contact:
+    """One simulated person on the list: whether and when they answer, how long they talk."""
+
     answers: bool
     busy: bool
     ring: float
@@ -138,16 +143,16 @@ class _Contact:
 
 
 @dataclass(slots=True)
-class _ContactList:
+class ContactList:
     """The list, drawn lazily in seeded chunks so contact ``i`` is the same in every run."""
 
     scenario: DialerScenario
     chunk: int = 4096
-    _cache: dict[int, list[_Contact]] = field(default_factory=dict)
+    _cache: dict[int, list[Contact]] = field(default_factory=dict)
     _next: int = 0
-    _retry: deque[_Contact] = field(default_factory=deque)
+    _retry: deque[Contact] = field(default_factory=deque)
 
-    def _draw(self, index: int) -> list[_Contact]:
+    def _draw(self, index: int) -> list[Contact]:
         s = self.scenario
         rng = np.random.default_rng([s.seed, index])
         size = self.chunk
@@ -165,11 +170,11 @@ class _ContactList:
         talk = _lognormal(rng, s.talk_seconds, s.talk_cv, size)
         wrap = _lognormal(rng, s.wrap_seconds, s.wrap_cv, size)
         return [
-            _Contact(bool(a), bool(b), float(r), float(t), float(w))
+            Contact(bool(a), bool(b), float(r), float(t), float(w))
             for a, b, r, t, w in zip(answers, busy, ring, talk, wrap, strict=True)
         ]
 
-    def next(self) -> _Contact | None:
+    def next(self) -> Contact | None:
         if self._retry:
             return self._retry.popleft()
         limit = self.scenario.contacts
@@ -182,7 +187,7 @@ class _ContactList:
         self._next += 1
         return self._cache[block][offset]
 
-    def retry(self, contact: _Contact) -> None:
+    def retry(self, contact: Contact) -> None:
         self._retry.append(contact)
 
 
@@ -197,8 +202,9 @@ def simulate(
     config: PacingConfig | None = None,
     priors: EstimatePriors | None = None,
     policy_options: dict[str, Any] | None = None,
+    policy: PacingPolicy | None = None,
 ) -> DialerResult:
-    """Run one campaign through the policy registered as ``mode``."""
+    """Run one campaign through the policy registered as ``mode`` (or through ``policy``)."""
     end = scenario.minutes * 60.0
     config = config or PacingConfig(
         abandon_target=scenario.abandon_target,
@@ -207,8 +213,10 @@ def simulate(
         shift_end=end,
     )
     state = CampaignState(config, priors)
-    policy = create_policy(mode, **(policy_options or {}))
-    contacts = _ContactList(scenario)
+    if policy is None:
+        policy = create_policy(mode, **(policy_options or {}))
+    mode = policy.name
+    contacts = ContactList(scenario)
     congestion = np.random.default_rng([scenario.seed, 1 << 30])
 
     events: list[tuple[float, int, int, Any]] = []
@@ -225,13 +233,13 @@ def simulate(
         state.agent_ready(agent, 0.0)
     #: Answered calls waiting for an agent, first come first served, and their contacts.
     queue: deque[str] = deque()
-    waiting: dict[str, _Contact] = {}
+    waiting: dict[str, Contact] = {}
     talk_total = 0.0
     lines = 0.0
     ticks = 0
     call_number = 0
 
-    def connect(agent: str, call: str, contact: _Contact, now: float) -> None:
+    def connect(agent: str, call: str, contact: Contact, now: float) -> None:
         nonlocal talk_total
         state.call_connected(call, now)
         state.agent_talking(agent, now)
@@ -313,6 +321,7 @@ def simulate(
         connected=state.connected,
         not_answered=state.unanswered,
         carrier_rejected=state.carrier_rejected_calls,
+        still_ringing=state.ringing,
         talk_seconds=talk_total,
         logged_in_seconds=scenario.agents * end,
         lines_per_agent=lines / max(ticks, 1) / scenario.agents,
