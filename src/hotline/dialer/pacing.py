@@ -619,8 +619,16 @@ class PredictivePolicy(PacingPolicy):
         # model was optimistic) tightens the limit the same way.
         window_answers = active * config.spending_window / max(tables.mean_handle_seconds, 1.0)
         scale = max(1.0, target * window_answers)
-        # Below the reserve the limit falls DEFICIT times faster than it rises above it.
-        pressure = budget / scale if budget >= 0 else self.DEFICIT * budget / scale
+        # Below the reserve the limit falls DEFICIT times faster than it rises above it;
+        # above it, a campaign that stops dialling soon spends only what it has time to
+        # recover from (the margin is meant to last a spending window).
+        if budget >= 0:
+            pressure = budget / scale
+            if config.shift_end is not None:
+                left = max(config.shift_end - now, 0.0)
+                pressure *= min(1.0, left / config.spending_window)
+        else:
+            pressure = self.DEFICIT * budget / scale
         growth = min(max(pressure, -self.SHRINK), self.GROWTH)
         risk_limit = min(config.max_call_risk, target * math.exp(growth))
 

@@ -109,7 +109,7 @@ def test_scenarios_refuse_impossible_settings() -> None:
         DialerScenario(ring_seconds=30.0, no_answer_timeout=25.0)
 
 
-@settings(max_examples=4, deadline=None, derandomize=True)
+@settings(max_examples=3, deadline=None, derandomize=True)
 @given(
     agents=st.integers(min_value=5, max_value=25),
     answer_rate=st.floats(min_value=0.1, max_value=0.7),
@@ -123,11 +123,13 @@ def test_predictive_keeps_the_abandon_rate_under_the_cap_over_long_runs(
     scenario = DialerScenario(
         agents=agents,
         answer_rate=answer_rate,
-        minutes=60.0,
+        minutes=120.0,
         talk_seconds=talk_seconds,
         wrap_seconds=wrap_seconds,
         seed=seed,
     )
     result = simulate(scenario, "predictive")
-    assert result.answered > 50
+    # Two hours is "long" for a small team: a few hundred answers, where one abandon is
+    # under 0.5 %. (With fewer than ~150 answers one unlucky abandon can cross the cap.)
+    assert result.answered > 100
     assert result.abandon_rate <= scenario.abandon_target
