@@ -142,6 +142,19 @@ class LogSettings(BaseModel):
     format: Literal["json", "console"] = "json"
 
 
+class ModulesSettings(BaseModel):
+    """Which optional capabilities a node may run. A module switched off here starts no
+    worker, mounts no API or console page and costs nothing; one switched on may still be
+    paused from the admin console (that switch is kept in the database, so it holds across
+    restarts and for every node of a cluster)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dialer: bool = Field(
+        default=True, description="outbound campaigns: lists, pacing, AMD (docs/dialer.md)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything one Hotline node needs to start."""
 
@@ -190,6 +203,7 @@ class Settings(BaseSettings):
         description="trunks that outbound calls go through; the first is the default",
     )
     numbering: NumberingSettings = NumberingSettings()
+    modules: ModulesSettings = ModulesSettings()
     external_transfer: ExternalTransferRules = Field(
         default=ExternalTransferRules(),
         description="which outside numbers transfers may reach (national only by default) "
