@@ -34,6 +34,7 @@ from hotline.calls.call_controls import CallControls
 from hotline.calls.commands import (
     Bridge,
     CallControlError,
+    CancelLeg,
     ContactLeft,
     OfferAnswered,
     OfferFailed,
@@ -85,6 +86,8 @@ class Call(CallControls):
         first_agent: str | None = None,
         destination: Destination | None = None,
         agent_ring_timeout: float = AGENT_RING_TIMEOUT,
+        connect_within: float | None = None,
+        abandon_flow: str | None = None,
     ) -> None:
         """Prefer the constructors that name the kind: :meth:`inbound`,
         :meth:`click_to_call`, :meth:`campaign`."""
@@ -105,6 +108,9 @@ class Call(CallControls):
         self._destination = destination  # where a campaign call goes once answered
         self._agent_ring_timeout = agent_ring_timeout
         self._agent_deadline: float | None = None
+        self._connect_within = connect_within  # a campaign call: an agent within this long
+        self._abandon_flow = abandon_flow  # ... or the customer hears this flow
+        self._connect_deadline: float | None = None
 
     @classmethod
     def inbound(
@@ -172,11 +178,21 @@ class Call(CallControls):
         recording: Mapping[str, RecordingMode] | None = None,
         default_recording: RecordingMode = "always",
         survey_flows: Mapping[str, str] | None = None,
+        connect_within: float | None = None,
+        abandon_flow: str | None = None,
     ) -> Call:
         """Dial the customer with ``dial``; once answered, go to ``destination`` (a queue
-        of the campaign's agents, or an IVR flow)."""
+        of the campaign's agents, or an IVR flow).
+
+        ``connect_within`` (queue destinations): when no agent answers within that many
+        seconds of the customer's answer, the call is abandoned by the dialler — it leaves
+        the queue (``CallQueueExited`` of kind ``no_agent_in_time``) and the customer hears
+        ``abandon_flow`` (or, without one, is hung up on). This is the FTC's 2-second rule:
+        a customer is never left listening to hold music because the pacing was wrong."""
         if destination.type not in ("queue", "flow"):
             raise ValueError(f"a campaign call goes to a queue or a flow, not {destination.type}")
+        if connect_within is not None and connect_within <= 0:
+            raise ValueError("connect_within must be positive")
         return cls(
             call_id=call_id,
             kind="campaign",
@@ -188,6 +204,8 @@ class Call(CallControls):
             default_recording=default_recording,
             survey_flows=survey_flows,
             destination=destination,
+            connect_within=connect_within if destination.type == "queue" else None,
+            abandon_flow=abandon_flow,
         )
 
     @property
@@ -331,7 +349,7 @@ class Call(CallControls):
         if leg is None or self.state != "ringing_agent":
             raise CallControlError(f"call {self.call_id}: unexpected answer on leg {leg_id}")
         self._talking = leg
-        self._agent_deadline = None
+        self._agent_deadline = self._connect_deadline = None
         outputs: list[Output] = []
         for other in list(self._ringing.values()):
             outputs += self._cancel(other, "answered_elsewhere", now)
@@ -465,6 +483,7 @@ class Call(CallControls):
     def next_timer(self) -> float | None:
         if (
             self._agent_deadline is None
+            and self._connect_deadline is None
             and self._customer_dial is None
             and self._party_dial is None
             and self._external is None
@@ -473,10 +492,16 @@ class Call(CallControls):
         deadlines = [dial.deadline for dial in self._dials() if dial.deadline is not None]
         if self._agent_deadline is not None:
             deadlines.append(self._agent_deadline)
+        if self._connect_deadline is not None:
+            deadlines.append(self._connect_deadline)
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> list[Output]:
         outputs: list[Output] = []
+        if self._connect_deadline is not None and now >= self._connect_deadline:
+            self._connect_deadline = None
+            if self.state in ("queued", "ringing_agent"):
+                return self._abandon_by_dialler(now)
         if self._agent_deadline is not None and now >= self._agent_deadline:
             self._agent_deadline = None
             leg = next(iter(self._ringing.values()), None)
@@ -491,6 +516,27 @@ class Call(CallControls):
         if party is not None and self.state == "connected":
             outputs += [*party.handle_timer(now), *self._after_party_dial(now)]
         return outputs
+
+    def _abandon_by_dialler(self, now: float) -> list[Output]:
+        """No agent took the answered campaign call in time: out of the queue (a ringing
+        agent's phone stops, and the ACD does not count it as their missed call), then the
+        abandon message, or the end of the call."""
+        queue = self._queue or ""
+        reason = "abandoned: no agent in time"
+        exited = CallQueueExited(at=now, call_id=self.call_id, queue=queue, kind="no_agent_in_time")
+        if self._abandon_flow is None:
+            return [exited, *self._end("system", reason, now)]
+        outputs: list[Output] = [exited, *(CancelLeg(leg_id) for leg_id in self._ringing)]
+        self._ringing.clear()
+        self._in_acd = False
+        outputs.append(ContactLeft(self.call_id, None))
+        self.state, self._ivr_running = "ivr", True
+        variables = {"exit_queue": queue, "abandoned": "1"}
+        return [
+            *outputs,
+            StopMedia(self.customer_leg),
+            StartIvr(self.call_id, self._abandon_flow, self._department, variables),
+        ]
 
     def _dials(self) -> list[TrunkDial]:
         dials = [self._customer_dial, self._party_dial]
@@ -520,6 +566,8 @@ class Call(CallControls):
         talking = self._talking
         if talking is None:  # a campaign call: now to its queue or flow
             assert self._destination is not None
+            if self._connect_within is not None:
+                self._connect_deadline = now + self._connect_within
             return outputs + self._go_to(self._destination, now)
         self.state = "connected"
         outputs += [

@@ -207,10 +207,13 @@ class ContactCenter:
         group: str | None = None,
         caller_id: str | None = None,
         department: str | None = None,
+        connect_within: float | None = None,
+        abandon_flow: str | None = None,
     ) -> list[Output]:
         """A campaign call: dial ``number`` through ``group`` first; once the customer
-        answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot).
-        Raises :class:`OriginateError` when it cannot be placed."""
+        answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot);
+        ``connect_within``/``abandon_flow``: see :meth:`Call.campaign`. Raises
+        :class:`OriginateError` when it cannot be placed."""
         if call_id in self.calls:
             raise ValueError(f"call {call_id} already exists")
         trunk_group = self.dialling.group(group)
@@ -222,6 +225,8 @@ class ContactCenter:
             recording=self._recording,
             default_recording=self._default_recording,
             survey_flows=self._survey_flows,
+            connect_within=connect_within,
+            abandon_flow=abandon_flow,
         )
         usable_trunks_or_raise(trunk_group)
         self.calls[call_id] = call

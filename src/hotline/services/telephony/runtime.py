@@ -25,6 +25,7 @@ import httpx
 
 from hotline.calls import commands as control
 from hotline.calls.commands import DialTrunk
+from hotline.calls.routing import Destination
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
 from hotline.events import Event
 from hotline.events.bus import EventBus
@@ -189,6 +190,42 @@ class Telephony:
         log.info(
             "outbound call",
             extra={"call_id": call_id, "agent": agent, "callee": number, "group": group},
+        )
+        self._dispatch(outputs)
+        self._rearm()
+        return call_id
+
+    def dial_campaign(
+        self,
+        number: str,
+        destination: Destination,
+        *,
+        group: str | None = None,
+        caller_id: str | None = None,
+        department: str | None = None,
+        connect_within: float | None = None,
+        abandon_flow: str | None = None,
+    ) -> str:
+        """Place a campaign call (``ContactCenter.dial_campaign``); returns its call id.
+        Raises ``OriginateError`` when it cannot be placed (no usable trunk, a number the
+        group may not dial), before anything is dialled."""
+        now = self.clock()
+        call_id = self.table.new_call_id()
+        outputs = self.center.dial_campaign(
+            now,
+            call_id=call_id,
+            number=number,
+            destination=destination,
+            group=group,
+            caller_id=caller_id,
+            department=department,
+            connect_within=connect_within,
+            abandon_flow=abandon_flow,
+        )
+        self.table.calls[call_id] = CallState(call_id, "")
+        log.info(
+            "campaign call",
+            extra={"call_id": call_id, "callee": number, "group": group, "to": destination.target},
         )
         self._dispatch(outputs)
         self._rearm()
