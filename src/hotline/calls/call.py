@@ -111,6 +111,7 @@ class Call(CallControls):
         self._connect_within = connect_within  # a campaign call: an agent within this long
         self._abandon_flow = abandon_flow  # ... or the customer hears this flow
         self._connect_deadline: float | None = None
+        self._connect_armed = False  # the rule holds once, from the first enqueue
 
     @classmethod
     def inbound(
@@ -184,11 +185,13 @@ class Call(CallControls):
         """Dial the customer with ``dial``; once answered, go to ``destination`` (a queue
         of the campaign's agents, or an IVR flow).
 
-        ``connect_within`` (queue destinations): when no agent answers within that many
-        seconds of the customer's answer, the call is abandoned by the dialler — it leaves
-        the queue (``CallQueueExited`` of kind ``no_agent_in_time``) and the customer hears
+        ``connect_within``: when no agent answers within that many seconds of the call's
+        first entry into a queue (at the answer, or after a flow such as a recording
+        notice), the call is abandoned by the dialler — it leaves the queue
+        (``CallQueueExited`` of kind ``no_agent_in_time``) and the customer hears
         ``abandon_flow`` (or, without one, is hung up on). This is the FTC's 2-second rule:
-        a customer is never left listening to hold music because the pacing was wrong."""
+        a customer is never left listening to hold music because the pacing was wrong. A
+        robot campaign passes none: a customer its flow hands to a queue waits as usual."""
         if destination.type not in ("queue", "flow"):
             raise ValueError(f"a campaign call goes to a queue or a flow, not {destination.type}")
         if connect_within is not None and connect_within <= 0:
@@ -204,7 +207,7 @@ class Call(CallControls):
             default_recording=default_recording,
             survey_flows=survey_flows,
             destination=destination,
-            connect_within=connect_within if destination.type == "queue" else None,
+            connect_within=connect_within,
             abandon_flow=abandon_flow,
         )
 
@@ -262,6 +265,20 @@ class Call(CallControls):
             return outputs + self._ring(self._first_agent, now)
         self.state = "dialling"
         return outputs + self._after_customer_dial(self._customer_dial.start(now), now)
+
+    def enqueue(
+        self,
+        queue: str,
+        priority: int,
+        skills: Mapping[str, int],
+        attributes: Mapping[str, str],
+        now: float,
+    ) -> list[Output]:
+        outputs = super().enqueue(queue, priority, skills, attributes, now)
+        if self._connect_within is not None and not self._connect_armed:
+            self._connect_armed = True
+            self._connect_deadline = now + self._connect_within
+        return outputs
 
     def _go_to(self, destination: Destination, now: float) -> list[Output]:
         if destination.type == "flow":
@@ -566,8 +583,6 @@ class Call(CallControls):
         talking = self._talking
         if talking is None:  # a campaign call: now to its queue or flow
             assert self._destination is not None
-            if self._connect_within is not None:
-                self._connect_deadline = now + self._connect_within
             return outputs + self._go_to(self._destination, now)
         self.state = "connected"
         outputs += [

@@ -47,7 +47,7 @@ def answered_campaign_call(
 
 
 def test_an_agent_answering_within_two_seconds_keeps_the_call() -> None:
-    cc, customer, history = answered_campaign_call(ready=("1001",))
+    cc, _customer, history = answered_campaign_call(ready=("1001",))
     agent_leg = ring_of(history, "1001")
     history += cc.leg_answered(4.5, "c1", agent_leg)
     assert cc.calls["c1"].state == "connected"
@@ -80,7 +80,7 @@ def test_no_agent_in_two_seconds_plays_the_abandon_flow_and_frees_the_ringing_ag
 
 
 def test_without_an_abandon_flow_the_customer_is_hung_up_on_at_the_deadline() -> None:
-    cc, customer, history = answered_campaign_call(ready=(), abandon_flow=None)
+    cc, customer, _history = answered_campaign_call(ready=(), abandon_flow=None)
     out = cc.handle_timer(5.0)
     cmds = commands(out)
     assert control.HangUpLeg(customer) in cmds
@@ -115,3 +115,21 @@ def test_a_robot_call_has_no_deadline() -> None:
     out = cc.leg_answered(3, "c1", customer)
     assert any(isinstance(o, control.StartIvr) and o.flow == "reminder" for o in out)
     assert cc.calls["c1"].next_timer() is None
+
+
+def test_after_a_recording_notice_the_deadline_starts_when_the_flow_queues_the_call() -> None:
+    cc, _ = node()
+    cc.agent_login(0, "1001")
+    cc.agent_break(0, "1001", "lunch")
+    out = cc.dial_campaign(
+        1,
+        call_id="c1",
+        number="021 6888 8888",
+        destination=Destination(type="flow", target="notice-then-sales"),
+        connect_within=2.0,
+    )
+    out = cc.leg_answered(3, "c1", dial_of(out).leg_id)
+    assert any(isinstance(o, control.StartIvr) for o in out)
+    assert cc.calls["c1"].next_timer() is None  # the notice plays: no deadline yet
+    cc.ivr_enqueue(9.0, "c1", "sales")
+    assert cc.calls["c1"].next_timer() == 11.0
