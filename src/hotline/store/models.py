@@ -4,6 +4,8 @@ Configuration (departments, users, agents, skills, queues, trunks, inbound route
 business hours, wrap-up codes) is edited through the API; history (CDRs, queue log,
 recordings, audit log) is written by the node and must never be lost, so those tables have
 no update path in the repositories and the audit log is protected by database triggers.
+Outbound campaigns (campaigns, their contacts and attempts, the do-not-call list) are both:
+edited through the API and advanced by the campaign runner (``hotline.store.campaigns``).
 Every schema change is an Alembic migration under ``migrations/``; a test checks that the
 migrations and these models agree on both SQLite and PostgreSQL.
 """
@@ -20,11 +22,13 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -487,3 +491,150 @@ class WebhookDelivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class Campaign(Base):
+    """An outbound campaign: whom it calls (its contacts), how (mode, pacing limits, AMD)
+    and when (calling hours, retry rules); the runner dials the ``running`` ones."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="RESTRICT"), index=True
+    )
+    #: preview, progressive, predictive (agents take the calls) or robot (an IVR flow does).
+    mode: Mapped[str] = mapped_column(String(16), default="progressive")
+    #: draft, running, paused, stopped or completed (``hotline.store.campaigns``).
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    caller_id: Mapped[str | None] = mapped_column(String(64))
+    #: A trunk group's name; None: the node's default group.
+    trunk_group: Mapped[str | None] = mapped_column(String(100))
+    #: The queue whose agents take the answered calls (None only for robot campaigns). A
+    #: queue with campaigns cannot be deleted.
+    queue_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queues.id", ondelete="RESTRICT"), index=True
+    )
+    #: The IVR flow a robot campaign runs on answered calls.
+    flow: Mapped[str | None] = mapped_column(String(100))
+    #: Abandoned / answered that predictive pacing keeps under (0.03: 3 %).
+    abandon_target: Mapped[float] = mapped_column(Float, default=0.03)
+    #: At most this many calls in progress per ready agent.
+    max_ratio: Mapped[float] = mapped_column(Float, default=3.0)
+    #: ``{"mon-fri": "09:00-20:00", ...}`` in the contact's time zone
+    #: (``hotline.dialer.calling_hours``).
+    calling_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Region for numbers without a country code, and the time zone of contacts without one.
+    default_region: Mapped[str] = mapped_column(String(8), default="CN")
+    default_time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    #: Per outcome, how often and when to call again (``hotline.dialer.retry_rules``).
+    retry_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    amd_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: What a detected machine gets: hangup, or message (``machine_message`` after the beep).
+    machine_action: Mapped[str] = mapped_column(String(16), default="hangup")
+    machine_message: Mapped[str | None] = mapped_column(Text)
+    #: Played to an answered customer no agent takes within 2 s.
+    abandon_message: Mapped[str | None] = mapped_column(Text)
+    #: Played to the customer before the agent is connected.
+    recording_notice: Mapped[str | None] = mapped_column(Text)
+    #: Among running campaigns sharing agents, the higher is dialled first.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignContact(Base):
+    """A person a campaign calls, with every number they may be reached on; deduplicated
+    on ``primary_phone`` within the campaign."""
+
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "primary_phone", name="uq_campaign_contacts_phone"),
+        # The runner's query: a campaign's pending contacts that are due.
+        Index("ix_campaign_contacts_due", "campaign_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    #: E.164 numbers, the primary one first.
+    phones: Mapped[list[Any]] = mapped_column(default=list)
+    primary_phone: Mapped[str] = mapped_column(String(32))
+    #: IANA zone the calling hours are read in; None: the campaign's default.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    #: The list's other columns, for the agent's screen and the robot's flow.
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: pending, dialling, done, exhausted (retries used up) or do_not_call.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    #: The line of the imported file the contact came from (first line, if merged).
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignAttempt(Base):
+    """One call placed to a contact; ``call_id`` is the CDR's, so every attempt has its
+    CDR once the call has ended."""
+
+    __tablename__ = "campaign_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign_contacts.id", ondelete="CASCADE"), index=True
+    )
+    call_id: Mapped[str] = mapped_column(String(128), unique=True)
+    #: The number dialled (E.164).
+    number: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column()
+    connected_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    #: answered, busy, no_answer, machine, failed, abandoned, congestion, invalid_number,
+    #: do_not_call; None while the call runs.
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    amd_verdict: Mapped[str | None] = mapped_column(String(32))
+    sip_status: Mapped[int | None] = mapped_column(Integer)
+    #: The extension of the agent who took the call.
+    agent: Mapped[str | None] = mapped_column(String(64))
+    #: The agent's wrap-up code, or the dialler's own (``machine``, ``abandoned``).
+    disposition: Mapped[str | None] = mapped_column(String(64))
+
+
+class DoNotCallEntry(Base):
+    """A number never to be dialled: by every campaign (``campaign_id`` NULL, the global
+    list) or by one campaign.
+
+    A unique constraint treats NULLs as distinct, so it would let the global list hold a
+    number twice; a partial unique index on the number alone covers the global rows.
+    """
+
+    __tablename__ = "do_not_call"
+    __table_args__ = (
+        UniqueConstraint("number", "campaign_id", name="uq_do_not_call_number"),
+        Index(
+            "uq_do_not_call_global_number",
+            "number",
+            unique=True,
+            sqlite_where=text("campaign_id IS NULL"),
+            postgresql_where=text("campaign_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The username who added it (None: the dialler, on a customer's request in a call).
+    added_by: Mapped[str | None] = mapped_column(String(64))
