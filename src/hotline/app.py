@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from hotline.ivr.flow import Flow
 from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
 from hotline.services.call_history import CallHistoryWriter
+from hotline.services.campaign_dialler import CampaignDialler
 from hotline.services.contact_center import ContactCenter
 from hotline.services.directory.live import LiveDirectory
 from hotline.services.directory.model import Bootstrap, Directory
@@ -180,6 +182,14 @@ class Node:
         )
         # Routing of its own, but phone accounts and trunks still come from the database.
         self.directory.routing = not self._own_routing
+        # Optional modules: switched off, they are not even built.
+        self.dialler = (
+            CampaignDialler(
+                self.database, self.telephony, center.acd, self.catalog, self.bus, time.time
+            )
+            if settings.modules.dialer
+            else None
+        )
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -242,6 +252,8 @@ class Node:
         except SipTransportError as error:
             await self._shutdown()
             raise NodeStartError(str(error)) from None
+        if self.dialler is not None:
+            self.dialler.start()
         for transport, (sip_host, sip_port) in sip_addresses.items():
             log.info(
                 "sip listening",
@@ -272,6 +284,8 @@ class Node:
             self._warm_up.cancel()
         await self.directory.stop()
         await self.quality.stop()
+        if self.dialler is not None:
+            await self.dialler.stop()  # before telephony: no new call while calls end
         await self.telephony.stop()
         await self.media.close()
         await self.history.stop()  # after telephony: the last calls' CDRs and recordings

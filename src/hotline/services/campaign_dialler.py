@@ -1,0 +1,445 @@
+"""``CampaignDialler``: the live dialler, running the node's running campaigns.
+
+It exists only when the dialer module is switched on (``settings.modules.dialer``). One
+task does everything in order, so that no two steps race on a contact: it reads the node's
+events (agents' states, campaign calls answered, connected, abandoned, ended) into each
+campaign's :class:`~hotline.dialer.live_campaign.LiveCampaign`, writes every finished
+attempt and the contact's next step to the store, and once a second asks each campaign how
+many contacts to dial, picks them (:mod:`hotline.dialer.hopper`: due, inside the contact's
+calling hours, not on a do-not-call list) and places the calls through telephony
+(``Telephony.dial_campaign``). Campaigns are re-read from the store every few seconds: a
+campaign started, paused or stopped in the API or console is followed within that time.
+A paused or stopped campaign places no new call; its calls in progress end normally and
+are still recorded.
+
+What survives a restart: contacts and attempts are rows. A node that stops with calls in
+progress leaves their contacts ``dialling``; the next start puts them back to pending
+(their attempt rows stay, without an outcome), so no contact is lost and none is dialled
+twice at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.acd import Acd
+from hotline.acd.events import AgentStateChanged
+from hotline.calls.events import (
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallQueueExited,
+    TrunkAttemptEnded,
+)
+from hotline.calls.routing import Destination
+from hotline.calls.trunk_dial import OriginateError
+from hotline.dialer.calling_hours import (
+    DEFAULT_CALLING_HOURS,
+    CallingHours,
+    callable_at,
+    contact_time_zones,
+    next_callable,
+)
+from hotline.dialer.do_not_call import DoNotCall
+from hotline.dialer.hopper import ContactState, pick_contacts
+from hotline.dialer.live_campaign import FinishedAttempt, LiveCampaign
+from hotline.dialer.pacing import PacingConfig
+from hotline.dialer.retry_rules import RetryRules
+from hotline.events import Event
+from hotline.events.bus import EventBus, Subscription
+from hotline.ivr.catalog import FlowCatalog
+from hotline.services.campaign_flows import CampaignFlows
+from hotline.store.campaigns import CampaignRepository
+from hotline.store.database import Database
+from hotline.store.models import Campaign, CampaignAttempt, CampaignContact, Department, Queue
+
+log = logging.getLogger(__name__)
+
+#: Calls a robot campaign keeps going at once (a column of its own is a follow-up).
+ROBOT_LINES = 10
+#: How many due contacts are read per wanted call: some are outside their calling hours
+#: or on a do-not-call list.
+CANDIDATES_PER_CALL = 4
+
+
+class CampaignDialPort(Protocol):
+    """What the dialler needs from telephony (``Telephony.dial_campaign``)."""
+
+    def dial_campaign(
+        self,
+        number: str,
+        destination: Destination,
+        *,
+        group: str | None = None,
+        caller_id: str | None = None,
+        department: str | None = None,
+        connect_within: float | None = None,
+        abandon_flow: str | None = None,
+    ) -> str: ...
+
+
+def _when(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+def _epoch(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+@dataclass
+class _Running:
+    """A campaign the dialler follows: its live state and the settings it dials with."""
+
+    live: LiveCampaign
+    name: str
+    destination: Destination
+    department: str | None
+    group: str | None
+    caller_id: str | None
+    connect_within: float | None
+    abandon_flow: str | None
+    hours: CallingHours
+    default_region: str
+    default_zone: str
+    dialling: bool  # False once paused or stopped: no new call, the calls in progress end
+
+
+class CampaignDialler:
+    """See the module docstring. ``start()``, then ``await stop()``."""
+
+    def __init__(
+        self,
+        database: Database,
+        telephony: CampaignDialPort,
+        acd: Acd,
+        catalog: FlowCatalog,
+        bus: EventBus,
+        clock: Callable[[], float],
+        *,
+        tick_seconds: float = 1.0,
+        reload_seconds: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.telephony = telephony
+        self.acd = acd
+        self.flows = CampaignFlows(catalog)
+        self.bus = bus
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.reload_seconds = reload_seconds
+        self.campaigns: dict[int, _Running] = {}
+        self._calls: dict[str, int] = {}  # call id -> campaign id
+        self._seen: set[int] = set()  # campaigns whose stale "dialling" contacts were reset
+        self._subscription: Subscription[Event] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._subscription = self.bus.subscribe(
+            AgentStateChanged,
+            CallAnswered,
+            CallConnected,
+            CallQueueExited,
+            TrunkAttemptEnded,
+            CallEnded,
+            maxsize=100_000,
+            name="campaign-dialler",
+        )
+        self._task = asyncio.create_task(self._run(), name="campaign-dialler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._subscription is not None:
+            self._subscription.close()
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        subscription = self._subscription
+        assert subscription is not None
+        next_tick = next_reload = self.clock()
+        while True:
+            now = self.clock()
+            try:
+                if now >= next_reload:
+                    await self.reload(now)
+                    next_reload = now + self.reload_seconds
+                if now >= next_tick:
+                    await self.pace(now)
+                    next_tick = now + self.tick_seconds
+                timeout = max(0.0, min(next_tick, next_reload) - self.clock())
+                try:
+                    event = await asyncio.wait_for(subscription.get(), timeout)
+                except TimeoutError:
+                    continue
+                await self.handle(event)
+                while (more := subscription.get_nowait()) is not None:
+                    await self.handle(more)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A store that is briefly unreachable must not stop the dialler for good;
+                # the events of the moment may be lost, the contacts are not (they stay
+                # "dialling" and are reset at the next start).
+                log.exception("campaign dialler step failed; going on")
+                await asyncio.sleep(self.tick_seconds)
+
+    async def handle(self, event: Event) -> None:
+        """One event of the node, told with its own time."""
+        if isinstance(event, AgentStateChanged):
+            for running in self.campaigns.values():
+                running.live.agent_changed(event.agent_id, event.state, event.at)
+            return
+        campaign_id = self._calls.get(getattr(event, "call_id", ""))
+        found = self.campaigns.get(campaign_id) if campaign_id is not None else None
+        if found is None:
+            return
+        live = found.live
+        if isinstance(event, CallAnswered):
+            live.answered(event.call_id, event.at)
+        elif isinstance(event, CallConnected):
+            live.connected(event.call_id, event.agent, event.at)
+        elif isinstance(event, CallQueueExited) and event.kind == "no_agent_in_time":
+            live.abandoned(event.call_id, event.at)
+        elif isinstance(event, TrunkAttemptEnded) and event.role == "customer":
+            live.trunk_refused(event.call_id, event.status, event.at)
+        elif isinstance(event, CallEnded):
+            del self._calls[event.call_id]
+            finished = live.ended(event.call_id, event.sip_status, event.at)
+            if finished is not None:
+                await self._record(finished)
+
+    async def _record(self, finished: FinishedAttempt) -> None:
+        attempt, step = finished.attempt, finished.next_step
+        status = {"done": "done", "exhausted": "exhausted"}.get(step.status, "pending")
+        if finished.outcome == "invalid_number":
+            status = "done"
+        async with self.database.session() as session:
+            repo = CampaignRepository(session)
+            await repo.finish_attempt(
+                attempt.call_id,
+                ended_at=_when(finished.ended_at),
+                outcome=finished.outcome,
+                sip_status=finished.sip_status,
+                answered_at=_when(attempt.answered_at) if attempt.answered_at else None,
+                connected_at=_when(attempt.connected_at) if attempt.connected_at else None,
+                agent=attempt.agent,
+                disposition=None if finished.outcome == "answered" else finished.outcome,
+            )
+            await repo.mark(
+                attempt.contact_id,
+                status=status,
+                attempts=finished.attempts,
+                next_attempt_at=_when(step.at) if step.at is not None else None,
+                last_outcome=finished.outcome,
+            )
+            await session.commit()
+
+    # ---- campaigns from the store ------------------------------------------------------------
+
+    async def reload(self, now: float) -> None:
+        async with self.database.session() as session:
+            repo = CampaignRepository(session)
+            rows = await repo.running()
+            names = await self._names(session, rows)
+            for row in rows:
+                if row.id not in self._seen:
+                    self._seen.add(row.id)
+                    reset = await repo.reset_dialling(row.id)
+                    if reset:
+                        log.info(
+                            "campaign contacts back to pending after a restart",
+                            extra={"campaign": row.name, "contacts": reset},
+                        )
+            await session.commit()
+        wanted = {row.id for row in rows}
+        for row in rows:
+            queue, department = names.get(row.id, (None, None))
+            self._follow(row, queue, department, now)
+        for campaign_id, running in list(self.campaigns.items()):
+            if campaign_id not in wanted:
+                running.dialling = False
+                if not running.live.attempts:
+                    del self.campaigns[campaign_id]
+
+    async def _names(
+        self, session: AsyncSession, rows: list[Campaign]
+    ) -> dict[int, tuple[str | None, str | None]]:
+        """Each campaign's queue and department by name, as the ACD knows them."""
+        queue_ids = {row.queue_id for row in rows if row.queue_id is not None}
+        department_ids = {row.department_id for row in rows}
+        queues = dict(
+            (
+                await session.execute(select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids)))
+            ).all()
+        )
+        departments = dict(
+            (
+                await session.execute(
+                    select(Department.id, Department.name).where(Department.id.in_(department_ids))
+                )
+            ).all()
+        )
+        return {
+            row.id: (
+                queues.get(row.queue_id) if row.queue_id is not None else None,
+                departments.get(row.department_id),
+            )
+            for row in rows
+        }
+
+    def _follow(self, row: Campaign, queue: str | None, department: str | None, now: float) -> None:
+        """Start following ``row``, or apply its edited settings (the live state stays)."""
+        robot = row.mode == "robot"
+        try:
+            hours = CallingHours.parse(row.calling_hours) if row.calling_hours else None
+            rules = RetryRules.parse(row.retry_rules or {})
+        except ValueError as error:
+            log.error("campaign not dialled: %s", error, extra={"campaign": row.name})
+            return
+        if (robot and not row.flow) or (not robot and queue is None):
+            log.error("campaign not dialled: no queue or flow", extra={"campaign": row.name})
+            return
+        language = "zh-CN" if row.default_region == "CN" else "en-US"
+        abandon_flow = None if robot else self.flows.abandon(row.id, row.abandon_message, language)
+        if robot:
+            destination = Destination(type="flow", target=row.flow or "")
+        elif row.recording_notice:
+            notice = self.flows.notice(row.id, row.recording_notice, queue or "", language)
+            destination = Destination(type="flow", target=notice)
+        else:
+            destination = Destination(type="queue", target=queue or "")
+        members = frozenset(
+            agent
+            for agent in self.acd.agent_ids()
+            if queue is not None and queue in self.acd.agent_profile(agent).queues
+        )
+        running = self.campaigns.get(row.id)
+        if running is None or running.live.mode != row.mode:
+            pacing = PacingConfig(
+                abandon_target=row.abandon_target, max_lines_per_agent=row.max_ratio
+            )
+            live = LiveCampaign(
+                row.id,
+                mode=row.mode,
+                pacing=pacing,
+                retry_rules=rules,
+                robot_lines=ROBOT_LINES if robot else 0,
+            )
+            if running is not None:  # mode changed: the calls in progress stay followed
+                live.attempts = running.live.attempts
+        else:
+            live = running.live
+            live.retry_rules = rules
+        new_members = members - live.members
+        live.members = members
+        for agent in new_members:
+            live.agent_changed(agent, self.acd.agent_state(agent), now)
+        self.campaigns[row.id] = _Running(
+            live=live,
+            name=row.name,
+            destination=destination,
+            department=department,
+            group=row.trunk_group,
+            caller_id=row.caller_id,
+            connect_within=None if robot else live.state.config.connect_deadline,
+            abandon_flow=abandon_flow,
+            hours=hours or DEFAULT_CALLING_HOURS,
+            default_region=row.default_region,
+            default_zone=row.default_time_zone,
+            dialling=True,
+        )
+
+    # ---- dialling ----------------------------------------------------------------------------
+
+    async def pace(self, now: float) -> None:
+        for running in list(self.campaigns.values()):
+            if not running.dialling:
+                continue
+            wanted = running.live.calls_to_place(now)
+            if wanted > 0:
+                await self._dial(running, wanted, now)
+
+    async def _dial(self, running: _Running, wanted: int, now: float) -> None:
+        live = running.live
+        async with self.database.session() as session:
+            repo = CampaignRepository(session)
+            rows = await repo.candidates(live.campaign_id, _when(now), wanted * CANDIDATES_PER_CALL)
+            global_dnc, campaign_dnc = await repo.do_not_call_numbers(live.campaign_id)
+            by_id = {row.id: row for row in rows}
+            states = [self._state(running, row) for row in rows]
+            picks, skips = pick_contacts(
+                states, wanted, now, running.hours, DoNotCall(global_dnc, campaign_dnc)
+            )
+            for skip in skips:
+                await repo.mark(skip.contact_id, status="do_not_call", last_outcome="do_not_call")
+            picked = {pick.contact_id for pick in picks} | {skip.contact_id for skip in skips}
+            for state in states:  # outside its hours now: out of the due set until they open
+                if state.contact_id not in picked and not callable_at(
+                    running.hours, state.zones, now
+                ):
+                    opens = next_callable(running.hours, state.zones, now)
+                    later = opens if opens is not None else now + 86400.0
+                    await repo.mark(
+                        state.contact_id, status="pending", next_attempt_at=_when(later)
+                    )
+            for pick in picks:
+                contact = by_id[pick.contact_id]
+                try:
+                    call_id = self.telephony.dial_campaign(
+                        pick.number,
+                        running.destination,
+                        group=running.group,
+                        caller_id=running.caller_id,
+                        department=running.department,
+                        connect_within=running.connect_within,
+                        abandon_flow=running.abandon_flow,
+                    )
+                except (OriginateError, ValueError) as error:
+                    live.not_placed(now)
+                    log.warning(
+                        "campaign call not placed: %s",
+                        error,
+                        extra={"campaign": running.name, "contact": contact.id},
+                    )
+                    break  # the trunks are the problem: the next tick tries again, slower
+                live.dialled(call_id, contact.id, pick.number, contact.attempts, now)
+                self._calls[call_id] = live.campaign_id
+                await repo.mark(contact.id, status="dialling")
+                await repo.add_attempt(
+                    CampaignAttempt(
+                        campaign_id=live.campaign_id,
+                        contact_id=contact.id,
+                        call_id=call_id,
+                        number=pick.number,
+                        started_at=_when(now),
+                    )
+                )
+            await session.commit()
+
+    def _state(self, running: _Running, row: CampaignContact) -> ContactState:
+        phones = tuple(row.phones) or (row.primary_phone,)
+        return ContactState(
+            contact_id=row.id,
+            phones=phones,
+            zones=contact_time_zones(phones[0], row.time_zone, running.default_zone),
+            priority=row.priority,
+            attempts=row.attempts,
+            next_attempt_at=_epoch(row.next_attempt_at),
+            status="pending",
+        )

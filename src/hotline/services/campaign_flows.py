@@ -1,0 +1,69 @@
+"""``CampaignFlows``: the short IVR flows a campaign's own messages are played by.
+
+A campaign's texts (the abandon message, the recording notice) are settings of the
+campaign, not flows an operator draws; the dialler turns each into a small flow in the
+node's catalog, under a name of the campaign's own (``campaign.<id>.abandon``), so the
+IVR runner plays them with TTS like any prompt, in the campaign's language. A changed
+text becomes a new version of the flow; calls in progress keep theirs.
+
+The default abandon message says who is calling and that we will call back. The FTC's
+rule also wants the seller's name and a number to call back on: an operator who dials
+under that rule writes both into the campaign's abandon message.
+"""
+
+from __future__ import annotations
+
+from hotline.ivr.catalog import FlowCatalog
+from hotline.ivr.flow import Flow, HangupNode, PlayNode, Prompt, QueueNode
+
+DEFAULT_ABANDON_MESSAGE = {
+    "zh-CN": "您好, 这里是客服中心。很抱歉, 现在没有空闲的坐席, 我们稍后再给您来电。再见。",
+    "en-US": (
+        "Hello, this is the customer service center. Sorry, no agent is free right now; "
+        "we will call you back later. Goodbye."
+    ),
+}
+
+
+class CampaignFlows:
+    def __init__(self, catalog: FlowCatalog) -> None:
+        self.catalog = catalog
+        self._versions: dict[str, tuple[Flow, int]] = {}
+
+    def abandon(self, campaign_id: int, message: str | None, language: str) -> str:
+        """The flow an abandoned customer hears: the message, then goodbye."""
+        text = message or DEFAULT_ABANDON_MESSAGE.get(language, DEFAULT_ABANDON_MESSAGE["en-US"])
+        prompt = Prompt(text={language: text})
+        nodes: dict[str, PlayNode | QueueNode | HangupNode] = {
+            "bye": HangupNode(type="hangup", prompt=prompt)
+        }
+        return self._publish(f"campaign.{campaign_id}.abandon", language, "bye", nodes)
+
+    def notice(self, campaign_id: int, message: str, queue: str, language: str) -> str:
+        """The flow an answered customer hears first: the recording notice, then the
+        campaign's queue."""
+        nodes: dict[str, PlayNode | QueueNode | HangupNode] = {
+            "notice": PlayNode(type="play", prompt=Prompt(text={language: message}), next="agent"),
+            "agent": QueueNode(type="queue", queue=queue),
+        }
+        return self._publish(f"campaign.{campaign_id}.notice", language, "notice", nodes)
+
+    def _publish(
+        self,
+        name: str,
+        language: str,
+        start: str,
+        nodes: dict[str, PlayNode | QueueNode | HangupNode],
+    ) -> str:
+        known = self._versions.get(name)
+        version = 1
+        if known is not None:
+            flow, version = known
+            if flow.nodes == nodes and flow.language == language:
+                return name
+            version += 1
+        flow = Flow(name=name, version=version, language=language, start=start, nodes=nodes)
+        self.catalog.add(flow)
+        self.catalog.publish(name, version)
+        self._versions[name] = (flow, version)
+        return name
