@@ -36,6 +36,7 @@ from hotline.calls.commands import (
     CallControlError,
     CancelLeg,
     ContactLeft,
+    DetectMachine,
     OfferAnswered,
     OfferFailed,
     Output,
@@ -53,6 +54,7 @@ from hotline.calls.events import (
     CallConnected,
     CallIvrStarted,
     CallKind,
+    CallMachineDetected,
     CallQueued,
     CallQueueExited,
     CallStarted,
@@ -88,6 +90,8 @@ class Call(CallControls):
         agent_ring_timeout: float = AGENT_RING_TIMEOUT,
         connect_within: float | None = None,
         abandon_flow: str | None = None,
+        detect_machine: bool = False,
+        machine_flow: str | None = None,
     ) -> None:
         """Prefer the constructors that name the kind: :meth:`inbound`,
         :meth:`click_to_call`, :meth:`campaign`."""
@@ -112,6 +116,8 @@ class Call(CallControls):
         self._abandon_flow = abandon_flow  # ... or the customer hears this flow
         self._connect_deadline: float | None = None
         self._connect_armed = False  # the rule holds once, from the first enqueue
+        self._detect_machine = detect_machine  # answering-machine detection first
+        self._machine_flow = machine_flow  # what a machine gets (None: hung up on)
 
     @classmethod
     def inbound(
@@ -181,9 +187,15 @@ class Call(CallControls):
         survey_flows: Mapping[str, str] | None = None,
         connect_within: float | None = None,
         abandon_flow: str | None = None,
+        detect_machine: bool = False,
+        machine_flow: str | None = None,
     ) -> Call:
         """Dial the customer with ``dial``; once answered, go to ``destination`` (a queue
         of the campaign's agents, or an IVR flow).
+
+        ``detect_machine``: the answered leg is first listened to (``DetectMachine``); a
+        person (or an unsure verdict) goes on to ``destination``, a machine hears
+        ``machine_flow`` (the message left after its beep) or is hung up on.
 
         ``connect_within``: when no agent answers within that many seconds of the call's
         first entry into a queue (at the answer, or after a flow such as a recording
@@ -209,6 +221,8 @@ class Call(CallControls):
             destination=destination,
             connect_within=connect_within,
             abandon_flow=abandon_flow,
+            detect_machine=detect_machine,
+            machine_flow=machine_flow,
         )
 
     @property
@@ -285,6 +299,22 @@ class Call(CallControls):
             self.state, self._ivr_running = "ivr", True
             return [StartIvr(self.call_id, destination.target, self._department)]
         return self.enqueue(destination.target, 0, {}, {}, now)
+
+    def machine_detected(
+        self, verdict: Literal["human", "machine", "notsure"], reason: str, now: float
+    ) -> list[Output]:
+        """The answering-machine detection's verdict on the answered campaign customer."""
+        if self.state != "detecting":
+            return []  # the customer hung up meanwhile: the call is over
+        event = CallMachineDetected(at=now, call_id=self.call_id, verdict=verdict, reason=reason)
+        if verdict != "machine":
+            assert self._destination is not None
+            return [event, *self._go_to(self._destination, now)]
+        if self._machine_flow is None:
+            return [event, *self._end("system", f"answering machine ({reason})", now)]
+        self.state, self._ivr_running = "ivr", True
+        variables = {"machine": "1"}
+        return [event, StartIvr(self.call_id, self._machine_flow, self._department, variables)]
 
     # ---- the IVR's decisions ---------------------------------------------------------------
 
@@ -582,6 +612,10 @@ class Call(CallControls):
         outputs.append(CallAnswered(at=now, call_id=self.call_id))
         talking = self._talking
         if talking is None:  # a campaign call: now to its queue or flow
+            if self._detect_machine:
+                self.state = "detecting"
+                wait = self._machine_flow is not None
+                return [*outputs, DetectMachine(self.call_id, leg_id, wait_for_beep=wait)]
             assert self._destination is not None
             return outputs + self._go_to(self._destination, now)
         self.state = "connected"

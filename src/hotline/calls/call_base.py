@@ -48,6 +48,7 @@ State = Literal[
     "offered",  # an inbound INVITE not routed yet
     "dialling",  # the customer's number is being dialled (click-to-call, campaign)
     "ringing_customer",  # the carrier reports the customer's phone ringing
+    "detecting",  # a campaign's customer answered: a person or a machine?
     "ivr",
     "queued",
     "ringing_agent",
@@ -242,7 +243,7 @@ class CallBase:
         now: float,
     ) -> list[Output]:
         """The caller waits in ``queue`` (from the IVR, the route, a transfer, a campaign)."""
-        self._expect("ivr", "queued", "offered", "dialling", "ringing_customer")
+        self._expect("ivr", "queued", "offered", "dialling", "ringing_customer", "detecting")
         self.state, self._queue, self._ivr_running, self._in_acd = "queued", queue, False, True
         self._priority, self._skills = priority, dict(skills)
         self._survey_flow_asked = attributes.get("survey_flow") or self._survey_flow_asked

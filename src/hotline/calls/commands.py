@@ -111,6 +111,17 @@ class PlayRingback:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectMachine:
+    """Listen to the answered customer's first seconds: a person or an answering machine?
+    The verdict comes back as ``machine_detected``; for a machine, only once its greeting
+    (and beep) is over when ``wait_for_beep``, so a message left then is heard whole."""
+
+    call_id: str
+    leg_id: str
+    wait_for_beep: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StopMedia:
     """Stop whatever plays to the leg (prompt, music on hold, ringback)."""
 
@@ -223,6 +234,7 @@ Command = (
     | StopIvr
     | PlayMusicOnHold
     | PlayRingback
+    | DetectMachine
     | StopMedia
     | Bridge
     | Unbridge

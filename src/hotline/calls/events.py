@@ -74,6 +74,18 @@ class CallQueued(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallMachineDetected(Event):
+    """Answering-machine detection on a campaign call's answered leg: a person, a machine
+    (its greeting over, when the campaign leaves a message after the beep), or unsure
+    (treated as a person: a person must never be hung up on as a machine)."""
+
+    type_name: ClassVar[str] = "calls.machine_detected"
+    call_id: str
+    verdict: Literal["human", "machine", "notsure"]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallQueueExited(Event):
     """The system moved the caller out of the queue (max wait, full, no agents): to
     voicemail, a callback offer, busy or hang-up. Overflow to another queue is CallQueued."""
@@ -301,6 +313,7 @@ CallEvent = (
     | CallIvrStarted
     | CallQueued
     | CallQueueExited
+    | CallMachineDetected
     | AgentLegRinging
     | AgentLegFailed
     | CallConnected

@@ -209,10 +209,12 @@ class ContactCenter:
         department: str | None = None,
         connect_within: float | None = None,
         abandon_flow: str | None = None,
+        detect_machine: bool = False,
+        machine_flow: str | None = None,
     ) -> list[Output]:
         """A campaign call: dial ``number`` through ``group`` first; once the customer
         answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot);
-        ``connect_within``/``abandon_flow``: see :meth:`Call.campaign`. Raises
+        the other options: see :meth:`Call.campaign`. Raises
         :class:`OriginateError` when it cannot be placed."""
         if call_id in self.calls:
             raise ValueError(f"call {call_id} already exists")
@@ -227,11 +229,22 @@ class ContactCenter:
             survey_flows=self._survey_flows,
             connect_within=connect_within,
             abandon_flow=abandon_flow,
+            detect_machine=detect_machine,
+            machine_flow=machine_flow,
         )
         usable_trunks_or_raise(trunk_group)
         self.calls[call_id] = call
         self._touched.add(call_id)
         return self._settle(call.start(now), now)
+
+    def machine_detected(
+        self,
+        now: float,
+        call_id: str,
+        verdict: Literal["human", "machine", "notsure"],
+        reason: str,
+    ) -> list[Output]:
+        return self._on(call_id, now, lambda call: call.machine_detected(verdict, reason, now))
 
     def trunk_progress(self, now: float, call_id: str, leg_id: str) -> list[Output]:
         return self._on(call_id, now, lambda call: call.trunk_progress(leg_id, now))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hotline.acd import AgentState
 from hotline.calls import commands as control
 from hotline.calls.cdr import build_cdr
-from hotline.calls.events import CallEvent, CallQueueExited
+from hotline.calls.events import CallEvent, CallMachineDetected, CallQueueExited
 from hotline.calls.routing import Destination
 from hotline.events import Event
 from hotline.services.contact_center import ContactCenter, Output
@@ -133,3 +133,59 @@ def test_after_a_recording_notice_the_deadline_starts_when_the_flow_queues_the_c
     assert cc.calls["c1"].next_timer() is None  # the notice plays: no deadline yet
     cc.ivr_enqueue(9.0, "c1", "sales")
     assert cc.calls["c1"].next_timer() == 11.0
+
+
+def detecting_call(machine_flow: str | None) -> tuple[ContactCenter, str, list[Output]]:
+    cc, _ = node()
+    cc.agent_login(0, "1001")
+    out = cc.dial_campaign(
+        1,
+        call_id="c1",
+        number="021 6888 8888",
+        destination=SALES,
+        connect_within=2.0,
+        detect_machine=True,
+        machine_flow=machine_flow,
+    )
+    customer = dial_of(out).leg_id
+    out = cc.leg_answered(3, "c1", customer)
+    return cc, customer, out
+
+
+def test_a_person_detected_goes_on_to_the_queue_and_the_two_seconds_count_from_then() -> None:
+    cc, customer, out = detecting_call(machine_flow=None)
+    assert control.DetectMachine("c1", customer, wait_for_beep=False) in commands(out)
+    assert not any(isinstance(o, control.EnqueueContact) for o in out)  # nobody rung yet
+    assert cc.calls["c1"].state == "detecting"
+    out = cc.machine_detected(4.2, "c1", "human", "after_greeting_silence")
+    assert (
+        CallMachineDetected(at=4.2, call_id="c1", verdict="human", reason="after_greeting_silence")
+        in out
+    )
+    assert ring_of(out, "1001")
+    assert cc.calls["c1"].next_timer() == 6.2
+
+
+def test_an_unsure_verdict_is_treated_as_a_person() -> None:
+    cc, _, _ = detecting_call(machine_flow="leave-message")
+    out = cc.machine_detected(8.0, "c1", "notsure", "timeout")
+    assert ring_of(out, "1001")
+
+
+def test_a_machine_is_hung_up_on_or_hears_the_message_flow() -> None:
+    cc, customer, _ = detecting_call(machine_flow=None)
+    out = cc.machine_detected(5.0, "c1", "machine", "long_greeting")
+    assert control.HangUpLeg(customer) in commands(out)
+    assert "c1" not in cc.calls
+    assert cc.acd.agent_state("1001") is AgentState.AVAILABLE  # never offered
+    cc, customer, out = detecting_call(machine_flow="leave-message")
+    assert control.DetectMachine("c1", customer, wait_for_beep=True) in commands(out)
+    out = cc.machine_detected(12.0, "c1", "machine", "beep")
+    start = next(o for o in out if isinstance(o, control.StartIvr))
+    assert (start.flow, start.variables["machine"]) == ("leave-message", "1")
+
+
+def test_a_verdict_after_the_customer_hung_up_is_ignored() -> None:
+    cc, customer, _ = detecting_call(machine_flow=None)
+    cc.leg_hung_up(3.5, "c1", customer)
+    assert cc.machine_detected(4.0, "c1", "human", "after_greeting_silence") == []

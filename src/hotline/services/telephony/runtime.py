@@ -205,6 +205,8 @@ class Telephony:
         department: str | None = None,
         connect_within: float | None = None,
         abandon_flow: str | None = None,
+        detect_machine: bool = False,
+        machine_flow: str | None = None,
     ) -> str:
         """Place a campaign call (``ContactCenter.dial_campaign``); returns its call id.
         Raises ``OriginateError`` when it cannot be placed (no usable trunk, a number the
@@ -221,6 +223,8 @@ class Telephony:
             department=department,
             connect_within=connect_within,
             abandon_flow=abandon_flow,
+            detect_machine=detect_machine,
+            machine_flow=machine_flow,
         )
         self.table.calls[call_id] = CallState(call_id, "")
         log.info(
