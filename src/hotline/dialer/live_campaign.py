@@ -16,7 +16,10 @@ What counts as what (the FTC's terms, as ``docs/dialer.md`` states them):
   603), no answer (480 ring timeout, 487), an invalid number (404, 410, 484, 604), the
   carrier's congestion (503 from every trunk, 408 when no trunk answered at all: not the
   contact's fault, so not an attempt), or failed;
-- a robot campaign (an IVR flow, no agents) has no abandons: an answered call is answered.
+- a robot campaign (an IVR flow, no agents) has no abandons: an answered call is answered;
+- with answering-machine detection, an answered call counts as answered (for the cap and
+  for the pacing's answer model) only once it is found to be a person: a machine is an
+  unanswered ring to the pacing and the outcome ``machine`` to its contact.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class Attempt:
     connected_at: float | None = None
     agent: str | None = None
     abandoned: bool = False
+    #: The answering-machine detection's verdict (None: not detected, or not yet).
+    amd_verdict: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +90,14 @@ class LiveCampaign:
         retry_rules: RetryRules,
         members: frozenset[str] = frozenset(),
         robot_lines: int = 0,
+        detects_machines: bool = False,
     ) -> None:
         self.campaign_id = campaign_id
         self.mode = mode
         self.retry_rules = retry_rules
         self.members = members
         self.robot_lines = robot_lines
+        self.detects_machines = detects_machines
         self.state = CampaignState(pacing)
         self.policy: PacingPolicy | None = None if mode == "robot" else create_policy(mode)
         self.attempts: dict[str, Attempt] = {}
@@ -155,6 +162,23 @@ class LiveCampaign:
         if attempt is None or attempt.answered_at is not None:
             return
         attempt.answered_at = now
+        if not self.detects_machines:
+            self._answered_by_person(call_id, now)
+
+    def machine_detected(self, call_id: str, verdict: str, now: float) -> None:
+        """The detection's verdict on an answered call (unsure counts as a person)."""
+        attempt = self.attempts.get(call_id)
+        if attempt is None or attempt.answered_at is None or attempt.amd_verdict is not None:
+            return
+        attempt.amd_verdict = verdict
+        if not self.detects_machines:
+            return
+        if verdict == "machine":
+            self.state.call_not_answered(call_id, now)
+        else:
+            self._answered_by_person(call_id, now)
+
+    def _answered_by_person(self, call_id: str, now: float) -> None:
         self.state.call_answered(call_id, now)
         if self.policy is None:  # robot: nobody waits for an agent
             self.state.call_connected(call_id, now)
@@ -189,6 +213,12 @@ class LiveCampaign:
                 self.state.carrier_rejected(call_id, now)
             else:
                 self.state.call_not_answered(call_id, now)
+        elif attempt.amd_verdict == "machine":
+            outcome = "machine"
+        elif self.detects_machines and attempt.amd_verdict is None:
+            # Hung up during the detection: a ring that ended, not an abandon.
+            self.state.call_not_answered(call_id, now)
+            outcome = "no_answer"
         elif attempt.connected_at is not None or self.policy is None:
             outcome = "answered"
         else:

@@ -37,6 +37,7 @@ from hotline.calls.events import (
     CallAnswered,
     CallConnected,
     CallEnded,
+    CallMachineDetected,
     CallQueueExited,
     TrunkAttemptEnded,
 )
@@ -84,6 +85,8 @@ class CampaignDialPort(Protocol):
         department: str | None = None,
         connect_within: float | None = None,
         abandon_flow: str | None = None,
+        detect_machine: bool = False,
+        machine_flow: str | None = None,
     ) -> str: ...
 
 
@@ -111,6 +114,8 @@ class _Running:
     caller_id: str | None
     connect_within: float | None
     abandon_flow: str | None
+    detect_machine: bool
+    machine_flow: str | None
     hours: CallingHours
     default_region: str
     default_zone: str
@@ -152,6 +157,7 @@ class CampaignDialler:
             CallAnswered,
             CallConnected,
             CallQueueExited,
+            CallMachineDetected,
             TrunkAttemptEnded,
             CallEnded,
             maxsize=100_000,
@@ -214,6 +220,8 @@ class CampaignDialler:
             live.answered(event.call_id, event.at)
         elif isinstance(event, CallConnected):
             live.connected(event.call_id, event.agent, event.at)
+        elif isinstance(event, CallMachineDetected):
+            live.machine_detected(event.call_id, event.verdict, event.at)
         elif isinstance(event, CallQueueExited) and event.kind == "no_agent_in_time":
             live.abandoned(event.call_id, event.at)
         elif isinstance(event, TrunkAttemptEnded) and event.role == "customer":
@@ -239,6 +247,7 @@ class CampaignDialler:
                 answered_at=_when(attempt.answered_at) if attempt.answered_at else None,
                 connected_at=_when(attempt.connected_at) if attempt.connected_at else None,
                 agent=attempt.agent,
+                amd_verdict=attempt.amd_verdict,
                 disposition=None if finished.outcome == "answered" else finished.outcome,
             )
             await repo.mark(
@@ -317,6 +326,9 @@ class CampaignDialler:
             return
         language = "zh-CN" if row.default_region == "CN" else "en-US"
         abandon_flow = None if robot else self.flows.abandon(row.id, row.abandon_message, language)
+        machine_flow = None
+        if row.amd_enabled and row.machine_action == "message" and row.machine_message:
+            machine_flow = self.flows.machine_message(row.id, row.machine_message, language)
         if robot:
             destination = Destination(type="flow", target=row.flow or "")
         elif row.recording_notice:
@@ -340,12 +352,14 @@ class CampaignDialler:
                 pacing=pacing,
                 retry_rules=rules,
                 robot_lines=ROBOT_LINES if robot else 0,
+                detects_machines=row.amd_enabled,
             )
             if running is not None:  # mode changed: the calls in progress stay followed
                 live.attempts = running.live.attempts
         else:
             live = running.live
             live.retry_rules = rules
+            live.detects_machines = row.amd_enabled
         new_members = members - live.members
         live.members = members
         for agent in new_members:
@@ -359,6 +373,8 @@ class CampaignDialler:
             caller_id=row.caller_id,
             connect_within=None if robot else live.state.config.connect_deadline,
             abandon_flow=abandon_flow,
+            detect_machine=row.amd_enabled,
+            machine_flow=machine_flow,
             hours=hours or DEFAULT_CALLING_HOURS,
             default_region=row.default_region,
             default_zone=row.default_time_zone,
@@ -409,6 +425,8 @@ class CampaignDialler:
                         department=running.department,
                         connect_within=running.connect_within,
                         abandon_flow=running.abandon_flow,
+                        detect_machine=running.detect_machine,
+                        machine_flow=running.machine_flow,
                     )
                 except (OriginateError, ValueError) as error:
                     live.not_placed(now)

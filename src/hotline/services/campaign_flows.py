@@ -39,6 +39,13 @@ class CampaignFlows:
         }
         return self._publish(f"campaign.{campaign_id}.abandon", language, "bye", nodes)
 
+    def machine_message(self, campaign_id: int, message: str, language: str) -> str:
+        """The flow an answering machine gets after its beep: the message, then goodbye."""
+        nodes: dict[str, PlayNode | QueueNode | HangupNode] = {
+            "message": HangupNode(type="hangup", prompt=Prompt(text={language: message}))
+        }
+        return self._publish(f"campaign.{campaign_id}.machine", language, "message", nodes)
+
     def notice(self, campaign_id: int, message: str, queue: str, language: str) -> str:
         """The flow an answered customer hears first: the recording notice, then the
         campaign's queue."""

@@ -80,6 +80,7 @@ AdapterCommand = (
     | control.StopIvr
     | control.PlayMusicOnHold
     | control.PlayRingback
+    | control.DetectMachine
     | control.StopMedia
     | control.Bridge
     | control.Unbridge

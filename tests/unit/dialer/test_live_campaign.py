@@ -167,3 +167,51 @@ def test_events_of_unknown_calls_are_ignored() -> None:
     live.trunk_refused("nope", 503, 1.0)
     assert live.ended("nope", 486, 1.0) is None
     assert live.state.carrier_pressure(1.0) == 0
+
+
+def detecting() -> LiveCampaign:
+    live = LiveCampaign(
+        9,
+        mode="progressive",
+        pacing=PacingConfig(),
+        retry_rules=RULES,
+        members=frozenset({"1001"}),
+        detects_machines=True,
+    )
+    live.agent_changed("1001", AgentState.AVAILABLE, 0.0)
+    return live
+
+
+def test_with_detection_a_machine_is_its_own_outcome_and_no_answer_to_the_pacing() -> None:
+    live = detecting()
+    live.dialled("c1", 1, "+8613800138000", 0, 1.0)
+    live.answered("c1", 5.0)
+    assert live.state.answered == 0  # not until a person is found
+    live.machine_detected("c1", "machine", 7.0)
+    finished = live.ended("c1", None, 20.0)
+    assert finished is not None
+    assert (finished.outcome, finished.attempt.amd_verdict) == ("machine", "machine")
+    assert finished.next_step.at == 20.0 + RULES.machine.delay_seconds
+    assert (live.state.answered, live.state.unanswered, live.state.abandoned) == (0, 1, 0)
+
+
+def test_with_detection_a_person_counts_as_answered_from_the_verdict() -> None:
+    live = detecting()
+    live.dialled("c1", 1, "+8613800138000", 0, 1.0)
+    live.answered("c1", 5.0)
+    live.machine_detected("c1", "notsure", 7.5)
+    assert (live.state.answered, live.state.waiting) == (1, 1)
+    live.connected("c1", "1001", 8.0)
+    finished = live.ended("c1", None, 60.0)
+    assert finished is not None
+    assert (finished.outcome, finished.attempt.amd_verdict) == ("answered", "notsure")
+
+
+def test_hanging_up_during_the_detection_is_a_no_answer_not_an_abandon() -> None:
+    live = detecting()
+    live.dialled("c1", 1, "+8613800138000", 0, 1.0)
+    live.answered("c1", 5.0)
+    finished = live.ended("c1", None, 5.5)
+    assert finished is not None
+    assert finished.outcome == "no_answer"
+    assert live.state.abandoned == 0

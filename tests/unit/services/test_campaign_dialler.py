@@ -299,3 +299,31 @@ async def test_an_unusable_trunk_group_leaves_the_contact_pending_and_slows_the_
     assert r.port.placed == []
     assert {c.status for c in (await r.contacts()).values()} == {"pending"}
     assert r.dialler.campaigns[r.campaign_id].live.state.carrier_pressure(T0) == 1
+
+
+async def test_a_machine_gets_the_message_and_is_retried_as_a_machine(database: Database) -> None:
+    r = await rig(
+        database,
+        PHONES[:1],
+        amd_enabled=True,
+        machine_action="message",
+        machine_message="您好, 您的保单即将到期, 请回电 4000。",
+    )
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    cc = r.port.center
+    customer = r.port.dial_of("k1").leg_id
+    await r.at(T0 + 5, cc.leg_answered(T0 + 5, "k1", customer))
+    assert control.DetectMachine("k1", customer, wait_for_beep=True) in r.port.commands
+    await r.at(T0 + 14, cc.machine_detected(T0 + 14, "k1", "machine", "beep"))
+    start = next(c for c in r.port.commands if isinstance(c, control.StartIvr))
+    assert start.flow == f"campaign.{r.campaign_id}.machine"
+    await r.at(T0 + 22, cc.ivr_hung_up(T0 + 22, "k1"))
+    attempt = (await r.attempts())[0]
+    assert (attempt.outcome, attempt.amd_verdict, attempt.disposition) == (
+        "machine",
+        "machine",
+        "machine",
+    )
+    contact = (await r.contacts())[PHONES[0]]
+    assert (contact.status, contact.last_outcome) == ("pending", "machine")
