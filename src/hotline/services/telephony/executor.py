@@ -7,7 +7,7 @@ dial a carrier trunk (our offer, the trunk's credentials, the presented number o
 anonymity), cancel and hang up. The media: bridge and unbridge, the call's mix (conference,
 consultation, supervisor; ``services/mixing.py``), music on hold, ringback, stopping
 playback. Recording commands go to ``CallRecorder``, IVR commands and position
-announcements to ``IvrPort``.
+announcements to ``IvrPort``, answering-machine detection to ``MachineDetection``.
 
 A command that cannot be carried out any more (the leg hung up while its answer was being
 prepared) is logged and dropped: the SIP event that made it moot has already reached the
@@ -29,6 +29,7 @@ from hotline.services.mixing import CallMix
 from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.endpoints import LegEndpoints
 from hotline.services.telephony.ivr_port import IvrPort
+from hotline.services.telephony.machine_detection import MachineDetection
 from hotline.services.telephony.recording import CallRecorder
 from hotline.services.telephony.state import CallRuntime, CallTable, LegState, Role
 from hotline.sip.errors import ProtocolError
@@ -48,6 +49,7 @@ class CommandExecutor:
         endpoints: LegEndpoints,
         recorder: CallRecorder,
         ivr: IvrPort,
+        machines: MachineDetection,
         clock: Callable[[], float],
         config: TelephonyConfig,
     ) -> None:
@@ -58,6 +60,7 @@ class CommandExecutor:
         self.endpoints = endpoints
         self.recorder = recorder
         self.ivr = ivr
+        self.machines = machines
         self.clock = clock
         self.agent_domain = config.agent_domain
         self._tones = _tone_plan(config.numbering_plan.region)
@@ -119,6 +122,8 @@ class CommandExecutor:
                     await self.endpoints.run(
                         media.PlayProgressTone(leg.endpoint.endpoint_id, self._tones, "ringback")
                     )
+            case control.DetectMachine():
+                self.machines.start(command)
             case control.StopMedia():
                 await self.endpoints.stop_media(legs[command.leg_id])
             case control.Bridge():

@@ -41,6 +41,7 @@ from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.endpoints import LegEndpoints
 from hotline.services.telephony.executor import CommandExecutor
 from hotline.services.telephony.ivr_port import IvrPort
+from hotline.services.telephony.machine_detection import MachineDetection
 from hotline.services.telephony.recording import CallRecorder
 from hotline.services.telephony.signalling import CallSignalling
 from hotline.services.telephony.state import CallState, CallTable, Job
@@ -108,8 +109,18 @@ class Telephony:
         recorder = CallRecorder(
             self.table, self.endpoints, center, bus, clock, config.recordings_dir
         )
+        machines = MachineDetection(self, center, self.table, self.caller_audio, clock)
         self.executor = CommandExecutor(
-            self, center, self.sip, self.table, self.endpoints, recorder, self.ivr, clock, config
+            self,
+            center,
+            self.sip,
+            self.table,
+            self.endpoints,
+            recorder,
+            self.ivr,
+            machines,
+            clock,
+            config,
         )
         self.signalling = CallSignalling(
             self, center, self.sip, self.trunks, self.table, self.endpoints, config.trunks
