@@ -219,10 +219,11 @@ def contact_time_zones(phone: str, explicit: str | None, default: str) -> tuple[
     ``phone`` is E.164. libphonenumber maps a geographic number to its area's zones (one
     for most, several for some US area codes and for mobiles of countries with several
     zones); when it knows nothing (``Etc/Unknown``) or the number does not parse, the
-    campaign's ``default`` zone is used. Zones missing from this machine's time-zone
-    database are dropped, for the same reason.
+    campaign's ``default`` zone is used. A zone missing from this machine's time-zone
+    database (an explicit one included: the lists check theirs, other callers may not) is
+    ignored, for the same reason.
     """
-    if explicit:
+    if explicit and _known_zone(explicit):
         return (explicit,)
     try:
         number = phonenumbers.parse(phone, None)

@@ -30,7 +30,8 @@ _PARSE_ERRORS = {
 }
 
 
-def _check_region(region: str) -> None:
+def check_region(region: str) -> None:
+    """Refuse a default region libphonenumber does not know (ValueError, not a bad cell)."""
     if region not in phonenumbers.SUPPORTED_REGIONS:
         # A configuration mistake, not a bad cell: a plain ValueError, not InvalidNumberError.
         raise ValueError(f"unknown default region {region!r} (an ISO 3166 code such as CN, US)")
@@ -45,7 +46,7 @@ def normalize_number(raw: str, default_region: str) -> str:
     (``x12``) that the dialler could not dial anyway. Full-width digits and punctuation are
     folded first (NFKC), as are the international prefixes ``00`` and ``011``.
     """
-    _check_region(default_region)
+    check_region(default_region)
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
         raise InvalidNumberError("empty: not a phone number")

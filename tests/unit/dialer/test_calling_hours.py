@@ -306,6 +306,11 @@ def test_zones_come_from_the_list_first_then_from_the_number() -> None:
     assert contact_time_zones("+442079460958", None, "UTC") == (LONDON,)
 
 
+def test_an_unknown_explicit_zone_is_ignored_for_the_number_s() -> None:
+    assert contact_time_zones("+8613800138000", "Mars/Olympus", "UTC") == (SHANGHAI,)
+    assert contact_time_zones("+8613800138000", "", "UTC") == (SHANGHAI,)
+
+
 def test_numbers_without_a_known_zone_take_the_campaign_default() -> None:
     # An international freephone number belongs to no place; a non-number parses to nothing.
     assert contact_time_zones("+80012345678", None, SHANGHAI) == (SHANGHAI,)
