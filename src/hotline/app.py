@@ -100,6 +100,7 @@ class Node:
             secure_cookies=settings.http.tls,
             recordings_dir=settings.data_dir / "recordings",
             passwords=Passwords(sip_realm=settings.sip.realm),
+            dialer=settings.modules.dialer,
         )
         api = create_api(self.context)
         if settings.demo:

@@ -18,6 +18,7 @@ from hotline.api.metrics import ApiCollector
 from hotline.api.routes import (
     auth,
     backup,
+    campaigns,
     events,
     history,
     ivr,
@@ -71,5 +72,7 @@ def create_api(context: ApiContext) -> FastAPI:
     v1.include_router(live.router)
     v1.include_router(live_calls.router)
     v1.include_router(stats.router)
+    if context.dialer:  # an optional module (settings.modules.dialer)
+        v1.include_router(campaigns.router)
     api.include_router(v1)
     return api

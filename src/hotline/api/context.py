@@ -37,6 +37,9 @@ class ApiContext:
     #: The live contact centre (agent states, call controls, wallboard); None on a node
     #: without telephony, whose live endpoints then answer 503.
     operations: LiveOperations | None = None
+    #: ``settings.modules.dialer``: outbound campaigns and do-not-call lists are served
+    #: (switched off, their routes are not mounted at all).
+    dialer: bool = True
     #: Extra readiness checks by name (SIP transports, media workers), added by the root.
     readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     registry: CollectorRegistry = field(

@@ -39,6 +39,8 @@ class Permission(enum.StrEnum):
     AGENT_STATE = "agent:state"  # log in/out, ready, break (agents: their own)
     CALLS_CONTROL = "calls:control"  # hold, resume, transfer, hang up (agents: their own)
     CALLS_SUPERVISE = "calls:supervise"  # listen, whisper, barge (supervisors, admins)
+    CAMPAIGNS_READ = "campaigns:read"  # outbound campaigns, contacts, attempts, do-not-call
+    CAMPAIGNS_WRITE = "campaigns:write"  # edit, start/pause/stop, import lists, add to DNC
 
 
 P = Permission
@@ -62,6 +64,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AGENT_STATE,
             P.CALLS_CONTROL,
             P.CALLS_SUPERVISE,
+            P.CAMPAIGNS_READ,
+            P.CAMPAIGNS_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -88,6 +92,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EVENTS,
             P.TOKENS,
             P.LIVE_READ,
+            P.CAMPAIGNS_READ,
         }
     ),
 }

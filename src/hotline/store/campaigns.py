@@ -406,6 +406,36 @@ class CampaignRepository:
             )
         return added, [number for number in wanted if number in present]
 
+    async def do_not_call_entries(
+        self, campaign_id: int | None, numbers: Sequence[str]
+    ) -> list[DoNotCallEntry]:
+        """The entries of one list for ``numbers``, in their order."""
+        found: dict[str, DoNotCallEntry] = {}
+        for start in range(0, len(numbers), _BATCH):
+            query = select(DoNotCallEntry).where(
+                _dnc_list(campaign_id), DoNotCallEntry.number.in_(numbers[start : start + _BATCH])
+            )
+            found.update((e.number, e) for e in (await self.session.execute(query)).scalars())
+        return [found[number] for number in numbers if number in found]
+
+    async def apply_do_not_call(self, campaign_id: int) -> int:
+        """Pending contacts of the campaign whose primary number is on its list or the
+        global one become ``do_not_call`` (after an import); returns how many."""
+        listed = select(DoNotCallEntry.number).where(
+            or_(DoNotCallEntry.campaign_id.is_(None), DoNotCallEntry.campaign_id == campaign_id)
+        )
+        result = await self.session.execute(
+            update(CampaignContact)
+            .where(
+                CampaignContact.campaign_id == campaign_id,
+                CampaignContact.status == "pending",
+                CampaignContact.primary_phone.in_(listed),
+            )
+            .values(status="do_not_call")
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def do_not_call_entry(self, entry_id: int) -> DoNotCallEntry | None:
         return await self.session.get(DoNotCallEntry, entry_id)
 

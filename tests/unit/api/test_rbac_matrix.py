@@ -25,6 +25,7 @@ RECORDINGS = frozenset({"admin", "supervisor", "qa", "auditor"})
 LIVE_READ = frozenset({"admin", "supervisor", "agent", "auditor"})
 LIVE_ACT = frozenset({"admin", "supervisor", "agent"})
 SUPERVISE = frozenset({"admin", "supervisor"})
+CAMPAIGNS_READ = frozenset({"admin", "supervisor", "auditor"})
 
 _counter = itertools.count(1)
 Payload = Callable[[World, int], Awaitable[dict[str, Any]]]
@@ -133,9 +134,39 @@ PERMISSIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
+#: Campaigns are addressed by name: ``{name}`` in a path is the fresh campaign's.
+_campaign_names: dict[int, str] = {}
+
+
+async def _campaign(world: World, n: int) -> int:
+    name = f"campaign-{n}"
+    response = await world.clients["admin"].post(
+        "/api/v1/campaigns",
+        json={"name": name, "department_id": world.ids["dept_A"], "queue_id": world.ids["queue_A"]},
+    )
+    assert response.status_code == 201, response.text
+    campaign_id: int = response.json()["id"]
+    _campaign_names[campaign_id] = name
+    return campaign_id
+
+
+async def _do_not_call_entry(world: World, n: int, campaign: bool) -> int:
+    path = "/api/v1/do-not-call"
+    if campaign:
+        path = f"/api/v1/campaigns/{_campaign_names[await _campaign(world, n)]}/do-not-call"
+    response = await world.clients["admin"].post(path, json={"number": f"+86138{n:08d}"})
+    assert response.status_code == 200, response.text
+    entry_id: int = response.json()["added"][0]["id"]
+    return entry_id
+
+
 async def fresh(world: World, resource: str) -> int:
     if resource == "recording":  # written by the node, not through the API
         return world.ids["recording_A"]
+    if resource == "campaigns":
+        return await _campaign(world, next(_counter))
+    if resource in ("dnc-global", "dnc-campaign"):
+        return await _do_not_call_entry(world, next(_counter), resource == "dnc-campaign")
     payload = await CREATE[resource](world, next(_counter))
     response = await world.clients["admin"].post(f"/api/v1/{resource}", json=payload)
     assert response.status_code == 201, response.text
@@ -153,9 +184,103 @@ class Case:
     body: Payload | None = None
     #: Run as admin on the fresh item first (a pilot to end or promote).
     setup: Callable[[World, int], Awaitable[None]] | None = None
+    #: The body is multipart form fields and files (``{"data": …, "files": …}``), not JSON.
+    multipart: bool = False
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+async def _start_campaign(world: World, campaign_id: int) -> None:
+    name = _campaign_names[campaign_id]
+    response = await world.clients["admin"].post(f"/api/v1/campaigns/{name}/start")
+    assert response.status_code == 200, response.text
+
+
+CONTACT_LIST = b"name,mobile\nLi Lei,13800138000\n"
+
+
+def _list_upload(mapping: bool) -> Payload:
+    async def payload(world: World, n: int) -> dict[str, Any]:
+        form: dict[str, Any] = {"files": {"file": ("list.csv", CONTACT_LIST, "text/csv")}}
+        if mapping:
+            form["data"] = {"mapping": '{"phone": ["mobile"], "name": "name"}'}
+        return form
+
+    return payload
+
+
+def _campaign_cases() -> list[Case]:
+    """campaigns:read for admins, supervisors (their departments) and auditors;
+    campaigns:write for admins and supervisors; a global do-not-call entry is taken off
+    the list by admins only."""
+    base = "/api/v1/campaigns"
+    one = base + "/{name}"
+    cases = [
+        Case("GET", base, CAMPAIGNS_READ),
+        Case(
+            "POST",
+            base,
+            DEPT_WRITE,
+            201,
+            body=simple(
+                lambda w, n: {
+                    "name": f"new-campaign-{n}",
+                    "department_id": w.ids["dept_A"],
+                    "queue_id": w.ids["queue_A"],
+                }
+            ),
+        ),
+        Case("GET", one, CAMPAIGNS_READ, resource="campaigns"),
+        Case(
+            "PATCH",
+            one,
+            DEPT_WRITE,
+            resource="campaigns",
+            body=simple(lambda w, n: {"priority": 3}),
+        ),
+        Case("DELETE", one, DEPT_WRITE, 204, resource="campaigns"),
+        Case("POST", one + "/start", DEPT_WRITE, resource="campaigns"),
+        Case("POST", one + "/pause", DEPT_WRITE, resource="campaigns", setup=_start_campaign),
+        Case("POST", one + "/stop", DEPT_WRITE, resource="campaigns"),
+        Case(
+            "POST",
+            one + "/contacts",
+            DEPT_WRITE,
+            resource="campaigns",
+            body=_list_upload(mapping=True),
+            multipart=True,
+        ),
+        Case(
+            "POST",
+            one + "/contacts/header",
+            DEPT_WRITE,
+            resource="campaigns",
+            body=_list_upload(mapping=False),
+            multipart=True,
+        ),
+        Case("GET", one + "/contacts", CAMPAIGNS_READ, resource="campaigns"),
+        Case("GET", one + "/attempts", CAMPAIGNS_READ, resource="campaigns"),
+        Case("GET", one + "/stats", CAMPAIGNS_READ, resource="campaigns"),
+        Case("GET", one + "/do-not-call", CAMPAIGNS_READ, resource="campaigns"),
+        Case(
+            "POST",
+            one + "/do-not-call",
+            DEPT_WRITE,
+            resource="campaigns",
+            body=simple(lambda w, n: {"number": f"+86139{n:08d}"}),
+        ),
+        Case("GET", "/api/v1/do-not-call", CAMPAIGNS_READ),
+        Case(
+            "POST",
+            "/api/v1/do-not-call",
+            DEPT_WRITE,
+            body=simple(lambda w, n: {"number": f"+86137{n:08d}"}),
+        ),
+        Case("DELETE", "/api/v1/do-not-call/{id}", ADMIN, 204, resource="dnc-global"),
+        Case("DELETE", "/api/v1/do-not-call/{id}", DEPT_WRITE, 204, resource="dnc-campaign"),
+    ]
+    return cases
 
 
 async def _pilot(world: World, flow_id: int) -> None:
@@ -305,6 +430,7 @@ def _cases() -> list[Case]:
         ),
         Case("POST", "/api/v1/live/calls/c-1/supervise/stop", SUPERVISE, 503),
     ]
+    cases += _campaign_cases()
     for resource, (read, write) in PERMISSIONS.items():
         base = f"/api/v1/{resource}"
         cases += [
@@ -341,10 +467,15 @@ async def test_every_endpoint_allows_exactly_its_roles(world: World, clients) ->
             if case.resource is not None:
                 item_id = await fresh(world, case.resource)
                 path = path.replace("{id}", str(item_id))
+                path = path.replace("{name}", _campaign_names.get(item_id, ""))
                 if case.setup is not None:
                     await case.setup(world, item_id)
             body = await case.body(world, next(_counter)) if case.body else None
-            response = await clients[role].request(case.method, path, json=body)
+            if case.multipart:
+                assert body is not None
+                response = await clients[role].request(case.method, path, **body)
+            else:
+                response = await clients[role].request(case.method, path, json=body)
             expected = case.status if role in case.allowed else 403
             if response.status_code != expected:
                 mismatches.append(f"{case} as {role}: {response.status_code} {response.text}")
@@ -359,6 +490,7 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered |= {(m, p.replace("{dept}", "{department_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{recording_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{item_id}", "{entry_id}")) for m, p in covered}
     covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/c-1/", "/{call_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/100/", "/{agent_id}/")) for m, p in covered}
@@ -385,6 +517,6 @@ async def test_anonymous_gets_401_everywhere(world: World, clients) -> None:
             path = case.path
         else:
             path = case.path.replace("{id}", "1")
-        path = path.replace("{dept}", "1")
+        path = path.replace("{dept}", "1").replace("{name}", "campaign-1")
         response = await anonymous.request(case.method, path, json={})
         assert response.status_code == 401, (case, response.text)
