@@ -540,6 +540,8 @@ class Campaign(Base):
     recording_notice: Mapped[str | None] = mapped_column(Text)
     #: Among running campaigns sharing agents, the higher is dialled first.
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    #: Calls a robot campaign keeps going at once (its trunk group's channels permitting).
+    robot_lines: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -638,3 +640,24 @@ class DoNotCallEntry(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: The username who added it (None: the dialler, on a customer's request in a call).
     added_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CampaignLending(Base):
+    """A department's agents lent to a campaign from ``starts_at`` to ``ends_at`` (the low
+    season's sales drive): meanwhile they are members of the campaign's queue at
+    ``member_priority``, after their own queues (member priority 0), so an inbound call
+    still goes to them first and the campaign takes the time between."""
+
+    __tablename__ = "campaign_lendings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    member_priority: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))

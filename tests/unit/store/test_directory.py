@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from hotline.demo.config import (
     demo_survey_flow,
 )
 from hotline.demo.seed import seed_demo_directory
+from hotline.events.bus import EventBus
 from hotline.ivr.catalog import FlowCatalog
 from hotline.services.contact_center import ContactCenter
 from hotline.services.directory.live import LiveDirectory
@@ -25,6 +28,8 @@ from hotline.services.directory.loader import load_directory
 from hotline.services.directory.model import Bootstrap
 from hotline.store.database import Database
 from hotline.store.models import (
+    Campaign,
+    CampaignLending,
     Department,
     IvrFlow,
     IvrFlowPilot,
@@ -35,6 +40,7 @@ from hotline.store.models import (
     TrunkGroupMember,
 )
 from hotline.store.models import InboundRoute as RouteRow
+from hotline.store.types import utcnow
 
 
 async def _seed(database: Database) -> None:
@@ -217,3 +223,91 @@ async def test_pilots_load_with_their_department_and_a_broken_one_is_left_out(
     await live.apply(directory)
     assert catalog.for_call("demo-hotline", "sales").version == 2
     assert catalog.for_call("demo-hotline", "after-sales").version == 1  # the published one
+
+
+async def test_a_department_lent_to_a_campaign_joins_its_queue_for_the_period_only(
+    database: Database,
+) -> None:
+    await _seed(database)
+    now = utcnow()
+    async with database.session() as session:
+        departments = {d.name: d.id for d in (await session.execute(select(Department))).scalars()}
+        queues = {q.name: q.id for q in (await session.execute(select(Queue))).scalars()}
+        campaign = Campaign(
+            name="renewals", department_id=departments["sales"], queue_id=queues["sales"]
+        )
+        session.add(campaign)
+        await session.flush()
+        session.add_all(
+            [
+                # After-sales is lent now, for an hour; complaints later; an old one ended.
+                CampaignLending(
+                    campaign_id=campaign.id,
+                    department_id=departments["after-sales"],
+                    starts_at=now - timedelta(minutes=5),
+                    ends_at=now + timedelta(hours=1),
+                ),
+                CampaignLending(
+                    campaign_id=campaign.id,
+                    department_id=departments["after-sales"],
+                    starts_at=now - timedelta(days=2),
+                    ends_at=now - timedelta(days=1),
+                    member_priority=0,
+                ),
+                CampaignLending(
+                    campaign_id=campaign.id,
+                    department_id=departments["sales"],
+                    starts_at=now + timedelta(minutes=30),
+                    ends_at=now + timedelta(hours=2),
+                ),
+            ]
+        )
+        await session.commit()
+    directory = await load_directory(database)
+    queues_of = {a.agent_id: dict(a.queues) for a in directory.agents}
+    # Lent agents serve the campaign's queue after their own (member priority 1) ...
+    assert queues_of["1002"] == {"after-sales": 0, "sales": 1}
+    assert queues_of["1005"] == {"complaints": 0, "sales": 1}
+    # ... and an agent already a member keeps its own priority.
+    assert queues_of["1001"] == {"sales": 0, "operator": 0}
+    # The directory changes by itself when the next lending starts.
+    assert directory.next_change is not None
+    assert abs(directory.next_change - (now + timedelta(minutes=30)).timestamp()) < 1
+
+
+async def test_the_live_directory_reloads_by_itself_when_a_lending_starts(
+    database: Database,
+) -> None:
+    await _seed(database)
+    async with database.session() as session:
+        departments = {d.name: d.id for d in (await session.execute(select(Department))).scalars()}
+        queues = {q.name: q.id for q in (await session.execute(select(Queue))).scalars()}
+        campaign = Campaign(
+            name="renewals", department_id=departments["sales"], queue_id=queues["sales"]
+        )
+        session.add(campaign)
+        await session.flush()
+        session.add(
+            CampaignLending(
+                campaign_id=campaign.id,
+                department_id=departments["after-sales"],
+                starts_at=utcnow() + timedelta(seconds=0.5),
+                ends_at=utcnow() + timedelta(hours=1),
+            )
+        )
+        await session.commit()
+    center = ContactCenter(Acd(), InboundRouter([], {}, PLAN))
+    live = LiveDirectory(
+        database, center, FlowCatalog(), list, PLAN, bus=EventBus(), settle_seconds=0.01
+    )
+    await live.reload()
+    assert "sales" not in center.acd.agent_profile("1002").queues
+    live.start()
+    try:
+        for _ in range(100):  # no store change: the lending's start alone reloads
+            if "sales" in center.acd.agent_profile("1002").queues:
+                break
+            await asyncio.sleep(0.05)
+        assert center.acd.agent_profile("1002").queues == {"after-sales": 0, "sales": 1}
+    finally:
+        await live.stop()

@@ -10,7 +10,8 @@ not keep a node from taking the rest of its calls.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,6 +57,11 @@ class StoredRows:
     flow_versions: Mapping[tuple[int, int], dict[str, Any]]
     pilots: Sequence[m.IvrFlowPilot]
     routes: Sequence[m.InboundRoute]
+    #: Lendings of agents to campaigns not over yet, and each lending campaign's queue id.
+    lendings: Sequence[m.CampaignLending] = ()
+    campaign_queues: Mapping[int, int] = field(default_factory=dict)
+    #: When the rows were read: which lendings hold now.
+    read_at: datetime | None = None
 
 
 def build_directory(stored: StoredRows, bootstrap: Bootstrap) -> Directory:
@@ -64,7 +70,8 @@ def build_directory(stored: StoredRows, bootstrap: Bootstrap) -> Directory:
     builder = _Builder(stored.departments, stored.skills)
     queues = builder.queues(stored.queues)
     queue_names = {row.id: row.name for row in stored.queues}
-    agents = builder.agents(stored.agents, stored.users, queue_names)
+    lent, next_change = _lent_queues(stored, queue_names)
+    agents = builder.agents(stored.agents, stored.users, queue_names, lent)
     calendars = builder.calendars(stored.business_hours)
     flows = builder.flows(stored.flows, stored.flow_versions)
     loaded_flows = {flow.name for flow in flows}
@@ -111,7 +118,32 @@ def build_directory(stored: StoredRows, bootstrap: Bootstrap) -> Directory:
         survey_flows={q: f for q, f in survey_flows.items() if f in loaded_flows},
         problems=tuple(builder.problems),
         pilots=tuple(pilots),
+        next_change=next_change,
     )
+
+
+def _lent_queues(
+    stored: StoredRows, queue_names: Mapping[int, str]
+) -> tuple[dict[int, dict[str, int]], float | None]:
+    """Department id -> {campaign queue: member priority} for the lendings holding when the
+    rows were read, and when the next one starts or ends."""
+    lent: dict[int, dict[str, int]] = {}
+    boundaries: list[datetime] = []
+    now = stored.read_at
+    if now is None:
+        return lent, None
+    for lending in stored.lendings:
+        if lending.ends_at <= now:
+            continue
+        if lending.starts_at > now:
+            boundaries.append(lending.starts_at)
+            continue
+        boundaries.append(lending.ends_at)
+        queue = queue_names.get(stored.campaign_queues.get(lending.campaign_id, -1))
+        if queue is not None:
+            queues = lent.setdefault(lending.department_id, {})
+            queues[queue] = min(queues.get(queue, lending.member_priority), lending.member_priority)
+    return lent, min(boundaries).timestamp() if boundaries else None
 
 
 class _Builder:
@@ -178,7 +210,10 @@ class _Builder:
         rows: Iterable[m.Agent],
         users: Mapping[int, m.User],
         queue_names: Mapping[int, str],
+        lent: Mapping[int, Mapping[str, int]],
     ) -> list[AgentProfile]:
+        """Agents as the ACD takes them; an agent of a department lent to a campaign is
+        also a member of the campaign's queue, after its own queues (unless it is one)."""
         out: list[AgentProfile] = []
         for row in rows:
             user = users.get(row.user_id)
@@ -195,9 +230,12 @@ class _Builder:
                             if s.skill_id in self.skills
                         },
                         queues={
-                            queue_names[q.queue_id]: q.priority
-                            for q in row.queues
-                            if q.queue_id in queue_names
+                            **lent.get(row.department_id, {}),
+                            **{
+                                queue_names[q.queue_id]: q.priority
+                                for q in row.queues
+                                if q.queue_id in queue_names
+                            },
                         },
                     )
                 )

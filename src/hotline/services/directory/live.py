@@ -153,7 +153,14 @@ class LiveDirectory:
     async def _follow(self, subscription: Subscription[ConfigurationChanged]) -> None:
         try:
             while True:
-                await subscription.get()
+                change = self.loaded.next_change if self.loaded is not None else None
+                try:
+                    # A lending of agents starting or ending changes the directory by
+                    # itself: read it again then, as if the store had changed.
+                    wait = None if change is None else max(0.0, change - time.time())
+                    await asyncio.wait_for(subscription.get(), wait)
+                except TimeoutError:
+                    pass
                 # An import or an admin's form changes several rows at once: wait until
                 # they settle, then read the whole directory once.
                 await asyncio.sleep(self.settle_seconds)

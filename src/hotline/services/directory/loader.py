@@ -17,6 +17,7 @@ from hotline.services.directory.builder import StoredRows, build_directory
 from hotline.services.directory.model import Bootstrap, Directory
 from hotline.store import models as m
 from hotline.store.database import Database
+from hotline.store.types import utcnow
 
 
 async def load_directory(database: Database, bootstrap: Bootstrap | None = None) -> Directory:
@@ -54,6 +55,28 @@ async def read_rows(database: Database) -> StoredRows:
             if row is not None:
                 versions[(flow_id, version)] = row.definition
         route_rows = await rows(m.InboundRoute)
+        read_at = utcnow()
+        lendings = (
+            (
+                await session.execute(
+                    select(m.CampaignLending)
+                    .where(m.CampaignLending.ends_at > read_at)
+                    .order_by(m.CampaignLending.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        campaign_queues: dict[int, int] = {
+            campaign_id: queue_id
+            for campaign_id, queue_id in await session.execute(
+                select(m.Campaign.id, m.Campaign.queue_id).where(
+                    m.Campaign.id.in_({lending.campaign_id for lending in lendings}),
+                    m.Campaign.queue_id.is_not(None),
+                )
+            )
+            if queue_id is not None
+        }
     return StoredRows(
         departments=departments,
         skills=skills,
@@ -67,4 +90,7 @@ async def read_rows(database: Database) -> StoredRows:
         flow_versions=versions,
         pilots=pilot_rows,
         routes=route_rows,
+        lendings=lendings,
+        campaign_queues=campaign_queues,
+        read_at=read_at,
     )

@@ -41,6 +41,9 @@ class Directory:
     trunk_groups: tuple[TrunkGroupConfig, ...] = ()
     #: Departments piloting another version of a flow than the published one.
     pilots: tuple[FlowPilot, ...] = ()
+    #: When this directory changes by itself (Unix time): the next start or end of a
+    #: lending of agents to a campaign. None: not before the store changes.
+    next_change: float | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("abandon_message", sa.Text(), nullable=True),
         sa.Column("recording_notice", sa.Text(), nullable=True),
         sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("robot_lines", sa.Integer(), nullable=False, server_default="10"),
         sa.Column("created_at", _when(), nullable=False),
         sa.Column("updated_at", _when(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -165,8 +166,43 @@ def upgrade() -> None:
         postgresql_where=sa.text("campaign_id IS NULL"),
     )
 
+    # Agents of a department lent to a campaign for a period (blended agents).
+    op.create_table(
+        "campaign_lendings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("starts_at", _when(), nullable=False),
+        sa.Column("ends_at", _when(), nullable=False),
+        sa.Column("member_priority", sa.Integer(), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_campaign_lendings_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["departments.id"],
+            name=op.f("fk_campaign_lendings_department_id_departments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_lendings")),
+    )
+    op.create_index(
+        op.f("ix_campaign_lendings_campaign_id"),
+        "campaign_lendings",
+        ["campaign_id"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_campaign_lendings_campaign_id"), table_name="campaign_lendings")
+    op.drop_table("campaign_lendings")
     op.drop_index("uq_do_not_call_global_number", table_name="do_not_call")
     op.drop_index(op.f("ix_do_not_call_campaign_id"), table_name="do_not_call")
     op.drop_table("do_not_call")
