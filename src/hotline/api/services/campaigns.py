@@ -42,7 +42,7 @@ from hotline.dialer.contact_lists import (
     header_of,
     read_contact_list,
 )
-from hotline.dialer.numbers import InvalidNumberError, normalize_number
+from hotline.dialer.numbers import InvalidNumberError, check_region, normalize_number
 from hotline.dialer.retry_rules import RetryRules
 from hotline.store.campaigns import CampaignRepository
 from hotline.store.models import Campaign, DoNotCallEntry, IvrFlow, Queue
@@ -60,8 +60,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "pause": (frozenset({"running"}), "paused"),
     "stop": (frozenset({"draft", "running", "paused", "completed"}), "stopped"),
 }
-#: A known-good number: normalising it fails only when the region is unknown.
-_PROBE_NUMBER = "+8613800138000"
 
 
 @dataclass(frozen=True)
@@ -438,9 +436,7 @@ def _known_zone(name: str) -> bool:
 
 def _known_region(region: str) -> bool:
     try:
-        normalize_number(_PROBE_NUMBER, region)
-    except InvalidNumberError:
-        return True  # the region is known (and the probe, with its country code, valid)
+        check_region(region)
     except ValueError:
         return False
     return True
