@@ -65,8 +65,6 @@ from hotline.store.models import Campaign, CampaignAttempt, CampaignContact, Dep
 
 log = logging.getLogger(__name__)
 
-#: Calls a robot campaign keeps going at once (a column of its own is a follow-up).
-ROBOT_LINES = 10
 #: How many due contacts are read per wanted call: some are outside their calling hours
 #: or on a do-not-call list.
 CANDIDATES_PER_CALL = 4
@@ -351,7 +349,7 @@ class CampaignDialler:
                 mode=row.mode,
                 pacing=pacing,
                 retry_rules=rules,
-                robot_lines=ROBOT_LINES if robot else 0,
+                robot_lines=row.robot_lines if robot else 0,
                 detects_machines=row.amd_enabled,
             )
             if running is not None:  # mode changed: the calls in progress stay followed
@@ -359,6 +357,7 @@ class CampaignDialler:
         else:
             live = running.live
             live.retry_rules = rules
+            live.robot_lines = row.robot_lines if robot else 0
             live.detects_machines = row.amd_enabled
         new_members = members - live.members
         live.members = members

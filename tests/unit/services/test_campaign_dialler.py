@@ -327,3 +327,20 @@ async def test_a_machine_gets_the_message_and_is_retried_as_a_machine(database: 
     )
     contact = (await r.contacts())[PHONES[0]]
     assert (contact.status, contact.last_outcome) == ("pending", "machine")
+
+
+async def test_a_robot_campaign_keeps_its_lines_busy_with_its_flow_and_no_agent(
+    database: Database,
+) -> None:
+    r = await rig(database, PHONES, ready=(), mode="robot", flow="reminder", robot_lines=2)
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    assert r.port.placed == list(PHONES[:2])
+    cc = r.port.center
+    await r.at(T0 + 4, cc.leg_answered(T0 + 4, "k1", r.port.dial_of("k1").leg_id))
+    start = next(c for c in r.port.commands if isinstance(c, control.StartIvr))
+    assert start.flow == "reminder"
+    await r.at(T0 + 30, cc.ivr_hung_up(T0 + 30, "k1"))
+    assert (await r.attempts())[0].outcome == "answered"
+    await r.dialler.pace(T0 + 31)
+    assert r.port.placed == list(PHONES)
