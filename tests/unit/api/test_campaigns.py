@@ -135,6 +135,11 @@ async def test_a_robot_campaign_runs_a_flow_without_a_queue(world: World, client
     assert flow.status_code == 201, flow.text
     created = await create(world, admin, mode="robot", queue_id=None, flow="survey")
     assert (created["mode"], created["flow"], created["queue_id"]) == ("robot", "survey", None)
+    assert created["robot_lines"] == 10
+    changed = await admin.patch(f"{BASE}/survey-campaign", json={"robot_lines": 30})
+    assert changed.status_code == 404  # by name: the campaign is "renewals"
+    changed = await admin.patch(f"{BASE}/renewals", json={"robot_lines": 30})
+    assert changed.json()["robot_lines"] == 30
 
 
 async def test_status_transitions(world: World, clients) -> None:

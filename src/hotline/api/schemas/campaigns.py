@@ -71,6 +71,9 @@ class CampaignCreate(Body):
         default=None, description="played to the customer before the agent"
     )
     priority: int = Field(default=0, ge=-1000, le=1000)
+    robot_lines: int = Field(
+        default=10, ge=1, le=1000, description="calls a robot campaign keeps going at once"
+    )
 
 
 CampaignUpdate = update_model(CampaignCreate)
@@ -98,6 +101,7 @@ class CampaignRead(ReadModel):
     abandon_message: str | None
     recording_notice: str | None
     priority: int
+    robot_lines: int
     created_at: datetime
     updated_at: datetime
 
