@@ -27,7 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotline.acd.states import AgentState
-from hotline.dialer.pacing import CampaignState, PacingConfig, PacingPolicy, create_policy
+from hotline.dialer.pacing import (
+    AgentPhase,
+    CampaignState,
+    PacingConfig,
+    PacingPolicy,
+    create_policy,
+)
 from hotline.dialer.retry_rules import NextStep, Outcome, RetryRules, after_attempt
 
 BUSY_STATUSES = frozenset({486, 600, 603})
@@ -67,6 +73,29 @@ class Attempt:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveFigures:
+    """What a supervisor watches on a running campaign (the live view, the API)."""
+
+    agents_logged_in: int
+    agents_ready: int
+    agents_talking: int
+    agents_wrapping: int
+    ringing: int  # dialled, not answered yet
+    waiting: int  # answered, no agent yet (for at most 2 s)
+    dialled: int
+    answered: int
+    connected: int
+    abandoned: int
+    abandon_rate: float  # abandoned / answered, over the campaign since the node started
+    abandon_target: float
+    #: Calls in flight per agent the campaign dials for: the pacing's level now.
+    calls_per_agent: float
+    #: Talk time / logged-in time of the campaign's agents since the node started.
+    occupancy: float
+    carrier_pressure: int  # carrier refusals still slowing the pace
+
+
+@dataclass(frozen=True, slots=True)
 class FinishedAttempt:
     attempt: Attempt
     outcome: Outcome
@@ -102,6 +131,10 @@ class LiveCampaign:
         self.policy: PacingPolicy | None = None if mode == "robot" else create_policy(mode)
         self.attempts: dict[str, Attempt] = {}
         self._logged_in: set[str] = set()
+        # For occupancy: each logged-in agent's state and since when, and the totals.
+        self._agent_since: dict[str, tuple[AgentState, float]] = {}
+        self._logged_seconds = 0.0
+        self._talk_seconds = 0.0
 
     # ---- agents ----------------------------------------------------------------------------
 
@@ -111,6 +144,7 @@ class LiveCampaign:
         not dial for an agent that is about to take another call."""
         if agent_id not in self.members:
             return
+        self._account(agent_id, state, now)
         pacing = self.state
         if state is AgentState.LOGGED_OUT:
             if agent_id in self._logged_in:
@@ -126,6 +160,45 @@ class LiveCampaign:
             pacing.agent_wrapping(agent_id, now)
         else:
             pacing.agent_paused(agent_id, now)
+
+    def _account(self, agent_id: str, state: AgentState, now: float) -> None:
+        previous = self._agent_since.pop(agent_id, None)
+        if previous is not None:
+            self._add_time(previous[0], now - previous[1])
+        if state is not AgentState.LOGGED_OUT:
+            self._agent_since[agent_id] = (state, now)
+
+    def _add_time(self, state: AgentState, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self._logged_seconds += seconds
+        if state is AgentState.ON_CALL:
+            self._talk_seconds += seconds
+
+    def figures(self, now: float) -> LiveFigures:
+        state = self.state
+        logged, talk = self._logged_seconds, self._talk_seconds
+        for agent_state, since in self._agent_since.values():
+            logged += max(0.0, now - since)
+            if agent_state is AgentState.ON_CALL:
+                talk += max(0.0, now - since)
+        active = state.active_agents
+        return LiveFigures(
+            agents_logged_in=state.logged_in,
+            agents_ready=state.count(AgentPhase.READY),
+            agents_talking=state.count(AgentPhase.TALKING),
+            agents_wrapping=state.count(AgentPhase.WRAP_UP),
+            ringing=state.ringing,
+            waiting=state.waiting,
+            dialled=state.dialled,
+            answered=state.answered,
+            connected=state.connected,
+            abandoned=state.abandoned,
+            abandon_rate=state.abandon_rate,
+            abandon_target=state.config.abandon_target,
+            calls_per_agent=(state.ringing + state.waiting) / active if active else 0.0,
+            occupancy=talk / logged if logged > 0 else 0.0,
+            carrier_pressure=state.carrier_pressure(now),
+        )
 
     # ---- pacing ----------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,7 +52,7 @@ from hotline.dialer.calling_hours import (
 )
 from hotline.dialer.do_not_call import DoNotCall
 from hotline.dialer.hopper import ContactState, pick_contacts
-from hotline.dialer.live_campaign import FinishedAttempt, LiveCampaign
+from hotline.dialer.live_campaign import FinishedAttempt, LiveCampaign, LiveFigures
 from hotline.dialer.pacing import PacingConfig
 from hotline.dialer.retry_rules import RetryRules
 from hotline.events import Event
@@ -65,6 +65,10 @@ from hotline.store.models import Campaign, CampaignAttempt, CampaignContact, Dep
 
 log = logging.getLogger(__name__)
 
+#: How long a contact shown to a preview agent stays theirs without a dial or a skip.
+PREVIEW_HOLD_SECONDS = 300.0
+#: A contact skipped by a preview agent is due again this much later.
+PREVIEW_SKIP_SECONDS = 900.0
 #: How many due contacts are read per wanted call: some are outside their calling hours
 #: or on a do-not-call list.
 CANDIDATES_PER_CALL = 4
@@ -87,6 +91,10 @@ class CampaignDialPort(Protocol):
         machine_flow: str | None = None,
     ) -> str: ...
 
+    def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
+        """A click-to-call for ``agent`` (the preview mode's dial)."""
+        ...
+
 
 def _when(now: float) -> datetime:
     return datetime.fromtimestamp(now, UTC)
@@ -98,6 +106,22 @@ def _epoch(value: datetime | None) -> float | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.timestamp()
+
+
+@dataclass(frozen=True)
+class PreviewCard:
+    """A contact shown to a preview agent: what the desktop's card shows."""
+
+    campaign: str
+    campaign_id: int
+    contact_id: int
+    name: str
+    number: str  # the number a dial calls
+    phones: tuple[str, ...]
+    data: dict[str, Any]
+    attempts: int
+    last_outcome: str | None
+    reserved_at: float
 
 
 @dataclass
@@ -115,6 +139,7 @@ class _Running:
     detect_machine: bool
     machine_flow: str | None
     hours: CallingHours
+    priority: int
     default_region: str
     default_zone: str
     dialling: bool  # False once paused or stopped: no new call, the calls in progress end
@@ -146,6 +171,7 @@ class CampaignDialler:
         self.campaigns: dict[int, _Running] = {}
         self._calls: dict[str, int] = {}  # call id -> campaign id
         self._seen: set[int] = set()  # campaigns whose stale "dialling" contacts were reset
+        self._previews: dict[str, PreviewCard] = {}  # agent -> the contact shown to them
         self._subscription: Subscription[Event] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -375,6 +401,7 @@ class CampaignDialler:
             detect_machine=row.amd_enabled,
             machine_flow=machine_flow,
             hours=hours or DEFAULT_CALLING_HOURS,
+            priority=row.priority,
             default_region=row.default_region,
             default_zone=row.default_time_zone,
             dialling=True,
@@ -383,41 +410,46 @@ class CampaignDialler:
     # ---- dialling ----------------------------------------------------------------------------
 
     async def pace(self, now: float) -> None:
-        for running in list(self.campaigns.values()):
+        await self._expire_previews(now)
+        for running in sorted(self.campaigns.values(), key=lambda r: -r.priority):
             if not running.dialling:
                 continue
             wanted = running.live.calls_to_place(now)
             if wanted > 0:
                 await self._dial(running, wanted, now)
 
+    async def _pick(
+        self, repo: CampaignRepository, running: _Running, wanted: int, now: float
+    ) -> list[tuple[CampaignContact, str]]:
+        """Up to ``wanted`` due contacts callable now, with the number to dial each on;
+        those on a do-not-call list are marked so, those outside their calling hours are
+        put off until their hours open (so the due set stays the contacts to call)."""
+        live = running.live
+        rows = await repo.candidates(live.campaign_id, _when(now), wanted * CANDIDATES_PER_CALL)
+        global_dnc, campaign_dnc = await repo.do_not_call_numbers(live.campaign_id)
+        by_id = {row.id: row for row in rows}
+        states = [self._state(running, row) for row in rows]
+        picks, skips = pick_contacts(
+            states, wanted, now, running.hours, DoNotCall(global_dnc, campaign_dnc)
+        )
+        for skip in skips:
+            await repo.mark(skip.contact_id, status="do_not_call", last_outcome="do_not_call")
+        picked = {pick.contact_id for pick in picks} | {skip.contact_id for skip in skips}
+        for state in states:
+            if state.contact_id not in picked and not callable_at(running.hours, state.zones, now):
+                opens = next_callable(running.hours, state.zones, now)
+                later = opens if opens is not None else now + 86400.0
+                await repo.mark(state.contact_id, status="pending", next_attempt_at=_when(later))
+        return [(by_id[pick.contact_id], pick.number) for pick in picks]
+
     async def _dial(self, running: _Running, wanted: int, now: float) -> None:
         live = running.live
         async with self.database.session() as session:
             repo = CampaignRepository(session)
-            rows = await repo.candidates(live.campaign_id, _when(now), wanted * CANDIDATES_PER_CALL)
-            global_dnc, campaign_dnc = await repo.do_not_call_numbers(live.campaign_id)
-            by_id = {row.id: row for row in rows}
-            states = [self._state(running, row) for row in rows]
-            picks, skips = pick_contacts(
-                states, wanted, now, running.hours, DoNotCall(global_dnc, campaign_dnc)
-            )
-            for skip in skips:
-                await repo.mark(skip.contact_id, status="do_not_call", last_outcome="do_not_call")
-            picked = {pick.contact_id for pick in picks} | {skip.contact_id for skip in skips}
-            for state in states:  # outside its hours now: out of the due set until they open
-                if state.contact_id not in picked and not callable_at(
-                    running.hours, state.zones, now
-                ):
-                    opens = next_callable(running.hours, state.zones, now)
-                    later = opens if opens is not None else now + 86400.0
-                    await repo.mark(
-                        state.contact_id, status="pending", next_attempt_at=_when(later)
-                    )
-            for pick in picks:
-                contact = by_id[pick.contact_id]
+            for contact, number in await self._pick(repo, running, wanted, now):
                 try:
                     call_id = self.telephony.dial_campaign(
-                        pick.number,
+                        number,
                         running.destination,
                         group=running.group,
                         caller_id=running.caller_id,
@@ -435,19 +467,119 @@ class CampaignDialler:
                         extra={"campaign": running.name, "contact": contact.id},
                     )
                     break  # the trunks are the problem: the next tick tries again, slower
-                live.dialled(call_id, contact.id, pick.number, contact.attempts, now)
-                self._calls[call_id] = live.campaign_id
-                await repo.mark(contact.id, status="dialling")
-                await repo.add_attempt(
-                    CampaignAttempt(
-                        campaign_id=live.campaign_id,
-                        contact_id=contact.id,
-                        call_id=call_id,
-                        number=pick.number,
-                        started_at=_when(now),
-                    )
-                )
+                await self._placed(repo, running, contact, number, call_id, now)
             await session.commit()
+
+    async def _placed(
+        self,
+        repo: CampaignRepository,
+        running: _Running,
+        contact: CampaignContact,
+        number: str,
+        call_id: str,
+        now: float,
+    ) -> None:
+        live = running.live
+        live.dialled(call_id, contact.id, number, contact.attempts, now)
+        self._calls[call_id] = live.campaign_id
+        await repo.mark(contact.id, status="dialling")
+        await repo.add_attempt(
+            CampaignAttempt(
+                campaign_id=live.campaign_id,
+                contact_id=contact.id,
+                call_id=call_id,
+                number=number,
+                started_at=_when(now),
+            )
+        )
+
+    # ---- preview: the agent sees the contact, then dials or skips ----------------------------
+
+    async def preview_next(self, agent: str, now: float) -> PreviewCard | None:
+        """The next contact of a running preview campaign ``agent`` serves, reserved for
+        them (no one else is shown it) until they dial or skip it, or for
+        ``PREVIEW_HOLD_SECONDS``. The contact already reserved for them, if any."""
+        held = self._previews.get(agent)
+        if held is not None:
+            return held
+        for running in sorted(self.campaigns.values(), key=lambda r: -r.priority):
+            live = running.live
+            if live.mode != "preview" or not running.dialling or agent not in live.members:
+                continue
+            async with self.database.session() as session:
+                repo = CampaignRepository(session)
+                picked = await self._pick(repo, running, 1, now)
+                if picked:
+                    contact, number = picked[0]
+                    await repo.mark(contact.id, status="dialling")
+                await session.commit()
+            if picked:
+                card = PreviewCard(
+                    campaign=running.name,
+                    contact_id=contact.id,
+                    name=contact.name,
+                    number=number,
+                    phones=tuple(contact.phones),
+                    data=dict(contact.data),
+                    attempts=contact.attempts,
+                    last_outcome=contact.last_outcome,
+                    reserved_at=now,
+                    campaign_id=live.campaign_id,
+                )
+                self._previews[agent] = card
+                return card
+        return None
+
+    async def preview_dial(self, agent: str, contact_id: int, now: float) -> str:
+        """Dial the contact shown to ``agent`` (a click-to-call: the agent's phone rings
+        first); returns the call id. Raises ``LookupError`` for a contact not shown to
+        them and ``OriginateError`` when it cannot be placed (the contact stays theirs)."""
+        card = self._held(agent, contact_id)
+        running = self.campaigns.get(card.campaign_id)
+        if running is None:
+            raise LookupError(f"campaign {card.campaign} is not running")
+        call_id = self.telephony.originate(agent, card.number, running.group, running.caller_id)
+        del self._previews[agent]
+        async with self.database.session() as session:
+            repo = CampaignRepository(session)
+            contact = await session.get(CampaignContact, contact_id)
+            assert contact is not None
+            await self._placed(repo, running, contact, card.number, call_id, now)
+            await session.commit()
+        return call_id
+
+    async def preview_skip(self, agent: str, contact_id: int, now: float) -> None:
+        """The agent will not call this contact now: it goes back to the list, due again
+        after ``PREVIEW_SKIP_SECONDS`` (so the next agent is not shown it at once)."""
+        self._held(agent, contact_id)
+        del self._previews[agent]
+        await self._release(contact_id, now + PREVIEW_SKIP_SECONDS)
+
+    def _held(self, agent: str, contact_id: int) -> PreviewCard:
+        card = self._previews.get(agent)
+        if card is None or card.contact_id != contact_id:
+            raise LookupError(f"contact {contact_id} is not shown to agent {agent}")
+        return card
+
+    async def _release(self, contact_id: int, due: float) -> None:
+        async with self.database.session() as session:
+            await CampaignRepository(session).mark(
+                contact_id, status="pending", next_attempt_at=_when(due)
+            )
+            await session.commit()
+
+    async def _expire_previews(self, now: float) -> None:
+        for agent, card in list(self._previews.items()):
+            if now - card.reserved_at >= PREVIEW_HOLD_SECONDS:
+                del self._previews[agent]
+                await self._release(card.contact_id, now)
+
+    # ---- what supervisors watch ---------------------------------------------------------------
+
+    def figures(self, campaign_id: int, now: float) -> LiveFigures | None:
+        """The live figures of a campaign this node dials (None: not running here)."""
+        running = self.campaigns.get(campaign_id)
+        return running.live.figures(now) if running is not None else None
 
     def _state(self, running: _Running, row: CampaignContact) -> ContactState:
         phones = tuple(row.phones) or (row.primary_phone,)

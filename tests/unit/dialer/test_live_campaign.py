@@ -215,3 +215,21 @@ def test_hanging_up_during_the_detection_is_a_no_answer_not_an_abandon() -> None
     assert finished is not None
     assert finished.outcome == "no_answer"
     assert live.state.abandoned == 0
+
+
+def test_the_live_figures_show_agents_calls_the_cap_and_occupancy() -> None:
+    live = campaign()  # 1001 and 1002 ready since 0
+    live.dialled("c1", 1, "+8613800138000", 0, 0.0)
+    live.dialled("c2", 2, "+8613800138001", 0, 0.0)
+    live.answered("c1", 5.0)
+    live.agent_changed("1001", AgentState.ON_CALL, 5.0)
+    live.connected("c1", "1001", 5.0)
+    figures = live.figures(15.0)
+    assert (figures.agents_logged_in, figures.agents_ready, figures.agents_talking) == (2, 1, 1)
+    assert (figures.ringing, figures.waiting, figures.dialled, figures.answered) == (1, 0, 2, 1)
+    assert figures.calls_per_agent == 0.5
+    # 1001 talked 10 of its 15 s, 1002 none of its 15 s.
+    assert figures.occupancy == pytest.approx(10 / 30)
+    live.agent_changed("1001", AgentState.LOGGED_OUT, 20.0)
+    assert live.figures(20.0).occupancy == pytest.approx(15 / 40)
+    assert live.figures(20.0).abandon_target == 0.03

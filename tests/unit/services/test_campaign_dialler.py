@@ -69,6 +69,21 @@ class Port:
         self.placed.append(number)
         return call_id
 
+    def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
+        call_id = f"k{len(self.placed) + 1}"
+        self.take(
+            self.center.originate(
+                self.now,
+                call_id=call_id,
+                agent=agent,
+                number=number,
+                group=group,
+                caller_id=caller_id,
+            )
+        )
+        self.placed.append(number)
+        return call_id
+
     def dial_of(self, call_id: str) -> control.DialTrunk:
         return next(
             c
@@ -344,3 +359,62 @@ async def test_a_robot_campaign_keeps_its_lines_busy_with_its_flow_and_no_agent(
     assert (await r.attempts())[0].outcome == "answered"
     await r.dialler.pace(T0 + 31)
     assert r.port.placed == list(PHONES)
+
+
+async def test_preview_shows_one_contact_per_agent_who_dials_or_skips_it(
+    database: Database,
+) -> None:
+    r = await rig(database, PHONES, mode="preview")
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    assert r.port.placed == []  # preview places nothing by itself
+    first = await r.dialler.preview_next("1001", T0)
+    second = await r.dialler.preview_next("1002", T0)
+    assert first is not None
+    assert second is not None
+    assert (first.number, second.number) == PHONES[:2]  # never the same contact twice
+    assert await r.dialler.preview_next("1001", T0 + 1) == first  # still theirs
+    with pytest.raises(LookupError):
+        await r.dialler.preview_dial("1002", first.contact_id, T0 + 2)
+    # 1001 dials: its phone rings first, then the customer (a click-to-call).
+    call_id = await r.dialler.preview_dial("1001", first.contact_id, T0 + 2)
+    cc = r.port.center
+    await r.at(T0 + 2)
+    await r.at(T0 + 3, cc.leg_answered(T0 + 3, call_id, r.port.ring_of(call_id).leg_id))
+    await r.at(T0 + 8, cc.leg_answered(T0 + 8, call_id, r.port.dial_of(call_id).leg_id))
+    await r.at(T0 + 40, cc.leg_hung_up(T0 + 40, call_id, r.port.dial_of(call_id).leg_id))
+    # 1002 skips: the contact is due again later, and nobody is shown it meanwhile.
+    await r.dialler.preview_skip("1002", second.contact_id, T0 + 5)
+    contacts = await r.contacts()
+    assert (contacts[PHONES[0]].status, contacts[PHONES[0]].last_outcome) == ("done", "answered")
+    assert contacts[PHONES[1]].status == "pending"
+    assert contacts[PHONES[1]].next_attempt_at is not None
+    assert contacts[PHONES[1]].next_attempt_at.timestamp() == pytest.approx(T0 + 5 + 900)
+    attempt = (await r.attempts())[0]
+    assert (attempt.call_id, attempt.outcome, attempt.agent) == (call_id, "answered", "1001")
+    third = await r.dialler.preview_next("1002", T0 + 6)
+    assert third is not None
+    assert third.number == PHONES[2]
+
+
+async def test_a_preview_contact_left_alone_goes_back_to_the_list(database: Database) -> None:
+    r = await rig(database, PHONES[:1], mode="preview")
+    await r.dialler.reload(T0)
+    card = await r.dialler.preview_next("1001", T0)
+    assert card is not None
+    assert (await r.contacts())[PHONES[0]].status == "dialling"
+    await r.dialler.pace(T0 + 301)
+    assert (await r.contacts())[PHONES[0]].status == "pending"
+    again = await r.dialler.preview_next("1002", T0 + 302)
+    assert again is not None
+    assert again.contact_id == card.contact_id
+
+
+async def test_the_live_figures_of_a_running_campaign(database: Database) -> None:
+    r = await rig(database, PHONES)
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    figures = r.dialler.figures(r.campaign_id, T0 + 1)
+    assert figures is not None
+    assert (figures.agents_ready, figures.ringing, figures.dialled) == (2, 2, 2)
+    assert r.dialler.figures(999, T0) is None
