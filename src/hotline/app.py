@@ -191,6 +191,7 @@ class Node:
             if settings.modules.dialer
             else None
         )
+        self.context.campaigns = self.dialler
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -18,6 +18,7 @@ from hotline.api.metrics import ApiCollector
 from hotline.api.routes import (
     auth,
     backup,
+    campaign_live,
     campaigns,
     events,
     history,
@@ -74,5 +75,6 @@ def create_api(context: ApiContext) -> FastAPI:
     v1.include_router(stats.router)
     if context.dialer:  # an optional module (settings.modules.dialer)
         v1.include_router(campaigns.router)
+        v1.include_router(campaign_live.router)
     api.include_router(v1)
     return api

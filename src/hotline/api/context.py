@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from hotline.api.security import LoginRateLimiter, Passwords
 from hotline.events.bus import EventBus
+from hotline.services.campaign_dialler import CampaignDialler
 from hotline.services.operations import LiveOperations
 from hotline.store.database import Database
 
@@ -40,6 +41,9 @@ class ApiContext:
     #: ``settings.modules.dialer``: outbound campaigns and do-not-call lists are served
     #: (switched off, their routes are not mounted at all).
     dialer: bool = True
+    #: The node's live dialler (campaign figures, the desktop's preview); None when the
+    #: module is off or the node runs no telephony.
+    campaigns: CampaignDialler | None = None
     #: Extra readiness checks by name (SIP transports, media workers), added by the root.
     readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     registry: CollectorRegistry = field(

@@ -28,9 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hotline.acd import Acd
 from hotline.acd.events import AgentStateChanged
 from hotline.calls.events import (
@@ -61,7 +58,7 @@ from hotline.ivr.catalog import FlowCatalog
 from hotline.services.campaign_flows import CampaignFlows
 from hotline.store.campaigns import CampaignRepository
 from hotline.store.database import Database
-from hotline.store.models import Campaign, CampaignAttempt, CampaignContact, Department, Queue
+from hotline.store.models import Campaign, CampaignAttempt, CampaignContact
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +286,7 @@ class CampaignDialler:
         async with self.database.session() as session:
             repo = CampaignRepository(session)
             rows = await repo.running()
-            names = await self._names(session, rows)
+            names = await repo.queue_and_department_names(rows)
             for row in rows:
                 if row.id not in self._seen:
                     self._seen.add(row.id)
@@ -309,32 +306,6 @@ class CampaignDialler:
                 running.dialling = False
                 if not running.live.attempts:
                     del self.campaigns[campaign_id]
-
-    async def _names(
-        self, session: AsyncSession, rows: list[Campaign]
-    ) -> dict[int, tuple[str | None, str | None]]:
-        """Each campaign's queue and department by name, as the ACD knows them."""
-        queue_ids = {row.queue_id for row in rows if row.queue_id is not None}
-        department_ids = {row.department_id for row in rows}
-        queues = dict(
-            (
-                await session.execute(select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids)))
-            ).all()
-        )
-        departments = dict(
-            (
-                await session.execute(
-                    select(Department.id, Department.name).where(Department.id.in_(department_ids))
-                )
-            ).all()
-        )
-        return {
-            row.id: (
-                queues.get(row.queue_id) if row.queue_id is not None else None,
-                departments.get(row.department_id),
-            )
-            for row in rows
-        }
 
     def _follow(self, row: Campaign, queue: str | None, department: str | None, now: float) -> None:
         """Start following ``row``, or apply its edited settings (the live state stays)."""

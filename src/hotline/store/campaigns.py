@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.store.models import Campaign, CampaignAttempt, CampaignContact, DoNotCallEntry
+from hotline.store.models import (
+    Campaign,
+    CampaignAttempt,
+    CampaignContact,
+    CampaignLending,
+    Department,
+    DoNotCallEntry,
+    Queue,
+)
 from hotline.store.types import utcnow
 
 if TYPE_CHECKING:
@@ -441,6 +449,79 @@ class CampaignRepository:
 
     async def delete_do_not_call(self, entry_id: int) -> None:
         await self.session.execute(delete(DoNotCallEntry).where(DoNotCallEntry.id == entry_id))
+
+    # --- the runner's names, the agent's disposition ----------------------------------
+
+    async def queue_and_department_names(
+        self, campaigns: Sequence[Campaign]
+    ) -> dict[int, tuple[str | None, str | None]]:
+        """Campaign id -> (its queue's name, its department's name), as the ACD names them."""
+        queue_ids = {c.queue_id for c in campaigns if c.queue_id is not None}
+        department_ids = {c.department_id for c in campaigns}
+        queues: dict[int, str] = {
+            queue_id: name
+            for queue_id, name in await self.session.execute(
+                select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))
+            )
+        }
+        departments: dict[int, str] = {
+            department_id: name
+            for department_id, name in await self.session.execute(
+                select(Department.id, Department.name).where(Department.id.in_(department_ids))
+            )
+        }
+        return {
+            c.id: (
+                queues.get(c.queue_id) if c.queue_id is not None else None,
+                departments.get(c.department_id),
+            )
+            for c in campaigns
+        }
+
+    async def attempt_of_call(self, call_id: str) -> tuple[CampaignAttempt, CampaignContact] | None:
+        """The attempt a call was placed for, with its contact (None: not a campaign call)."""
+        query = (
+            select(CampaignAttempt, CampaignContact)
+            .join(CampaignContact, CampaignContact.id == CampaignAttempt.contact_id)
+            .where(CampaignAttempt.call_id == call_id)
+        )
+        row = (await self.session.execute(query)).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def set_disposition(self, call_id: str, code: str) -> bool:
+        """The agent's wrap-up code of a campaign call becomes its attempt's and its
+        contact's disposition; False when the call was not a campaign's."""
+        found = await self.attempt_of_call(call_id)
+        if found is None:
+            return False
+        attempt, contact = found
+        attempt.disposition = code
+        contact.disposition = code
+        await self.session.flush()
+        return True
+
+    # --- lendings of agents ------------------------------------------------------------
+
+    async def lendings(self, campaign_id: int) -> list[CampaignLending]:
+        query = (
+            select(CampaignLending)
+            .where(CampaignLending.campaign_id == campaign_id)
+            .order_by(CampaignLending.starts_at, CampaignLending.id)
+        )
+        return list((await self.session.execute(query)).scalars().all())
+
+    async def add_lending(self, lending: CampaignLending) -> CampaignLending:
+        self.session.add(lending)
+        await self.session.flush()
+        return lending
+
+    async def lending(self, campaign_id: int, lending_id: int) -> CampaignLending | None:
+        lending = await self.session.get(CampaignLending, lending_id)
+        return lending if lending is not None and lending.campaign_id == campaign_id else None
+
+    async def delete_lending(self, lending: CampaignLending) -> None:
+        await self.session.delete(lending)
+        await self.session.flush()
 
     # --- helpers ---------------------------------------------------------------------
 

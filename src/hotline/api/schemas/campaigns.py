@@ -234,3 +234,81 @@ class CampaignStats(Body):
     abandon_rate: float | None = Field(
         description="abandoned / (answered + abandoned) attempts; null before any answer"
     )
+
+
+# ---- lendings of agents, the live view, the preview card -------------------------------------
+
+
+class LendingCreate(Body):
+    """A department's agents serve the campaign's queue from ``starts_at`` to ``ends_at``,
+    after their own queues (member priority 0 comes first: keep 1 so inbound calls win)."""
+
+    department_id: Id
+    starts_at: datetime
+    ends_at: datetime
+    member_priority: int = Field(default=1, ge=0, le=9)
+    note: Reason | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> LendingCreate:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("starts_at and ends_at need a time zone (e.g. Z or +08:00)")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class LendingRead(ReadModel):
+    id: int
+    campaign_id: int
+    department_id: int
+    starts_at: datetime
+    ends_at: datetime
+    member_priority: int
+    note: str | None
+    created_at: datetime
+    created_by: str | None
+
+
+class LiveFiguresRead(ReadModel):
+    """Since this node started dialling the campaign (``/stats`` has its whole life)."""
+
+    agents_logged_in: int
+    agents_ready: int
+    agents_talking: int
+    agents_wrapping: int
+    ringing: int
+    waiting: int
+    dialled: int
+    answered: int
+    connected: int
+    abandoned: int
+    abandon_rate: float
+    abandon_target: float
+    calls_per_agent: float
+    occupancy: float
+    carrier_pressure: int
+
+
+class CampaignLiveRead(ReadModel):
+    campaign: str
+    status: str
+    mode: str
+    #: Whether this node dials the campaign now (its figures are then those below).
+    running_here: bool
+    figures: LiveFiguresRead | None
+
+
+class PreviewCardRead(ReadModel):
+    campaign: str
+    contact_id: int
+    name: str
+    number: str
+    phones: list[str]
+    data: dict[str, Any]
+    attempts: int
+    last_outcome: str | None
+
+
+class PreviewDialled(ReadModel):
+    call_id: str

@@ -179,9 +179,21 @@ class ScreenPopCustomer(BaseModel):
     data: dict[str, Any]
 
 
+class ScreenPopCampaign(BaseModel):
+    """The contact a campaign call (or a preview's dial) was placed for: the outbound
+    banner of the desktop. The wrap-up code the agent picks becomes its disposition."""
+
+    campaign: str
+    contact_id: int
+    name: str
+    data: dict[str, Any]
+    attempts: int
+
+
 class ScreenPop(BaseModel):
     """What an agent sees when a call rings: who calls, their profile, their last contacts
-    with the call's department, and what they told the IVR."""
+    with the call's department, what they told the IVR, and the campaign contact of an
+    outbound campaign call."""
 
     call_id: str
     caller: str
@@ -189,3 +201,4 @@ class ScreenPop(BaseModel):
     customer: ScreenPopCustomer | None
     recent: list[RecentContact]
     ivr: dict[str, str]
+    campaign: ScreenPopCampaign | None = None

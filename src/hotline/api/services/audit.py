@@ -39,6 +39,7 @@ CONFIGURATION = frozenset(
         "business-hours",
         "ivr-flows",
         "wrapup-codes",
+        "campaign-lendings",  # lent agents join a campaign's queue
         "config",
     }
 )

@@ -45,11 +45,19 @@ from hotline.dialer.contact_lists import (
 from hotline.dialer.numbers import InvalidNumberError, check_region, normalize_number
 from hotline.dialer.retry_rules import RetryRules
 from hotline.store.campaigns import CampaignRepository
-from hotline.store.models import Campaign, DoNotCallEntry, IvrFlow, Queue
+from hotline.store.models import (
+    Campaign,
+    CampaignLending,
+    Department,
+    DoNotCallEntry,
+    IvrFlow,
+    Queue,
+)
 from hotline.store.repositories import Repository
 
 RESOURCE = "campaigns"
 DNC_RESOURCE = "do-not-call"
+LENDING_RESOURCE = "campaign-lendings"
 #: Problems listed in an import's answer; the rest are counted.
 MAX_PROBLEMS = 1000
 #: The status changes the API may make: action -> (from these statuses, to this one).
@@ -239,6 +247,47 @@ class CampaignService:
             detail=_jsonable(detail),
             department_id=campaign.department_id,
         )
+
+    # --- lendings of agents ---------------------------------------------------------
+
+    async def lendings(self, name: str) -> Sequence[CampaignLending]:
+        self.principal.require(Permission.CAMPAIGNS_READ)
+        campaign = await self._campaign(name)
+        return await self.repository.lendings(campaign.id)
+
+    async def add_lending(self, name: str, values: dict[str, Any]) -> CampaignLending:
+        """Lend a department's agents to the campaign. The lender's department must be in
+        the caller's scope too: a supervisor cannot borrow another department's agents
+        (an administrator can)."""
+        self.principal.require(Permission.CAMPAIGNS_WRITE)
+        campaign = await self._campaign(name)
+        self.principal.require_department(values["department_id"])
+        if campaign.queue_id is None:
+            raise FieldError(
+                [FieldProblem(("body", "department_id"), "a robot campaign has no agents to lend")]
+            )
+        if await Repository(self.session, Department).get(values["department_id"]) is None:
+            raise FieldError([FieldProblem(("body", "department_id"), "no such department")])
+        lending = CampaignLending(
+            campaign_id=campaign.id, created_by=self.principal.username, **values
+        )
+        await self.repository.add_lending(lending)
+        # A configuration change: the directory reloads and the lent agents join the queue.
+        await self._record("create", campaign, values, resource=LENDING_RESOURCE)
+        await self.session.commit()
+        return lending
+
+    async def delete_lending(self, name: str, lending_id: int) -> None:
+        self.principal.require(Permission.CAMPAIGNS_WRITE)
+        campaign = await self._campaign(name)
+        lending = await self.repository.lending(campaign.id, lending_id)
+        if lending is None:
+            raise NotFoundError(f"campaign {name!r} has no lending {lending_id}")
+        self.principal.require_department(lending.department_id)
+        detail = {"lending": lending_id, "department_id": lending.department_id}
+        await self.repository.delete_lending(lending)
+        await self._record("delete", campaign, detail, resource=LENDING_RESOURCE)
+        await self.session.commit()
 
     # --- contacts --------------------------------------------------------------------
 

@@ -22,12 +22,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.rbac import Principal
-from hotline.api.schemas.live import RecentContact, ScreenPop, ScreenPopCustomer
+from hotline.api.schemas.live import (
+    RecentContact,
+    ScreenPop,
+    ScreenPopCampaign,
+    ScreenPopCustomer,
+)
 from hotline.api.schemas.stats import IntervalCount, IntervalStats
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, InvalidError, NotFoundError
 from hotline.calls.numbers import NumberError, NumberingPlan, normalize
 from hotline.services.operations import CallView
+from hotline.store.campaigns import CampaignRepository
 from hotline.store.models import Agent, Cdr, Department, QueueLogEntry, WrapUpCode
 from hotline.store.repositories import DeskRepository, HistoryRepository, Repository
 from hotline.store.types import utcnow
@@ -100,6 +106,22 @@ class DeskService:
             ),
             recent=[_recent(cdr) for cdr in recent if cdr.call_id != call.call_id],
             ivr=dict(call.attributes),
+            campaign=await self._campaign_contact(call.call_id),
+        )
+
+    async def _campaign_contact(self, call_id: str) -> ScreenPopCampaign | None:
+        repo = CampaignRepository(self.session)
+        found = await repo.attempt_of_call(call_id)
+        if found is None:
+            return None
+        attempt, contact = found
+        campaign = await repo.get(attempt.campaign_id)
+        return ScreenPopCampaign(
+            campaign=campaign.name if campaign is not None else "",
+            contact_id=contact.id,
+            name=contact.name,
+            data=dict(contact.data or {}),
+            attempts=contact.attempts,
         )
 
     # ---- wrap-up -------------------------------------------------------------------------
@@ -123,6 +145,8 @@ class DeskService:
         text = notes.strip() or None
         if not await self.desk.set_wrapup(cdr.id, code, text):
             raise ConflictError(f"call {call_id} is already wrapped up")
+        # A campaign call: the code is also its attempt's and its contact's disposition.
+        await CampaignRepository(self.session).set_disposition(call_id, code)
         await HistoryRepository(self.session).add_queue_log(
             QueueLogEntry(
                 at=utcnow(),
