@@ -49,6 +49,7 @@ from hotline.services.contact_center import ContactCenter
 from hotline.services.directory.live import LiveDirectory
 from hotline.services.directory.model import Bootstrap, Directory
 from hotline.services.metrics import CallQuality, LiveCollector
+from hotline.services.module_switches import ModuleSwitches
 from hotline.services.operations import LiveOperations
 from hotline.services.recording_files import report_files_without_rows
 from hotline.services.telephony.config import TelephonyConfig
@@ -101,6 +102,7 @@ class Node:
             recordings_dir=settings.data_dir / "recordings",
             passwords=Passwords(sip_realm=settings.sip.realm),
             dialer=settings.modules.dialer,
+            modules=settings.modules.model_dump(),
         )
         api = create_api(self.context)
         if settings.demo:
@@ -192,6 +194,9 @@ class Node:
             else None
         )
         self.context.campaigns = self.dialler
+        self.modules = ModuleSwitches(
+            self.database, self.bus, {"dialer": self.dialler} if self.dialler else {}
+        )
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -254,8 +259,7 @@ class Node:
         except SipTransportError as error:
             await self._shutdown()
             raise NodeStartError(str(error)) from None
-        if self.dialler is not None:
-            self.dialler.start()
+        await self.modules.start()
         for transport, (sip_host, sip_port) in sip_addresses.items():
             log.info(
                 "sip listening",
@@ -286,8 +290,7 @@ class Node:
             self._warm_up.cancel()
         await self.directory.stop()
         await self.quality.stop()
-        if self.dialler is not None:
-            await self.dialler.stop()  # before telephony: no new call while calls end
+        await self.modules.stop()  # before telephony: no new campaign call while calls end
         await self.telephony.stop()
         await self.media.close()
         await self.history.stop()  # after telephony: the last calls' CDRs and recordings

@@ -25,6 +25,7 @@ from hotline.api.routes import (
     ivr,
     live,
     live_calls,
+    modules,
     operations,
     recordings,
     stats,
@@ -73,6 +74,7 @@ def create_api(context: ApiContext) -> FastAPI:
     v1.include_router(live.router)
     v1.include_router(live_calls.router)
     v1.include_router(stats.router)
+    v1.include_router(modules.router)
     if context.dialer:  # an optional module (settings.modules.dialer)
         v1.include_router(campaigns.router)
         v1.include_router(campaign_live.router)

@@ -41,6 +41,8 @@ class ApiContext:
     #: ``settings.modules.dialer``: outbound campaigns and do-not-call lists are served
     #: (switched off, their routes are not mounted at all).
     dialer: bool = True
+    #: Every optional module and whether the node's settings have it (``/modules``).
+    modules: dict[str, bool] = field(default_factory=lambda: {"dialer": True})
     #: The node's live dialler (campaign figures, the desktop's preview); None when the
     #: module is off or the node runs no telephony.
     campaigns: CampaignDialler | None = None

@@ -172,7 +172,13 @@ class CampaignDialler:
         self._subscription: Subscription[Event] | None = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
     def start(self) -> None:
+        if self._task is not None:
+            return
         self._subscription = self.bus.subscribe(
             AgentStateChanged,
             CallAnswered,
@@ -187,12 +193,23 @@ class CampaignDialler:
         self._task = asyncio.create_task(self._run(), name="campaign-dialler")
 
     async def stop(self) -> None:
+        """Stop dialling (the module switched off, the node stopping). Calls in progress
+        go on; their attempts stay open in the store and their contacts ``dialling``, reset
+        to pending when the dialler next starts."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
         if self._subscription is not None:
             self._subscription.close()
+            self._subscription = None
+        self.campaigns.clear()
+        self._calls.clear()
+        self._seen.clear()
+        for card in self._previews.values():
+            await self._release(card.contact_id, self.clock())
+        self._previews.clear()
 
     # ---- the loop --------------------------------------------------------------------------
 

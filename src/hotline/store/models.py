@@ -661,3 +661,16 @@ class CampaignLending(Base):
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ModuleSwitch(Base):
+    """An optional module switched off (or back on) from the admin console. No row: the
+    module runs as the node's settings say. Kept in the store so that the switch holds
+    across restarts and for every node sharing the database."""
+
+    __tablename__ = "module_switches"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str | None] = mapped_column(String(64))

@@ -22,11 +22,13 @@ from hotline.store.models import (
     Customer,
     IvrFlowPilot,
     IvrFlowVersion,
+    ModuleSwitch,
     QueueLogEntry,
     Recording,
     User,
     WrapUpCode,
 )
+from hotline.store.types import utcnow
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -335,3 +337,24 @@ class DeskRepository:
             query = query.where(Cdr.agent_id == agent_id)
         rows = (await self.session.execute(query)).all()
         return [(row[0], row[1]) for row in rows]
+
+
+class ModuleRepository:
+    """The admin console's switches of optional modules (``module_switches``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def switches(self) -> dict[str, ModuleSwitch]:
+        rows = (await self.session.execute(select(ModuleSwitch))).scalars().all()
+        return {row.name: row for row in rows}
+
+    async def set(self, name: str, enabled: bool, changed_by: str | None) -> ModuleSwitch:
+        row = await self.session.get(ModuleSwitch, name)
+        if row is None:
+            row = ModuleSwitch(name=name, enabled=enabled, changed_by=changed_by)
+            self.session.add(row)
+        else:
+            row.enabled, row.changed_by, row.changed_at = enabled, changed_by, utcnow()
+        await self.session.flush()
+        return row

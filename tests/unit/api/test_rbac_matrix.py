@@ -440,6 +440,10 @@ def _cases() -> list[Case]:
     )
     cases.append(Case("GET", "/api/v1/stats/intervals?day=2026-05-04", ALL))
     cases.append(Case("GET", "/api/v1/live/trunks", CONFIG_READ, 503))
+    cases.append(Case("GET", "/api/v1/modules", CONFIG_READ))
+    cases.append(
+        Case("PUT", "/api/v1/modules/dialer", ADMIN, body=simple(lambda w, n: {"enabled": True}))
+    )
     cases.append(
         Case(
             "POST",
@@ -542,6 +546,7 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered |= {(m, p.replace("{item_id}", "{entry_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{lending_id}")) for m, p in covered}
     covered |= {(m, p.replace("/1/", "/{contact_id}/")) for m, p in covered}
+    covered |= {(m, p.replace("/modules/dialer", "/modules/{name}")) for m, p in covered}
     covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/c-1/", "/{call_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/100/", "/{agent_id}/")) for m, p in covered}

@@ -40,6 +40,7 @@ CONFIGURATION = frozenset(
         "ivr-flows",
         "wrapup-codes",
         "campaign-lendings",  # lent agents join a campaign's queue
+        "modules",  # a module switched off or on in the console
         "config",
     }
 )
