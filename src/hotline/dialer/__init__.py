@@ -1,6 +1,7 @@
 """The outbound dialer: which contacts to call, and how fast.
 
-Built so far (issue 15) is the pacing core, pure code with an explicit clock:
+Pure code with an explicit clock (issue 15); the live dialler that runs it on the node is
+``hotline.services.campaign_dialler`` (docs/dialer.md):
 
 * :mod:`hotline.dialer.pacing`: a campaign's live state and the pacing policies behind one
   interface (a registry): preview, progressive, and predictive pacing that keeps the
@@ -10,14 +11,13 @@ Built so far (issue 15) is the pacing core, pure code with an explicit clock:
   talk and wrap-up times), with cautious priors and censoring of calls still running;
 * :mod:`hotline.dialer.vicidial_adapt`: VICIdial's ``ADAPT_TAPERED`` loop, the benchmark;
 * :mod:`hotline.dialer.simulation`: a seeded simulation of a campaign under any policy
-  (``hotline dialer simulate``, ``bench/dialer/run``).
-
-Not built yet, and left for the next pieces of the issue: campaigns and their contact lists
-(import, E.164 normalisation, duplicates), calling hours in the contact's time zone, retry
-rules, do-not-call lists, dispositions and per-attempt CDRs, answering-machine detection,
-robot (IVR) campaigns, blended and lent agents, the consoles, and the live path that turns
-``calls_to_place`` into calls on the trunk groups (and carriers' 503s into
-``CampaignState.carrier_rejected``).
+  (``hotline dialer simulate``, ``bench/dialer/run``);
+* contacts: :mod:`~hotline.dialer.contact_lists` (CSV/XLSX import),
+  :mod:`~hotline.dialer.numbers` (E.164), :mod:`~hotline.dialer.calling_hours` (in the
+  contact's zone), :mod:`~hotline.dialer.retry_rules`, :mod:`~hotline.dialer.do_not_call`
+  and :mod:`~hotline.dialer.hopper` (whom to dial next);
+* :mod:`hotline.dialer.live_campaign`: one running campaign's attempts, outcomes and
+  figures, fed the node's events.
 """
 
 # Importing the policies registers them (``pacing.create_policy`` finds them by name).
