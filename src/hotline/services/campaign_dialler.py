@@ -313,7 +313,12 @@ class CampaignDialler:
                             "campaign contacts back to pending after a restart",
                             extra={"campaign": row.name, "contacts": reset},
                         )
+            done = [row for row in rows if await self._completed(repo, row)]
+            for row in done:
+                await repo.set_status(row.id, "completed")
+                log.info("campaign completed: no contact left", extra={"campaign": row.name})
             await session.commit()
+        rows = [row for row in rows if row not in done]
         wanted = {row.id for row in rows}
         for row in rows:
             queue, department = names.get(row.id, (None, None))
@@ -323,6 +328,15 @@ class CampaignDialler:
                 running.dialling = False
                 if not running.live.attempts:
                     del self.campaigns[campaign_id]
+
+    async def _completed(self, repo: CampaignRepository, row: Campaign) -> bool:
+        """No contact left to call (none pending, none dialling) and no call running. A
+        campaign without any contact yet keeps running: its list is being imported."""
+        running = self.campaigns.get(row.id)
+        if running is not None and running.live.attempts:
+            return False
+        counts = await repo.counts(row.id)
+        return sum(counts.values()) > 0 and counts["pending"] == 0 and counts["dialling"] == 0
 
     def _follow(self, row: Campaign, queue: str | None, department: str | None, now: float) -> None:
         """Start following ``row``, or apply its edited settings (the live state stays)."""

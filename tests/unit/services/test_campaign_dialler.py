@@ -419,3 +419,31 @@ async def test_the_live_figures_of_a_running_campaign(database: Database) -> Non
     assert figures is not None
     assert (figures.agents_ready, figures.ringing, figures.dialled) == (2, 2, 2)
     assert r.dialler.figures(999, T0) is None
+
+
+async def test_a_campaign_with_no_contact_left_completes(database: Database) -> None:
+    r = await rig(database, PHONES[:1])
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    await r.dialler.reload(T0 + 1)  # its call is still running
+    cc = r.port.center
+    await r.at(T0 + 5, cc.leg_answered(T0 + 5, "k1", r.port.dial_of("k1").leg_id))
+    await r.at(T0 + 5.5, cc.leg_answered(T0 + 5.5, "k1", r.port.ring_of("k1").leg_id))
+    async with database.session() as session:
+        assert (await session.get(Campaign, r.campaign_id)).status == "running"  # type: ignore[union-attr]
+    await r.at(T0 + 30, cc.leg_hung_up(T0 + 30, "k1", r.port.dial_of("k1").leg_id))
+    await r.dialler.reload(T0 + 31)
+    async with database.session() as session:
+        row = await session.get(Campaign, r.campaign_id)
+        assert row is not None
+        assert row.status == "completed"
+    assert r.campaign_id not in r.dialler.campaigns
+
+
+async def test_a_campaign_without_contacts_yet_keeps_running(database: Database) -> None:
+    r = await rig(database, ())
+    await r.dialler.reload(T0)
+    async with database.session() as session:
+        row = await session.get(Campaign, r.campaign_id)
+        assert row is not None
+        assert row.status == "running"
