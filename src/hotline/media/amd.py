@@ -19,13 +19,17 @@ that plays its greeting late), or a beep. The rules, in the order they are teste
   silence: human (the person waits for us to speak);
 - ``timeout``: ``total_analysis_ms`` without any of these: notsure.
 
-A *word* is voice (10 ms blocks at or above ``silence_threshold_dbfs``) lasting at least
+A *word* is voice (10 ms blocks at or above the threshold) lasting at least
 ``min_word_ms``; shorter bursts (a click, a cough of line noise) count as silence, so they
-neither start a greeting nor break the silence that decides. The threshold is a fixed level
-rather than one learnt from the line's noise because the decision must come within the
-first second of audio, before a noise estimate would be worth anything; -40 dBFS is about
-Asterisk's ``silence_threshold = 256`` (mean absolute sample) and the endpointer's default
-(``media.vad``): 10 dB above comfort noise at -50 dBFS, 10-25 dB below speech through G.711.
+neither start a greeting nor break the silence that decides. The threshold is
+``silence_threshold_dbfs``, -40 dBFS by default: about Asterisk's ``silence_threshold =
+256`` (mean absolute sample) and the endpointer's default (``media.vad``), 10 dB above
+comfort noise at -50 dBFS and 10-25 dB below speech through G.711. On a noisier line it
+rises to ``noise_margin_db`` above the quietest block of the last second, since that block
+is the line's noise whenever anyone paused in it; it never rises above
+``max_threshold_dbfs``, because in continuous speech (or speech from the first sample,
+before any pause) that block is speech. A noise floor learnt more slowly would come too
+late: the verdict is due within the first two seconds.
 
 Pure and streaming like the rest of ``media``: frames of any length go in, the verdict
 comes out once, and time is the audio itself (samples fed), so no clock is needed: a
@@ -35,6 +39,7 @@ stream with gaps (no packets) must be fed silence by the caller to keep counting
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,6 +80,10 @@ class AmdSettings:
     maximum_word_ms: int = 5000  # one word this long: machine (a tone, a TV)
     #: A 10 ms block at or above this RMS level is voice; see the module docstring.
     silence_threshold_dbfs: float = -40.0
+    #: On a noisy line the threshold rises to this far above the quietest 10 ms of the last
+    #: second (None: a fixed threshold), but never above ``max_threshold_dbfs``.
+    noise_margin_db: float | None = 8.0
+    max_threshold_dbfs: float = -30.0
     detect_beep: bool = True
 
     def __post_init__(self) -> None:
@@ -96,6 +105,12 @@ class AmdSettings:
             raise ValueError(
                 f"silence_threshold_dbfs {self.silence_threshold_dbfs} is outside -96..0"
             )
+        if not self.silence_threshold_dbfs <= self.max_threshold_dbfs <= 0.0:
+            raise ValueError(
+                f"max_threshold_dbfs {self.max_threshold_dbfs} is outside silence_threshold_dbfs..0"
+            )
+        if self.noise_margin_db is not None and not 0.0 < self.noise_margin_db <= 40.0:
+            raise ValueError(f"noise_margin_db {self.noise_margin_db} is outside 0..40 dB")
 
 
 DEFAULT_SETTINGS = AmdSettings()
@@ -131,7 +146,7 @@ class AnsweringMachineDetector:
         self.sample_rate = sample_rate
         self._block = sample_rate * BLOCK_MS // 1000
         self._pending: Samples = np.zeros(0, dtype=np.float64)
-        self._threshold = self.settings.silence_threshold_dbfs
+        self._recent_levels: deque[float] = deque(maxlen=1000 // BLOCK_MS)
         self._beeps = BeepDetector(sample_rate) if self.settings.detect_beep else None
         self._beep_at: int | None = None
         self._result: AmdResult | None = None
@@ -176,7 +191,7 @@ class AnsweringMachineDetector:
         rules = self.settings
         self._elapsed += BLOCK_MS
         now = self._elapsed
-        if level_dbfs(block) >= self._threshold:
+        if self._is_voice(level_dbfs(block)):
             self._voiced_run += BLOCK_MS
             self._silent_run = 0
             if self._in_word:
@@ -209,6 +224,17 @@ class AnsweringMachineDetector:
         if now >= rules.total_analysis_ms:
             return self._decide("notsure", "timeout")
         return None
+
+    def _is_voice(self, level: float) -> bool:
+        rules = self.settings
+        self._recent_levels.append(level)
+        threshold = rules.silence_threshold_dbfs
+        if rules.noise_margin_db is not None:
+            # The quietest block of the last second is the line's noise whenever anyone
+            # paused in it; in continuous speech it is speech, hence the ceiling.
+            floor = min(self._recent_levels) + rules.noise_margin_db
+            threshold = min(max(threshold, floor), rules.max_threshold_dbfs)
+        return level >= threshold
 
     def _decide(self, verdict: AmdVerdict, reason: str) -> AmdResult:
         return AmdResult(verdict, reason, self._elapsed, self._beep_at, self._words, self._voice)

@@ -305,3 +305,19 @@ def test_espeak_hello_is_a_human_and_a_mailbox_greeting_with_beep_a_machine(
     wei = espeak("喂, 你好?", "cmn-latn-pinyin", tmp_path / "wei.wav")
     result, _ = run(call(silence(0.3), wei))
     assert result.verdict == "human"
+
+
+def test_on_a_noisy_line_the_threshold_rises_above_the_noise() -> None:
+    pcm = call(silence(0.5), words(1), noise_dbfs=-38.0)  # noise above the -40 dBFS floor
+    adaptive, _ = run(pcm)
+    assert (adaptive.verdict, adaptive.reason) == ("human", "after_greeting_silence")
+    fixed, _ = run(pcm, settings=AmdSettings(noise_margin_db=None))
+    assert fixed.verdict == "machine"  # the noise itself is one endless greeting
+
+
+def test_speech_from_the_first_sample_is_heard() -> None:
+    # No pause before "hello": the noise floor is not known yet, the ceiling keeps the
+    # threshold below speech.
+    result, _ = run(call(words(1)))
+    assert (result.verdict, result.reason) == ("human", "after_greeting_silence")
+    assert result.at_ms / 1000 == pytest.approx(0.25 + 0.8, abs=0.05)
