@@ -92,6 +92,7 @@ class Call(CallControls):
         abandon_flow: str | None = None,
         detect_machine: bool = False,
         machine_flow: str | None = None,
+        leave_message: bool = False,
     ) -> None:
         """Prefer the constructors that name the kind: :meth:`inbound`,
         :meth:`click_to_call`, :meth:`campaign`."""
@@ -118,6 +119,7 @@ class Call(CallControls):
         self._connect_armed = False  # the rule holds once, from the first enqueue
         self._detect_machine = detect_machine  # answering-machine detection first
         self._machine_flow = machine_flow  # what a machine gets (None: hung up on)
+        self._leave_message = leave_message  # ... after its greeting and beep
 
     @classmethod
     def inbound(
@@ -189,13 +191,17 @@ class Call(CallControls):
         abandon_flow: str | None = None,
         detect_machine: bool = False,
         machine_flow: str | None = None,
+        leave_message: bool = False,
     ) -> Call:
         """Dial the customer with ``dial``; once answered, go to ``destination`` (a queue
         of the campaign's agents, or an IVR flow).
 
         ``detect_machine``: the answered leg is first listened to (``DetectMachine``); a
         person (or an unsure verdict) goes on to ``destination``, a machine hears
-        ``machine_flow`` (the message left after its beep) or is hung up on.
+        ``machine_flow`` or is hung up on. With ``leave_message`` the verdict on a machine
+        waits for the end of its greeting and beep, so the flow's message is recorded
+        whole; without, the flow plays at once (the dialler's abandon message: a person
+        taken for a machine must still hear who called, never a silent hang-up).
 
         ``connect_within``: when no agent answers within that many seconds of the call's
         first entry into a queue (at the answer, or after a flow such as a recording
@@ -223,6 +229,7 @@ class Call(CallControls):
             abandon_flow=abandon_flow,
             detect_machine=detect_machine,
             machine_flow=machine_flow,
+            leave_message=leave_message,
         )
 
     @property
@@ -614,7 +621,7 @@ class Call(CallControls):
         if talking is None:  # a campaign call: now to its queue or flow
             if self._detect_machine:
                 self.state = "detecting"
-                wait = self._machine_flow is not None
+                wait = self._leave_message
                 return [*outputs, DetectMachine(self.call_id, leg_id, wait_for_beep=wait)]
             assert self._destination is not None
             return outputs + self._go_to(self._destination, now)

@@ -86,6 +86,7 @@ class CampaignDialPort(Protocol):
         abandon_flow: str | None = None,
         detect_machine: bool = False,
         machine_flow: str | None = None,
+        leave_message: bool = False,
     ) -> str: ...
 
     def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
@@ -135,6 +136,7 @@ class _Running:
     abandon_flow: str | None
     detect_machine: bool
     machine_flow: str | None
+    leave_message: bool
     hours: CallingHours
     priority: int
     default_region: str
@@ -352,9 +354,14 @@ class CampaignDialler:
             return
         language = "zh-CN" if row.default_region == "CN" else "en-US"
         abandon_flow = None if robot else self.flows.abandon(row.id, row.abandon_message, language)
-        machine_flow = None
-        if row.amd_enabled and row.machine_action == "message" and row.machine_message:
+        # A machine hears the campaign's message after its beep, or else the abandon
+        # message at once: a person taken for a machine still hears who called.
+        leave_message = bool(row.machine_action == "message" and row.machine_message)
+        machine_flow: str | None
+        if leave_message and row.machine_message:
             machine_flow = self.flows.machine_message(row.id, row.machine_message, language)
+        else:
+            machine_flow = abandon_flow
         if robot:
             destination = Destination(type="flow", target=row.flow or "")
         elif row.recording_notice:
@@ -402,6 +409,7 @@ class CampaignDialler:
             abandon_flow=abandon_flow,
             detect_machine=row.amd_enabled,
             machine_flow=machine_flow,
+            leave_message=leave_message,
             hours=hours or DEFAULT_CALLING_HOURS,
             priority=row.priority,
             default_region=row.default_region,
@@ -460,6 +468,7 @@ class CampaignDialler:
                         abandon_flow=running.abandon_flow,
                         detect_machine=running.detect_machine,
                         machine_flow=running.machine_flow,
+                        leave_message=running.leave_message,
                     )
                 except (OriginateError, ValueError) as error:
                     live.not_placed(now)

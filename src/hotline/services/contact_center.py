@@ -212,6 +212,7 @@ class ContactCenter:
         abandon_flow: str | None = None,
         detect_machine: bool = False,
         machine_flow: str | None = None,
+        leave_message: bool = False,
     ) -> list[Output]:
         """A campaign call: dial ``number`` through ``group`` first; once the customer
         answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot);
@@ -232,6 +233,7 @@ class ContactCenter:
             abandon_flow=abandon_flow,
             detect_machine=detect_machine,
             machine_flow=machine_flow,
+            leave_message=leave_message,
         )
         usable_trunks_or_raise(trunk_group)
         self.calls[call_id] = call

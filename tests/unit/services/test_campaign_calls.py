@@ -135,7 +135,9 @@ def test_after_a_recording_notice_the_deadline_starts_when_the_flow_queues_the_c
     assert cc.calls["c1"].next_timer() == 11.0
 
 
-def detecting_call(machine_flow: str | None) -> tuple[ContactCenter, str, list[Output]]:
+def detecting_call(
+    machine_flow: str | None, leave_message: bool = False
+) -> tuple[ContactCenter, str, list[Output]]:
     cc, _ = node()
     cc.agent_login(0, "1001")
     out = cc.dial_campaign(
@@ -146,6 +148,7 @@ def detecting_call(machine_flow: str | None) -> tuple[ContactCenter, str, list[O
         connect_within=2.0,
         detect_machine=True,
         machine_flow=machine_flow,
+        leave_message=leave_message,
     )
     customer = dial_of(out).leg_id
     out = cc.leg_answered(3, "c1", customer)
@@ -178,7 +181,7 @@ def test_a_machine_is_hung_up_on_or_hears_the_message_flow() -> None:
     assert control.HangUpLeg(customer) in commands(out)
     assert "c1" not in cc.calls
     assert cc.acd.agent_state("1001") is AgentState.AVAILABLE  # never offered
-    cc, customer, out = detecting_call(machine_flow="leave-message")
+    cc, customer, out = detecting_call(machine_flow="leave-message", leave_message=True)
     assert control.DetectMachine("c1", customer, wait_for_beep=True) in commands(out)
     out = cc.machine_detected(12.0, "c1", "machine", "beep")
     start = next(o for o in out if isinstance(o, control.StartIvr))
@@ -189,3 +192,11 @@ def test_a_verdict_after_the_customer_hung_up_is_ignored() -> None:
     cc, customer, _ = detecting_call(machine_flow=None)
     cc.leg_hung_up(3.5, "c1", customer)
     assert cc.machine_detected(4.0, "c1", "human", "after_greeting_silence") == []
+
+
+def test_without_a_message_a_machine_hears_the_abandon_flow_at_once() -> None:
+    cc, customer, out = detecting_call(machine_flow="campaign.7.abandon")
+    assert control.DetectMachine("c1", customer, wait_for_beep=False) in commands(out)
+    out = cc.machine_detected(5.0, "c1", "machine", "long_greeting")
+    start = next(o for o in out if isinstance(o, control.StartIvr))
+    assert start.flow == "campaign.7.abandon"

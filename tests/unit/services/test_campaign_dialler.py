@@ -447,3 +447,16 @@ async def test_a_campaign_without_contacts_yet_keeps_running(database: Database)
         row = await session.get(Campaign, r.campaign_id)
         assert row is not None
         assert row.status == "running"
+
+
+async def test_a_machine_without_a_message_still_hears_who_called(database: Database) -> None:
+    r = await rig(database, PHONES[:1], amd_enabled=True)  # machine_action: hangup
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    cc = r.port.center
+    customer = r.port.dial_of("k1").leg_id
+    await r.at(T0 + 5, cc.leg_answered(T0 + 5, "k1", customer))
+    assert control.DetectMachine("k1", customer, wait_for_beep=False) in r.port.commands
+    await r.at(T0 + 8, cc.machine_detected(T0 + 8, "k1", "machine", "long_greeting"))
+    start = next(c for c in r.port.commands if isinstance(c, control.StartIvr))
+    assert start.flow == f"campaign.{r.campaign_id}.abandon"

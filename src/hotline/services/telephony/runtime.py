@@ -218,6 +218,7 @@ class Telephony:
         abandon_flow: str | None = None,
         detect_machine: bool = False,
         machine_flow: str | None = None,
+        leave_message: bool = False,
     ) -> str:
         """Place a campaign call (``ContactCenter.dial_campaign``); returns its call id.
         Raises ``OriginateError`` when it cannot be placed (no usable trunk, a number the
@@ -236,6 +237,7 @@ class Telephony:
             abandon_flow=abandon_flow,
             detect_machine=detect_machine,
             machine_flow=machine_flow,
+            leave_message=leave_message,
         )
         self.table.calls[call_id] = CallState(call_id, "")
         log.info(
