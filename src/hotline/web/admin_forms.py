@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from hotline.api.services.errors import ConflictError, FieldError
+from hotline.dialer.calling_hours import DAY_NAMES, END_OF_DAY, CallingHours
+from hotline.dialer.retry_rules import RETRIED_OUTCOMES
 
 Kind = Literal[
     "text",
@@ -32,12 +34,19 @@ Kind = Literal[
     "levels",
     "order",
     "target",
+    "decimal",
+    "hours",
+    "retries",
+    "message",
 ]
 #: What an empty text input means: leave the field out (the default applies, or an edit
 #: keeps the stored value), clear it (``None``), or the empty string.
 Blank = Literal["omit", "null", "empty"]
 
 DAYS = range(7)  # 0 = Monday, as the API's OpeningInterval
+#: A campaign's retry rules: a delay and a limit per retried outcome, one delay for congestion.
+RETRY_FIELDS = ("delay_seconds", "max_attempts")
+CONGESTION_DELAY = "congestion_delay_seconds"
 _RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 
 
@@ -108,13 +117,15 @@ def _read(spec: Input, form: Mapping[str, Any], values: dict[str, Any]) -> None:
     text = raw.strip() if isinstance(raw, str) else ""
     if spec.kind == "checkbox":
         values[spec.name] = raw is not None
-    elif spec.kind in ("text", "password", "select", "number"):
+    elif spec.kind in ("text", "password", "select", "number", "decimal", "message"):
         if text == "":
             if spec.kind == "password" or spec.blank == "omit":
                 return
             values[spec.name] = None if spec.blank == "null" else ""
         elif spec.kind == "number" or (spec.kind == "select" and spec.integer):
             values[spec.name] = _integer(text)
+        elif spec.kind == "decimal":
+            values[spec.name] = _decimal(text)
         else:
             values[spec.name] = text
     elif spec.kind == "checkboxes":
@@ -128,6 +139,10 @@ def _read(spec: Input, form: Mapping[str, Any], values: dict[str, Any]) -> None:
         values[spec.name] = _weekly(form, spec.name)
     elif spec.kind == "levels":
         values[spec.name] = _levels(form, spec.name, by_id=spec.integer)
+    elif spec.kind == "hours":
+        values[spec.name] = _hours(form, spec.name)
+    elif spec.kind == "retries":
+        values[spec.name] = _retries(form, spec.name)
     elif spec.kind == "order":
         values[spec.name] = _order(form, spec.name)
     elif spec.kind == "target":
@@ -147,6 +162,53 @@ def _integer(text: str) -> int:
         return int(text)
     except ValueError:
         raise ValueError("number") from None
+
+
+def _decimal(text: str) -> float:
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise ValueError("decimal") from None
+
+
+def _hours(form: Mapping[str, Any], name: str) -> dict[str, str]:
+    """A campaign's calling hours, one input per weekday (``09:00-12:00, 14:00-20:00``),
+    as the API's settings form (``{"mon": "09:00-12:00,14:00-20:00"}``): a blank day is
+    left out, which the API reads as closed. The API's parser checks the ranges."""
+    hours: dict[str, str] = {}
+    for day in DAYS:
+        text = str(form.get(f"{name}.{day}", "")).strip()
+        parts = [part.strip().replace(" ", "") for part in text.split(",") if part.strip()]
+        if parts:
+            hours[DAY_NAMES[day]] = ",".join(parts)
+    return hours
+
+
+def _retries(form: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A campaign's retry rules: only what was filled in (a blank keeps the default)."""
+    rules: dict[str, Any] = {}
+    for outcome in RETRIED_OUTCOMES:
+        rule: dict[str, int] = {}
+        for key in RETRY_FIELDS:
+            text = str(form.get(f"{name}.{outcome}.{key}", "")).strip()
+            if text:
+                rule[key] = _integer(text)
+        if rule:
+            rules[outcome] = rule
+    text = str(form.get(f"{name}.{CONGESTION_DELAY}", "")).strip()
+    if text:
+        rules[CONGESTION_DELAY] = _integer(text)
+    return rules
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _clock(value: Any) -> str:
+    return "24:00" if value == END_OF_DAY else value.strftime("%H:%M")
 
 
 def _weekly(form: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
@@ -203,6 +265,23 @@ def form_values(inputs: Sequence[Input], item: Mapping[str, Any]) -> dict[str, A
                 shown[f"{spec.name}.{day}"] = ", ".join(
                     f"{i['start']}-{i['end']}" for i in value or [] if i["day"] == day
                 )
+        elif spec.kind == "hours":
+            try:
+                windows = CallingHours.parse(value or {}).windows
+            except ValueError:  # stored by an older parser: show nothing rather than fail
+                windows = {}
+            for day in DAYS:
+                shown[f"{spec.name}.{day}"] = ", ".join(
+                    f"{_clock(start)}-{_clock(end)}" for start, end in windows.get(day, ())
+                )
+        elif spec.kind == "retries":
+            for outcome, rule in (value or {}).items():
+                if isinstance(rule, Mapping):
+                    for key in RETRY_FIELDS:
+                        if rule.get(key) is not None:
+                            shown[f"{spec.name}.{outcome}.{key}"] = _number_text(rule[key])
+                else:
+                    shown[f"{spec.name}.{outcome}"] = _number_text(rule)
         elif spec.kind == "levels":
             for skill in value or []:
                 key = skill["skill_id"] if spec.integer else skill["skill"]

@@ -25,6 +25,7 @@ from hotline.web.pages import (
 from hotline.web.routes import (
     admin,
     admin_acd,
+    admin_campaigns,
     admin_ivr,
     admin_telephony,
     admin_users,
@@ -64,6 +65,8 @@ def mount_web(api: FastAPI) -> None:
     api.include_router(admin_acd.router)
     api.include_router(admin_users.router)
     api.include_router(admin_telephony.router)
+    if api.state.context.dialer:  # as the API: campaign pages only with the dialer module
+        api.include_router(admin_campaigns.router)
     _guard_admin_prefix(api)
     api.add_exception_handler(LoginRequiredError, _login_required)  # type: ignore[arg-type]
     api.add_exception_handler(PageForbiddenError, _forbidden)  # type: ignore[arg-type]

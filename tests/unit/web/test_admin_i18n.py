@@ -5,10 +5,24 @@ from __future__ import annotations
 
 from hotline.api.rbac import Permission
 from hotline.api.schemas.queues import Strategy
+from hotline.dialer.retry_rules import OUTCOMES
+from hotline.store.campaigns import CONTACT_STATUSES
 from hotline.web.i18n import LANGUAGES, Translator
 from hotline.web.routes.admin import MENU
+from hotline.web.routes.admin_campaigns import (
+    ACTIONS,
+    CAMPAIGN_FORM,
+    LENDING_FORM,
+    MODES,
+    ROLES,
+    STATUSES,
+    TABS,
+)
 from hotline.web.routes.admin_choices import CHOICES
 from tests.unit.web.conftest import ADMIN_SECTIONS as SECTIONS
+
+#: The campaign pages' forms, which are not generated sections.
+FORMS = (CAMPAIGN_FORM, LENDING_FORM)
 
 #: Values of the key prefixes the admin templates complete at render time (test_i18n.py
 #: checks every template's keys with these).
@@ -18,13 +32,15 @@ ADMIN_KEYS: dict[str, list[str]] = {
     "admin.field.": sorted(
         {spec.name for section in SECTIONS for spec in section.inputs}
         | {column.field for section in SECTIONS for column in section.columns}
+        | {spec.name for form in FORMS for spec in form.inputs}
     ),
     "admin.hint.": [
         f"{section.slug}.{spec.name}"
         for section in SECTIONS
         for spec in section.inputs
         if spec.hint
-    ],
+    ]
+    + [f"{form.slug}.{spec.name}" for form in FORMS for spec in form.inputs if spec.hint],
     "admin.done.": ["created", "saved", "deleted"],
     "admin.ivr.done.": [
         "created",
@@ -38,6 +54,16 @@ ADMIN_KEYS: dict[str, list[str]] = {
     "admin.day.": [str(day) for day in range(7)],
     "admin.day_short.": [str(day) for day in range(7)],
     "admin.perm.": [p.value for p in Permission],
+    "campaign.done.": ["created", "saved", "deleted", *ACTIONS],
+    "campaign.action.": list(ACTIONS),
+    "campaign.status.": list(STATUSES),
+    "campaign.mode.": list(MODES),
+    "campaign.machine_action.": ["hangup", "message"],
+    "campaign.contact_status.": list(CONTACT_STATUSES),
+    "campaign.outcome.": list(OUTCOMES),
+    "campaign.tab.": list(TABS),
+    "campaign.import.role.": list(ROLES),
+    "lending.done.": ["lent", "ended"],
 }
 #: Keys the handlers build in Python.
 BUILT_KEYS = [
@@ -66,4 +92,5 @@ def test_every_choice_list_has_a_builder() -> None:
 def test_every_menu_entry_has_its_pages() -> None:
     # The sections come from several page modules; none may be left out of the menu.
     pages = {section.slug for section in SECTIONS} | {"roles", "ivr-flows"}
+    pages |= {"campaigns", "do-not-call"}  # admin_campaigns.py
     assert {slug for slug, _ in MENU} == pages

@@ -18,6 +18,7 @@ from hotline.api.schemas.business_hours import BusinessHoursRead
 from hotline.api.schemas.departments import DepartmentRead
 from hotline.api.schemas.queues import QueueRead, Strategy
 from hotline.api.schemas.skills import SkillRead
+from hotline.api.schemas.trunk_groups import TrunkGroupRead
 from hotline.api.schemas.trunks import TrunkRead
 from hotline.api.schemas.users import UserRead
 from hotline.api.services import resources as r
@@ -68,6 +69,11 @@ async def _trunks(page: Page) -> list[Choice]:
     return [Choice(str(x.id), x.name) for x in await _listed(page, r.TRUNKS, TrunkRead)]
 
 
+async def _trunk_group_names(page: Page) -> list[Choice]:
+    rows = await _listed(page, r.TRUNK_GROUPS, TrunkGroupRead)
+    return [Choice(x.name, x.name) for x in rows]
+
+
 async def _business_hours(page: Page) -> list[Choice]:
     rows = await _listed(page, r.BUSINESS_HOURS, BusinessHoursRead)
     return [Choice(str(x.id), x.name) for x in rows]
@@ -102,6 +108,7 @@ CHOICES: Mapping[str, Callable[[Page], Awaitable[list[Choice]]]] = {
     "skill_names": _skill_names,
     "users": _users,
     "trunks": _trunks,
+    "trunk_group_names": _trunk_group_names,
     "business_hours": _business_hours,
     "targets": _targets,
     "queues": _queues,
@@ -115,4 +122,6 @@ CHOICES: Mapping[str, Callable[[Page], Awaitable[list[Choice]]]] = {
     "transports": _fixed("admin.transport", ["udp", "tcp", "tls"]),
     "dial_formats": _fixed("admin.dial_format", ["national", "e164", "international"]),
     "roles": _fixed("role", [role.value for role in Role]),
+    "campaign_modes": _fixed("campaign.mode", ["preview", "progressive", "predictive", "robot"]),
+    "machine_actions": _fixed("campaign.machine_action", ["hangup", "message"]),
 }
