@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from hotline.acd import Acd
 from hotline.acd.events import AgentStateChanged
+from hotline.acd.states import AgentState
 from hotline.calls.events import (
     CallAnswered,
     CallConnected,
@@ -394,6 +395,8 @@ class CampaignDialler:
             live.retry_rules = rules
             live.robot_lines = row.robot_lines if robot else 0
             live.detects_machines = row.amd_enabled
+        for agent in live.members - members:  # a lending ended, a membership removed
+            live.agent_changed(agent, AgentState.LOGGED_OUT, now)
         new_members = members - live.members
         live.members = members
         for agent in new_members:

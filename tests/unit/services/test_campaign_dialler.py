@@ -460,3 +460,16 @@ async def test_a_machine_without_a_message_still_hears_who_called(database: Data
     await r.at(T0 + 8, cc.machine_detected(T0 + 8, "k1", "machine", "long_greeting"))
     start = next(c for c in r.port.commands if isinstance(c, control.StartIvr))
     assert start.flow == f"campaign.{r.campaign_id}.abandon"
+
+
+async def test_agents_leaving_the_campaigns_queue_leave_its_pacing(database: Database) -> None:
+    r = await rig(database, PHONES)
+    await r.dialler.reload(T0)
+    live = r.dialler.campaigns[r.campaign_id].live
+    assert live.state.logged_in == 2
+    acd = r.port.center.acd
+    acd.update_agent(T0 + 1, AgentProfile(agent_id="1002", department="sales", queues={}))
+    await r.dialler.reload(T0 + 5)  # e.g. a lending of 1002's department ended
+    assert live.state.logged_in == 1
+    await r.dialler.pace(T0 + 5)
+    assert len(r.port.placed) == 1
