@@ -32,6 +32,7 @@ from hotline.web.routes import (
     desktop,
     session,
     wallboard,
+    wallboard_campaigns,
 )
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def mount_web(api: FastAPI) -> None:
     api.include_router(session.router)
     # The consoles' routers go here, before the admin guard below.
     api.include_router(desktop.router)
+    if api.state.context.dialer:  # before the wallboard's own routes
+        api.include_router(wallboard_campaigns.router)
     api.include_router(wallboard.router)
     api.include_router(admin_ivr.router)
     api.include_router(admin.router)

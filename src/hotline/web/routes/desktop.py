@@ -1,5 +1,7 @@
 """The agent desktop: state buttons, the call banner with its screen pop, call controls
-(hold, transfer, recording pause), click-to-call and the wrap-up form.
+(hold, transfer, recording pause), click-to-call, the wrap-up form, and for outbound
+campaigns the preview card (the next contact of a preview campaign: call or skip) and
+the campaign contact's data on the banner of a campaign call.
 
 Every action goes through the REST API's own route functions (``api.routes.live`` and
 ``live_calls``), so the desktop has exactly the API's rules: an agent acts on itself and
@@ -19,7 +21,8 @@ from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse
 
 from hotline.acd.config import DEFAULT_BREAK_REASONS
-from hotline.api.routes import live, live_calls
+from hotline.api.routes import campaign_live, live, live_calls
+from hotline.api.schemas.campaigns import PreviewCardRead
 from hotline.api.schemas.live import (
     BreakBody,
     LiveAgent,
@@ -161,7 +164,10 @@ def _values(desk: Desk, **extra: Any) -> dict[str, Any]:
 @router.get("")
 async def desktop(page: DesktopPage) -> HTMLResponse:
     desk = await _desk(page)
-    return page.render("desktop.html", **_values(desk, events=",".join(DESKTOP_EVENTS)))
+    return page.render(
+        "desktop.html",
+        **_values(desk, events=",".join(DESKTOP_EVENTS), preview=_previews_here(page)),
+    )
 
 
 @router.get("/state")
@@ -342,6 +348,87 @@ async def dial(page: DesktopPage, number: Annotated[str, Form(max_length=64)] = 
     return page.fragment(
         "fragments/desk_call.html", status_code, **_values(desk, error=error, dialled=number)
     )
+
+
+# ---- the preview card of a preview campaign -----------------------------------------------
+
+#: The sentence shown for a refused preview action, by the API's status code.
+PREVIEW_PROBLEM_KEYS = {
+    403: "preview.error.not_agent",
+    404: "preview.error.gone",
+    409: "preview.error.busy",
+    503: "preview.error.no_dialler",
+}
+
+
+def _preview_values(
+    page: Page,
+    *,
+    card: PreviewCardRead | None = None,
+    error: Problem | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    return {"card": card, "error": error, "note": note, "preview": _previews_here(page)}
+
+
+def _previews_here(page: Page) -> bool:
+    """Whether the node's dialler runs, so that a preview campaign may have a contact for
+    the agent (the API answers which one, or that none is due)."""
+    return page.context.dialer and page.context.campaigns is not None
+
+
+def _preview_problem(page: Page, error: HTTPException) -> Problem:
+    key = PREVIEW_PROBLEM_KEYS.get(error.status_code, PROBLEM_OTHER)
+    return Problem(page.t(key), str(error.detail), "preview")
+
+
+@router.get("/preview")
+async def preview_fragment(page: DesktopPage) -> HTMLResponse:
+    return page.fragment("fragments/desk_preview.html", **_preview_values(page))
+
+
+@router.post("/preview/next")
+async def preview_next(page: DesktopPage) -> HTMLResponse:
+    """The next contact of a preview campaign the agent serves, reserved for them until
+    they call or skip it (the same one again if one is already theirs)."""
+    try:
+        answer = await campaign_live.preview_next(page.session, page.user, page.context)
+    except HTTPException as error:
+        values = _preview_values(page, error=_preview_problem(page, error))
+        return page.fragment("fragments/desk_preview.html", error.status_code, **values)
+    if not isinstance(answer, PreviewCardRead):  # 204: nothing to preview now
+        note = page.t("preview.none")
+        return page.fragment("fragments/desk_preview.html", **_preview_values(page, note=note))
+    return page.fragment("fragments/desk_preview.html", **_preview_values(page, card=answer))
+
+
+ContactIdForm = Annotated[int, Form(ge=1, le=2**63 - 1)]
+
+
+@router.post("/preview/dial")
+async def preview_dial(
+    page: DesktopPage, contact_id: ContactIdForm, name: Annotated[str, Form(max_length=200)] = ""
+) -> HTMLResponse:
+    """Call the contact on the card: the agent's phone rings first (a click-to-call), then
+    the contact; the call banner takes over with the contact's data."""
+    try:
+        await campaign_live.preview_dial(contact_id, page.session, page.user, page.context)
+    except HTTPException as error:
+        values = _preview_values(page, error=_preview_problem(page, error))
+        return page.fragment("fragments/desk_preview.html", error.status_code, **values)
+    note = page.t("preview.dialled", name=name or str(contact_id))
+    return page.fragment("fragments/desk_preview.html", **_preview_values(page, note=note))
+
+
+@router.post("/preview/skip")
+async def preview_skip(page: DesktopPage, contact_id: ContactIdForm) -> HTMLResponse:
+    try:
+        await campaign_live.preview_skip(contact_id, page.session, page.user, page.context)
+    except HTTPException as error:
+        values = _preview_values(page, error=_preview_problem(page, error))
+        return page.fragment("fragments/desk_preview.html", error.status_code, **values)
+    note = page.t("preview.skipped")
+    return page.fragment("fragments/desk_preview.html", **_preview_values(page, note=note))
 
 
 @router.post("/wrapup")
