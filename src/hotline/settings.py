@@ -153,6 +153,37 @@ class ModulesSettings(BaseModel):
     dialer: bool = Field(
         default=True, description="outbound campaigns: lists, pacing, AMD (docs/dialer.md)"
     )
+    qa: bool = Field(
+        default=True,
+        description="speech analytics: recordings transcribed and measured offline (docs/qa.md)",
+    )
+
+
+class QaSettings(BaseModel):
+    """Speech analytics (docs/qa.md): how recordings are transcribed once they are saved."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="analysis processes, each one CPU core at low priority (nice 10) so that "
+        "live calls never starve",
+    )
+    model: Path | None = Field(
+        default=None,
+        description="a faster-whisper (CTranslate2) model directory; default: the Whisper "
+        "base model packaged with Hotline (multilingual)",
+    )
+    language: Literal["auto", "zh", "en"] = Field(
+        default="auto", description="the calls' language, or auto: detected per call"
+    )
+    attempts: int = Field(default=3, ge=1, description="tries per recording before its job is dead")
+    retry_delay: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds before the first retry; doubled after each failed try",
+    )
 
 
 class Settings(BaseSettings):
@@ -204,6 +235,7 @@ class Settings(BaseSettings):
     )
     numbering: NumberingSettings = NumberingSettings()
     modules: ModulesSettings = ModulesSettings()
+    qa: QaSettings = QaSettings()
     external_transfer: ExternalTransferRules = Field(
         default=ExternalTransferRules(),
         description="which outside numbers transfers may reach (national only by default) "

@@ -674,3 +674,58 @@ class ModuleSwitch(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class QaJob(Base):
+    """One recording's speech analysis (docs/qa.md), queued when the recording is saved and
+    claimed by the node's QA workers: ``queued`` → ``running`` → ``done``, or back to
+    ``queued`` with ``next_attempt_at`` after a failed try, ``failed`` for a recording that
+    can never be read (broken WAV) and ``dead`` after the last try; ``error`` says why.
+
+    Keyed on the recording's own id (the stem of its file name), not on the recordings
+    row: the call history writes that row in batches, possibly after the job is queued.
+    """
+
+    __tablename__ = "qa_jobs"
+    __table_args__ = (Index("ix_qa_jobs_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(128), unique=True)
+    call_id: Mapped[str | None] = mapped_column(String(128))
+    #: The WAV file, relative to the node's recordings directory.
+    path: Mapped[str] = mapped_column(String(1024))
+    #: "call" (stereo: customer left, agent right) or "voicemail" (mono).
+    kind: Mapped[str] = mapped_column(String(16), default="call")
+    #: When the recording started (what ``hotline qa reanalyze --since`` selects on).
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+    #: queued, running, done, failed, dead.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    error: Mapped[str | None] = mapped_column(Text)
+    #: 0..1 while running (audio seconds transcribed / seconds in the recording).
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class QaResult(Base):
+    """What the analysis of one recording found: the transcript (segments per speaker with
+    word timestamps), the per-call metrics (talk time, silence, over-talk, speech rate) and
+    the engine that made them. Replaced whole when the recording is analysed again."""
+
+    __tablename__ = "qa_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(128), unique=True)
+    #: The call's language as detected or forced ("zh", "en", ...).
+    language: Mapped[str | None] = mapped_column(String(16))
+    #: [{"speaker", "start", "end", "text", "words": [{"start", "end", "text", "probability"}]}]
+    segments: Mapped[list[Any]] = mapped_column(default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    engine: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    processing_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    analysed_at: Mapped[datetime] = mapped_column(default=utcnow)
