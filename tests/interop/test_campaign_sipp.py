@@ -152,7 +152,7 @@ def node(
     try:
         yield demo
     finally:
-        demo.stop()
+        assert demo.stop() == 0
 
 
 @pytest.fixture
