@@ -181,7 +181,29 @@ def _hours(form: Mapping[str, Any], name: str) -> dict[str, str]:
         parts = [part.strip().replace(" ", "") for part in text.split(",") if part.strip()]
         if parts:
             hours[DAY_NAMES[day]] = ",".join(parts)
-    return hours
+    try:  # consecutive days with the same windows as one range ("mon-fri"), as in the API
+        return CallingHours.parse(hours).to_spec()
+    except ValueError:  # the API's parser says what is wrong, on this field
+        return hours
+
+
+def hours_by_day(spec: Mapping[str, str]) -> list[tuple[list[int], str]]:
+    """A campaign's calling hours for reading: runs of consecutive days with the same
+    windows (``[0, 1, 2, 3, 4]``, ``"09:00-20:00"``); closed days left out."""
+    try:
+        windows = CallingHours.parse(spec).windows
+    except ValueError:
+        return []
+    runs: list[tuple[list[int], str]] = []
+    for day in DAYS:
+        text = ", ".join(f"{_clock(start)}-{_clock(end)}" for start, end in windows.get(day, ()))
+        if not text:
+            continue
+        if runs and runs[-1][1] == text and runs[-1][0][-1] == day - 1:
+            runs[-1][0].append(day)
+        else:
+            runs.append(([day], text))
+    return runs
 
 
 def _retries(form: Mapping[str, Any], name: str) -> dict[str, Any]:

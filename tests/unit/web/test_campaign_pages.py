@@ -174,12 +174,20 @@ async def test_a_campaign_made_in_the_form_is_stored_with_every_setting(
         'name="retry_rules.busy.max_attempts" class="short-wide" inputmode="numeric" value="5"'
         in (page)
     )
+    overview = (await admin.get("/admin/campaigns/winter-sale")).text
+    assert "Mon 09:00-12:00, 14:00-20:00; Tue 09:00-20:00; Sat 10:00-18:00" in overview
     form.update({"priority": "7", "calling_hours.5": ""})
     saved = await admin.post("/admin/campaigns/winter-sale/settings", data=form)
     assert saved.status_code == 303, saved.text
     stored = await _get(web, "winter-sale")
     assert stored["priority"] == 7
     assert "sat" not in stored["calling_hours"]
+    # Days with the same hours are stored as one range, as the API's settings form.
+    every_day = {f"calling_hours.{day}": "08:00-21:00" for day in range(5)}
+    await admin.post("/admin/campaigns/winter-sale/settings", data={**form, **every_day})
+    assert (await _get(web, "winter-sale"))["calling_hours"] == {"mon-fri": "08:00-21:00"}
+    overview = (await admin.get("/admin/campaigns/winter-sale")).text
+    assert "Mon\u2013Fri 08:00-21:00" in overview
 
 
 async def test_the_api_refusals_stand_next_to_their_field(web: World, clients) -> None:

@@ -55,6 +55,7 @@ from hotline.web.admin_forms import (
     Input,
     Problem,
     form_values,
+    hours_by_day,
     problems_from,
     raw_values,
     values_from,
@@ -155,7 +156,7 @@ def _zone(name: str | None) -> ZoneInfo:
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:
     """A stored instant as the campaign's wall clock (``2026-05-04 17:00``)."""
     if value is None:
-        return "-"
+        return "\u2013"  # an en dash, as the templates show a missing value
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -284,6 +285,7 @@ async def _overview(
             stats=stats,
             statuses=CONTACT_STATUSES,
             lookups=lookups,
+            hours=hours_by_day(campaign.calling_hours),
             error=error,
             done=page.request.query_params.get("done"),
         ),
