@@ -61,12 +61,12 @@ class ModuleSwitches:
             wanted = switch is None or switch.enabled
             if wanted and not module.running:
                 module.start()
-                log.info("module started", extra={"module": name})
+                log.info("module started", extra={"module_name": name})
             elif not wanted and module.running:
                 await module.stop()
                 log.info(
                     "module switched off",
-                    extra={"module": name, "by": switch.changed_by if switch else None},
+                    extra={"module_name": name, "by": switch.changed_by if switch else None},
                 )
 
     async def _follow(self, subscription: Subscription[ConfigurationChanged]) -> None:

@@ -4,6 +4,7 @@ stopped and started again as the switch changes, on a configuration change."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -50,7 +51,10 @@ async def settled(module: Module, running: bool) -> None:
     raise AssertionError(f"module running is not {running}")
 
 
-async def test_modules_follow_the_switch(database: Database) -> None:
+async def test_modules_follow_the_switch(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # the node logs at INFO: its records must build
     bus, dialer = EventBus(), Module()
     switches = ModuleSwitches(database, bus, {"dialer": dialer})
     await switches.start()
@@ -67,6 +71,11 @@ async def test_modules_follow_the_switch(database: Database) -> None:
     assert dialer.starts == 2
     await switches.stop()
     assert not dialer.running
+    assert [r.getMessage() for r in caplog.records if r.name.endswith("module_switches")] == [
+        "module started",
+        "module switched off",
+        "module started",
+    ]
 
 
 async def test_a_module_switched_off_before_the_start_does_not_start(database: Database) -> None:
