@@ -88,6 +88,7 @@ class CampaignDialPort(Protocol):
         detect_machine: bool = False,
         machine_flow: str | None = None,
         leave_message: bool = False,
+        ring_timeout: float | None = None,
     ) -> str: ...
 
     def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
@@ -472,6 +473,8 @@ class CampaignDialler:
                         detect_machine=running.detect_machine,
                         machine_flow=running.machine_flow,
                         leave_message=running.leave_message,
+                        # The pacing's answer model gives up at this ring time too.
+                        ring_timeout=live.state.config.no_answer_timeout,
                     )
                 except (OriginateError, ValueError) as error:
                     live.not_placed(now)

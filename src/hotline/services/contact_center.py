@@ -213,6 +213,7 @@ class ContactCenter:
         detect_machine: bool = False,
         machine_flow: str | None = None,
         leave_message: bool = False,
+        ring_timeout: float | None = None,
     ) -> list[Output]:
         """A campaign call: dial ``number`` through ``group`` first; once the customer
         answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot);
@@ -223,7 +224,7 @@ class ContactCenter:
         trunk_group = self.dialling.group(group)
         call = Call.campaign(
             call_id=call_id,
-            dial=self.dialling.customer_dial(call_id, number, trunk_group, caller_id),
+            dial=self.dialling.customer_dial(call_id, number, trunk_group, caller_id, ring_timeout),
             destination=destination,
             department=department,
             recording=self._recording,

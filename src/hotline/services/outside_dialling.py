@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from hotline.calls.numbers import NumberError, NumberingPlan, normalize
 from hotline.calls.transfer_rules import ExternalTransferRules
 from hotline.calls.trunk_dial import (
+    CUSTOMER_RING_TIMEOUT,
     OriginateError,
     TrunkDial,
     check_caller_id,
@@ -59,10 +60,16 @@ class OutsideDialling:
         return group
 
     def customer_dial(
-        self, call_id: str, number: str, group: TrunkGroup, caller_id: str | None
+        self,
+        call_id: str,
+        number: str,
+        group: TrunkGroup,
+        caller_id: str | None,
+        ring_timeout: float | None = None,
     ) -> TrunkDial:
         """The dial of a customer we call (click-to-call, campaign): ``number`` in any
-        format people write, presenting ``caller_id`` if ``group`` owns it (else refused)."""
+        format people write, presenting ``caller_id`` if ``group`` owns it (else refused);
+        ``ring_timeout``: how long it may ring (default ``CUSTOMER_RING_TIMEOUT``)."""
         try:
             normalized = normalize(number, self.plan)
         except NumberError as error:
@@ -73,6 +80,7 @@ class OutsideDialling:
             group=group,
             plan=self.plan,
             caller_id=check_caller_id(group.config, caller_id, self.plan),
+            ring_timeout=CUSTOMER_RING_TIMEOUT if ring_timeout is None else ring_timeout,
         )
 
     def outside_number(self, raw: str) -> str:

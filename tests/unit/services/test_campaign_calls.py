@@ -200,3 +200,16 @@ def test_without_a_message_a_machine_hears_the_abandon_flow_at_once() -> None:
     out = cc.machine_detected(5.0, "c1", "machine", "long_greeting")
     start = next(o for o in out if isinstance(o, control.StartIvr))
     assert start.flow == "campaign.7.abandon"
+
+
+def test_a_campaign_call_rings_for_the_pacings_no_answer_timeout() -> None:
+    cc, _ = node()
+    out = cc.dial_campaign(
+        1, call_id="c1", number="021 6888 8888", destination=SALES, ring_timeout=25.0
+    )
+    customer = dial_of(out).leg_id
+    cc.trunk_progress(2, "c1", customer)
+    assert cc.next_timer() == 27.0
+    out = cc.handle_timer(27.0)
+    assert control.CancelLeg(customer) in commands(out)
+    assert "c1" not in cc.calls

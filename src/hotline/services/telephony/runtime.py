@@ -219,6 +219,7 @@ class Telephony:
         detect_machine: bool = False,
         machine_flow: str | None = None,
         leave_message: bool = False,
+        ring_timeout: float | None = None,
     ) -> str:
         """Place a campaign call (``ContactCenter.dial_campaign``); returns its call id.
         Raises ``OriginateError`` when it cannot be placed (no usable trunk, a number the
@@ -238,6 +239,7 @@ class Telephony:
             detect_machine=detect_machine,
             machine_flow=machine_flow,
             leave_message=leave_message,
+            ring_timeout=ring_timeout,
         )
         self.table.calls[call_id] = CallState(call_id, "")
         log.info(
