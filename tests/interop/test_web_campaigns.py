@@ -112,6 +112,26 @@ def test_a_campaign_is_created_imported_started_and_watched_in_chinese(
     expect(tile.locator("[data-testid=pacing]")).to_have_text(re.compile(r"^\d+\.\d\d"))
     page.screenshot(path=str(tmp_path / "6-live.png"), full_page=True)
 
+    # Agent 1001 serves the sales queue: the desktop's preview card offers the contacts.
+    desk = login(browser, demo, "1001", "zh-CN")
+    desk.set_viewport_size({"width": 1366, "height": 900})
+    desk.goto(f"{demo.url}/desktop")
+    desk.click("[data-testid=preview-next]")
+    card = desk.locator("[data-testid=preview-card]")
+    expect(card).to_contain_text("王芳", timeout=15_000)
+    expect(card).to_contain_text("+8613800138000")
+    expect(card).to_contain_text("金卡")
+    expect(card).to_contain_text("从未拨打")
+    desk.screenshot(path=str(tmp_path / "8-preview.png"), full_page=True)
+    # The demo's phones are not registered: the call is refused, the contact stays theirs.
+    desk.click("[data-testid=preview-call]")
+    expect(desk.locator("#desk-preview [data-testid=problem]")).to_contain_text("无法发起呼叫")
+    desk.click("[data-testid=preview-next]")
+    expect(card).to_contain_text("王芳")
+    desk.click("[data-testid=preview-skip]")
+    expect(desk.locator("[data-testid=preview-note]")).to_contain_text("已跳过")
+    desk.context.close()
+
     # Pause from the list; the live view follows.
     page.goto(f"{demo.url}/admin/campaigns")
     page.locator("tr[data-campaign=spring-renewals] [data-testid=pause]").click()
