@@ -43,14 +43,16 @@ from hotline.ivr.catalog import FlowCatalog
 from hotline.ivr.flow import Flow
 from hotline.ivr.tts import PromptRenderer, create_engines
 from hotline.media.engine import MediaEngine
+from hotline.qa.models import default_cache_dir
 from hotline.services.call_history import CallHistoryWriter
 from hotline.services.campaign_dialler import CampaignDialler
 from hotline.services.contact_center import ContactCenter
 from hotline.services.directory.live import LiveDirectory
 from hotline.services.directory.model import Bootstrap, Directory
 from hotline.services.metrics import CallQuality, LiveCollector
-from hotline.services.module_switches import ModuleSwitches
+from hotline.services.module_switches import Module, ModuleSwitches
 from hotline.services.operations import LiveOperations
+from hotline.services.qa_pipeline import QaPipeline
 from hotline.services.recording_files import report_files_without_rows
 from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.runtime import Telephony
@@ -194,9 +196,23 @@ class Node:
             else None
         )
         self.context.campaigns = self.dialler
-        self.modules = ModuleSwitches(
-            self.database, self.bus, {"dialer": self.dialler} if self.dialler else {}
+        self.qa = (
+            QaPipeline(
+                self.database,
+                self.bus,
+                settings.qa,
+                settings.data_dir / "recordings",
+                default_cache_dir(),  # the packaged model, joined once per machine
+            )
+            if settings.modules.qa
+            else None
         )
+        optional: dict[str, Module] = {}
+        if self.dialler is not None:
+            optional["dialer"] = self.dialler
+        if self.qa is not None:
+            optional["qa"] = self.qa
+        self.modules = ModuleSwitches(self.database, self.bus, optional)
         self._warm_up: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -213,14 +213,27 @@ class QaRepository:
         jobs = select(QaJob.recording_id).where(QaJob.recorded_at >= since)
         for recording_id in (await self.session.execute(jobs)).scalars().all():
             queued += await self.requeue(recording_id, now)
-        rows = select(Recording).where(Recording.started_at >= since).order_by(Recording.id)
+        return queued + await self.enqueue_unqueued(since, now)
+
+    async def enqueue_unqueued(self, since: datetime, now: datetime) -> int:
+        """Queue the recordings (of the recordings table) started since ``since`` that have
+        no job: saved while the pipeline was not running (a node stopping, the module
+        switched off). Returns how many were queued."""
+        rows = (
+            select(Recording)
+            .where(
+                Recording.started_at >= since,
+                ~exists(select(QaJob.id).where(QaJob.path == Recording.path)),
+            )
+            .order_by(Recording.id)
+        )
+        queued = 0
         for row in (await self.session.execute(rows)).scalars().all():
             recording_id = PurePosixPath(row.path).stem
-            created = await self.enqueue(
+            queued += await self.enqueue(
                 QueuedRecording(recording_id, row.path, row.started_at, row.call_id, row.kind),
                 now,
             )
-            queued += created
         return queued
 
     async def result(self, recording_id: str) -> QaResult | None:

@@ -167,3 +167,20 @@ async def test_reanalyse_since_a_date(database: Database) -> None:
         assert unseen is not None
         assert unseen.path == "2026/12/06/unseen.wav"
         assert unseen.call_id == "c9"
+
+
+async def test_recordings_without_a_job_are_queued_once(database: Database) -> None:
+    async with database.session() as session:
+        repo = QaRepository(session)
+        await repo.enqueue(recording("known"), NOW)
+        session.add(Recording(call_id="c1", path="2026/12/07/known.wav", started_at=NOW))
+        session.add(Recording(call_id="c2", path="2026/12/07/missed.wav", started_at=NOW))
+        old = NOW - timedelta(days=3)
+        session.add(Recording(call_id="c3", path="2026/12/04/old.wav", started_at=old))
+        await session.commit()
+    async with database.session() as session:
+        repo = QaRepository(session)
+        assert await repo.enqueue_unqueued(NOW - timedelta(days=1), NOW) == 1
+        assert await repo.enqueue_unqueued(NOW - timedelta(days=1), NOW) == 0
+        await session.commit()
+        assert sorted(job.recording_id for job in await repo.jobs()) == ["known", "missed"]
