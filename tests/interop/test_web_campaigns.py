@@ -1,8 +1,10 @@
 """The campaign consoles in Debian's Chromium against a running demo node, in Chinese: an
 admin creates a preview campaign in the form (a refusal shown next to its field first),
 uploads a small CSV, chooses what each column holds, sees the dry run's problem by line,
-imports it, starts the campaign and opens the live view, whose tile the node's dialler
-fills within a few seconds. Screenshots of each step are saved in the test's tmp dir."""
+imports it, lends another department's agents, starts the campaign and opens the live
+view, whose tile the node's dialler fills within a few seconds; an agent of the campaign's
+queue gets the preview card (next contact, a refused call, skip). Screenshots of each step
+are saved in the test's tmp dir."""
 
 from __future__ import annotations
 

@@ -114,6 +114,7 @@ async def test_roles_open_what_their_permissions_allow(web: World, clients) -> N
     assert 'data-testid="tab-import"' not in overview
     settings = (await auditor.get("/admin/campaigns/renewals/settings")).text
     assert 'data-testid="save"' not in settings
+    assert '<fieldset class="plain" disabled>' in settings
     assert 'data-testid="dnc-form"' not in (await auditor.get("/admin/do-not-call")).text
     for path in ["/admin/campaigns/new", "/admin/campaigns/renewals/import"]:
         assert (await auditor.get(path)).status_code == 403, path
