@@ -440,9 +440,10 @@ class CampaignDialler:
         put off until their hours open (so the due set stays the contacts to call)."""
         live = running.live
         rows = await repo.candidates(live.campaign_id, _when(now), wanted * CANDIDATES_PER_CALL)
-        global_dnc, campaign_dnc = await repo.do_not_call_numbers(live.campaign_id)
         by_id = {row.id: row for row in rows}
         states = [self._state(running, row) for row in rows]
+        numbers = {phone for state in states for phone in state.phones}
+        global_dnc, campaign_dnc = await repo.do_not_call_numbers(live.campaign_id, numbers)
         picks, skips = pick_contacts(
             states, wanted, now, running.hours, DoNotCall(global_dnc, campaign_dnc)
         )

@@ -345,11 +345,17 @@ class CampaignRepository:
 
     # --- do-not-call -----------------------------------------------------------------
 
-    async def do_not_call_numbers(self, campaign_id: int) -> tuple[set[str], set[str]]:
-        """(the global list's numbers, this campaign's own)."""
+    async def do_not_call_numbers(
+        self, campaign_id: int, among: Iterable[str] | None = None
+    ) -> tuple[set[str], set[str]]:
+        """(the global list's numbers, this campaign's own); only those ``among`` the
+        given numbers when given (the runner asks about the contacts it is about to dial,
+        not for a list that may hold a million numbers)."""
         query = select(DoNotCallEntry.number, DoNotCallEntry.campaign_id).where(
             or_(DoNotCallEntry.campaign_id.is_(None), DoNotCallEntry.campaign_id == campaign_id)
         )
+        if among is not None:
+            query = query.where(DoNotCallEntry.number.in_(list(among)))
         everywhere: set[str] = set()
         own: set[str] = set()
         for number, owner in (await self.session.execute(query)).all():
