@@ -8,6 +8,7 @@ could not start, 0 for a clean stop on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import signal
@@ -25,9 +26,15 @@ from hotline.dialer.pacing import policy_names
 from hotline.dialer.simulation import DialerScenario
 from hotline.dialer.simulation import simulate as simulate_dialer
 from hotline.logging_config import configure_logging
+from hotline.qa.analysis import analyse
+from hotline.qa.asr import FasterWhisperEngine
+from hotline.qa.audio import RecordingError, read_recording
+from hotline.qa.models import ModelNotInstalledError, default_cache_dir, packaged_base_model
 from hotline.settings import DemoSettings, Settings, SettingsError, load_settings
 from hotline.store.database import Database, DatabaseNotMigratedError
 from hotline.store.models import Role
+from hotline.store.qa import QaRepository
+from hotline.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +265,119 @@ def simulate_campaign(
     click.echo(f"  occupancy {result.occupancy:.1%}")
     click.echo(f"  contacts per agent-hour {result.contacts_per_agent_hour:.1f}")
     click.echo(f"  dialled {result.dialled}, {result.lines_per_agent:.2f} lines per agent")
+
+
+@main.group()
+def qa() -> None:
+    """Speech analytics: analyse a recording here, or queue analyses again (docs/qa.md)."""
+
+
+@qa.command("analyze")
+@click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print the analysis as JSON")
+@click.option(
+    "--language",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="the call's language [default: detected]",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="a faster-whisper model directory [default: the packaged Whisper base]",
+)
+def qa_analyze(wav: Path, as_json: bool, language: str | None, model_path: Path | None) -> None:
+    """Transcribe a stereo (customer left, agent right) or mono WAV per speaker and print
+    its metrics, without a running node."""
+    try:
+        audio = read_recording(wav)
+        engine = FasterWhisperEngine(model_path or packaged_base_model(default_cache_dir()))
+        engine.load()  # before the clock starts: the figure is the analysis' own
+        analysis = analyse(audio, engine, language)
+    except (RecordingError, ModelNotInstalledError, FileNotFoundError, OSError) as error:
+        click.echo(f"hotline: {error}", err=True)
+        sys.exit(EXIT_START_FAILED)
+    if as_json:
+        click.echo(json.dumps({"file": str(wav), **analysis.to_dict()}, ensure_ascii=False))
+        return
+    seconds = analysis.audio_seconds
+    click.echo(
+        f"{wav}: {seconds:.1f} s, language {analysis.language or 'unknown'}, "
+        f"{analysis.engine} {analysis.model}, analysed in {analysis.processing_seconds:.1f} s"
+        + (f" ({analysis.processing_seconds / seconds:.2f}x real time)" if seconds else "")
+    )
+    click.echo("")
+    for segment in analysis.segments():
+        click.echo(f"[{_clock(segment['start'])}] {segment['speaker']}: {segment['text'].strip()}")
+    metrics = analysis.metrics
+    click.echo("")
+    for speaker in metrics.speakers:
+        rate = (
+            f"{speaker.speech_rate:.0f} {speaker.rate_unit}"
+            if speaker.speech_rate is not None
+            else "-"
+        )
+        click.echo(
+            f"{speaker.speaker}: talked {speaker.talk_seconds:.1f} s "
+            f"({speaker.talk_ratio:.0%} of the talk), speech rate {rate}"
+        )
+    silence_at = (
+        f" at {_clock(metrics.longest_silence_start)}"
+        if metrics.longest_silence_start is not None
+        else ""
+    )
+    click.echo(f"longest silence {metrics.longest_silence_seconds:.1f} s{silence_at}")
+    click.echo(f"over-talk {metrics.overtalk_seconds:.1f} s ({metrics.overtalk_count} times)")
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{rest:04.1f}"
+
+
+@qa.command("reanalyze")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    help="recordings started since this day or time (UTC)",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML settings file; HOTLINE_* environment variables override it",
+)
+def qa_reanalyze(since: datetime.datetime, config_file: Path | None) -> None:
+    """Queue the analysis of every recording since a date again; the node's QA workers
+    pick the jobs up."""
+    settings = _settings_or_exit(config_file, Settings, {})
+    start = since.replace(tzinfo=datetime.UTC)
+
+    async def run() -> int:
+        database = Database(settings.effective_database_url)
+        try:
+            await database.check_migrated()
+            async with database.session() as session:
+                queued = await QaRepository(session).requeue_since(start, utcnow())
+                await session.commit()
+            return queued
+        finally:
+            await database.close()
+
+    try:
+        queued = asyncio.run(run())
+    except DatabaseNotMigratedError as error:
+        click.echo(f"hotline: {error}", err=True)
+        sys.exit(EXIT_START_FAILED)
+    click.echo(f"{queued} recordings since {start:%Y-%m-%d %H:%M} UTC queued for analysis")
+    if not settings.modules.qa:
+        click.echo(
+            "note: modules.qa is off in these settings; the jobs wait until a node runs it",
+            err=True,
+        )
 
 
 def _settings_or_exit(

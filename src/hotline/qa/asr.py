@@ -116,7 +116,8 @@ class FasterWhisperEngine:
     def model_name(self) -> str:
         return self.model_path.name
 
-    def _load(self) -> Any:
+    def load(self) -> Any:
+        """Load the model now (else on first use): keeps load time out of a timing."""
         if self._model is None:
             from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
@@ -141,7 +142,7 @@ class FasterWhisperEngine:
         *,
         progress: Progress | None = None,
     ) -> Transcript:
-        model = self._load()
+        model = self.load()
         samples = np.ascontiguousarray(samples_16k, dtype=np.float32)
         duration = len(samples) / 16_000
         if duration == 0:

@@ -41,9 +41,9 @@ from typing import Any
 
 from hotline.calls.events import RecordingSaved
 from hotline.events.bus import EventBus, Subscription
-from hotline.qa.analysis import analyse_file
+from hotline.qa.analysis import analyse
 from hotline.qa.asr import FasterWhisperEngine
-from hotline.qa.audio import RecordingError
+from hotline.qa.audio import RecordingError, read_recording
 from hotline.qa.models import packaged_base_model
 from hotline.settings import QaSettings
 from hotline.store.database import Database
@@ -107,8 +107,10 @@ def analyse_in_worker(request: AnalysisRequest) -> ResultRow:
     if not isinstance(engine, FasterWhisperEngine) or engine.model_path != model_path:
         engine = FasterWhisperEngine(model_path)
         _worker["engine"] = engine
-    analysis = analyse_file(
-        request.path,
+    audio = read_recording(request.path)  # a broken file fails before any model loads
+    engine.load()
+    analysis = analyse(
+        audio,
         engine,
         request.language,
         progress=lambda fraction: report_progress(request.job_id, fraction),
