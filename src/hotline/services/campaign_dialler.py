@@ -513,6 +513,15 @@ class CampaignDialler:
 
     # ---- preview: the agent sees the contact, then dials or skips ----------------------------
 
+    def preview_status(self, agent: str) -> tuple[bool, PreviewCard | None]:
+        """Whether ``agent`` serves a running preview campaign, and the contact already
+        shown to them; nothing is reserved (the desktop asks this to show its card)."""
+        serves = any(
+            running.live.mode == "preview" and running.dialling and agent in running.live.members
+            for running in self.campaigns.values()
+        )
+        return serves, self._previews.get(agent)
+
     async def preview_next(self, agent: str, now: float) -> PreviewCard | None:
         """The next contact of a running preview campaign ``agent`` serves, reserved for
         them (no one else is shown it) until they dial or skip it, or for
@@ -520,6 +529,8 @@ class CampaignDialler:
         held = self._previews.get(agent)
         if held is not None:
             return held
+        if self.acd.agent_state(agent) is AgentState.LOGGED_OUT:
+            return None  # an agent not logged in is shown nothing to call
         for running in sorted(self.campaigns.values(), key=lambda r: -r.priority):
             live = running.live
             if live.mode != "preview" or not running.dialling or agent not in live.members:

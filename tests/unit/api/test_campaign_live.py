@@ -131,6 +131,8 @@ async def test_an_agent_previews_dials_and_skips_contacts(world: World, clients)
     found, telephony = dialler(world)
     await admin.post(f"{BASE}/renewals/start")
     await found.reload(0.0)
+    status = (await agent.get("/api/v1/desk/preview")).json()
+    assert status == {"serves": True, "card": None}
     shown = await agent.post("/api/v1/desk/preview/next")
     assert shown.status_code == 200, shown.text
     card = shown.json()
@@ -140,6 +142,7 @@ async def test_an_agent_previews_dials_and_skips_contacts(world: World, clients)
         {"plan": "gold"},
     )
     assert (await agent.post("/api/v1/desk/preview/next")).json() == card  # still theirs
+    assert (await agent.get("/api/v1/desk/preview")).json() == {"serves": True, "card": card}
     # An administrator has no desk of their own.
     assert (await admin.post("/api/v1/desk/preview/next")).status_code == 403
     skipped = await agent.post(f"/api/v1/desk/preview/{card['contact_id']}/skip")

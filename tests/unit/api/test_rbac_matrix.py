@@ -317,6 +317,7 @@ def _campaign_cases() -> list[Case]:
         Case("DELETE", one + "/lendings/{id}", DEPT_WRITE, 204, resource="lendings"),
         # The desktop's preview is an agent's own (others have no desk: 403), and needs
         # the dialler (503 here).
+        Case("GET", "/api/v1/desk/preview", frozenset({"agent"}), 503),
         Case("POST", "/api/v1/desk/preview/next", frozenset({"agent"}), 503),
         Case("POST", "/api/v1/desk/preview/1/dial", frozenset({"agent"}), 503),
         Case("POST", "/api/v1/desk/preview/1/skip", frozenset({"agent"}), 503),

@@ -473,3 +473,17 @@ async def test_agents_leaving_the_campaigns_queue_leave_its_pacing(database: Dat
     assert live.state.logged_in == 1
     await r.dialler.pace(T0 + 5)
     assert len(r.port.placed) == 1
+
+
+async def test_the_preview_status_reserves_nothing_and_a_logged_out_agent_sees_none(
+    database: Database,
+) -> None:
+    r = await rig(database, PHONES[:1], mode="preview", ready=("1001",))
+    await r.dialler.reload(T0)
+    assert r.dialler.preview_status("1001") == (True, None)
+    assert r.dialler.preview_status("1002") == (True, None)  # a member, logged out
+    assert await r.dialler.preview_next("1002", T0) is None
+    assert (await r.contacts())[PHONES[0]].status == "pending"  # nothing reserved
+    card = await r.dialler.preview_next("1001", T0)
+    assert r.dialler.preview_status("1001") == (True, card)
+    assert r.dialler.preview_status("9999") == (False, None)

@@ -68,9 +68,14 @@ class FakeDialler:
         self.calls: list[tuple[str, int]] = []
         self.skipped: list[tuple[str, int]] = []
         self.refuse_dial: Exception | None = None
+        self.serves = True  # the agent serves a running preview campaign
+        self.held: PreviewCard | None = None  # the contact already shown to them
 
     def figures(self, campaign_id: int, now: float) -> LiveFigures | None:
         return self.live.get(campaign_id)
+
+    def preview_status(self, agent: str) -> tuple[bool, PreviewCard | None]:
+        return self.serves, self.held
 
     async def preview_next(self, agent: str, now: float) -> PreviewCard | None:
         return self.card
@@ -177,6 +182,11 @@ async def test_the_preview_card_calls_or_skips_the_next_contact(
     language: str,
 ) -> None:
     agent = await browser_login(web, "agent", language)
+    dialler.serves = False  # in no preview campaign: no card at all
+    assert 'data-testid="desk-preview"' not in (await agent.get("/desktop")).text
+    dialler.serves, dialler.held = True, CARD  # a contact already theirs: shown at once
+    assert 'data-testid="preview-card" data-contact-id="7"' in (await agent.get("/desktop")).text
+    dialler.held = None
     desktop = (await agent.get("/desktop")).text
     assert 'data-testid="desk-preview"' in desktop
     assert 'data-testid="preview-next"' in desktop

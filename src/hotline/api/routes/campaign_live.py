@@ -24,10 +24,11 @@ from hotline.api.schemas.campaigns import (
     LiveFiguresRead,
     PreviewCardRead,
     PreviewDialled,
+    PreviewStatusRead,
 )
 from hotline.api.services.campaigns import CampaignService
 from hotline.calls.trunk_dial import OriginateError
-from hotline.services.campaign_dialler import CampaignDialler
+from hotline.services.campaign_dialler import CampaignDialler, PreviewCard
 
 router = APIRouter(tags=["campaigns"])
 ContactId = Annotated[int, Path(ge=1, le=MAX_INT)]
@@ -102,20 +103,7 @@ async def _own_agent(session: SessionDep, principal: PrincipalDep) -> str:
     return agent
 
 
-@router.post(
-    "/desk/preview/next",
-    responses={204: {"description": "no contact to preview now"}},
-    response_model=PreviewCardRead,
-)
-async def preview_next(
-    session: SessionDep, principal: PrincipalDep, context: ContextDep
-) -> PreviewCardRead | Response:
-    """The next contact of a running preview campaign the agent serves, kept for them
-    until they dial or skip it (5 minutes at most); the same one while it is theirs."""
-    agent = await _own_agent(session, principal)
-    card = await _dialler(context).preview_next(agent, time.time())
-    if card is None:
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
+def _card(card: PreviewCard) -> PreviewCardRead:
     return PreviewCardRead(
         campaign=card.campaign,
         contact_id=card.contact_id,
@@ -126,6 +114,35 @@ async def preview_next(
         attempts=card.attempts,
         last_outcome=card.last_outcome,
     )
+
+
+@router.get("/desk/preview")
+async def preview_status(
+    session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> PreviewStatusRead:
+    """Whether the agent serves a running preview campaign (the desktop shows its card
+    then) and the contact already shown to them; reserves nothing."""
+    agent = await _own_agent(session, principal)
+    serves, card = _dialler(context).preview_status(agent)
+    return PreviewStatusRead(serves=serves, card=_card(card) if card is not None else None)
+
+
+@router.post(
+    "/desk/preview/next",
+    responses={204: {"description": "no contact to preview now"}},
+    response_model=PreviewCardRead,
+)
+async def preview_next(
+    session: SessionDep, principal: PrincipalDep, context: ContextDep
+) -> PreviewCardRead | Response:
+    """The next contact of a running preview campaign the agent serves, kept for them
+    until they dial or skip it (5 minutes at most); the same one while it is theirs.
+    An agent not logged in is shown none."""
+    agent = await _own_agent(session, principal)
+    card = await _dialler(context).preview_next(agent, time.time())
+    if card is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return _card(card)
 
 
 @router.post("/desk/preview/{contact_id}/dial", status_code=status.HTTP_201_CREATED)

@@ -310,5 +310,12 @@ class PreviewCardRead(ReadModel):
     last_outcome: str | None
 
 
+class PreviewStatusRead(ReadModel):
+    """Whether the agent serves a running preview campaign, and the card already theirs."""
+
+    serves: bool
+    card: PreviewCardRead | None
+
+
 class PreviewDialled(ReadModel):
     call_id: str

@@ -164,9 +164,10 @@ def _values(desk: Desk, **extra: Any) -> dict[str, Any]:
 @router.get("")
 async def desktop(page: DesktopPage) -> HTMLResponse:
     desk = await _desk(page)
+    serves, held = await _preview_state(page)
     return page.render(
         "desktop.html",
-        **_values(desk, events=",".join(DESKTOP_EVENTS), preview=_previews_here(page)),
+        **_values(desk, events=",".join(DESKTOP_EVENTS), preview=serves, preview_card=held),
     )
 
 
@@ -375,6 +376,18 @@ def _previews_here(page: Page) -> bool:
     """Whether the node's dialler runs, so that a preview campaign may have a contact for
     the agent (the API answers which one, or that none is due)."""
     return page.context.dialer and page.context.campaigns is not None
+
+
+async def _preview_state(page: Page) -> tuple[bool, PreviewCardRead | None]:
+    """Whether the agent serves a running preview campaign (the card is shown only then)
+    and the contact already theirs; nothing is reserved by looking."""
+    if not _previews_here(page):
+        return False, None
+    try:
+        status = await campaign_live.preview_status(page.session, page.user, page.context)
+    except HTTPException:  # not an agent, or the dialler stopped meanwhile
+        return False, None
+    return status.serves or status.card is not None, status.card
 
 
 def _preview_problem(page: Page, error: HTTPException) -> Problem:
