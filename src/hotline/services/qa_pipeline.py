@@ -31,6 +31,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -83,9 +84,11 @@ _worker: dict[str, Any] = {}
 
 
 def init_worker(progress: ProgressQueue, niceness: int = WORKER_NICENESS) -> None:
-    """A worker process starts: lower its priority and remember where progress goes."""
+    """A worker process starts: lower its priority, leave Ctrl-C to the node (which ends
+    its workers as it stops) and remember where progress goes."""
     if niceness:
         os.nice(niceness)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["progress"] = progress
 
 
