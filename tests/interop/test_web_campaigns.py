@@ -118,6 +118,9 @@ def test_a_campaign_is_created_imported_started_and_watched_in_chinese(
     desk = login(browser, demo, "1001", "zh-CN")
     desk.set_viewport_size({"width": 1366, "height": 900})
     desk.goto(f"{demo.url}/desktop")
+    # Logged out, an agent is shown no contact to call: log in (ready) first.
+    desk.click("[data-testid=go-available]")
+    expect(desk.locator("[data-testid=go-available]")).to_be_disabled()
     desk.click("[data-testid=preview-next]")
     card = desk.locator("[data-testid=preview-card]")
     expect(card).to_contain_text("王芳", timeout=15_000)
