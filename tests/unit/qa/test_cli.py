@@ -4,7 +4,9 @@ metrics, as text and as JSON; a file that is no WAV is refused in one line."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from hotline.cli import main
+from hotline.store.database import Database
+from hotline.store.qa import QaRepository, QueuedRecording
 
 from .signals import write_wav
 from .speech import espeak, tiny_en
@@ -64,3 +68,51 @@ def test_qa_analyze_refuses_a_file_that_is_not_a_wav(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["qa", "analyze", str(notes), "--model", str(tmp_path)])
     assert result.exit_code == 1
     assert "not a RIFF/WAVE file" in result.output
+
+
+def test_qa_reanalyze_queues_recordings_since_a_date(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    config = tmp_path / "hotline.yaml"
+    config.write_text(f"data_dir: {tmp_path}\ndatabase_url: {url}\n")
+    new = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    old = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    async def seed() -> None:
+        database = Database(url)
+        try:
+            await database.upgrade()
+            async with database.session() as session:
+                repository = QaRepository(session)
+                for name, at in (("new", new), ("old", old)):
+                    await repository.enqueue(QueuedRecording(name, f"{name}.wav", at), at)
+                for job in await repository.claim_due(new, 5):
+                    await repository.fail(job.id, "boom", new, retry_at=None, final="dead")
+                await session.commit()
+        finally:
+            await database.close()
+
+    async def statuses() -> dict[str, str]:
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                return {job.recording_id: job.status for job in await QaRepository(session).jobs()}
+        finally:
+            await database.close()
+
+    asyncio.run(seed())
+    result = CliRunner().invoke(
+        main, ["qa", "reanalyze", "--since", "2026-12-01", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 recordings since 2026-12-01 00:00 UTC queued for analysis" in result.output
+    assert asyncio.run(statuses()) == {"new": "queued", "old": "dead"}
+
+
+def test_qa_reanalyze_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    config = tmp_path / "hotline.yaml"
+    config.write_text(f"data_dir: {tmp_path}\n")
+    result = CliRunner().invoke(
+        main, ["qa", "reanalyze", "--since", "2026-12-01", "--config", str(config)]
+    )
+    assert result.exit_code == 1
+    assert "hotline db upgrade" in result.output
