@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.qa.asr import FasterWhisperEngine
+from hotline.qa.asr import FasterWhisperEngine, is_chinese, to_simplified
 from hotline.qa.audio import ASR_RATE, resample
 
 from .speech import espeak, tiny_en
@@ -32,3 +32,13 @@ def test_tiny_en_transcribes_a_call_clip_with_word_times(tmp_path: Path) -> None
     cancel = next(w for w in timed if "cancel" in w.text.lower())
     assert 0 < cancel.probability <= 1
     assert seen[-1] == 1.0
+
+
+def test_mandarin_is_written_in_simplified_characters() -> None:
+    # Whisper writes Mandarin in traditional characters; QA keywords are simplified.
+    assert (
+        to_simplified("這是繁體字，請稍等，我幫您查詢訂單") == "这是繁体字，请稍等，我帮您查询订单"
+    )
+    assert is_chinese("zh")
+    assert not is_chinese("en")
+    assert not is_chinese(None)
