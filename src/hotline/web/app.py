@@ -27,6 +27,7 @@ from hotline.web.routes import (
     admin_acd,
     admin_campaigns,
     admin_ivr,
+    admin_modules,
     admin_telephony,
     admin_users,
     desktop,
@@ -65,6 +66,7 @@ def mount_web(api: FastAPI) -> None:
     api.include_router(wallboard.router)
     api.include_router(admin_ivr.router)
     api.include_router(admin.router)
+    api.include_router(admin_modules.router)
     api.include_router(admin_acd.router)
     api.include_router(admin_users.router)
     api.include_router(admin_telephony.router)

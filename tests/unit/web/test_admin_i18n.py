@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hotline.api.rbac import Permission
 from hotline.api.schemas.queues import Strategy
+from hotline.api.services.modules import module_names
 from hotline.dialer.retry_rules import OUTCOMES
 from hotline.store.campaigns import CONTACT_STATUSES
 from hotline.web.i18n import LANGUAGES, Translator
@@ -64,6 +65,9 @@ ADMIN_KEYS: dict[str, list[str]] = {
     "campaign.tab.": list(TABS),
     "campaign.import.role.": list(ROLES),
     "lending.done.": ["lent", "ended"],
+    "modules.name.": module_names(),
+    "modules.about.": module_names(),
+    "modules.done.": ["on", "off"],
 }
 #: Keys the handlers build in Python.
 BUILT_KEYS = [
@@ -93,4 +97,5 @@ def test_every_menu_entry_has_its_pages() -> None:
     # The sections come from several page modules; none may be left out of the menu.
     pages = {section.slug for section in SECTIONS} | {"roles", "ivr-flows"}
     pages |= {"campaigns", "do-not-call"}  # admin_campaigns.py
+    pages |= {"modules"}  # admin_modules.py
     assert {slug for slug, _ in MENU} == pages

@@ -82,6 +82,7 @@ MENU: tuple[tuple[str, Permission], ...] = (
     ("wrapup-codes", Permission.DEPARTMENT_WRITE),
     ("campaigns", Permission.CAMPAIGNS_READ),
     ("do-not-call", Permission.CAMPAIGNS_READ),
+    ("modules", Permission.CONFIG_WRITE),
 )
 #: Sections of the dialer module (``admin_campaigns.py``): not there when it is off.
 DIALER_SECTIONS = frozenset({"campaigns", "do-not-call"})
