@@ -144,4 +144,15 @@ def test_a_campaign_is_created_imported_started_and_watched_in_chinese(
         "已暂停"
     )
     page.screenshot(path=str(tmp_path / "7-list.png"), full_page=True)
+
+    # The module itself: switched off from the console, then on again.
+    page.goto(f"{demo.url}/admin/modules")
+    row = page.locator("tr[data-module=dialer]")
+    expect(row.locator("[data-testid=module-state]")).to_have_text("运行中")
+    row.locator("[data-testid=module-switch]").click()
+    expect(page.locator("[data-testid=done]")).to_contain_text("已关闭外呼活动")
+    expect(row.locator("[data-testid=module-state]")).to_contain_text("已关闭")
+    page.screenshot(path=str(tmp_path / "9-modules.png"), full_page=True)
+    row.locator("[data-testid=module-switch]").click()
+    expect(row.locator("[data-testid=module-state]")).to_have_text("运行中")
     page.context.close()
