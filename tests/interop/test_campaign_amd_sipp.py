@@ -15,9 +15,8 @@ sees only the people's calls), and hear the campaign's message after their beep:
 node's first words to them come after the beep and last about as long as the message, and
 the node hangs up (its BYE) no sooner than greeting + message after the answer. The people
 must get the verdict ``human`` (or ``notsure``), an agent (a CDR with the attempt's call id
-naming that agent), and hear no one speak before the agent hangs up. The test is a strict
-``xfail`` until telephony carries out ``DetectMachine`` (see its marker): with that
-one-line fix it passes.
+naming that agent), and hear no one speak before the agent hangs up. (This test found
+that telephony dropped ``DetectMachine``: ``TelephonyRuntime._call_of`` is now exhaustive.)
 
 **The 2-second rule** (progressive, no AMD): three customers who answer after a second
 and stay on the line, and agents whose phones ring 4 s before answering (the farm's
@@ -342,16 +341,6 @@ def node_log_clean(node: DemoNode, tmp_path: Path) -> None:
 # ---- the tests -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "TelephonyRuntime._call_of (src/hotline/services/telephony/runtime.py) does not map "
-        "DetectMachine to its call, so _dispatch drops it ('command for an unknown call "
-        "dropped'): no detection runs and answered AMD calls stay 'detecting' until the "
-        "customer hangs up. Passes with '| control.DetectMachine()' added to its first case."
-    ),
-)
 def test_machines_get_the_message_after_their_beep_and_people_an_agent(
     node: DemoNode,
     carrier: SippPeer,

@@ -21,9 +21,7 @@ resolve 3 %); and no call failed on the node's side (no 5xx in SIPp's logs, no e
 node's log). It prints the run's figures (dialled, answered, abandoned, busy, no answer,
 invalid, the peak of calls at once).
 
-Not covered yet: answering machines. Answering-machine detection is not wired into campaign
-calls, so the population has no machines; the next step is a ``5xxx`` behaviour that
-answers with a greeting and a beep, and a campaign with ``amd_enabled``.
+Answering machines and the 2-second rule on the wire are ``test_campaign_amd_sipp.py``'s.
 """
 
 from __future__ import annotations

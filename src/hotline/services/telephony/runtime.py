@@ -20,6 +20,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import assert_never
 
 import httpx
 
@@ -35,7 +36,7 @@ from hotline.ivr.tts import PromptRenderer
 from hotline.media import engine as media
 from hotline.services.acd_link import AnnouncePosition
 from hotline.services.caller_audio import CallerAudio
-from hotline.services.contact_center import ContactCenter, Output
+from hotline.services.contact_center import AdapterCommand, ContactCenter, Output
 from hotline.services.telephony.caller_listening import CallerListening
 from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.endpoints import LegEndpoints
@@ -292,11 +293,14 @@ class Telephony:
             call = self.table.calls[call_id]
             self.submit(call, functools.partial(self.executor.carry_out, batch))
 
-    def _call_of(self, command: Output) -> str | None:
+    def _call_of(self, command: AdapterCommand) -> str | None:
+        """The call a command is for. Exhaustive over the commands (mypy checks it): a
+        command type added without a case here would be dropped on the wire."""
         legs = self.table.legs
         match command:
             case (
                 control.RingAgent()
+                | control.DetectMachine()
                 | control.StartIvr()
                 | control.StopIvr()
                 | control.SetMix()
@@ -323,7 +327,8 @@ class Telephony:
                 if call is not None:
                     return call.call_id
                 return command.recording_id.rsplit("-r", 1)[0]
-        return None
+            case _:
+                assert_never(command)
 
     async def _work(self, call: CallState) -> None:
         while not call.jobs.empty():
