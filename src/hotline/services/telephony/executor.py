@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import assert_never
 
 from hotline.calls import commands as control
 from hotline.calls.commands import DialTrunk
 from hotline.calls.sdp_media import answer_offer, make_offer
 from hotline.media import engine as media
 from hotline.services.acd_link import AnnouncePosition
-from hotline.services.contact_center import ContactCenter, Output
+from hotline.services.contact_center import AdapterCommand, ContactCenter
 from hotline.services.mixing import CallMix
 from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.endpoints import LegEndpoints
@@ -65,7 +66,7 @@ class CommandExecutor:
         self.agent_domain = config.agent_domain
         self._tones = _tone_plan(config.numbering_plan.region)
 
-    async def carry_out(self, commands: Sequence[Output]) -> None:
+    async def carry_out(self, commands: Sequence[AdapterCommand]) -> None:
         """One batch of a call's commands, in order (a job on the call's queue)."""
         for command in commands:
             try:
@@ -77,7 +78,9 @@ class CommandExecutor:
             finally:
                 self.sip.flush()
 
-    async def _command(self, command: Output) -> None:
+    async def _command(self, command: AdapterCommand) -> None:
+        """Exhaustive over the commands (mypy checks it): one without a case here would
+        be silently dropped."""
         now = self.clock()
         ua = self.sip.user_agent
         legs = self.table.legs
@@ -146,6 +149,8 @@ class CommandExecutor:
                 await self._set_mix(command)
             case AnnouncePosition():
                 self.ivr.announce(command)
+            case _:
+                assert_never(command)
 
     async def _answer_customer(self, leg: LegState) -> None:
         if leg.ended:

@@ -278,7 +278,7 @@ class Telephony:
             call.worker = asyncio.create_task(self._work(call), name=f"call-{call.call_id}")
 
     def _dispatch(self, outputs: Iterable[Output]) -> None:
-        batches: dict[str, list[Output]] = {}
+        batches: dict[str, list[AdapterCommand]] = {}
         for output in outputs:
             if isinstance(output, Event):
                 log.debug("%s %r", output.type_name, output)
