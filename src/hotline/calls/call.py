@@ -28,6 +28,7 @@ times (``next_timer``/``handle_timer``); an ACD offer's ring time is the ACD's.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from hotline.calls.call_controls import CallControls
@@ -68,6 +69,42 @@ from hotline.calls.trunk_dial import DialOutput, TrunkDial
 AGENT_RING_TIMEOUT = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignCallOptions:
+    """How the dialler wants a campaign call handled (:meth:`Call.campaign`).
+
+    ``connect_within``: when no agent answers within that many seconds of the call's first
+    entry into a queue (at the answer, or after a flow such as a recording notice), the
+    call is abandoned by the dialler — it leaves the queue (``CallQueueExited`` of kind
+    ``no_agent_in_time``) and the customer hears ``abandon_flow`` (or, without one, is hung
+    up on). This is the FTC's 2-second rule: a customer is never left listening to hold
+    music because the pacing was wrong. A robot campaign passes none: a customer its flow
+    hands to a queue waits as usual.
+
+    ``detect_machine``: the answered leg is first listened to (``DetectMachine``); a person
+    (or an unsure verdict) goes on to the destination, a machine hears ``machine_flow`` or
+    is hung up on. With ``leave_message`` the verdict on a machine waits for the end of its
+    greeting and beep, so the flow's message is recorded whole; without, the flow plays at
+    once (the dialler's abandon message: a person taken for a machine must still hear who
+    called, never a silent hang-up).
+
+    ``ring_timeout``: how long the customer's phone may ring (None: the default).
+    """
+
+    connect_within: float | None = None
+    abandon_flow: str | None = None
+    detect_machine: bool = False
+    machine_flow: str | None = None
+    leave_message: bool = False
+    ring_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.connect_within is not None and self.connect_within <= 0:
+            raise ValueError("connect_within must be positive")
+        if self.ring_timeout is not None and self.ring_timeout <= 0:
+            raise ValueError("ring_timeout must be positive")
+
+
 class Call(CallControls):
     """One customer call; see the module docstring."""
 
@@ -88,11 +125,7 @@ class Call(CallControls):
         first_agent: str | None = None,
         destination: Destination | None = None,
         agent_ring_timeout: float = AGENT_RING_TIMEOUT,
-        connect_within: float | None = None,
-        abandon_flow: str | None = None,
-        detect_machine: bool = False,
-        machine_flow: str | None = None,
-        leave_message: bool = False,
+        campaign: CampaignCallOptions | None = None,
     ) -> None:
         """Prefer the constructors that name the kind: :meth:`inbound`,
         :meth:`click_to_call`, :meth:`campaign`."""
@@ -113,13 +146,9 @@ class Call(CallControls):
         self._destination = destination  # where a campaign call goes once answered
         self._agent_ring_timeout = agent_ring_timeout
         self._agent_deadline: float | None = None
-        self._connect_within = connect_within  # a campaign call: an agent within this long
-        self._abandon_flow = abandon_flow  # ... or the customer hears this flow
+        self._campaign = campaign or CampaignCallOptions()
         self._connect_deadline: float | None = None
-        self._connect_armed = False  # the rule holds once, from the first enqueue
-        self._detect_machine = detect_machine  # answering-machine detection first
-        self._machine_flow = machine_flow  # what a machine gets (None: hung up on)
-        self._leave_message = leave_message  # ... after its greeting and beep
+        self._connect_armed = False  # the 2-s rule holds once, from the first enqueue
 
     @classmethod
     def inbound(
@@ -187,33 +216,13 @@ class Call(CallControls):
         recording: Mapping[str, RecordingMode] | None = None,
         default_recording: RecordingMode = "always",
         survey_flows: Mapping[str, str] | None = None,
-        connect_within: float | None = None,
-        abandon_flow: str | None = None,
-        detect_machine: bool = False,
-        machine_flow: str | None = None,
-        leave_message: bool = False,
+        options: CampaignCallOptions | None = None,
     ) -> Call:
         """Dial the customer with ``dial``; once answered, go to ``destination`` (a queue
-        of the campaign's agents, or an IVR flow).
-
-        ``detect_machine``: the answered leg is first listened to (``DetectMachine``); a
-        person (or an unsure verdict) goes on to ``destination``, a machine hears
-        ``machine_flow`` or is hung up on. With ``leave_message`` the verdict on a machine
-        waits for the end of its greeting and beep, so the flow's message is recorded
-        whole; without, the flow plays at once (the dialler's abandon message: a person
-        taken for a machine must still hear who called, never a silent hang-up).
-
-        ``connect_within``: when no agent answers within that many seconds of the call's
-        first entry into a queue (at the answer, or after a flow such as a recording
-        notice), the call is abandoned by the dialler — it leaves the queue
-        (``CallQueueExited`` of kind ``no_agent_in_time``) and the customer hears
-        ``abandon_flow`` (or, without one, is hung up on). This is the FTC's 2-second rule:
-        a customer is never left listening to hold music because the pacing was wrong. A
-        robot campaign passes none: a customer its flow hands to a queue waits as usual."""
+        of the campaign's agents, or an IVR flow), as ``options`` say
+        (:class:`CampaignCallOptions`: the 2-second rule, answering-machine detection)."""
         if destination.type not in ("queue", "flow"):
             raise ValueError(f"a campaign call goes to a queue or a flow, not {destination.type}")
-        if connect_within is not None and connect_within <= 0:
-            raise ValueError("connect_within must be positive")
         return cls(
             call_id=call_id,
             kind="campaign",
@@ -225,11 +234,7 @@ class Call(CallControls):
             default_recording=default_recording,
             survey_flows=survey_flows,
             destination=destination,
-            connect_within=connect_within,
-            abandon_flow=abandon_flow,
-            detect_machine=detect_machine,
-            machine_flow=machine_flow,
-            leave_message=leave_message,
+            campaign=options,
         )
 
     @property
@@ -296,9 +301,10 @@ class Call(CallControls):
         now: float,
     ) -> list[Output]:
         outputs = super().enqueue(queue, priority, skills, attributes, now)
-        if self._connect_within is not None and not self._connect_armed:
+        within = self._campaign.connect_within
+        if within is not None and not self._connect_armed:
             self._connect_armed = True
-            self._connect_deadline = now + self._connect_within
+            self._connect_deadline = now + within
         return outputs
 
     def _go_to(self, destination: Destination, now: float) -> list[Output]:
@@ -317,11 +323,11 @@ class Call(CallControls):
         if verdict != "machine":
             assert self._destination is not None
             return [event, *self._go_to(self._destination, now)]
-        if self._machine_flow is None:
+        flow = self._campaign.machine_flow
+        if flow is None:
             return [event, *self._end("system", f"answering machine ({reason})", now)]
         self.state, self._ivr_running = "ivr", True
-        variables = {"machine": "1"}
-        return [event, StartIvr(self.call_id, self._machine_flow, self._department, variables)]
+        return [event, StartIvr(self.call_id, flow, self._department, {"machine": "1"})]
 
     # ---- the IVR's decisions ---------------------------------------------------------------
 
@@ -578,7 +584,8 @@ class Call(CallControls):
         queue = self._queue or ""
         reason = "abandoned: no agent in time"
         exited = CallQueueExited(at=now, call_id=self.call_id, queue=queue, kind="no_agent_in_time")
-        if self._abandon_flow is None:
+        flow = self._campaign.abandon_flow
+        if flow is None:
             return [exited, *self._end("system", reason, now)]
         outputs: list[Output] = [exited, *(CancelLeg(leg_id) for leg_id in self._ringing)]
         self._ringing.clear()
@@ -589,7 +596,7 @@ class Call(CallControls):
         return [
             *outputs,
             StopMedia(self.customer_leg),
-            StartIvr(self.call_id, self._abandon_flow, self._department, variables),
+            StartIvr(self.call_id, flow, self._department, variables),
         ]
 
     def _dials(self) -> list[TrunkDial]:
@@ -619,9 +626,9 @@ class Call(CallControls):
         outputs.append(CallAnswered(at=now, call_id=self.call_id))
         talking = self._talking
         if talking is None:  # a campaign call: now to its queue or flow
-            if self._detect_machine:
+            if self._campaign.detect_machine:
                 self.state = "detecting"
-                wait = self._leave_message
+                wait = self._campaign.leave_message
                 return [*outputs, DetectMachine(self.call_id, leg_id, wait_for_beep=wait)]
             assert self._destination is not None
             return outputs + self._go_to(self._destination, now)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from hotline.acd import Acd
 from hotline.acd.events import AgentStateChanged
 from hotline.acd.states import AgentState
+from hotline.calls.call import CampaignCallOptions
 from hotline.calls.events import (
     CallAnswered,
     CallConnected,
@@ -83,12 +84,7 @@ class CampaignDialPort(Protocol):
         group: str | None = None,
         caller_id: str | None = None,
         department: str | None = None,
-        connect_within: float | None = None,
-        abandon_flow: str | None = None,
-        detect_machine: bool = False,
-        machine_flow: str | None = None,
-        leave_message: bool = False,
-        ring_timeout: float | None = None,
+        options: CampaignCallOptions | None = None,
     ) -> str: ...
 
     def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
@@ -134,11 +130,7 @@ class _Running:
     department: str | None
     group: str | None
     caller_id: str | None
-    connect_within: float | None
-    abandon_flow: str | None
-    detect_machine: bool
-    machine_flow: str | None
-    leave_message: bool
+    options: CampaignCallOptions  # the 2-second rule, machines, the ring time
     hours: CallingHours
     priority: int
     default_region: str
@@ -409,11 +401,15 @@ class CampaignDialler:
             department=department,
             group=row.trunk_group,
             caller_id=row.caller_id,
-            connect_within=None if robot else live.state.config.connect_deadline,
-            abandon_flow=abandon_flow,
-            detect_machine=row.amd_enabled,
-            machine_flow=machine_flow,
-            leave_message=leave_message,
+            options=CampaignCallOptions(
+                connect_within=None if robot else live.state.config.connect_deadline,
+                abandon_flow=abandon_flow,
+                detect_machine=row.amd_enabled,
+                machine_flow=machine_flow,
+                leave_message=leave_message,
+                # The pacing's answer model gives up at this ring time too.
+                ring_timeout=live.state.config.no_answer_timeout,
+            ),
             hours=hours or DEFAULT_CALLING_HOURS,
             priority=row.priority,
             default_region=row.default_region,
@@ -469,13 +465,7 @@ class CampaignDialler:
                         group=running.group,
                         caller_id=running.caller_id,
                         department=running.department,
-                        connect_within=running.connect_within,
-                        abandon_flow=running.abandon_flow,
-                        detect_machine=running.detect_machine,
-                        machine_flow=running.machine_flow,
-                        leave_message=running.leave_message,
-                        # The pacing's answer model gives up at this ring time too.
-                        ring_timeout=live.state.config.no_answer_timeout,
+                        options=running.options,
                     )
                 except (OriginateError, ValueError) as error:
                     live.not_placed(now)

@@ -45,7 +45,7 @@ from hotline.acd import (
     QueueConfig,
 )
 from hotline.calls import commands as control
-from hotline.calls.call import Call
+from hotline.calls.call import Call, CampaignCallOptions
 from hotline.calls.commands import (
     DialTrunk,
     TransferDestination,
@@ -208,20 +208,17 @@ class ContactCenter:
         group: str | None = None,
         caller_id: str | None = None,
         department: str | None = None,
-        connect_within: float | None = None,
-        abandon_flow: str | None = None,
-        detect_machine: bool = False,
-        machine_flow: str | None = None,
-        leave_message: bool = False,
-        ring_timeout: float | None = None,
+        options: CampaignCallOptions | None = None,
     ) -> list[Output]:
         """A campaign call: dial ``number`` through ``group`` first; once the customer
         answers, queue it (``destination`` a queue) or run an IVR flow for it (the robot);
-        the other options: see :meth:`Call.campaign`. Raises
+        ``options``: see :class:`CampaignCallOptions`. Raises
         :class:`OriginateError` when it cannot be placed."""
         if call_id in self.calls:
             raise ValueError(f"call {call_id} already exists")
         trunk_group = self.dialling.group(group)
+        options = options or CampaignCallOptions()
+        ring_timeout = options.ring_timeout
         call = Call.campaign(
             call_id=call_id,
             dial=self.dialling.customer_dial(call_id, number, trunk_group, caller_id, ring_timeout),
@@ -230,11 +227,7 @@ class ContactCenter:
             recording=self._recording,
             default_recording=self._default_recording,
             survey_flows=self._survey_flows,
-            connect_within=connect_within,
-            abandon_flow=abandon_flow,
-            detect_machine=detect_machine,
-            machine_flow=machine_flow,
-            leave_message=leave_message,
+            options=options,
         )
         usable_trunks_or_raise(trunk_group)
         self.calls[call_id] = call

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hotline.acd import AgentState
 from hotline.calls import commands as control
+from hotline.calls.call import CampaignCallOptions
 from hotline.calls.cdr import build_cdr
 from hotline.calls.events import CallEvent, CallMachineDetected, CallQueueExited
 from hotline.calls.routing import Destination
@@ -38,8 +39,7 @@ def answered_campaign_call(
         number="021 6888 8888",
         destination=SALES,
         department="sales",
-        connect_within=2.0,
-        abandon_flow=abandon_flow,
+        options=CampaignCallOptions(connect_within=2.0, abandon_flow=abandon_flow),
     )
     customer = dial_of(history).leg_id
     history += cc.leg_answered(3, "c1", customer)
@@ -93,7 +93,11 @@ def test_the_deadline_counts_from_the_answer_not_from_the_dial() -> None:
     cc.agent_login(0, "1001")
     cc.agent_break(0, "1001", "lunch")
     out = cc.dial_campaign(
-        1, call_id="c1", number="021 6888 8888", destination=SALES, connect_within=2.0
+        1,
+        call_id="c1",
+        number="021 6888 8888",
+        destination=SALES,
+        options=CampaignCallOptions(connect_within=2.0),
     )
     customer = dial_of(out).leg_id
     cc.trunk_progress(1.2, "c1", customer)
@@ -109,7 +113,7 @@ def test_a_robot_call_has_no_deadline() -> None:
         call_id="c1",
         number="021 6888 8888",
         destination=Destination(type="flow", target="reminder"),
-        connect_within=2.0,
+        options=CampaignCallOptions(connect_within=2.0),
     )
     customer = dial_of(out).leg_id
     out = cc.leg_answered(3, "c1", customer)
@@ -126,7 +130,7 @@ def test_after_a_recording_notice_the_deadline_starts_when_the_flow_queues_the_c
         call_id="c1",
         number="021 6888 8888",
         destination=Destination(type="flow", target="notice-then-sales"),
-        connect_within=2.0,
+        options=CampaignCallOptions(connect_within=2.0),
     )
     out = cc.leg_answered(3, "c1", dial_of(out).leg_id)
     assert any(isinstance(o, control.StartIvr) for o in out)
@@ -145,10 +149,12 @@ def detecting_call(
         call_id="c1",
         number="021 6888 8888",
         destination=SALES,
-        connect_within=2.0,
-        detect_machine=True,
-        machine_flow=machine_flow,
-        leave_message=leave_message,
+        options=CampaignCallOptions(
+            connect_within=2.0,
+            detect_machine=True,
+            machine_flow=machine_flow,
+            leave_message=leave_message,
+        ),
     )
     customer = dial_of(out).leg_id
     out = cc.leg_answered(3, "c1", customer)
@@ -205,7 +211,11 @@ def test_without_a_message_a_machine_hears_the_abandon_flow_at_once() -> None:
 def test_a_campaign_call_rings_for_the_pacings_no_answer_timeout() -> None:
     cc, _ = node()
     out = cc.dial_campaign(
-        1, call_id="c1", number="021 6888 8888", destination=SALES, ring_timeout=25.0
+        1,
+        call_id="c1",
+        number="021 6888 8888",
+        destination=SALES,
+        options=CampaignCallOptions(ring_timeout=25.0),
     )
     customer = dial_of(out).leg_id
     cc.trunk_progress(2, "c1", customer)

@@ -25,6 +25,7 @@ from typing import assert_never
 import httpx
 
 from hotline.calls import commands as control
+from hotline.calls.call import CampaignCallOptions
 from hotline.calls.commands import DialTrunk
 from hotline.calls.routing import Destination
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
@@ -215,12 +216,7 @@ class Telephony:
         group: str | None = None,
         caller_id: str | None = None,
         department: str | None = None,
-        connect_within: float | None = None,
-        abandon_flow: str | None = None,
-        detect_machine: bool = False,
-        machine_flow: str | None = None,
-        leave_message: bool = False,
-        ring_timeout: float | None = None,
+        options: CampaignCallOptions | None = None,
     ) -> str:
         """Place a campaign call (``ContactCenter.dial_campaign``); returns its call id.
         Raises ``OriginateError`` when it cannot be placed (no usable trunk, a number the
@@ -235,12 +231,7 @@ class Telephony:
             group=group,
             caller_id=caller_id,
             department=department,
-            connect_within=connect_within,
-            abandon_flow=abandon_flow,
-            detect_machine=detect_machine,
-            machine_flow=machine_flow,
-            leave_message=leave_message,
-            ring_timeout=ring_timeout,
+            options=options,
         )
         self.table.calls[call_id] = CallState(call_id, "")
         log.info(
