@@ -97,11 +97,7 @@ def _when(now: float) -> datetime:
 
 
 def _epoch(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    return value.timestamp() if value is not None else None  # the store's are aware UTC
 
 
 @dataclass(frozen=True)
@@ -268,9 +264,7 @@ class CampaignDialler:
 
     async def _record(self, finished: FinishedAttempt) -> None:
         attempt, step = finished.attempt, finished.next_step
-        status = {"done": "done", "exhausted": "exhausted"}.get(step.status, "pending")
-        if finished.outcome == "invalid_number":
-            status = "done"
+        status = "pending" if step.status == "retry" else step.status  # done, exhausted
         async with self.database.session() as session:
             repo = CampaignRepository(session)
             await repo.finish_attempt(
