@@ -63,7 +63,9 @@ from tests.support.sipp_population import (
     RtpCapture,
     SippPeer,
     agent_farm_scenario,
+    agents_ready,
     behaviour_of,
+    by_name,
     invites_by_number,
     machine_greeting,
     messages,
@@ -184,28 +186,7 @@ def start_farm(node: DemoNode, tmp_path: Path) -> Iterator[Callable[[int], SippP
         scenario = agent_farm_scenario(answer_after_ms=answer_after_ms)
         peer = SippPeer(sipp, tmp_path, "farm", scenario, port, media, echo=True)
         started.append(peer)
-        wait_until(
-            lambda: all(
-                a["phone_registered"]
-                for a in api.get("/api/v1/live/agents").json()
-                if a["agent_id"] in AGENTS
-            ),
-            15,
-            "the agents' registrations",
-        )
-        for agent in AGENTS:
-            assert api.post(f"/api/v1/live/agents/{agent}/login").status_code == 204
-            assert api.post(f"/api/v1/live/agents/{agent}/ready").status_code == 204
-        wait_until(
-            lambda: (
-                by_name(api.get("/api/v1/live/queues").json(), "sales")["agents_by_state"].get(
-                    "available", 0
-                )
-                == len(AGENTS)
-            ),
-            15,
-            "six available agents in sales",
-        )
+        agents_ready(api, AGENTS, "sales")
         if not peer.alive():
             stderr = peer.proc.stderr.read().decode(errors="replace") if peer.proc.stderr else ""
             raise AssertionError(f"the agent farm exited: {stderr[-1000:]}")
@@ -219,10 +200,6 @@ def start_farm(node: DemoNode, tmp_path: Path) -> Iterator[Callable[[int], SippP
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-
-
-def by_name(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    return next(row for row in rows if row["name"] == name)
 
 
 def paged(api: httpx.Client, path: str) -> list[dict[str, Any]]:

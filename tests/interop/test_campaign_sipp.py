@@ -52,7 +52,9 @@ from tests.support.sipp_population import (
     Customer,
     SippPeer,
     agent_farm_scenario,
+    agents_ready,
     behaviour_of,
+    by_name,
     invites_by_number,
     messages,
     population,
@@ -171,36 +173,10 @@ def farm(node: DemoNode, tmp_path: Path) -> Iterator[SippPeer]:
     register_agents(sipp, tmp_path, node.sip_port, port, {a: node.password(a) for a in AGENTS})
     peer = SippPeer(sipp, tmp_path, "farm", agent_farm_scenario(), port, media, echo=True)
     try:
-        wait_until(
-            lambda: all(
-                a["phone_registered"]
-                for a in api.get("/api/v1/live/agents").json()
-                if a["agent_id"] in AGENTS
-            ),
-            15,
-            "the agents' registrations",
-        )
-        for agent in AGENTS:
-            assert api.post(f"/api/v1/live/agents/{agent}/login").status_code == 204
-            assert api.post(f"/api/v1/live/agents/{agent}/ready").status_code == 204
-        # The directory change (sales for all six) reaches the live ACD within its settle time.
-        wait_until(
-            lambda: (
-                by_name(api.get("/api/v1/live/queues").json(), "sales")["agents_by_state"].get(
-                    "available", 0
-                )
-                == len(AGENTS)
-            ),
-            15,
-            "six available agents in sales",
-        )
+        agents_ready(api, AGENTS, "sales")
         yield peer
     finally:
         peer.stop()
-
-
-def by_name(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    return next(row for row in rows if row["name"] == name)
 
 
 def contact_list(customers: list[Customer]) -> bytes:

@@ -53,16 +53,18 @@ import subprocess
 import time
 import wave
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import httpx
 import numpy as np
 import numpy.typing as npt
 from bench.dialer.amd_corpus import Case, Renderer
 
 from hotline.media.g711 import pcma
+from tests.support.demo_node import wait_until
 
 Behaviour = Literal["answer", "busy", "no_answer", "invalid", "machine", "human"]
 
@@ -509,6 +511,39 @@ def register_agents(
                 f"agent {agent} did not register (sipp exit {done.returncode}): "
                 f"{done.stdout[-1500:]}{done.stderr[-1500:]}"
             )
+
+
+def by_name(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The row of an API list whose ``name`` is ``name``."""
+    return next(row for row in rows if row["name"] == name)
+
+
+def agents_ready(api: httpx.Client, agents: Sequence[str], queue: str) -> None:
+    """Once every agent's phone (the farm) is registered, log them in and make them ready,
+    and wait until ``queue`` sees them all available (the directory change that made them
+    its members reaches the live ACD within its settle time)."""
+    wait_until(
+        lambda: all(
+            a["phone_registered"]
+            for a in api.get("/api/v1/live/agents").json()
+            if a["agent_id"] in agents
+        ),
+        15,
+        "the agents' registrations",
+    )
+    for agent in agents:
+        assert api.post(f"/api/v1/live/agents/{agent}/login").status_code == 204
+        assert api.post(f"/api/v1/live/agents/{agent}/ready").status_code == 204
+    wait_until(
+        lambda: (
+            by_name(api.get("/api/v1/live/queues").json(), queue)["agents_by_state"].get(
+                "available", 0
+            )
+            == len(agents)
+        ),
+        15,
+        f"{len(agents)} available agents in {queue}",
+    )
 
 
 # ---- reading SIPp's message logs ---------------------------------------------------------------
