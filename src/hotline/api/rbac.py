@@ -41,6 +41,11 @@ class Permission(enum.StrEnum):
     CALLS_SUPERVISE = "calls:supervise"  # listen, whisper, barge (supervisors, admins)
     CAMPAIGNS_READ = "campaigns:read"  # outbound campaigns, contacts, attempts, do-not-call
     CAMPAIGNS_WRITE = "campaigns:write"  # edit, start/pause/stop, import lists, add to DNC
+    QA_READ = "qa:read"  # transcripts, analytics, search, scores, QA reports (agents: their own)
+    QA_REVIEW = "qa:review"  # override an automatic score, settle a dispute
+    QA_DISPUTE = "qa:dispute"  # an agent contests a score of their own call
+    QA_CONFIG = "qa:config"  # scorecards, rule categories, live risk alerts
+    RECORDINGS_UNREDACTED = "recordings:unredacted"  # personal data in clear, in text and audio
 
 
 P = Permission
@@ -66,6 +71,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CALLS_SUPERVISE,
             P.CAMPAIGNS_READ,
             P.CAMPAIGNS_WRITE,
+            P.QA_READ,
+            P.QA_REVIEW,
         }
     ),
     Role.AGENT: frozenset(
@@ -77,9 +84,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.LIVE_READ,
             P.AGENT_STATE,
             P.CALLS_CONTROL,
+            P.QA_READ,
+            P.QA_DISPUTE,
         }
     ),
-    Role.QA: frozenset({P.CDR_READ, P.RECORDINGS_READ, P.TOKENS}),
+    Role.QA: frozenset(
+        {
+            P.CDR_READ,
+            P.RECORDINGS_READ,
+            P.TOKENS,
+            P.QA_READ,
+            P.QA_REVIEW,
+            P.QA_CONFIG,
+            P.RECORDINGS_UNREDACTED,
+        }
+    ),
     Role.AUDITOR: frozenset(
         {
             P.CONFIG_READ,
@@ -93,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.TOKENS,
             P.LIVE_READ,
             P.CAMPAIGNS_READ,
+            P.QA_READ,
         }
     ),
 }

@@ -11,7 +11,7 @@ language found, so that a short "喂?" on one side cannot make a Mandarin call h
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class Analysis:
     model: str
     audio_seconds: float
     processing_seconds: float
+    #: What was read from the words (sentiment, rule categories, personal data,
+    #: agitation), as plain data: see docs/qa.md.
+    analytics: dict[str, Any] = field(default_factory=dict)
 
     def segments(self) -> list[dict[str, Any]]:
         """Every speaker's segments as plain data, in time order (what the store keeps)."""
@@ -56,6 +59,7 @@ class Analysis:
                 else None
             ),
             "metrics": self.metrics.to_dict(),
+            "analytics": self.analytics,
             "segments": self.segments(),
         }
 

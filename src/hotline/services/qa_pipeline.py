@@ -45,6 +45,7 @@ from hotline.events.bus import EventBus, Subscription
 from hotline.qa.analysis import analyse
 from hotline.qa.asr import FasterWhisperEngine
 from hotline.qa.audio import RecordingError, read_recording
+from hotline.qa.events import RecordingAnalysed
 from hotline.qa.models import packaged_base_model
 from hotline.settings import QaSettings
 from hotline.store.database import Database
@@ -126,6 +127,7 @@ def analyse_in_worker(request: AnalysisRequest) -> ResultRow:
         model=analysis.model,
         audio_seconds=analysis.audio_seconds,
         processing_seconds=analysis.processing_seconds,
+        analytics=analysis.analytics,
     )
 
 
@@ -320,8 +322,23 @@ class QaPipeline:
                 await self._retry(job_id, attempt, f"{type(error).__name__}: {error}", extra)
                 return
             async with self.database.session() as session:
-                await QaRepository(session).finish(job_id, result, self.clock())
+                repository = QaRepository(session)
+                await repository.finish(job_id, result, self.clock())
+                job = await repository.get(job_id)
                 await session.commit()
+            self.bus.publish(
+                RecordingAnalysed(
+                    at=self.clock().timestamp(),
+                    recording_id=recording_id,
+                    call_id=job.call_id if job is not None else None,
+                    language=result.language,
+                    categories=tuple(
+                        str(hit.get("category"))
+                        for hit in result.analytics.get("categories", [])
+                        if isinstance(hit, dict)
+                    ),
+                )
+            )
             log.info(
                 "recording analysed",
                 extra={

@@ -724,6 +724,9 @@ class QaResult(Base):
     #: [{"speaker", "start", "end", "text", "words": [{"start", "end", "text", "probability"}]}]
     segments: Mapped[list[Any]] = mapped_column(default=list)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: What was read from the words: {"sentiment": ..., "categories": [...], "pii": [...],
+    #: "agitation": ...} (docs/qa.md); empty for results of before migration 0012.
+    analytics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     engine: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(200))
     audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)

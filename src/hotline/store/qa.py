@@ -15,7 +15,7 @@ queue (:meth:`QaRepository.recover`): a job is never lost, at worst analysed twi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -52,6 +52,8 @@ class ResultRow:
     model: str
     audio_seconds: float
     processing_seconds: float
+    #: Sentiment, rule categories, personal data found, agitation (``Analysis.analytics``).
+    analytics: dict[str, Any] = field(default_factory=dict)
 
 
 class QaRepository:
@@ -151,6 +153,7 @@ class QaRepository:
         stored.language = result.language
         stored.segments = result.segments
         stored.metrics = result.metrics
+        stored.analytics = result.analytics
         stored.engine = result.engine
         stored.model = result.model
         stored.audio_seconds = result.audio_seconds

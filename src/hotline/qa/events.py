@@ -1,0 +1,25 @@
+"""What the speech analysis tells the rest of the node.
+
+The QA pipeline publishes :class:`RecordingAnalysed` on the bus once a recording's findings
+are committed, so that what builds on them (automatic scorecards, webhooks, the wallboard)
+reads a stored result and never races the analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from hotline.events.base import Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingAnalysed(Event):
+    """A recording's analysis is stored (``qa_results`` row ``recording_id``)."""
+
+    type_name: ClassVar[str] = "qa.recording_analysed"
+    recording_id: str
+    call_id: str | None
+    language: str | None
+    #: Names of the rule categories the call hit (``analytics["categories"]``).
+    categories: tuple[str, ...] = ()
