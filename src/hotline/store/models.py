@@ -732,3 +732,79 @@ class QaResult(Base):
     audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     processing_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     analysed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QaScorecard(Base):
+    """A QA scorecard (docs/qa-scorecards.md): weighted items, each tied to a rule category,
+    a metric threshold or a sentiment condition (``hotline.qa.scorecards``), graded on every
+    analysed call of the queues it applies to while ``active``."""
+
+    __tablename__ = "qa_scorecards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Queue ids it applies to; null: every call.
+    queue_ids: Mapped[list[Any] | None] = mapped_column()
+    #: [{"key", "label", "kind", "weight", "critical", "params"}]
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class QaScore(Base):
+    """One call graded with one scorecard: the automatic score, and the final one after a
+    reviewer's override (``status`` auto → reviewed, disputed → resolved). ``final_score``
+    (0..100, null when no item could be judged) is what search and reports filter on."""
+
+    __tablename__ = "qa_scores"
+    __table_args__ = (
+        UniqueConstraint("recording_id", "scorecard_id", name="uq_qa_scores_recording_card"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(128), index=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    scorecard_id: Mapped[int] = mapped_column(
+        ForeignKey("qa_scorecards.id", ondelete="RESTRICT"), index=True
+    )
+    scorecard_name: Mapped[str] = mapped_column(String(100))
+    auto_score: Mapped[float | None] = mapped_column(Float)
+    final_score: Mapped[float | None] = mapped_column(Float, index=True)
+    #: The items as graded (``ItemScore.to_dict()``), with a reviewer's overrides applied
+    #: (``auto_outcome`` keeps what the machine said).
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    #: auto, reviewed, disputed, resolved.
+    status: Mapped[str] = mapped_column(String(16), default="auto", index=True)
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    agent_username: Mapped[str | None] = mapped_column(String(64))
+    queue_id: Mapped[int | None] = mapped_column(Integer)
+    queue: Mapped[str | None] = mapped_column(String(100))
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: When the call started (what reports and ``?from=&to=`` select on).
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+
+
+class QaReview(Base):
+    """Every human change to a score (override, dispute, resolution), never updated."""
+
+    __tablename__ = "qa_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    score_id: Mapped[int] = mapped_column(
+        ForeignKey("qa_scores.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(64))
+    #: override, dispute, resolve.
+    action: Mapped[str] = mapped_column(String(16))
+    #: The item overridden; null for the total or a dispute of the whole score.
+    item_key: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    comment: Mapped[str] = mapped_column(Text)
