@@ -184,6 +184,20 @@ class QaSettings(BaseModel):
         gt=0,
         description="seconds before the first retry; doubled after each failed try",
     )
+    live_alerts_queues: list[str] = Field(
+        default_factory=list,
+        description="queues whose live calls are listened to for risk alerts (the customer "
+        "channel, in short chunks; docs/qa-live-alerts.md); empty: no live listening at all",
+    )
+    live_alerts_categories: list[str] = Field(
+        default_factory=lambda: ["complaint", "legal_threat", "cancellation"],
+        description="rule categories that raise a live risk alert",
+    )
+    live_alerts_rules: Path | None = Field(
+        default=None,
+        description="a rules file for live alerts (hotline.qa.rules); default: the packaged "
+        "rules, or the built-in risk keywords while those are not installed",
+    )
 
 
 class Settings(BaseSettings):

@@ -23,3 +23,21 @@ class RecordingAnalysed(Event):
     language: str | None
     #: Names of the rule categories the call hit (``analytics["categories"]``).
     categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskAlertRaised(Event):
+    """A live call's customer said something a risk rule catches (docs/qa-live-alerts.md):
+    raised once per category per call, for supervisors (wallboard) and webhooks."""
+
+    type_name: ClassVar[str] = "qa.risk_alert_raised"
+    call_id: str
+    queue: str
+    agent: str | None
+    #: The rule category, e.g. ``complaint``, ``legal_threat``, ``cancellation``.
+    category: str
+    #: What the customer said, as transcribed (the chunk that hit, with its lead-in).
+    text: str
+    #: When the words ended (Unix seconds): ``at - spoken_at`` is the alert's delay.
+    spoken_at: float | None = None
+    language: str | None = None
