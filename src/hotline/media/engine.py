@@ -15,6 +15,7 @@ from typing import Protocol
 
 from hotline.media.capture import CaptureResult
 from hotline.media.recorder import RecordingMetadata
+from hotline.media.speexdsp import VoiceProcessing
 from hotline.media.vad import EndpointingRules
 
 DEFAULT_TELEPHONE_EVENT_PT = 101
@@ -102,10 +103,16 @@ class SetRemote:
 
 @dataclass(frozen=True, slots=True)
 class Bridge:
-    """Relay media between two endpoints; pass-through when they share a codec."""
+    """Relay media between two endpoints; pass-through when they share a codec.
+
+    ``toward_b``: noise suppression / AGC / echo cancellation on what ``b`` hears from
+    ``a`` (the customer's audio toward the agent); its echo canceller takes what ``b``
+    sends toward ``a`` as reference. None (the default) relays untouched and creates no
+    processing state at all."""
 
     a: str
     b: str
+    toward_b: VoiceProcessing | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from hotline.media.rtp import (
     parse_rtcp,
     round_trip_time,
 )
+from hotline.media.speexdsp import VoiceProcessor
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._decoder: Decoder | None = None
         self._encoder: Encoder | None = None
         self._transcode_to: RtpEndpoint | None = None
+        # Voice processing on what we relay (``process_toward_peer``); None when off, and
+        # then nothing of it runs per packet.
+        self._voice: VoiceProcessor | None = None
+        self._echo_sink: VoiceProcessor | None = None  # feeds our audio as echo reference
         # Our own stream, for playback and DTMF we originate.
         self.ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -267,6 +272,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
     def connect(self, peer: RtpEndpoint) -> None:
         """Relay to ``peer``; transcode only when the two legs chose different codecs."""
         self.peer = peer
+        self._voice = self._echo_sink = None  # a new bridge starts unprocessed
         mine = self.codec_by_pt.get(self.send_pt) if self.send_pt is not None else None
         theirs = peer.codec_by_pt.get(peer.send_pt) if peer.send_pt is not None else None
         if mine is not None and theirs is not None and mine.key != theirs.key:
@@ -275,6 +281,30 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             peer._encoder = theirs.encoder()
         else:
             self._transcode_to = None
+
+    def process_toward_peer(self, processor: VoiceProcessor) -> None:
+        """Clean what the (connected) peer hears from us with ``processor``; with echo
+        cancellation, what the peer sends us is its reference. Both directions then go
+        through the decode/encode path (``_transcode``), so the pass-through path of every
+        other bridge stays as it is."""
+        peer = self.peer
+        if peer is None:
+            raise ValueError(f"endpoint {self.endpoint_id} is not bridged")
+        self._force_transcode(peer)
+        self._voice = processor
+        if processor.options.echo_cancel:
+            peer._force_transcode(self)
+            peer._echo_sink = processor
+
+    def _force_transcode(self, peer: RtpEndpoint) -> None:
+        mine, theirs = self.codec, peer.codec
+        if mine is None or theirs is None:
+            raise ValueError(f"endpoints {self.endpoint_id} and {peer.endpoint_id} have no codec")
+        if self._transcode_to is None:
+            self._transcode_to = peer
+            self._decoder = mine.decoder()
+            if peer._encoder is None:
+                peer._encoder = theirs.encoder()
 
     @property
     def passthrough(self) -> bool:
@@ -294,6 +324,17 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         assert peer is not None
         assert peer.send_pt is not None
         pcm = self._decoder_for(codec).decode(data[offset:end])
+        if self._echo_sink is not None:
+            self._echo_sink.reference(pcm)
+        if self._voice is not None:
+            try:
+                pcm = self._voice.process(pcm)
+            except (ValueError, RuntimeError) as exc:  # never into the loop: relay as is
+                log.warning(
+                    "voice processing stopped",
+                    extra={"endpoint": self.endpoint_id, "error": str(exc)},
+                )
+                self._voice = None
         encoder = peer._encoder
         assert encoder is not None
         header = bytearray(data[:12])

@@ -56,6 +56,7 @@ from hotline.media.jitter import JitterBuffer
 from hotline.media.mixer import Mixer, Role
 from hotline.media.players import Player, from_wav, music_on_hold, progress_tone, tone
 from hotline.media.recorder import AGENT, CUSTOMER, CallRecorder
+from hotline.media.speexdsp import SpeexUnavailableError, VoiceProcessing, VoiceProcessor
 from hotline.media.wav import WavError, read_wav
 from hotline.transport.rtp_endpoint import RtpEndpoint
 
@@ -174,6 +175,8 @@ class WorkerCore:
                 a, b = self.endpoints[command.a], self.endpoints[command.b]
                 a.connect(b)
                 b.connect(a)
+                if command.toward_b is not None and command.toward_b.active:
+                    self._process_voice(a, command.toward_b)
             case Unbridge():
                 endpoint = self.endpoints[command.endpoint_id]
                 if endpoint.peer is not None:
@@ -247,6 +250,18 @@ class WorkerCore:
                     endpoint.peer.peer = None
                 endpoint.close()
         return Done()
+
+    def _process_voice(self, source: RtpEndpoint, options: VoiceProcessing) -> None:
+        """Noise suppression / echo cancellation on what ``source``'s peer hears. Without
+        libspeexdsp (or a codec chosen yet) the bridge stands unprocessed, with a warning:
+        the call matters more than its polish."""
+        try:
+            source.process_toward_peer(VoiceProcessor(options))
+        except (SpeexUnavailableError, ValueError) as exc:  # no library; a leg without codec
+            log.warning(
+                "voice processing unavailable, bridged without it",
+                extra={"call_id": source.call_id, "error": str(exc)},
+            )
 
     def _start_capture(self, command: StartCapture, now: float) -> Reply:
         endpoint = self.endpoints[command.endpoint_id]
