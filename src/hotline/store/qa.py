@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.store.models import QaJob, QaResult, Recording
+from hotline.store.qa_search import QaSearch
 from hotline.store.types import utcnow
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "dead")
@@ -142,7 +143,8 @@ class QaRepository:
         )
 
     async def finish(self, job_id: int, result: ResultRow, now: datetime) -> None:
-        """The job is done: its findings replace any earlier ones for the recording."""
+        """The job is done: its findings replace any earlier ones for the recording, and
+        its redacted transcript replaces the recording's rows in the search index."""
         job = await self.session.get(QaJob, job_id)
         if job is None:
             return
@@ -159,6 +161,10 @@ class QaRepository:
         stored.audio_seconds = result.audio_seconds
         stored.processing_seconds = result.processing_seconds
         stored.analysed_at = now
+        # The search index follows in the same transaction (redacted text only).
+        await QaSearch(self.session).index(
+            job.recording_id, result.segments, redacted=result.analytics.get("redacted") is True
+        )
         job.status = "done"
         job.progress = 1.0
         job.error = None
