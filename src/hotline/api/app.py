@@ -27,6 +27,7 @@ from hotline.api.routes import (
     live_calls,
     modules,
     operations,
+    qa_scorecards,
     recordings,
     stats,
 )
@@ -78,5 +79,7 @@ def create_api(context: ApiContext) -> FastAPI:
     if context.dialer:  # an optional module (settings.modules.dialer)
         v1.include_router(campaigns.router)
         v1.include_router(campaign_live.router)
+    if context.modules.get("qa", True):  # settings.modules.qa (absent: its default, on)
+        v1.include_router(qa_scorecards.router)
     api.include_router(v1)
     return api

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.unit.api.conftest import World
+from tests.unit.api.qa_scorecard_cases import QA_RESOURCES, qa_cases
 
 ROLES = ("admin", "supervisor", "agent", "qa", "auditor")
 ALL = frozenset(ROLES)
@@ -191,6 +192,8 @@ async def fresh(world: World, resource: str) -> int:
         return await _do_not_call_entry(world, next(_counter), resource == "dnc-campaign")
     if resource == "lendings":
         return await _lending(world, next(_counter))
+    if resource in QA_RESOURCES:
+        return await QA_RESOURCES[resource](world)
     payload = await CREATE[resource](world, next(_counter))
     response = await world.clients["admin"].post(f"/api/v1/{resource}", json=payload)
     assert response.status_code == 201, response.text
@@ -487,6 +490,7 @@ def _cases() -> list[Case]:
         Case("POST", "/api/v1/live/calls/c-1/supervise/stop", SUPERVISE, 503),
     ]
     cases += _campaign_cases()
+    cases += qa_cases(Case, simple)
     for resource, (read, write) in PERMISSIONS.items():
         base = f"/api/v1/{resource}"
         cases += [
@@ -546,6 +550,8 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered |= {(m, p.replace("{item_id}", "{webhook_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{entry_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{lending_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{item_id}", "{scorecard_id}")) for m, p in covered}
+    covered |= {(m, p.replace("{item_id}", "{score_id}")) for m, p in covered}
     covered |= {(m, p.replace("/1/", "/{contact_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/modules/dialer", "/modules/{name}")) for m, p in covered}
     covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
