@@ -57,6 +57,7 @@ from hotline.services.qa_pipeline import QaPipeline
 from hotline.services.recording_files import report_files_without_rows
 from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.runtime import Telephony
+from hotline.services.telephony.voice_processing import VoiceProcessingPolicy
 from hotline.settings import Settings, SettingsError
 from hotline.sip.auth import AccountCredentials
 from hotline.store.database import Database, DatabaseNotMigratedError
@@ -157,6 +158,9 @@ class Node:
                 transfer_rules=settings.external_transfer,
                 agent_domain=settings.sip.host,
                 music_on_hold=settings.media.music_on_hold,
+                voice_processing=VoiceProcessingPolicy.from_settings(
+                    settings.media.voice_processing
+                ),
             ),
         )
         self.sip = self.telephony.sip

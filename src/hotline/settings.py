@@ -100,6 +100,32 @@ class HttpSettings(BaseModel):
         return self.tls_certfile is not None
 
 
+class VoiceOptions(BaseModel):
+    """Voice processing of what agents hear from customers (docs/media-dsp.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    denoise: bool = Field(default=False, description="speex noise suppression")
+    noise_suppress_db: int = Field(default=-25, ge=-60, le=0, description="noise attenuation")
+    agc: bool = Field(default=False, description="automatic gain control toward a steady level")
+    echo_cancel: bool = Field(
+        default=False, description="remove the echo of the agent's voice from the customer's"
+    )
+    echo_tail_ms: int = Field(
+        default=200, ge=10, le=1000, description="longest echo path cancelled (CPU grows with it)"
+    )
+
+
+class VoiceProcessingSettings(BaseModel):
+    """Per queue and per trunk (by name); a call gets the options of its queue and of the
+    trunk it came through combined (a feature on in either is on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queues: dict[str, VoiceOptions] = Field(default_factory=dict)
+    trunks: dict[str, VoiceOptions] = Field(default_factory=dict)
+
+
 class MediaSettings(BaseModel):
     """The built-in media engine: where RTP endpoints listen and how many worker processes."""
 
@@ -119,6 +145,11 @@ class MediaSettings(BaseModel):
     )
     music_on_hold: Path | None = Field(
         default=None, description="WAV file looped to waiting callers (default: built-in)"
+    )
+    voice_processing: VoiceProcessingSettings = Field(
+        default=VoiceProcessingSettings(),
+        description="noise suppression and echo cancellation toward agents, per queue or trunk "
+        "(default: none, no cost)",
     )
 
 

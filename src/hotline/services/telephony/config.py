@@ -15,6 +15,7 @@ from hotline.calls.hours import Calendar
 from hotline.calls.numbers import NumberingPlan
 from hotline.calls.transfer_rules import ExternalTransferRules
 from hotline.calls.trunks import TrunkConfig, TrunkGroupConfig
+from hotline.services.telephony.voice_processing import VoiceProcessingPolicy
 
 
 @dataclass
@@ -46,3 +47,5 @@ class TelephonyConfig:
     #: nothing at all for ``voicemail_start_timeout_s`` (then nothing is stored).
     voicemail_end_silence_s: float = 5.0
     voicemail_start_timeout_s: float = 10.0
+    #: Noise suppression / echo cancellation toward agents, per queue and trunk.
+    voice_processing: VoiceProcessingPolicy = field(default_factory=VoiceProcessingPolicy)

@@ -24,6 +24,7 @@ from hotline.calls import commands as control
 from hotline.calls.commands import DialTrunk
 from hotline.calls.sdp_media import answer_offer, make_offer
 from hotline.media import engine as media
+from hotline.media.speexdsp import VoiceProcessing
 from hotline.services.acd_link import AnnouncePosition
 from hotline.services.contact_center import AdapterCommand, ContactCenter
 from hotline.services.mixing import CallMix
@@ -65,6 +66,7 @@ class CommandExecutor:
         self.clock = clock
         self.agent_domain = config.agent_domain
         self._tones = _tone_plan(config.numbering_plan.region)
+        self.voice_processing = config.voice_processing
 
     async def carry_out(self, commands: Sequence[AdapterCommand]) -> None:
         """One batch of a call's commands, in order (a job on the call's queue)."""
@@ -133,7 +135,11 @@ class CommandExecutor:
                 customer, agent = legs[command.customer_leg], legs[command.agent_leg]
                 if customer.endpoint and agent.endpoint:
                     await self.endpoints.run(
-                        media.Bridge(customer.endpoint.endpoint_id, agent.endpoint.endpoint_id)
+                        media.Bridge(
+                            customer.endpoint.endpoint_id,
+                            agent.endpoint.endpoint_id,
+                            toward_b=self._voice_toward(customer, agent),
+                        )
                     )
             case control.Unbridge():
                 customer = legs[command.customer_leg]
@@ -151,6 +157,17 @@ class CommandExecutor:
                 self.ivr.announce(command)
             case _:
                 assert_never(command)
+
+    def _voice_toward(self, customer: LegState, agent: LegState) -> VoiceProcessing | None:
+        """What the agent's side hears from the customer is cleaned as the call's queue and
+        trunk say (``voice_processing.py``); an outside party gets nothing."""
+        if agent.role == "external" or not self.voice_processing.configured:
+            return None
+        call = self.table.calls.get(customer.call_id)
+        live = self.center.calls.get(customer.call_id)
+        return self.voice_processing.for_call(
+            live.queue if live else None, call.trunk if call else None
+        )
 
     async def _answer_customer(self, leg: LegState) -> None:
         if leg.ended:
@@ -203,6 +220,7 @@ class CommandExecutor:
             # A click-to-call's customer is on this leg (the last one tried answers): its
             # prompts, music and survey go there, also after the call is transferred.
             call.customer_leg = command.leg_id
+            call.trunk = command.trunk
         endpoint = await self.endpoints.allocate(leg)
         if leg.ended or not self.center.is_live(command.call_id):
             leg.ended = True

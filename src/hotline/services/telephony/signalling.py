@@ -137,7 +137,7 @@ class CallSignalling:
         self.table.legs[event.call_id] = LegState(
             event.call_id, call_id, "customer", offer=event.offer
         )
-        self.table.calls[call_id] = CallState(call_id, event.call_id)
+        self.table.calls[call_id] = CallState(call_id, event.call_id, trunk=trunk)
         log.info(
             "inbound call",
             extra={"call_id": call_id, "caller": caller, "callee": callee, "trunk": trunk},

@@ -54,6 +54,7 @@ class CallState:
     prompt_task: asyncio.Task[None] | None = None
     recording: tuple[str, str, float] | None = None  # recording id, relative path, started
     department: str | None = None  # the call's, for the recordings it leaves
+    trunk: str | None = None  # the carrier trunk of its customer (in or out), if any
     audio_task: asyncio.Task[None] | None = None  # listening to the caller (speech, voicemail)
     voicemails: int = 0
     voicemail_endpoint: str | None = None  # set while a voicemail is being recorded
