@@ -31,6 +31,7 @@ from hotline.web.routes import (
     admin_telephony,
     admin_users,
     desktop,
+    qa_console,
     session,
     wallboard,
     wallboard_campaigns,
@@ -64,6 +65,8 @@ def mount_web(api: FastAPI) -> None:
     if api.state.context.dialer:  # before the wallboard's own routes
         api.include_router(wallboard_campaigns.router)
     api.include_router(wallboard.router)
+    if api.state.context.modules.get("qa"):  # the QA console only with the qa module
+        api.include_router(qa_console.router)
     api.include_router(admin_ivr.router)
     api.include_router(admin.router)
     api.include_router(admin_modules.router)

@@ -46,6 +46,8 @@ ADMIN_PREFIX = "/admin"
 ADMIN_ROLES = frozenset({Role.ADMIN})
 WALLBOARD_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR})
 DESKTOP_ROLES = frozenset({Role.AGENT})
+#: The QA console's search (``routes.qa_console``; agents have their own view, ``/qa/mine``).
+QA_STAFF_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.QA, Role.AUDITOR})
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,12 @@ NAV: list[NavItem] = [
     NavItem("/wallboard", "nav.wallboard", WALLBOARD_ROLES),
     # Supervisors manage their departments' queues, agents, codes and flows there.
     NavItem(ADMIN_PREFIX, "nav.admin", ADMIN_ROLES | {Role.SUPERVISOR}),
+    # Shown only on nodes with the qa module (``Page.nav``).
+    NavItem("/qa", "nav.qa", QA_STAFF_ROLES),
+    NavItem("/qa/mine", "nav.qa_mine", DESKTOP_ROLES),
 ]
+#: Consoles of optional modules: their entries show only when ``context.modules`` has them.
+NAV_MODULES: dict[str, str] = {"/qa": "qa", "/qa/mine": "qa"}
 
 
 class LoginRequiredError(Exception):
@@ -124,7 +131,13 @@ class Page:
     def nav(self) -> list[NavItem]:
         if self.principal is None:
             return []
-        return [item for item in NAV if self.principal.role in item.roles]
+        modules = self.context.modules
+        return [
+            item
+            for item in NAV
+            if self.principal.role in item.roles
+            and (item.path not in NAV_MODULES or modules.get(NAV_MODULES[item.path], False))
+        ]
 
     def home(self) -> str:
         """Where this user lands after logging in: the first console of their role."""

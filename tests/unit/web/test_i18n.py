@@ -13,6 +13,7 @@ from hotline.store.models import Role
 from hotline.web import i18n
 from hotline.web.i18n import Translator, catalogs, negotiate, normalize
 from hotline.web.routes.desktop import PROBLEM_KEYS, PROBLEM_OTHER
+from hotline.web.routes.qa_console import MESSAGE_PREFIXES as QA_KEYS
 from tests.unit.web.test_admin_i18n import ADMIN_KEYS
 
 WEB = Path(i18n.__file__).parent
@@ -24,6 +25,7 @@ DYNAMIC_KEYS: dict[str, list[str]] = {
     "disposition.": ["handled", "abandoned", "queue_exit", "ivr_only", "unanswered"],
     "ivr.": ["order_number", "language", "status_zh", "status_en"],  # the demo flow's
     **ADMIN_KEYS,
+    **{prefix: list(values) for prefix, values in QA_KEYS.items()},
 }
 
 

@@ -1,0 +1,249 @@
+"""The QA console: search over analysed calls (``/qa``), the call page with its player,
+waveform, synchronised transcript, rule hits, sentiment curve and metrics
+(``/qa/calls/{recording_id}``), an agent's own analysed calls (``/qa/mine``) and the
+analysis jobs strip (``/qa/jobs``).
+
+Open to the roles that hold ``qa:read``; what each sees is scoped as the API scopes it
+(``qa_reads``): a supervisor their departments' calls, an agent the calls they took. A
+call outside the scope is the 404 page. The audio is the API's: the QA audio route
+(redacted for roles without ``recordings:unredacted``) when the node serves it, else the
+recordings route for roles that may read recordings; the page never serves audio itself.
+Mounted only with the qa module (``settings.modules.qa``), as the API's QA routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup, escape
+
+from hotline.api.rbac import ROLE_PERMISSIONS, Permission
+from hotline.qa.audio import MONO_SPEAKER, STEREO_SPEAKERS, RecordingError
+from hotline.qa.waveform import DEFAULT_SLICES, MAX_SLICES, waveform
+from hotline.store.models import Role
+from hotline.store.qa import JOB_STATUSES
+from hotline.web.pages import Page, guarded
+from hotline.web.routes import qa_reads, qa_transcript
+from hotline.web.routes.qa_reads import SearchQuery
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/qa", include_in_schema=False)
+
+#: Who may open the console: every role with ``qa:read`` (agents: their own calls).
+QA_ROLES = frozenset(
+    role for role, granted in ROLE_PERMISSIONS.items() if Permission.QA_READ in granted
+)
+#: Who sees the jobs strip (queue health is the QA staff's and supervisors' business).
+JOBS_ROLES = QA_ROLES - {Role.AGENT}
+QaPage = Annotated[Page, Depends(guarded(QA_ROLES))]
+JobsPage = Annotated[Page, Depends(guarded(JOBS_ROLES))]
+AgentQaPage = Annotated[Page, Depends(guarded({Role.AGENT}))]
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+#: The default rule categories (``qa/default_rules``); an operator's own categories are
+#: shown by the label their rule file gives them.
+DEFAULT_CATEGORIES = (
+    "greeting",
+    "identity_verified",
+    "forbidden_words",
+    "complaint",
+    "cancellation",
+    "refund",
+    "legal_threat",
+    "thanks",
+)
+#: Message keys the templates build from a prefix and a value of a closed set (the i18n
+#: tests check each exists in every language).
+MESSAGE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "qa.language.": ("zh", "en"),
+    "qa.speaker.": (*STEREO_SPEAKERS, MONO_SPEAKER),
+    "qa.category.": DEFAULT_CATEGORIES,
+    "qa.sentiment.": SENTIMENT_LABELS,
+    "qa.jobs.": JOB_STATUSES,
+    "qa.agitation.": qa_transcript.AGITATION_LABELS,
+}
+#: How often the jobs strip is fetched again (seconds).
+JOBS_REFRESH_SECONDS = 5
+#: The API's own audio routes, as mounted by ``api.app`` (the QA one only with its module).
+QA_AUDIO_ROUTE = "/api/v1/qa/recordings/{recording_id}/audio"
+RECORDING_AUDIO_ROUTE = "/api/v1/recordings/{recording_id}/audio"
+
+Text = Annotated[str, Query(max_length=200)]
+
+
+def _mounted(page: Page, path: str) -> bool:
+    return any(getattr(route, "path", None) == path for route in page.request.app.routes)
+
+
+def audio_url(page: Page, info: qa_reads.CallInfo) -> str | None:
+    """Where the player fetches the call's audio, or None when this user may not hear it."""
+    if _mounted(page, QA_AUDIO_ROUTE):
+        return QA_AUDIO_ROUTE.format(recording_id=info.recording_id)
+    if info.recording_row is not None and page.user.can(Permission.RECORDINGS_READ):
+        return RECORDING_AUDIO_ROUTE.format(recording_id=info.recording_row)
+    return None
+
+
+def _day(value: str, field: str, problems: list[str], page: Page) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(page.t("qa.search.bad_date", field=page.t(field), value=value))
+        return None
+
+
+def snippet(match: qa_reads.Match, width: int = 40) -> Markup:
+    """The segment around the match, the match in ``<mark>``, everything else escaped."""
+    text = match.text
+    if match.span is None:
+        return escape(text[: width * 2])
+    start, end = match.span
+    left = max(0, start - width)
+    right = min(len(text), end + width)
+    return Markup("{}{}<mark>{}</mark>{}{}").format(
+        "…" if left else "",
+        text[left:start],
+        text[start:end],
+        text[end:right],
+        "…" if right < len(text) else "",
+    )
+
+
+@router.get("")
+async def search_page(
+    page: QaPage,
+    q: Text = "",
+    since: Annotated[str, Query(alias="from", max_length=10)] = "",
+    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    queue: Text = "",
+    agent: Text = "",
+    category: Text = "",
+    sentiment: Text = "",
+) -> HTMLResponse:
+    problems: list[str] = []
+    where = SearchQuery(
+        text=q,
+        since=_day(since, "qa.search.from", problems, page),
+        until=_day(until, "qa.search.to", problems, page),
+        queue=queue or None,
+        agent=agent or None,
+        category=category or None,
+        sentiment=sentiment if sentiment in SENTIMENT_LABELS else None,
+    )
+    found = [] if problems else await qa_reads.search(page.session, page.user, where)
+    return page.render(
+        "qa_search.html",
+        query={
+            "q": q,
+            "from": since,
+            "to": until,
+            "queue": queue,
+            "agent": agent,
+            "category": category,
+            "sentiment": sentiment,
+        },
+        searched=bool(q.strip()) or any((since, until, queue, agent, category, sentiment)),
+        hits=found,
+        problems=problems,
+        snippet=snippet,
+        clock=qa_transcript.clock,
+        sentiments=SENTIMENT_LABELS,
+        categories=sorted(
+            {c for hit in found if hit.call.result for c in qa_reads.categories_of(hit.call.result)}
+        ),
+        show_jobs=page.user.role in JOBS_ROLES,
+        jobs_refresh=JOBS_REFRESH_SECONDS,
+        strip=await qa_reads.jobs(page.session, page.user)
+        if page.user.role in JOBS_ROLES
+        else None,
+    )
+
+
+@router.get("/jobs")
+async def jobs_strip(page: JobsPage) -> HTMLResponse:
+    return page.fragment(
+        "fragments/qa_jobs.html", strip=await qa_reads.jobs(page.session, page.user)
+    )
+
+
+@router.get("/mine")
+async def my_calls(page: AgentQaPage) -> HTMLResponse:
+    calls = await qa_reads.my_calls(page.session, page.user)
+    trend = [
+        {
+            "at": info.started_at.isoformat() if info.started_at else None,
+            "recording_id": info.recording_id,
+            "sentiment": qa_transcript.sentiment_summary(
+                info.result.analytics if info.result else None
+            )
+            .get("customer", {})
+            .get("label_end"),
+        }
+        for info in calls
+    ]
+    return page.render(
+        "qa_mine.html",
+        calls=calls,
+        clock=qa_transcript.clock,
+        categories_of=qa_reads.categories_of,
+        customer_end=qa_reads.customer_end_label,
+        trend=trend,
+    )
+
+
+@router.get("/calls/{recording_id}")
+async def call_page(page: QaPage, recording_id: str) -> HTMLResponse:
+    info = await qa_reads.call(page.session, page.user, recording_id[:128])
+    if info is None or info.result is None:
+        return page.render("error.html", 404, code=404, message=page.t("qa.call.not_found"))
+    result = info.result
+    analytics = result.analytics or {}
+    curve = qa_transcript.sentiment_curve(analytics)
+    return page.render(
+        "qa_call.html",
+        info=info,
+        result=result,
+        turns=qa_transcript.turns(result.segments or [], analytics),
+        joiner=qa_transcript.joiner(result.language),
+        hits=qa_transcript.hits(analytics),
+        metrics=qa_transcript.metric_rows(result.metrics, analytics),
+        sentiment=qa_transcript.sentiment_summary(analytics),
+        curve=curve,
+        has_curve=bool(curve),
+        pii_count=len(analytics.get("pii") or []),
+        audio_url=audio_url(page, info),
+        clock=qa_transcript.clock,
+        duration=result.audio_seconds or info.duration or 0.0,
+    )
+
+
+@router.get("/calls/{recording_id}/waveform")
+async def call_waveform(
+    page: QaPage,
+    recording_id: str,
+    slices: Annotated[int, Query(ge=1, le=MAX_SLICES)] = DEFAULT_SLICES,
+) -> Response:
+    """The call's peaks per speaker (``qa.waveform``) for the player's canvas."""
+    info = await qa_reads.call(page.session, page.user, recording_id[:128])
+    if info is None:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    path = qa_reads.audio_file(page.context.recordings_dir, info)
+    if path is None:
+        return JSONResponse({"detail": "no audio file on this node"}, status_code=404)
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+        shape = await asyncio.to_thread(waveform, data, slices, info.recording_id)
+    except (OSError, RecordingError) as error:
+        log.warning(
+            "waveform unreadable", extra={"recording_id": info.recording_id, "error": str(error)}
+        )
+        return JSONResponse({"detail": "the recording cannot be read"}, status_code=422)
+    return JSONResponse(shape.to_dict(), headers={"Cache-Control": "private, max-age=300"})
