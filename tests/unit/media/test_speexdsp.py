@@ -144,6 +144,15 @@ def test_echo_canceller_removes_the_agents_echo_from_the_customers_side(speech: 
     assert erle > 10  # measured about 20 dB with residual suppression (bench)
 
 
+def test_agc_brings_a_quiet_caller_up() -> None:
+    time = np.arange(6 * RATE) / RATE
+    quiet = np.sin(2 * np.pi * 300 * time) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * time)) * 300
+    pcm = quiet.astype(np.int16)
+    level = float(np.sqrt(np.mean(pcm[-RATE:].astype(np.float64) ** 2)))
+    louder = denoise(pcm, RATE, agc=True)
+    assert np.sqrt(np.mean(louder[-RATE:].astype(np.float64) ** 2)) > 4 * level  # about 10x
+
+
 def test_voice_processor_follows_a_change_of_packet_size() -> None:
     processor = VoiceProcessor(VoiceProcessing(denoise=True))
     assert len(processor.process(np.zeros(160, dtype=np.int16))) == 160
