@@ -28,6 +28,7 @@ from hotline.web.routes import (
     admin_campaigns,
     admin_ivr,
     admin_modules,
+    admin_qa,
     admin_telephony,
     admin_users,
     desktop,
@@ -70,6 +71,8 @@ def mount_web(api: FastAPI) -> None:
     api.include_router(admin_ivr.router)
     api.include_router(admin.router)
     api.include_router(admin_modules.router)
+    if api.state.context.modules.get("qa", True):  # scorecards go with the qa module
+        api.include_router(admin_qa.router)
     api.include_router(admin_acd.router)
     api.include_router(admin_users.router)
     api.include_router(admin_telephony.router)

@@ -67,9 +67,11 @@ NAV: list[NavItem] = [
     # Shown only on nodes with the qa module (``Page.nav``).
     NavItem("/qa", "nav.qa", QA_STAFF_ROLES),
     NavItem("/qa/mine", "nav.qa_mine", DESKTOP_ROLES),
+    # The qa role's one admin section (administrators reach it from the admin menu).
+    NavItem(f"{ADMIN_PREFIX}/qa-scorecards", "nav.qa_scorecards", frozenset({Role.QA})),
 ]
 #: Consoles of optional modules: their entries show only when ``context.modules`` has them.
-NAV_MODULES: dict[str, str] = {"/qa": "qa", "/qa/mine": "qa"}
+NAV_MODULES: dict[str, str] = {"/qa": "qa", "/qa/mine": "qa", f"{ADMIN_PREFIX}/qa-scorecards": "qa"}
 
 
 class LoginRequiredError(Exception):

@@ -98,4 +98,5 @@ def test_every_menu_entry_has_its_pages() -> None:
     pages = {section.slug for section in SECTIONS} | {"roles", "ivr-flows"}
     pages |= {"campaigns", "do-not-call"}  # admin_campaigns.py
     pages |= {"modules"}  # admin_modules.py
+    pages |= {"qa-scorecards"}  # admin_qa.py
     assert {slug for slug, _ in MENU} == pages

@@ -12,6 +12,7 @@ from hotline.acd.states import AgentState
 from hotline.store.models import Role
 from hotline.web import i18n
 from hotline.web.i18n import Translator, catalogs, negotiate, normalize
+from hotline.web.routes.admin_qa import MESSAGE_PREFIXES as SCORECARD_KEYS
 from hotline.web.routes.desktop import PROBLEM_KEYS, PROBLEM_OTHER
 from hotline.web.routes.qa_console import MESSAGE_PREFIXES as QA_KEYS
 from tests.unit.web.test_admin_i18n import ADMIN_KEYS
@@ -26,6 +27,7 @@ DYNAMIC_KEYS: dict[str, list[str]] = {
     "ivr.": ["order_number", "language", "status_zh", "status_en"],  # the demo flow's
     **ADMIN_KEYS,
     **{prefix: list(values) for prefix, values in QA_KEYS.items()},
+    **{prefix: list(values) for prefix, values in SCORECARD_KEYS.items()},
 }
 
 
