@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import select
 
 from hotline.api.app import create_api
 from hotline.qa.audio import RecordingError
 from hotline.qa.waveform import waveform
-from hotline.store.models import QaJob, QaResult
+from hotline.store.models import QaJob, QaResult, QaScore, QaScorecard
 from hotline.web.app import mount_web
 from hotline.web.i18n import LANGUAGES, Translator
 from hotline.web.routes import qa_transcript
@@ -83,6 +84,14 @@ METRICS: dict[str, Any] = {
 }  # fmt: skip
 
 
+SCORE_ITEMS: list[dict[str, Any]] = [
+    {"key": "greeting", "label": "开场问候", "kind": "category", "outcome": "passed",
+     "why": "agent said '您好' at 00:00", "weight": 1.0, "critical": False, "moment": 0.5},
+    {"key": "no_complaint", "label": "无投诉", "kind": "category", "outcome": "failed",
+     "why": "customer said '投诉' at 00:04", "weight": 1.0, "critical": False, "moment": 4.5},
+]  # fmt: skip
+
+
 def stereo_wav(path: Path, seconds: float = 8.0, rate: int = 8000) -> None:
     """Customer loud on the left for the first half, agent quiet on the right after."""
     frames = int(seconds * rate)
@@ -117,6 +126,17 @@ async def seed_analyses(world: World) -> None:
         session.add(
             QaJob(recording_id="broken", path="A/broken.wav", kind="call", recorded_at=RECORDED,
                   status="failed", attempts=1, error="A/broken.wav: not a RIFF/WAVE file")
+        )  # fmt: skip
+        await session.commit()
+        card = QaScorecard(name="默认评分表", items=[])
+        session.add(card)
+        await session.flush()
+        session.add(
+            QaScore(recording_id="call-A-0", call_id="call-A-0", scorecard_id=card.id,
+                    scorecard_name=card.name, auto_score=50.0, final_score=50.0,
+                    items=SCORE_ITEMS, status="auto", agent_id=world.ids["agent_A"],
+                    agent_username="agent", queue="queue A",
+                    department_id=world.ids["dept_A"], started_at=RECORDED)
         )  # fmt: skip
         await session.commit()
     assert world.context.recordings_dir is not None
@@ -351,3 +371,89 @@ def test_turns_interleave_speakers_and_survive_results_without_words() -> None:
     assert qa_transcript.sentiment_curve({"sentiment": {"curve": [{"score": 7}]}}) == {
         "": [[0.0, 1.0]]
     }
+
+
+async def score_id(world: World) -> int:
+    async with world.context.database.session() as session:
+        found = await session.execute(select(QaScore.id))
+        return int(found.scalar_one())
+
+
+async def test_the_scorecard_panel_shows_items_and_a_reviewer_overrides_one(qa_web: World) -> None:
+    qa = await browser_login(qa_web, "qa", "zh-CN")
+    html = (await qa.get("/qa/calls/call-A-0")).text
+    assert "默认评分表" in html
+    assert 'data-testid="final-score">50<' in html
+    assert 'data-item="no_complaint" data-outcome="failed"' in html
+    assert "customer said &#39;投诉&#39; at 00:04" in html
+    assert 'data-seek="4.5">00:04</button>' in html  # the evidence's moment seeks
+    assert 'data-testid="override-form"' in html
+    assert 'data-testid="dispute-form"' not in html  # reviewers override, agents dispute
+    sid = await score_id(qa_web)
+    url = f"/qa/calls/call-A-0/scores/{sid}/override"
+    # No comment: refused next to the form, in Chinese, nothing changed.
+    refused = await qa.post(url, data={"item": "no_complaint", "outcome": "passed", "comment": ""})
+    assert refused.status_code == 422
+    assert "请填写说明" in refused.text
+    assert 'data-testid="final-score">50<' in refused.text
+    done = await qa.post(
+        url, data={"item": "no_complaint", "outcome": "passed", "comment": "客户只是抱怨"}
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/qa/calls/call-A-0?done=override#scorecard"
+    html = (await qa.get(done.headers["location"])).text
+    assert "已改判评分。" in html
+    assert 'data-testid="final-score">100<' in html
+    assert 'data-testid="score-status">已复核<' in html
+    assert "客户只是抱怨" in html  # the review history
+    # A score of another call through this call's URL is not found.
+    assert (await qa.post(f"/qa/calls/call-B-0/scores/{sid}/override",
+                          data={"comment": "x", "total": "10"})).status_code == 404  # fmt: skip
+
+
+async def test_an_agent_disputes_a_score_of_their_call_and_a_reviewer_settles_it(
+    qa_web: World,
+) -> None:
+    sid = await score_id(qa_web)
+    agent = await browser_login(qa_web, "agent", "en")
+    html = (await agent.get("/qa/calls/call-A-0")).text
+    assert 'data-testid="dispute-form"' in html
+    assert 'data-testid="override-form"' not in html
+    done = await agent.post(
+        f"/qa/calls/call-A-0/scores/{sid}/dispute",
+        data={"item": "no_complaint", "comment": "The customer did not complain about me"},
+    )
+    assert done.status_code == 303
+    html = (await agent.get(done.headers["location"])).text
+    assert "Dispute sent" in html
+    assert 'data-testid="score-status">disputed<' in html
+    assert 'data-testid="dispute-form"' not in html  # once
+    other = await browser_login(qa_web, "agent_b", "en")
+    refused = await other.post(f"/qa/calls/call-A-0/scores/{sid}/dispute", data={"comment": "x"})
+    assert refused.status_code == 404
+    supervisor = await browser_login(qa_web, "supervisor", "en")
+    html = (await supervisor.get("/qa/calls/call-A-0")).text
+    assert 'data-testid="resolve-form"' in html
+    settled = await supervisor.post(
+        f"/qa/calls/call-A-0/scores/{sid}/resolve", data={"total": "80", "comment": "fair"}
+    )
+    assert settled.status_code == 303
+    html = (await supervisor.get(settled.headers["location"])).text
+    assert 'data-testid="final-score">80<' in html
+    assert 'data-testid="score-status">resolved<' in html
+    bad = await supervisor.post(
+        f"/qa/calls/call-A-0/scores/{sid}/override", data={"total": "lots", "comment": "x"}
+    )
+    assert "must be a number from 0 to 100" in bad.text
+
+
+async def test_the_agents_view_has_their_scores_and_the_trend(qa_web: World) -> None:
+    agent = await browser_login(qa_web, "agent", "en")
+    html = (await agent.get("/qa/mine")).text
+    assert 'data-testid="average">Average score 50.0<' in html
+    assert '[{"average": 50.0, "calls": 1, "day": "2026-05-04"}]' in html
+    assert 'href="/qa/calls/call-A-0#scorecard"' in html
+    other = await browser_login(qa_web, "agent_b", "en")
+    html = (await other.get("/qa/mine")).text
+    assert "None of your calls has been scored yet." in html
+    assert 'data-score="' not in html

@@ -17,18 +17,20 @@ import asyncio
 import logging
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
 from hotline.api.rbac import ROLE_PERMISSIONS, Permission
+from hotline.api.schemas.base import MAX_INT
 from hotline.qa.audio import MONO_SPEAKER, STEREO_SPEAKERS, RecordingError
 from hotline.qa.waveform import DEFAULT_SLICES, MAX_SLICES, waveform
 from hotline.store.models import Role
 from hotline.store.qa import JOB_STATUSES
 from hotline.web.pages import Page, guarded
-from hotline.web.routes import qa_reads, qa_transcript
+from hotline.web.routes import qa_reads, qa_scores, qa_transcript
 from hotline.web.routes.qa_reads import SearchQuery
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ JobsPage = Annotated[Page, Depends(guarded(JOBS_ROLES))]
 AgentQaPage = Annotated[Page, Depends(guarded({Role.AGENT}))]
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+SCORE_ACTIONS = ("override", "dispute", "resolve")
 #: The default rule categories (``qa/default_rules``); an operator's own categories are
 #: shown by the label their rule file gives them.
 DEFAULT_CATEGORIES = (
@@ -67,6 +70,10 @@ MESSAGE_PREFIXES: dict[str, tuple[str, ...]] = {
     "qa.sentiment.": SENTIMENT_LABELS,
     "qa.jobs.": JOB_STATUSES,
     "qa.agitation.": qa_transcript.AGITATION_LABELS,
+    "qa.score.": SCORE_ACTIONS,  # the review forms' buttons
+    "qa.score.done.": SCORE_ACTIONS,
+    "qa.score.status.": qa_scores.SCORE_STATUSES,
+    "qa.score.outcome.": qa_scores.OUTCOMES,
 }
 #: How often the jobs strip is fetched again (seconds).
 JOBS_REFRESH_SECONDS = 5
@@ -176,31 +183,40 @@ async def jobs_strip(page: JobsPage) -> HTMLResponse:
 
 @router.get("/mine")
 async def my_calls(page: AgentQaPage) -> HTMLResponse:
-    calls = await qa_reads.my_calls(page.session, page.user)
-    trend = [
-        {
-            "at": info.started_at.isoformat() if info.started_at else None,
-            "recording_id": info.recording_id,
-            "sentiment": qa_transcript.sentiment_summary(
-                info.result.analytics if info.result else None
-            )
-            .get("customer", {})
-            .get("label_end"),
-        }
-        for info in calls
-    ]
+    """The agent's scores with their trend per day, and their analysed calls."""
+    scores = await qa_scores.my_scores(page.session, page.user)
+    trend = qa_scores.daily_average(scores)
     return page.render(
         "qa_mine.html",
-        calls=calls,
+        scores=scores,
+        calls=await qa_reads.my_calls(page.session, page.user),
         clock=qa_transcript.clock,
         categories_of=qa_reads.categories_of,
         customer_end=qa_reads.customer_end_label,
-        trend=trend,
+        trend=[{"day": day, "average": average, "calls": n} for day, average, n in trend],
+        average=(
+            round(sum(s.final_score for s in scores if s.final_score is not None) / scored, 1)
+            if (scored := sum(1 for s in scores if s.final_score is not None))
+            else None
+        ),
     )
 
 
 @router.get("/calls/{recording_id}")
-async def call_page(page: QaPage, recording_id: str) -> HTMLResponse:
+async def call_page(page: QaPage, recording_id: str, done: Text = "") -> HTMLResponse:
+    notice = page.t(f"qa.score.done.{done}") if done in SCORE_ACTIONS else None
+    return await render_call(page, recording_id, notice=notice)
+
+
+async def render_call(
+    page: Page,
+    recording_id: str,
+    *,
+    notice: str | None = None,
+    problem: str | None = None,
+    problem_score: int | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     info = await qa_reads.call(page.session, page.user, recording_id[:128])
     if info is None or info.result is None:
         return page.render("error.html", 404, code=404, message=page.t("qa.call.not_found"))
@@ -209,6 +225,7 @@ async def call_page(page: QaPage, recording_id: str) -> HTMLResponse:
     curve = qa_transcript.sentiment_curve(analytics)
     return page.render(
         "qa_call.html",
+        status_code,
         info=info,
         result=result,
         turns=qa_transcript.turns(result.segments or [], analytics),
@@ -222,7 +239,35 @@ async def call_page(page: QaPage, recording_id: str) -> HTMLResponse:
         audio_url=audio_url(page, info),
         clock=qa_transcript.clock,
         duration=result.audio_seconds or info.duration or 0.0,
+        panel=await qa_scores.panel(page, info.recording_id),
+        outcomes=qa_scores.OUTCOMES,
+        notice=notice,
+        problem=problem,
+        problem_score=problem_score,
     )
+
+
+@router.post("/calls/{recording_id}/scores/{score_id}/{action}")
+async def score_action(
+    page: QaPage,
+    recording_id: str,
+    score_id: Annotated[int, Path(ge=1, le=MAX_INT)],
+    action: Annotated[qa_scores.Action, Path()],
+) -> Response:
+    """An override or a resolution (``qa:review``) or an agent's dispute, from the panel's
+    forms: the API's action; refused, the page again with the API's reason by the form."""
+    panel = await qa_scores.panel(page, recording_id[:128])
+    if score_id not in {score.id for score in panel.scores}:  # not this call's, or not yours
+        return page.render("error.html", 404, code=404, message=page.t("qa.call.not_found"))
+    form = await page.request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    problem = await qa_scores.act(page, action, score_id, fields)
+    if problem is not None:
+        return await render_call(
+            page, recording_id, problem=problem, problem_score=score_id, status_code=422
+        )
+    url = f"/qa/calls/{quote(recording_id)}?done={action}#scorecard"
+    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/calls/{recording_id}/waveform")

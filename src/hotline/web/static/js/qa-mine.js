@@ -1,33 +1,28 @@
-// The agent's own QA view: how their customers left their calls, day by day.
+// The agent's own QA view: their average score per day (line) and calls scored (bars).
 import * as echarts from "/static/vendor/echarts.esm.min.js";
 
 const node = document.getElementById("qa-trend-chart");
 if (node) {
   const text = JSON.parse(document.getElementById("qa-messages").textContent);
-  const calls = JSON.parse(document.getElementById("qa-trend").textContent);
-  const labels = ["negative", "neutral", "positive"];
-  const days = new Map();
-  for (const call of calls) {
-    if (!call.at) continue;
-    const day = call.at.slice(0, 10);
-    if (!days.has(day)) days.set(day, { negative: 0, neutral: 0, positive: 0 });
-    if (call.sentiment in days.get(day)) days.get(day)[call.sentiment] += 1;
-  }
-  const order = Array.from(days.keys()).sort();
-  const colors = { negative: "#cf222e", neutral: "#8c959f", positive: "#1a7f37" };
+  const days = JSON.parse(document.getElementById("qa-trend").textContent);
   const chart = echarts.init(node);
   chart.setOption({
     animation: false,
     tooltip: { trigger: "axis" },
     legend: { top: 0 },
-    grid: { left: 40, right: 16, top: 32, bottom: 32 },
-    xAxis: { type: "category", data: order },
-    yAxis: { type: "value", minInterval: 1, name: text.calls },
-    series: labels.map((label) => ({
-      name: text[label], type: "bar", stack: "calls", itemStyle: { color: colors[label] },
-      data: order.map((day) => days.get(day)[label]),
-    })),
+    grid: { left: 40, right: 40, top: 32, bottom: 32 },
+    xAxis: { type: "category", data: days.map((d) => d.day) },
+    yAxis: [
+      { type: "value", min: 0, max: 100, name: text.average },
+      { type: "value", minInterval: 1, name: text.calls, splitLine: { show: false } },
+    ],
+    series: [
+      { name: text.calls, type: "bar", yAxisIndex: 1, itemStyle: { color: "#d9dee4" },
+        data: days.map((d) => d.calls) },
+      { name: text.average, type: "line", symbolSize: 7, itemStyle: { color: "#1f6feb" },
+        data: days.map((d) => d.average) },
+    ],
   });
-  node.dataset.days = String(order.length);
+  node.dataset.days = String(days.length);
   window.addEventListener("resize", () => chart.resize());
 }
