@@ -196,6 +196,8 @@ class QaScoring:
         if result is None:
             return []
         context = await repository.call_context(recording_id, call_id)
+        if context.kind != "call":  # a voicemail has no agent to grade
+            return []
         findings = CallFindings(result.metrics, result.analytics, result.language)
         rows = await repository.scorecards(active_only=only is None)
         written: list[QaScore] = []

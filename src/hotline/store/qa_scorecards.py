@@ -45,6 +45,8 @@ class CallContext:
     queue_id: int | None = None
     queue: str | None = None
     department_id: int | None = None
+    #: "call" or "voicemail" (a caller's message: nothing for an agent's scorecard).
+    kind: str = "call"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class QaScorecardRepository:
         ).scalar_one_or_none()
         call_id = call_id or (job.call_id if job is not None else None)
         started_at = job.recorded_at if job is not None else None
+        kind = job.kind if job is not None else "call"
         department_id: int | None = None
         if job is not None:
             recording = (
@@ -132,7 +135,9 @@ class QaScorecardRepository:
             )
             row = (await self.session.execute(query)).first()
         if row is None:
-            return CallContext(call_id, started_at or utcnow(), department_id=department_id)
+            return CallContext(
+                call_id, started_at or utcnow(), department_id=department_id, kind=kind
+            )
         cdr, username, queue_name = row
         return CallContext(
             call_id=call_id,
@@ -142,6 +147,7 @@ class QaScorecardRepository:
             queue_id=cdr.queue_id,
             queue=queue_name,
             department_id=cdr.department_id if cdr.department_id is not None else department_id,
+            kind=kind,
         )
 
     async def analysed_since(self, since: datetime) -> Sequence[tuple[str, str | None]]:

@@ -174,6 +174,19 @@ async def test_only_active_scorecards_of_the_calls_queue(database: Database) -> 
     assert score.final_score is None  # overtalk_count not measured: nothing to judge
 
 
+async def test_a_voicemail_is_not_scored(database: Database) -> None:
+    scoring = QaScoring(database, EventBus())
+    await scoring.ensure_default()
+    async with database.session() as session:
+        repository = QaRepository(session)
+        await repository.enqueue(QueuedRecording("vm1", "vm1.wav", START, None, "voicemail"))
+        job = await repository.job("vm1")
+        assert job is not None
+        await repository.finish(job.id, ResultRow("zh", [], {}, "fake", "m", 9.0, 1.0), START)
+        await session.commit()
+    assert await scoring.score_recording("vm1", None) == []
+
+
 async def test_rescore_follows_an_edit_and_keeps_human_verdicts(database: Database) -> None:
     scoring = QaScoring(database, EventBus())
     await scoring.ensure_default()
