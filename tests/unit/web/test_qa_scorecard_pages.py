@@ -99,10 +99,10 @@ async def test_qa_creates_and_edits_a_scorecard(web: World, language: str) -> No
     )
     assert saved.status_code == 303
     async with web.context.database.session() as session:
-        card = await QaScorecardRepository(session).scorecard(card.id)
-    assert card is not None
-    assert [item["key"] for item in card.items] == ["greeting"]
-    assert card.queue_ids is None
+        edited = await QaScorecardRepository(session).scorecard(card.id)
+    assert edited is not None
+    assert [item["key"] for item in edited.items] == ["greeting"]
+    assert edited.queue_ids is None
 
 
 async def test_a_bad_item_is_shown_at_its_row_and_nothing_is_stored(web: World) -> None:
