@@ -27,6 +27,7 @@ from hotline.api.routes import (
     live_calls,
     modules,
     operations,
+    qa,
     qa_scorecards,
     recordings,
     stats,
@@ -80,6 +81,7 @@ def create_api(context: ApiContext) -> FastAPI:
         v1.include_router(campaigns.router)
         v1.include_router(campaign_live.router)
     if context.modules.get("qa", True):  # settings.modules.qa (absent: its default, on)
+        v1.include_router(qa.router)
         v1.include_router(qa_scorecards.router)
     api.include_router(v1)
     return api

@@ -27,7 +27,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Float,
@@ -51,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from hotline.qa.search_text import (
@@ -64,6 +65,9 @@ from hotline.qa.search_text import (
 from hotline.store.models import Agent, Cdr, QaJob, QaResult, Queue, Recording, User
 
 SEARCH_TABLE = "qa_search_segments"
+#: The states of ``qa_jobs.status`` (``hotline.store.qa.JOB_STATUSES``, which imports us).
+JOB_STATUSES = ("queued", "running", "done", "failed", "dead")
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 #: Matching segments returned per recording (the rest are counted).
 MATCHES_PER_RECORDING = 5
 
@@ -104,6 +108,8 @@ class SearchFilters:
     sentiment: str | None = None
     min_score: float | None = None
     max_score: float | None = None
+    #: One recording only (the API's check that a call is in the caller's scope).
+    recording_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,31 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     if not isinstance(recording_id, str) or started_at.tzinfo is None:
         raise CursorError("cursor is not one this search returned")
     return started_at, recording_id
+
+
+def _department() -> ColumnElement[int | None]:
+    """A call's department: its recording's, or else its CDR's."""
+    return func.coalesce(Recording.department_id, Cdr.department_id)
+
+
+def _scope_conditions(scope: Scope) -> list[ColumnElement[bool] | TextClause]:
+    """Over ``QaJob`` joined to ``Recording`` (by path) and ``Cdr`` (by call id)."""
+    conditions: list[ColumnElement[bool] | TextClause] = []
+    if scope.department_ids is not None:
+        conditions.append(_department().in_(scope.department_ids))
+    if scope.agent_id is not None:
+        conditions.append(Cdr.agent_id == scope.agent_id)
+    return conditions
+
+
+def _scoped_jobs(query: _Query, scope: Scope) -> _Query:
+    if scope.department_ids is None and scope.agent_id is None:
+        return query
+    return (
+        query.outerjoin(Recording, Recording.path == QaJob.path)
+        .outerjoin(Cdr, Cdr.call_id == QaJob.call_id)
+        .where(*_scope_conditions(scope))
+    )
 
 
 def _index_rows(recording_id: str, segments: list[Any]) -> list[dict[str, Any]]:
@@ -258,7 +289,7 @@ class QaSearch:
         if filters.query and filters.query.strip():
             words = await asyncio.to_thread(query_words, filters.query)
         after = decode_cursor(cursor) if cursor else None
-        department = func.coalesce(Recording.department_id, Cdr.department_id)
+        department = _department()
         conditions: list[ColumnElement[bool] | TextClause] = []
         if words:
             matching = (
@@ -267,6 +298,8 @@ class QaSearch:
                 .where(self._matches(words))
             )
             conditions.append(QaResult.recording_id.in_(matching))
+        if filters.recording_id is not None:
+            conditions.append(QaResult.recording_id == filters.recording_id)
         if filters.since is not None:
             conditions.append(QaJob.recorded_at >= filters.since)
         if filters.until is not None:
@@ -289,10 +322,7 @@ class QaSearch:
             if filters.max_score is not None:
                 score.append(scores_table.c.final_score <= filters.max_score)
             conditions.append(exists(select(1).select_from(scores_table).where(*score)))
-        if scope.department_ids is not None:
-            conditions.append(department.in_(scope.department_ids))
-        if scope.agent_id is not None:
-            conditions.append(Cdr.agent_id == scope.agent_id)
+        conditions += _scope_conditions(scope)
 
         base = (
             select(
@@ -356,6 +386,36 @@ class QaSearch:
         last = rows[-1] if rows else None
         next_cursor = encode_cursor(last.recorded_at, last.recording_id) if more and last else None
         return SearchPage(count=count, items=items, next=next_cursor)
+
+    async def jobs(
+        self,
+        scope: Scope,
+        *,
+        status: str | None = None,
+        recording_id: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> tuple[int, list[QaJob]]:
+        """Analysis jobs of calls in ``scope``, newest first (by id), after the cursor
+        ``before_id``; with the number of them in all."""
+        query = _scoped_jobs(select(QaJob), scope)
+        if status is not None:
+            query = query.where(QaJob.status == status)
+        if recording_id is not None:
+            query = query.where(QaJob.recording_id == recording_id)
+        count_query = select(func.count()).select_from(query.subquery())
+        count = int((await self.session.execute(count_query)).scalar_one())
+        if before_id is not None:
+            query = query.where(QaJob.id < before_id)
+        query = query.order_by(QaJob.id.desc()).limit(limit)
+        return count, list((await self.session.execute(query)).scalars().all())
+
+    async def job_counts(self, scope: Scope) -> dict[str, int]:
+        """Jobs of calls in ``scope`` per state (every state named, 0 when none)."""
+        query = _scoped_jobs(select(QaJob.status, func.count(QaJob.id)), scope)
+        query = query.group_by(QaJob.status)
+        found = {str(state): int(n) for state, n in (await self.session.execute(query)).all()}
+        return {state: found.get(state, 0) for state in JOB_STATUSES}
 
     async def _segments(
         self, recording_ids: list[str], words: Sequence[QueryWord]

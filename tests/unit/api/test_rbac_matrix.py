@@ -15,6 +15,7 @@ from typing import Any
 
 from tests.unit.api.conftest import World
 from tests.unit.api.qa_scorecard_cases import QA_RESOURCES, qa_cases
+from tests.unit.api.qa_search_cases import RECORDING, qa_search_cases
 
 ROLES = ("admin", "supervisor", "agent", "qa", "auditor")
 ALL = frozenset(ROLES)
@@ -491,6 +492,7 @@ def _cases() -> list[Case]:
     ]
     cases += _campaign_cases()
     cases += qa_cases(Case, simple)
+    cases += qa_search_cases(Case, simple)
     for resource, (read, write) in PERMISSIONS.items():
         base = f"/api/v1/{resource}"
         cases += [
@@ -552,6 +554,7 @@ def test_matrix_covers_every_api_route(world: World) -> None:
     covered |= {(m, p.replace("{item_id}", "{lending_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{scorecard_id}")) for m, p in covered}
     covered |= {(m, p.replace("{item_id}", "{score_id}")) for m, p in covered}
+    covered |= {(m, p.replace(f"/{RECORDING}", "/{recording_id}")) for m, p in covered}
     covered |= {(m, p.replace("/1/", "/{contact_id}/")) for m, p in covered}
     covered |= {(m, p.replace("/modules/dialer", "/modules/{name}")) for m, p in covered}
     covered |= {(m, p.replace("/1001/", "/{agent_id}/")) for m, p in covered}
