@@ -17,7 +17,7 @@ if (node) {
       { type: "value", minInterval: 1, name: text.calls, splitLine: { show: false } },
     ],
     series: [
-      { name: text.calls, type: "bar", yAxisIndex: 1, itemStyle: { color: "#d9dee4" },
+      { name: text.calls, type: "bar", yAxisIndex: 1, barMaxWidth: 48, itemStyle: { color: "#d9dee4" },
         data: days.map((d) => d.calls) },
       { name: text.average, type: "line", symbolSize: 7, itemStyle: { color: "#1f6feb" },
         data: days.map((d) => d.average) },
