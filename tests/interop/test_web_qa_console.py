@@ -76,7 +76,7 @@ def segments() -> list[dict[str, Any]]:
 
 
 def word_start(segment: int, char: str) -> float:
-    return next(w["start"] for w in segments()[segment]["words"] if w["text"][0] == char)
+    return float(next(w["start"] for w in segments()[segment]["words"] if w["text"][0] == char))
 
 
 def analytics() -> dict[str, Any]:
