@@ -4,6 +4,7 @@ to the engine for a call of a configured queue or trunk."""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -152,3 +153,9 @@ async def test_the_trunk_of_the_call_counts_and_an_unconfigured_call_gets_none()
     assert (await bridged(None, "noisy")).toward_b == VoiceProcessing(echo_cancel=True)
     assert (await bridged("sales", "clean")).toward_b is None
     assert (await bridged("complaints", None, agent_role="external")).toward_b is None
+
+
+def test_the_options_cross_the_worker_pipe() -> None:
+    """Bridge commands are pickled to media worker processes."""
+    bridge = media.Bridge("w0g1-1", "w0g1-2", toward_b=VoiceProcessing(denoise=True, agc=True))
+    assert pickle.loads(pickle.dumps(bridge)) == bridge
