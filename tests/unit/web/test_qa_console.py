@@ -19,7 +19,8 @@ from sqlalchemy import select
 from hotline.api.app import create_api
 from hotline.qa.audio import RecordingError
 from hotline.qa.waveform import waveform
-from hotline.store.models import QaJob, QaResult, QaScore, QaScorecard
+from hotline.store.models import QaJob, QaScore, QaScorecard
+from hotline.store.qa import QaRepository, QueuedRecording, ResultRow
 from hotline.web.app import mount_web
 from hotline.web.i18n import LANGUAGES, Translator
 from hotline.web.routes import qa_transcript
@@ -112,17 +113,17 @@ async def seed_analyses(world: World) -> None:
     async with world.context.database.session() as session:
         for name in ("A", "B"):
             recording_id = f"call-{name}-0"
-            session.add(
-                QaJob(recording_id=recording_id, call_id=recording_id,
-                      path=f"{name}/{recording_id}.wav", kind="call", recorded_at=RECORDED,
-                      status="done", attempts=1, progress=1.0)
-            )  # fmt: skip
-            session.add(
-                QaResult(recording_id=recording_id, language="zh", segments=segments_zh(),
-                         metrics=METRICS, analytics=ANALYTICS if name == "A" else {},
-                         engine="faster-whisper", model="whisper-base", audio_seconds=8.0,
-                         processing_seconds=1.5)
-            )  # fmt: skip
+            # As the pipeline stores an analysis (which also indexes it for search).
+            repository = QaRepository(session)
+            queued = QueuedRecording(recording_id, f"{name}/{recording_id}.wav", RECORDED,
+                                     recording_id)  # fmt: skip
+            await repository.enqueue(queued)
+            job = await repository.job(recording_id)
+            assert job is not None
+            analytics = ANALYTICS if name == "A" else {"redacted": True}
+            result = ResultRow("zh", segments_zh(), METRICS, "faster-whisper", "whisper-base",
+                               8.0, 1.5, analytics)  # fmt: skip
+            await repository.finish(job.id, result, datetime.now(UTC))
         session.add(
             QaJob(recording_id="broken", path="A/broken.wav", kind="call", recorded_at=RECORDED,
                   status="failed", attempts=1, error="A/broken.wav: not a RIFF/WAVE file")
@@ -264,6 +265,17 @@ async def test_a_bad_date_is_said_and_searches_nothing(qa_web: World) -> None:
     assert "call-A-0" in ranged.text
     later = await qa.get("/qa", params={"q": "退款", "from": "2026-05-05"})
     assert 'data-testid="no-results"' in later.text
+    # Queue and agent by name (the API filters by id); one that does not exist finds nothing.
+    queued = await qa.get("/qa", params={"q": "退款", "queue": "queue A", "agent": "100"})
+    assert re.findall(r'data-recording="([^"]+)" data-testid="result"', queued.text) == ["call-A-0"]
+    nowhere = await qa.get("/qa", params={"q": "退款", "queue": "no such queue"})
+    assert 'data-testid="no-results"' in nowhere.text
+    # Scores: call A scored 50.
+    assert "call-A-0" in (await qa.get("/qa", params={"q": "退款", "max_score": "60"})).text
+    high = await qa.get("/qa", params={"q": "退款", "min_score": "60"})
+    assert "call-A-0" not in high.text
+    bad = await qa.get("/qa", params={"q": "退款", "min_score": "lots"})
+    assert "Score from: “lots” is not a score from 0 to 100." in bad.text
 
 
 async def test_the_jobs_strip_counts_states_and_shows_failures(qa_web: World) -> None:

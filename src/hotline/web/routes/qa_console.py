@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from markupsafe import Markup, escape
 
 from hotline.api.rbac import ROLE_PERMISSIONS, Permission
 from hotline.api.schemas.base import MAX_INT
+from hotline.api.services.errors import ServiceError
 from hotline.qa.audio import MONO_SPEAKER, STEREO_SPEAKERS, RecordingError
 from hotline.qa.waveform import DEFAULT_SLICES, MAX_SLICES, waveform
 from hotline.store.models import Role
@@ -97,31 +98,28 @@ def audio_url(page: Page, info: qa_reads.CallInfo) -> str | None:
     return None
 
 
-def _day(value: str, field: str, problems: list[str], page: Page) -> date | None:
+def _day(value: str, field: str, problems: list[str], page: Page) -> str | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        date.fromisoformat(value)
     except ValueError:
         problems.append(page.t("qa.search.bad_date", field=page.t(field), value=value))
         return None
+    return value
 
 
-def snippet(match: qa_reads.Match, width: int = 40) -> Markup:
-    """The segment around the match, the match in ``<mark>``, everything else escaped."""
-    text = match.text
-    if match.span is None:
-        return escape(text[: width * 2])
-    start, end = match.span
-    left = max(0, start - width)
-    right = min(len(text), end + width)
-    return Markup("{}{}<mark>{}</mark>{}{}").format(
-        "…" if left else "",
-        text[left:start],
-        text[start:end],
-        text[end:right],
-        "…" if right < len(text) else "",
-    )
+def _score(value: str, field: str, problems: list[str], page: Page) -> float | None:
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 100:
+        problems.append(page.t("qa.search.bad_score", field=page.t(field), value=value))
+        return None
+    return number
 
 
 @router.get("")
@@ -134,38 +132,54 @@ async def search_page(
     agent: Text = "",
     category: Text = "",
     sentiment: Text = "",
+    min_score: Annotated[str, Query(max_length=6)] = "",
+    max_score: Annotated[str, Query(max_length=6)] = "",
 ) -> HTMLResponse:
     problems: list[str] = []
     where = SearchQuery(
         text=q,
         since=_day(since, "qa.search.from", problems, page),
         until=_day(until, "qa.search.to", problems, page),
-        queue=queue or None,
-        agent=agent or None,
-        category=category or None,
+        category=category.strip() or None,
         sentiment=sentiment if sentiment in SENTIMENT_LABELS else None,
+        min_score=_score(min_score, "qa.search.min_score", problems, page),
+        max_score=_score(max_score, "qa.search.max_score", problems, page),
     )
-    found = [] if problems else await qa_reads.search(page.session, page.user, where)
+    unknown = False  # a queue or agent the form names that does not exist: no call matches
+    if queue.strip():
+        found_queue = await qa_reads.queue_id(page.session, queue.strip())
+        unknown |= found_queue is None
+        where = replace(where, queue=found_queue)
+    if agent.strip():
+        found_agent = await qa_reads.agent_id(page.session, agent.strip())
+        unknown |= found_agent is None
+        where = replace(where, agent=found_agent)
+    found: list[qa_reads.SearchHit] = []
+    if not problems and not unknown:
+        try:
+            found = await qa_reads.search(page.session, page.user, where)
+        except ServiceError as error:  # the API's 422: a query it cannot read, to before from
+            problems.append(str(error))
+    query = {
+        "q": q,
+        "from": since,
+        "to": until,
+        "queue": queue,
+        "agent": agent,
+        "category": category,
+        "sentiment": sentiment,
+        "min_score": min_score,
+        "max_score": max_score,
+    }
     return page.render(
         "qa_search.html",
-        query={
-            "q": q,
-            "from": since,
-            "to": until,
-            "queue": queue,
-            "agent": agent,
-            "category": category,
-            "sentiment": sentiment,
-        },
-        searched=bool(q.strip()) or any((since, until, queue, agent, category, sentiment)),
+        query=query,
+        searched=any(value.strip() for value in query.values()),
         hits=found,
         problems=problems,
-        snippet=snippet,
         clock=qa_transcript.clock,
         sentiments=SENTIMENT_LABELS,
-        categories=sorted(
-            {c for hit in found if hit.call.result for c in qa_reads.categories_of(hit.call.result)}
-        ),
+        categories=DEFAULT_CATEGORIES,
         show_jobs=page.user.role in JOBS_ROLES,
         jobs_refresh=JOBS_REFRESH_SECONDS,
         strip=await qa_reads.jobs(page.session, page.user)

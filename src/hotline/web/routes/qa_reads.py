@@ -1,36 +1,34 @@
-"""What the QA console reads from the store, scoped as the API scopes it.
+"""What the QA console reads, scoped as the API scopes it: through the QA API's own
+route functions (``api.routes.qa``: search, a call's analysis, the jobs), so a page shows
+exactly what the API answers the same user (a supervisor the calls of their departments,
+an agent only the calls they took, admins, auditors and the QA role every call) with the
+same redaction (``clear_segments`` only for ``recordings:unredacted``). A call outside the
+scope is "not found", never "forbidden".
 
-The console's pages should show exactly what the QA REST API answers the same user (as the
-wallboard calls ``api.routes.live``). Until that API is in the tree, this module is the one
-place that reads analyses: ``qa_results`` through ``QaRepository``'s tables, joined to the
-recording (its department), the CDR (queue, agent) and the job. The scope is the API's
-rule (``api.rbac.Principal``): a supervisor sees the calls of their departments, an agent
-only the calls they took (in any department), admins, auditors and the QA role every call.
-A call outside the scope is "not found", never "forbidden".
-
-Search here is a plain substring match over the newest analyses (``SCAN_LIMIT``) with the
-filters in SQL: enough for a console until the API's indexed full-text search replaces it
-behind the same :func:`search` signature.
+What the API does not say and a page needs (the recordings row behind the audio route,
+the file for the waveform, an agent's own analysed calls for ``/qa/mine``) is read from
+the store here, and only for a call the API has just shown this user.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from markupsafe import Markup
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.api.rbac import Permission, Principal
+from hotline.api.routes import qa as qa_api
+from hotline.api.services.errors import NotFoundError
 from hotline.store.models import Agent, Cdr, QaJob, QaResult, Queue, Recording, User
 from hotline.store.qa import JOB_STATUSES
 
-#: Analyses a search looks through, newest first, before the indexed search lands.
-SCAN_LIMIT = 500
-#: Results a search page shows.
+#: Results a search page shows (the API's page size at most).
 RESULT_LIMIT = 50
 #: Failed jobs the jobs strip lists with their error.
 FAILED_SHOWN = 5
@@ -38,9 +36,19 @@ FAILED_SHOWN = 5
 QueryT = TypeVar("QueryT", bound="Select[*tuple[Any, ...]]")
 
 
+class Analysis(Protocol):
+    """What a page reads of an analysis: the API's ``AnalysisRead`` or a stored row."""
+
+    language: str | None
+    segments: list[Any]
+    metrics: dict[str, Any]
+    analytics: dict[str, Any]
+    audio_seconds: float
+
+
 @dataclass(frozen=True)
 class CallInfo:
-    """One analysed (or queued) recording and the call around it."""
+    """One analysed recording and the call around it."""
 
     recording_id: str
     call_id: str | None
@@ -53,46 +61,51 @@ class CallInfo:
     agent: str | None  # the agent's extension
     agent_name: str | None
     queue: str | None
-    result: QaResult | None
+    result: Analysis | None
     job: QaJob | None
 
 
 @dataclass(frozen=True)
 class SearchQuery:
+    """The search form, as the API's query parameters (ids for queue and agent)."""
+
     text: str = ""
-    since: date | None = None
-    until: date | None = None
-    queue: str | None = None
-    agent: str | None = None
-    department: int | None = None
+    since: str | None = None  # a day, 2026-12-07
+    until: str | None = None
+    queue: int | None = None
+    agent: int | None = None
     category: str | None = None
     sentiment: str | None = None  # the customer's label at the end of the call
+    min_score: float | None = None
+    max_score: float | None = None
 
 
 @dataclass(frozen=True)
 class Match:
-    segment: int
     speaker: str
     start: float
-    text: str
-    #: Where the query matched in ``text`` (start, end), for the snippet's mark.
-    span: tuple[int, int] | None
+    #: The API's snippet: the text around the match, HTML-escaped, the match in <mark>.
+    snippet: Markup
 
 
 @dataclass(frozen=True)
 class SearchHit:
     call: CallInfo
     matches: list[Match] = field(default_factory=list)
+    match_count: int = 0
 
 
 @dataclass(frozen=True)
 class JobStrip:
     counts: dict[str, int]
-    failed: list[QaJob]
+    failed: list[qa_api.JobRead]
 
 
-def _base(principal: Principal) -> Select[QaResult, QaJob, Recording, Cdr, Agent, User, Queue]:
-    """Results with their job, recording, CDR, agent, user and queue, in the caller's scope."""
+def _located(
+    principal: Principal | None,
+) -> Select[QaResult, QaJob, Recording, Cdr, Agent, User, Queue]:
+    """Results with their job, recording, CDR, agent, user and queue; in the caller's
+    scope when a principal is given (an agent's own calls, a supervisor's departments)."""
     query = (
         select(QaResult, QaJob, Recording, Cdr, Agent, User, Queue)
         .outerjoin(QaJob, QaJob.recording_id == QaResult.recording_id)
@@ -102,7 +115,7 @@ def _base(principal: Principal) -> Select[QaResult, QaJob, Recording, Cdr, Agent
         .outerjoin(User, User.id == Agent.user_id)
         .outerjoin(Queue, Queue.id == Cdr.queue_id)
     )
-    return _scoped(query, principal)
+    return query if principal is None else _scoped(query, principal)
 
 
 def _scoped(query: QueryT, principal: Principal) -> QueryT:
@@ -115,7 +128,7 @@ def _scoped(query: QueryT, principal: Principal) -> QueryT:
     return query
 
 
-def _info(row: Sequence[Any]) -> CallInfo:
+def _info(row: Sequence[Any], analysis: Analysis | None = None) -> CallInfo:
     result, job, recording, _cdr, agent, user, queue = row
     return CallInfo(
         recording_id=result.recording_id,
@@ -128,52 +141,81 @@ def _info(row: Sequence[Any]) -> CallInfo:
         agent=agent.extension if agent else None,
         agent_name=(user.display_name or user.username) if user else None,
         queue=queue.name if queue else None,
-        result=result,
+        result=analysis if analysis is not None else result,
         job=job,
     )
 
 
 async def call(session: AsyncSession, principal: Principal, recording_id: str) -> CallInfo | None:
-    """The analysed call, or None when it does not exist or is outside the caller's scope."""
-    principal.require(Permission.QA_READ)
-    query = _base(principal).where(QaResult.recording_id == recording_id).limit(1)
+    """The analysed call as the API shows it to this caller (``GET /qa/recordings/{id}``),
+    with where its audio is; None when it does not exist or is outside the scope."""
+    try:
+        analysis = await qa_api.get_analysis(recording_id, session, principal)
+    except NotFoundError:
+        return None
+    query = _located(None).where(QaResult.recording_id == recording_id).limit(1)
     row = (await session.execute(query)).first()
-    return _info(row) if row else None
+    if row is None:
+        return None
+    info = _info(row, analysis)
+    call = analysis.call
+    return CallInfo(
+        **{
+            **info.__dict__,
+            "call_id": call.call_id,
+            "started_at": call.started_at,
+            "agent": call.agent,
+            "agent_name": call.agent_name,
+            "queue": call.queue,
+        }
+    )
 
 
 async def search(
     session: AsyncSession, principal: Principal, where: SearchQuery
 ) -> list[SearchHit]:
-    """Calls whose transcript contains ``where.text`` (every call when it is empty) and
-    that pass the filters, newest first, each with the segments that matched."""
-    principal.require(Permission.QA_READ)
-    query = _base(principal)
-    if where.since is not None:
-        query = query.where(Recording.started_at >= _day_start(where.since))
-    if where.until is not None:
-        query = query.where(Recording.started_at < _day_start(where.until + timedelta(days=1)))
-    if where.queue:
-        query = query.where(Queue.name == where.queue)
-    if where.agent:
-        query = query.where(Agent.extension == where.agent)
-    if where.department is not None:
-        query = query.where(Recording.department_id == where.department)
-    query = query.order_by(QaResult.analysed_at.desc(), QaResult.id.desc()).limit(SCAN_LIMIT)
-    hits: list[SearchHit] = []
-    for row in (await session.execute(query)).all():
-        info = _info(row)
-        result = info.result
-        assert result is not None
-        if where.category and where.category not in categories_of(result):
-            continue
-        if where.sentiment and customer_end_label(result) != where.sentiment:
-            continue
-        matches = find_in_segments(result.segments, where.text)
-        if where.text.strip() and not matches:
-            continue
-        hits.append(SearchHit(info, matches))
-        if len(hits) >= RESULT_LIMIT:
-            break
+    """The API's search (``GET /qa/search``), newest first, with the segments that matched
+    and, for the list, each call's length and categories."""
+    page = await qa_api.search_calls(
+        session,
+        principal,
+        q=where.text.strip() or None,
+        since=where.since,
+        until=where.until,
+        queue=where.queue,
+        agent=where.agent,
+        category=where.category,
+        sentiment=where.sentiment,  # type: ignore[arg-type]  # checked by the form
+        min_score=where.min_score,
+        max_score=where.max_score,
+        limit=RESULT_LIMIT,
+    )
+    ids = [item.recording_id for item in page.items]
+    stored = {
+        row.recording_id: row
+        for row in (
+            await session.execute(select(QaResult).where(QaResult.recording_id.in_(ids)))
+        ).scalars()
+    }
+    hits = []
+    for item in page.items:
+        result = stored.get(item.recording_id)
+        info = CallInfo(
+            recording_id=item.recording_id,
+            call_id=item.call_id,
+            started_at=item.started_at,
+            duration=result.audio_seconds if result else None,
+            department_id=item.department_id,
+            recording_row=None,
+            path=None,
+            agent=item.agent,
+            agent_name=item.agent_name,
+            queue=item.queue,
+            result=result,
+            job=None,
+        )
+        matches = [Match(m.speaker, m.start, Markup(m.snippet)) for m in item.matches]
+        hits.append(SearchHit(info, matches, item.match_count))
     return hits
 
 
@@ -182,7 +224,7 @@ async def my_calls(session: AsyncSession, principal: Principal, limit: int = 100
     principal.require(Permission.QA_READ)
     own = select(Agent.id).where(Agent.user_id == principal.user_id).scalar_subquery()
     query = (
-        _base(principal)
+        _located(principal)
         .where(Cdr.agent_id.in_(own))
         .order_by(QaResult.analysed_at.desc(), QaResult.id.desc())
         .limit(limit)
@@ -192,26 +234,15 @@ async def my_calls(session: AsyncSession, principal: Principal, limit: int = 100
 
 async def jobs(session: AsyncSession, principal: Principal) -> JobStrip:
     """Jobs per state and the latest that failed, with their error, in the caller's scope
-    (a supervisor's: the recordings of their departments)."""
-    principal.require(Permission.QA_READ)
-    counted = (
-        select(QaJob.status, func.count())
-        .select_from(QaJob)
-        .outerjoin(Recording, Recording.path == QaJob.path)
-        .outerjoin(Cdr, Cdr.call_id == func.coalesce(QaJob.call_id, Recording.call_id))
-        .group_by(QaJob.status)
-    )
-    found = {s: int(n) for s, n in (await session.execute(_scoped(counted, principal))).all()}
-    failed = (
-        select(QaJob)
-        .outerjoin(Recording, Recording.path == QaJob.path)
-        .outerjoin(Cdr, Cdr.call_id == func.coalesce(QaJob.call_id, Recording.call_id))
-        .where(QaJob.status.in_(("failed", "dead")))
-        .order_by(QaJob.finished_at.desc(), QaJob.id.desc())
-        .limit(FAILED_SHOWN)
-    )
-    rows = (await session.execute(_scoped(failed, principal))).scalars().all()
-    return JobStrip({s: found.get(s, 0) for s in JOB_STATUSES}, list(rows))
+    (``GET /qa/jobs``)."""
+    page = await qa_api.list_jobs(session, principal, limit=1)
+    failed: list[qa_api.JobRead] = []
+    for status in ("failed", "dead"):
+        failed += (
+            await qa_api.list_jobs(session, principal, status=status, limit=FAILED_SHOWN)
+        ).items
+    failed.sort(key=lambda job: job.finished_at or job.created_at, reverse=True)
+    return JobStrip({s: page.counts.get(s, 0) for s in JOB_STATUSES}, failed[:FAILED_SHOWN])
 
 
 def audio_file(recordings_dir: Path | None, info: CallInfo) -> Path | None:
@@ -226,42 +257,23 @@ def audio_file(recordings_dir: Path | None, info: CallInfo) -> Path | None:
     return path
 
 
-def categories_of(result: QaResult) -> list[str]:
-    found = (result.analytics or {}).get("categories") or []
+def categories_of(result: Analysis | None) -> list[str]:
+    found = ((result.analytics if result else None) or {}).get("categories") or []
     return [str(entry.get("category")) for entry in found if isinstance(entry, dict)]
 
 
-def customer_end_label(result: QaResult) -> str | None:
-    sentiment = (result.analytics or {}).get("sentiment") or {}
+def customer_end_label(result: Analysis | None) -> str | None:
+    sentiment = ((result.analytics if result else None) or {}).get("sentiment") or {}
     customer = sentiment.get("customer") if isinstance(sentiment, dict) else None
     label = customer.get("label_end") if isinstance(customer, dict) else None
     return str(label) if label else None
 
 
-def find_in_segments(segments: Sequence[Any], text: str) -> list[Match]:
-    """Segments containing ``text`` (case-insensitive; Chinese matched as written)."""
-    needle = text.strip().lower()
-    if not needle:
-        return []
-    matches: list[Match] = []
-    for index, segment in enumerate(segments):
-        if not isinstance(segment, dict):
-            continue
-        said = str(segment.get("text") or "").strip()
-        at = said.lower().find(needle)
-        if at < 0:
-            continue
-        matches.append(
-            Match(
-                segment=index,
-                speaker=str(segment.get("speaker") or ""),
-                start=float(segment.get("start") or 0.0),
-                text=said,
-                span=(at, at + len(needle)),
-            )
-        )
-    return matches
+async def queue_id(session: AsyncSession, name: str) -> int | None:
+    """The id of the queue a search form names (the API filters by id)."""
+    return await session.scalar(select(Queue.id).where(Queue.name == name))
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+async def agent_id(session: AsyncSession, extension: str) -> int | None:
+    """The id of the agent a search form names by extension."""
+    return await session.scalar(select(Agent.id).where(Agent.extension == extension))
