@@ -331,4 +331,18 @@ def test_a_keyword_is_found_and_the_call_page_plays_from_its_words_in_chinese(
     expect(row.locator("[data-testid=score]")).to_have_text("100")
     expect(desk.locator("[data-testid=trend-chart]")).to_have_attribute("data-days", "1")
     desk.screenshot(path=str(tmp_path / "5-mine.png"), full_page=True)
+    # Their call page: the transcript and the score, with a dispute form instead of override.
+    row.locator("a").click()
+    expect(desk.locator("[data-testid=dispute-open]")).to_have_text("申诉")
+    expect(desk.locator("[data-testid=override-open]")).to_have_count(0)
+    desk.screenshot(path=str(tmp_path / "6-agent-call.png"), full_page=True)
     desk.context.close()
+
+    # The same call page in English.
+    english = log_in(browser, qa_demo.url, qa_demo.passwords, "qa", "en")
+    english.set_viewport_size({"width": 1440, "height": 1000})
+    english.goto(f"{qa_demo.url}/qa/calls/{RECORDING_ID}")
+    expect(english.locator("h1")).to_have_text("Call review")
+    expect(english.locator(".qa-hits li[data-category=complaint]")).to_contain_text("Complaint")
+    english.screenshot(path=str(tmp_path / "7-call-en.png"), full_page=True)
+    english.context.close()
