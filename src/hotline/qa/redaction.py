@@ -1,0 +1,307 @@
+"""Personal data in transcripts: found, replaced by its kind, and beeped in the audio.
+
+A call-center transcript is full of what a caller reads out to prove who they are: a
+mobile number, an ID card number, a bank card number, an e-mail address. The stored
+transcript (and so search and the QA console) must not show them to everyone, so every
+segment is redacted before it is stored: the number becomes ``[mobile]``, ``[id_card]``,
+``[bank_card]`` or ``[email]`` in the segment's text and in the words that carried it, the
+times stay, and where it was said is listed (kind, speaker, segment, start, end) so the
+API can serve a beeped copy of the audio (:func:`beep_spans`) to roles without
+``recordings:unredacted``.
+
+Numbers are only taken for what they are when they are one: 11 digits starting 1[3-9] for
+a mainland mobile (``+86``/``86`` in front allowed), 18 characters whose ISO 7064
+mod 11-2 check character is right for an ID card, 13 to 19 digits that pass Luhn for a
+bank card. Whisper writes numbers as digits, grouped with spaces or dashes, and sometimes
+in Chinese numerals (一三八..., 幺 for one, 两 for two): all of these are one digit run
+here. A run of digits that is none of these (an order number, a date) is left alone.
+
+Pure code: no store, no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+KINDS = ("mobile", "id_card", "bank_card", "email")
+
+#: What a digit may be written as: ASCII, full-width, Chinese numerals as Whisper writes
+#: them when a caller reads a number out (幺 is "one" on the phone, 两 "two").
+CHINESE_NUMERALS: Mapping[str, str] = {
+    **dict(zip("零〇一二三四五六七八九", "00123456789", strict=True)),
+    "幺": "1",
+    "两": "2",
+}
+DIGITS: Mapping[str, str] = {
+    **{str(d): str(d) for d in range(10)},
+    **{chr(0xFF10 + d): str(d) for d in range(10)},  # full-width digits
+    **CHINESE_NUMERALS,
+}
+#: Between two digits of one number: a space or a dash (one, or a few of them).
+SEPARATORS = frozenset(" \u3000-\u2010\u2011\u2012\u2013\u2014\u2212")
+MAX_SEPARATORS = 2
+
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+#: An address read out: "john dot smith at example dot com" (as English Whisper writes it).
+_SPOKEN_EMAIL = re.compile(
+    r"\b[a-z0-9]+(?:\s+(?:dot|underscore|dash)\s+[a-z0-9]+)*\s+at\s+[a-z0-9]+"
+    r"(?:\s+dot\s+[a-z0-9]+)*\s+dot\s+(?:com|net|org|cn|edu|gov|io|co|uk|de)\b",
+    re.IGNORECASE,
+)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One piece of personal data in a text: ``text[start:end]``, of ``kind``; ``value``
+    is its normal form (digits only, or the address lower-cased)."""
+
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+def id_card_check(first17: str) -> str:
+    """The ISO 7064 mod 11-2 check character of an 18-character ID number (GB 11643)."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def valid_id_card(value: str) -> bool:
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
+    return value[17].upper() == id_card_check(value[:17])
+
+
+def luhn_valid(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        d = int(char)
+        if index % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _mobile(digits: str) -> bool:
+    return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
+
+
+def classify_number(value: str) -> str | None:
+    """What a run of digits (``X`` allowed last) is, or None."""
+    if valid_id_card(value):
+        return "id_card"
+    if not value.isdigit():
+        return None
+    if _mobile(value):
+        return "mobile"
+    for prefix in ("0086", "86"):
+        if value.startswith(prefix) and _mobile(value[len(prefix) :]):
+            return "mobile"
+    if 13 <= len(value) <= 19 and luhn_valid(value):
+        return "bank_card"
+    return None
+
+
+def _digit_runs(text: str) -> Iterable[tuple[int, int, str]]:
+    """(start, end, digits) of each run of digits in ``text``, separators allowed inside,
+    an ID card's final X kept; a leading ``+`` is part of the run."""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] not in DIGITS:
+            i += 1
+            continue
+        start, digits, end, j = i, [DIGITS[text[i]]], i + 1, i + 1
+        chinese_only = text[i] in CHINESE_NUMERALS
+        while j < n:
+            k = j
+            while k < n and text[k] in SEPARATORS and k - j < MAX_SEPARATORS:
+                k += 1
+            if k < n and text[k] in DIGITS:
+                digits.append(DIGITS[text[k]])
+                chinese_only = chinese_only and text[k] in CHINESE_NUMERALS
+                end = j = k + 1
+            else:
+                break
+        if end < n and text[end] in "xX" and len(digits) == 17:
+            digits.append("X")
+            end += 1
+        if start > 0 and text[start - 1] == "+":
+            start -= 1
+        # A run of Chinese numerals alone counts only as long as a mobile number: 一个,
+        # 一下, 三四天 are words, not digits.
+        if not (chinese_only and len(digits) < 11):
+            yield start, end, "".join(digits)
+        i = max(end, i + 1)
+
+
+def find_pii(text: str) -> list[Found]:
+    """Every mobile, ID card, bank card number and e-mail address in ``text``, in order."""
+    found: list[Found] = []
+    for match in _EMAIL.finditer(text):
+        found.append(Found("email", match.start(), match.end(), match.group().lower()))
+    for match in _SPOKEN_EMAIL.finditer(text):
+        if not any(f.start < match.end() and match.start() < f.end for f in found):
+            value = re.sub(r"\s+", " ", match.group().lower())
+            found.append(Found("email", match.start(), match.end(), value))
+    for start, end, digits in _digit_runs(text):
+        if any(f.start < end and start < f.end for f in found):
+            continue  # digits inside an address
+        kind = classify_number(digits)
+        if kind is not None:
+            found.append(Found(kind, start, end, digits.upper()))
+    found.sort(key=lambda f: f.start)
+    return found
+
+
+def redact_text(text: str, found: Sequence[Found] | None = None) -> str:
+    """``text`` with each piece of personal data replaced by ``[kind]``."""
+    found = find_pii(text) if found is None else found
+    out, at = [], 0
+    for item in sorted(found, key=lambda f: f.start):
+        out.append(text[at : item.start])
+        out.append(f"[{item.kind}]")
+        at = item.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _redact_words(
+    words: list[dict[str, Any]],
+) -> list[tuple[Found, float, float]]:
+    """Redact personal data found in the words' joined text, in place; returns what was
+    found with the times of the words that carried it."""
+    texts = [str(word.get("text") or "") for word in words]
+    offsets, at = [], 0
+    for text in texts:
+        offsets.append(at)
+        at += len(text)
+    joined = "".join(texts)
+    found = find_pii(joined)
+    timed: list[tuple[Found, float, float]] = []
+    for item in found:
+        covered = [
+            index
+            for index, offset in enumerate(offsets)
+            if offset < item.end and item.start < offset + len(texts[index])
+        ]
+        if not covered:
+            continue
+        first, last = covered[0], covered[-1]
+        head = texts[first][: max(0, item.start - offsets[first])]
+        tail = texts[last][max(0, item.end - offsets[last]) :]
+        for index in covered:
+            words[index]["text"] = ""
+        # A word's leading space is kept, so that an English transcript still reads right.
+        words[first]["text"] = head + f"[{item.kind}]" + (tail if first == last else "")
+        if last != first:
+            words[last]["text"] = tail
+        timed.append(
+            (item, float(words[first].get("start", 0.0)), float(words[last].get("end", 0.0)))
+        )
+    return timed
+
+
+def redact_segments(
+    segments: Sequence[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Redacted copies of ``segments`` (as ``Analysis.segments()`` gives them: speaker,
+    start, end, text, words) and where personal data was: ``{"kind", "speaker",
+    "segment" (index in ``segments``), "start", "end"}`` for each piece, timed by the words
+    that carried it (the segment's times when it has no words). The input is left alone."""
+    redacted: list[dict[str, Any]] = []
+    spans: list[dict[str, Any]] = []
+    for index, segment in enumerate(segments):
+        copied = copy.deepcopy(dict(segment))
+        text = str(copied.get("text") or "")
+        in_text = find_pii(text)
+        copied["text"] = redact_text(text, in_text)
+        words = [dict(word) for word in copied.get("words") or []]
+        in_words = _redact_words(words)
+        copied["words"] = words
+        redacted.append(copied)
+        speaker = str(copied.get("speaker") or "")
+        seg_start = float(copied.get("start") or 0.0)
+        seg_end = float(copied.get("end") or seg_start)
+        unmatched = list(in_words)
+        for item in in_text:
+            timed = next(
+                (t for t in unmatched if t[0].kind == item.kind and t[0].value == item.value),
+                None,
+            )
+            if timed is not None:
+                unmatched.remove(timed)
+                start, end = timed[1], timed[2]
+            else:
+                start, end = seg_start, seg_end
+            spans.append(_span(item.kind, speaker, index, start, end))
+        # Found in the words only (the segment's text was written differently).
+        for item, start, end in unmatched:
+            spans.append(_span(item.kind, speaker, index, start, end))
+    return redacted, spans
+
+
+def _span(kind: str, speaker: str, segment: int, start: float, end: float) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "speaker": speaker,
+        "segment": segment,
+        "start": round(start, 3),
+        "end": round(max(start, end), 3),
+    }
+
+
+BEEP_HZ = 1000.0
+BEEP_LEVEL = 0.3  # of full scale: clearly a beep, not a blast
+#: Audio around each span also beeped: word timestamps are a little early or late.
+BEEP_MARGIN = 0.1
+
+
+def beep_spans(
+    samples: npt.NDArray[Any],
+    rate: int,
+    spans: Iterable[Mapping[str, Any]],
+    speakers: Sequence[str] = ("customer", "agent"),
+) -> npt.NDArray[Any]:
+    """A copy of ``samples`` with a 1 kHz tone in place of the audio of each span.
+
+    ``samples`` is one channel (1-D) or frames x channels (2-D, channel ``i`` is
+    ``speakers[i]``: customer left, agent right as the node records); a span is beeped
+    on its speaker's channel only, or on every channel of a mono recording or when its
+    speaker has no channel. Integer samples get the tone at the same share of their full
+    scale as float ones."""
+    if rate <= 0:
+        raise ValueError(f"sample rate must be positive ({rate})")
+    out = samples.copy()
+    integer = np.issubdtype(out.dtype, np.integer)
+    full_scale = float(np.iinfo(out.dtype).max) if integer else 1.0
+    frames = out.shape[0]
+    for span in spans:
+        start = max(0, math.floor((float(span["start"]) - BEEP_MARGIN) * rate))
+        end = min(frames, math.ceil((float(span["end"]) + BEEP_MARGIN) * rate))
+        if end <= start:
+            continue
+        t = np.arange(start, end) / rate
+        tone = (np.sin(2 * np.pi * BEEP_HZ * t) * BEEP_LEVEL * full_scale).astype(out.dtype)
+        speaker = span.get("speaker")
+        if out.ndim == 1:
+            out[start:end] = tone
+        elif speaker in speakers and speakers.index(str(speaker)) < out.shape[1]:
+            out[start:end, speakers.index(str(speaker))] = tone
+        else:
+            out[start:end, :] = tone[:, None]
+    return out
