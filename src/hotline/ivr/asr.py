@@ -3,17 +3,22 @@
 Engines are a registry (``SpeechRecognizer`` + :func:`register`), so a site can plug in a
 model it owns. The shipped engine is pocketsphinx with the US English model inside its
 wheel, constrained by a JSGF grammar of the node's phrases: fast (a few hundredths of real
-time) and offline. It has no Chinese model; Mandarin menus use DTMF until a site plugs in
-its own engine.
+time) and offline. It has no Chinese model. For Mandarin (and English) menus there is
+``whisper``: Whisper base transcribes the whole answer and ``ivr/phrase_match.py`` matches
+it to the phrases on tone-less pinyin, rejecting off-menu answers
+(``ivr/asr_transcribing.py``; registered by ``services/speech_whisper.py``, because the
+Whisper engine is in ``qa/``, which ``ivr/`` may not import). A node uses one engine for
+all its speech nodes (``TelephonyConfig.speech_engine``).
 
-A closed grammar maps *any* sound to one of its phrases ("the weather is nice" comes out
-as "billing"). The decoder's per-frame acoustic score is a weak guard: measured on Piper
-speech through 8 kHz µ-law, menu phrases scored 0.79-0.89, unrelated sentences 0.53-0.75,
-but short off-menu words ("hello", "no", "um") reached 0.78-0.93. So the default
-``min_confidence`` of 0.70 rejects noise, silence and most unrelated sentences ("the
-weather is nice today", 0.75, still passes). Short off-menu words are still forced onto a
-choice (``bench/ivr/run`` prints the table). Flows that act on speech should confirm the
-choice or offer DTMF; a stronger engine can be plugged in. Calibrate on your own callers.
+The rest of this note is about pocketsphinx. A closed grammar maps *any* sound to one of
+its phrases ("the weather is nice" comes out as "billing"). The decoder's per-frame
+acoustic score is a weak guard: measured on Piper speech through 8 kHz µ-law, menu
+phrases scored 0.79-0.89, unrelated sentences 0.53-0.75, but short off-menu words
+("hello", "no", "um") reached 0.78-0.93. So the default ``min_confidence`` of 0.70
+rejects noise, silence and most unrelated sentences ("the weather is nice today", 0.75,
+still passes). Short off-menu words are still forced onto a choice (``bench/ivr/run``
+prints the table). Flows that act on speech should confirm the choice or offer DTMF; a
+stronger engine can be plugged in. Calibrate on your own callers.
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ in a hang: the engine refuses the command (unknown endpoint, a file that cannot 
 written), the worker dies (its pending replies fail), or no event comes in time (the
 capture is stopped, and its audio so far is returned).
 
-Recognition is CPU work that holds the GIL (pocketsphinx does not release it: measured, a
-recognition stalls every other thread for its whole length, tens of ms), so it runs in a
-one-process pool, never on the event loop and never in a thread. The engine is built once
-in that process. A pool that breaks (the process was killed) is replaced for the next call;
-the call that saw it break gets an error and the flow's no-match path.
+Recognition is CPU work that holds the GIL (pocketsphinx does not release it: measured,
+a recognition stalls every other thread for its whole length, tens of ms), so it runs in
+a one-process pool, never on the event loop and never in a thread. The engine is built
+once in that process (the ``whisper`` engine also warms its model there). A pool that
+breaks (the process was killed) is replaced for the next call; the call that saw it
+break gets an error and the flow's no-match path.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from concurrent.futures.process import BrokenProcessPool
 from hotline.ivr.asr import SPEECH_ENGINES, Recognition, SpeechError, SpeechRecognizer
 from hotline.media import engine as media
 from hotline.media.capture import CaptureResult
+
+# Registers the "whisper" engine, in the node and in the recogniser's process alike.
+from hotline.services import speech_whisper  # noqa: F401
 
 log = logging.getLogger(__name__)
 
