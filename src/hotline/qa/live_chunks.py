@@ -5,17 +5,20 @@ A supervisor must hear of "我要投诉" or "I want to cancel my account" within
 customer's side of a monitored call is listened to in short chunks: the media worker's
 energy endpointer (``media.vad``) ends a chunk at a pause (``trailing_silence``) or after
 ``max_duration`` at the latest, whichever comes first (:data:`CHUNK_RULES`). A phrase cut in
-two by the length limit is still caught, because each chunk is matched together with the
-text of the chunk before it (:meth:`LiveCallWatch.context`).
+two by the length limit is still caught: the next chunk starts with the last second of the
+cut one (a word cut in two is heard whole, :meth:`LiveCallWatch.chunk`), and each chunk's
+text is matched together with the text of the chunk before it
+(:meth:`LiveCallWatch.context`).
 
 One alert per category per call: a customer who says "complaint" five times raises one
 alert, not five (:meth:`LiveCallWatch.new_alerts`). And a backlog bound: when transcription
 falls behind, new chunks are dropped (and counted) rather than queued without end, since an
 alert a minute late is no alert (:class:`ChunkBacklog`).
 
-Rules come from ``hotline.qa.rules`` (``RuleSet.match_text(text, speaker, language)``); until
-a rule set is installed, :class:`RiskKeywords` is a small built-in one for the three
-default risk categories, in Mandarin and English.
+Rules come from ``hotline.qa.rules`` (``RuleSet.match_text(text, speaker, language)``, with
+pinyin matching, negation and proximity); where no rule set can be loaded,
+:class:`RiskKeywords` is a small built-in one for the three default risk categories, in
+Mandarin and English.
 
 No I/O, no clock: times are given.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hotline.media.vad import EndpointingRules
@@ -39,6 +42,9 @@ CHUNK_RULES = EndpointingRules(
 MIN_CHUNK_SECONDS = 0.4
 #: Chunks waiting for (or in) transcription across all calls before new ones are dropped.
 DEFAULT_BACKLOG = 4
+#: Audio of a chunk cut by the length limit (in the middle of speech) that the next chunk
+#: starts with: a word cut in two ("law|yer") is heard whole there.
+OVERLAP_SECONDS = 1.0
 #: Characters of the previous chunk's text matched together with the current one.
 CONTEXT_CHARS = 80
 
@@ -48,9 +54,17 @@ DEFAULT_CATEGORIES = ("complaint", "legal_threat", "cancellation")
 class TextRules(Protocol):
     """What live alerts need of a rule set (``hotline.qa.rules.RuleSet``)."""
 
-    def match_text(self, text: str, speaker: str, language: str | None) -> list[dict[str, Any]]:
-        """The rules ``text`` said by ``speaker`` hits: dicts with at least ``category``."""
+    def match_text(self, text: str, speaker: str, language: str | None) -> Sequence[Any]:
+        """The rules ``text`` said by ``speaker`` hits: each with a ``category`` (an
+        attribute, as ``qa.rules.TextHit`` has, or a key of a dict)."""
         ...
+
+
+def category_of(hit: Any) -> str:
+    """A hit's category, from a ``TextHit``-like object or a dict."""
+    if isinstance(hit, Mapping):
+        return str(hit.get("category", ""))
+    return str(getattr(hit, "category", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +123,36 @@ class LiveCallWatch:
     language: str | None = None
     previous_text: str = ""
     alerted: set[str] = field(default_factory=set)
+    carry: bytes = b""  # the end of the last chunk, when it was cut in mid-speech
+
+    def chunk(
+        self,
+        pcm: bytes,
+        *,
+        speech: bool,
+        reason: str,
+        now: float,
+        sample_rate: int = 8000,
+        rules: EndpointingRules = CHUNK_RULES,
+    ) -> Chunk | None:
+        """The chunk a finished capture of this call gives (``chunk_of``), starting with
+        the last ``OVERLAP_SECONDS`` of the previous capture when that one was cut by the
+        length limit, in the middle of speech."""
+        carried = self.carry
+        keep = int(OVERLAP_SECONDS * sample_rate) * 2
+        self.carry = pcm[-keep:] if speech and reason == "max_duration" else b""
+        chunk = chunk_of(
+            self.call_id,
+            pcm,
+            speech=speech,
+            reason=reason,
+            now=now,
+            sample_rate=sample_rate,
+            rules=rules,
+        )
+        if chunk is None or not carried:
+            return chunk
+        return replace(chunk, pcm=carried + chunk.pcm)
 
     def context(self, text: str) -> str:
         """``text`` with the end of the previous chunk's before it (a phrase cut in two by
@@ -126,14 +170,12 @@ class LiveCallWatch:
         if self.language is None and language:
             self.language = language
 
-    def new_alerts(
-        self, hits: Iterable[Mapping[str, Any]], text: str, categories: Sequence[str]
-    ) -> list[Alert]:
+    def new_alerts(self, hits: Iterable[Any], text: str, categories: Sequence[str]) -> list[Alert]:
         """The alerts these hits raise: categories in ``categories`` not alerted yet on
         this call (each once, in the order hit)."""
         alerts = []
         for hit in hits:
-            category = str(hit.get("category", ""))
+            category = category_of(hit)
             if category in categories and category not in self.alerted:
                 self.alerted.add(category)
                 alerts.append(Alert(category, text))

@@ -25,7 +25,8 @@ def test_a_chunk_cut_at_a_pause_says_when_the_words_ended() -> None:
 
 def test_a_chunk_cut_by_the_length_limit_ends_with_words() -> None:
     chunk = chunk_of("c1", SECOND * 3, speech=True, reason="max_duration", now=50.0)
-    assert chunk is not None and chunk.spoken_at == 50.0
+    assert chunk is not None
+    assert chunk.spoken_at == 50.0
 
 
 @pytest.mark.parametrize(
@@ -99,3 +100,34 @@ def test_the_built_in_keywords_catch_each_risk(text: str, category: str) -> None
 def test_ordinary_words_raise_nothing(text: str) -> None:
     hits = RiskKeywords({"cancellation": ["cancel my"]}).match_text(text, "customer", "en")
     assert hits == []
+
+
+def test_hits_of_the_rules_engine_raise_alerts() -> None:
+    rules = pytest.importorskip("hotline.qa.rules")
+    document = {
+        "categories": [
+            {"name": "cancellation", "speaker": "customer", "keywords": {"zh": ["注销"]}},
+            {"name": "greeting", "speaker": "agent", "keywords": {"zh": ["你好"]}},
+        ]
+    }
+    ruleset = rules.RuleSet(tuple(rules.parse_rules(document, "test")))
+    watch = LiveCallWatch("c1", "complaints", "1002")
+    text = "你好, 我要助效这个账户"  # 注销 as Whisper writes it: matched on pinyin
+    hits = ruleset.match_text(text, "customer", "zh")
+    alerts = watch.new_alerts(hits, text, ("cancellation",))
+    assert [a.category for a in alerts] == ["cancellation"]
+
+
+def test_a_chunk_cut_in_mid_speech_lends_its_last_second_to_the_next() -> None:
+    watch = LiveCallWatch("c1", "complaints", None)
+    first_audio = b"\x01\x00" * 16000 + b"\x02\x00" * 8000  # 3 s, the last second "2"
+    first = watch.chunk(first_audio, speech=True, reason="max_duration", now=3.0)
+    assert first is not None
+    assert first.pcm == first_audio
+    second = watch.chunk(b"\x03\x00" * 4000, speech=True, reason="end_of_speech", now=4.0)
+    assert second is not None
+    assert second.pcm == b"\x02\x00" * 8000 + b"\x03\x00" * 4000
+    assert second.spoken_at == pytest.approx(4.0 - CHUNK_RULES.trailing_silence)
+    third = watch.chunk(b"\x04\x00" * 8000, speech=True, reason="end_of_speech", now=6.0)
+    assert third is not None
+    assert third.pcm == b"\x04\x00" * 8000  # the one before ended at a pause: nothing lent

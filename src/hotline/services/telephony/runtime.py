@@ -191,6 +191,13 @@ class Telephony:
         returns how many prompts are ready."""
         return await self.ivr.prerender(flow)
 
+    def customer_endpoint(self, call_id: str) -> str | None:
+        """The media endpoint of a live call's customer leg, or None (no such call, no
+        media yet, leg ended): what live risk alerts capture (``services.qa_live_alerts``),
+        through ``caller_audio`` like the IVR's speech answers."""
+        call = self.table.calls.get(call_id)
+        return None if call is None else self.table.live_endpoint(call.customer_leg)
+
     def originate(self, agent: str, number: str, group: str | None, caller_id: str | None) -> str:
         """Place a click-to-call (see ``calls/call.py``); returns its call id. Raises
         ``OriginateError`` when it cannot be placed, before anything rings."""
