@@ -53,6 +53,12 @@ from hotline.services.directory.model import Bootstrap, Directory
 from hotline.services.metrics import CallQuality, LiveCollector
 from hotline.services.module_switches import Module, ModuleSwitches
 from hotline.services.operations import LiveOperations
+from hotline.services.qa_live_alerts import (
+    LiveAlertsCollector,
+    LiveRiskAlerts,
+    QaModule,
+    TelephonyAudio,
+)
 from hotline.services.qa_pipeline import QaPipeline
 from hotline.services.recording_files import report_files_without_rows
 from hotline.services.telephony.config import TelephonyConfig
@@ -212,11 +218,24 @@ class Node:
             if settings.modules.qa
             else None
         )
+        # Live risk alerts go with the qa module, and only when queues are chosen: no
+        # worker process, no capture otherwise (docs/qa-live-alerts.md).
+        self.live_alerts = (
+            LiveRiskAlerts(
+                self.bus, settings.qa, TelephonyAudio(self.telephony), default_cache_dir()
+            )
+            if settings.modules.qa and settings.qa.live_alerts_queues
+            else None
+        )
+        if self.live_alerts is not None:
+            self.context.registry.register(LiveAlertsCollector(self.live_alerts))
         optional: dict[str, Module] = {}
         if self.dialler is not None:
             optional["dialer"] = self.dialler
         if self.qa is not None:
-            optional["qa"] = self.qa
+            optional["qa"] = (
+                self.qa if self.live_alerts is None else QaModule(self.qa, self.live_alerts)
+            )
         self.modules = ModuleSwitches(self.database, self.bus, optional)
         self._warm_up: asyncio.Task[None] | None = None
 
