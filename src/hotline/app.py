@@ -60,6 +60,7 @@ from hotline.services.qa_live_alerts import (
     TelephonyAudio,
 )
 from hotline.services.qa_pipeline import QaPipeline
+from hotline.services.qa_scoring import QaScoring
 from hotline.services.recording_files import report_files_without_rows
 from hotline.services.telephony.config import TelephonyConfig
 from hotline.services.telephony.runtime import Telephony
@@ -229,13 +230,15 @@ class Node:
         )
         if self.live_alerts is not None:
             self.context.registry.register(LiveAlertsCollector(self.live_alerts))
+        # Every analysed call graded with the scorecards, with the analysis (the qa module).
+        self.qa_scoring = QaScoring(self.database, self.bus) if self.qa is not None else None
         optional: dict[str, Module] = {}
         if self.dialler is not None:
             optional["dialer"] = self.dialler
         if self.qa is not None:
-            optional["qa"] = (
-                self.qa if self.live_alerts is None else QaModule(self.qa, self.live_alerts)
-            )
+            assert self.qa_scoring is not None
+            live = () if self.live_alerts is None else (self.live_alerts,)
+            optional["qa"] = QaModule(self.qa, self.qa_scoring, *live)
         self.modules = ModuleSwitches(self.database, self.bus, optional)
         self._warm_up: asyncio.Task[None] | None = None
 

@@ -302,3 +302,15 @@ async def test_report_by_agent_with_trend_and_pass_rates(database: Database) -> 
     assert team.group == "after-sales team"
     days = await scoring.report("day", START - week, START + week, ScoreFilter())
     assert [d.group for d in days] == ["2026-11-30", "2026-12-07"]
+
+
+def test_the_node_scores_with_the_qa_module_only(tmp_path: Path) -> None:
+    from hotline.app import Node
+    from hotline.settings import Settings
+
+    node = Node(Settings(demo=True, data_dir=tmp_path / "on"))
+    assert node.qa_scoring is not None
+    assert node.qa_scoring in node.modules.modules["qa"].parts  # type: ignore[attr-defined]
+    off = Node(Settings(demo=True, data_dir=tmp_path / "off", modules={"qa": False}))
+    assert off.qa_scoring is None
+    assert "qa" not in off.modules.modules
