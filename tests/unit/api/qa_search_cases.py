@@ -30,6 +30,7 @@ def qa_search_cases(case: Callable[..., Any], simple: Callable[..., Any]) -> lis
     return [
         on_the_analysis("GET", "/api/v1/qa/search?q=退款", ALL),
         on_the_analysis("GET", one, ALL),
+        on_the_analysis("GET", one + "/audio", ALL),
         on_the_analysis("GET", "/api/v1/qa/jobs", ALL),
         on_the_analysis("GET", f"/api/v1/qa/jobs/{RECORDING}", ALL),
         on_the_analysis(

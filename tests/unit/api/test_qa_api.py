@@ -198,6 +198,60 @@ async def test_analysis_strips_clear_text_without_unredacted(
         assert sorted(reads) == ["qa"]
 
 
+async def test_audio_is_beeped_for_roles_without_unredacted(
+    world: World, clients: dict[str, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    recording_id = await seed_analysis(world, "A")
+    assert world.context.recordings_dir is not None
+    original_bytes = (world.context.recordings_dir / "A" / f"{recording_id}.wav").read_bytes()
+    url = f"/api/v1/qa/recordings/{recording_id}/audio"
+    clear = await clients["qa"].get(url)
+    assert clear.status_code == 200
+    assert clear.content == original_bytes
+    redacted = await clients["supervisor"].get(url)
+    assert redacted.status_code == 200, redacted.text
+    original = read_frames(original_bytes, tmp_path)
+    beeped = read_frames(redacted.content, tmp_path)
+    assert beeped.shape == original.shape
+    inside = slice(int(3.1 * RATE), int(3.7 * RATE))
+    assert not np.array_equal(beeped[inside, 0], original[inside, 0])  # customer beeped
+    assert np.array_equal(beeped[inside, 1], original[inside, 1])  # agent untouched
+    assert np.array_equal(beeped[: 2 * RATE], original[: 2 * RATE])  # before: untouched
+    cache = world.context.recordings_dir.parent / "cache" / "qa-audio"
+    assert [p.name.split("@")[0] for p in cache.iterdir()] == [recording_id]
+    ranged = await clients["agent"].get(url, headers={"range": "bytes=0-99"})
+    assert ranged.status_code == 206
+    assert ranged.content == redacted.content[:100]
+    assert (await clients["agent_b"].get(url)).status_code == 404
+    async with world.context.database.session() as session:
+        plays = (
+            await session.execute(
+                select(AuditEntry.actor, AuditEntry.detail).where(AuditEntry.action == "play")
+            )
+        ).all()
+    assert [(actor, detail["redacted"]) for actor, detail in plays] == [
+        ("qa", False),
+        ("supervisor", True),
+        ("agent", True),
+    ]
+
+
+async def test_audio_of_an_analysis_without_redaction_is_refused_to_others(
+    world: World, clients: dict[str, httpx.AsyncClient]
+) -> None:
+    recording_id = await seed_analysis(world, "A")
+    async with world.context.database.session() as session:
+        result = await QaRepository(session).result(recording_id)
+        assert result is not None
+        result.analytics = {}  # analysed before redaction existed
+        await session.commit()
+    url = f"/api/v1/qa/recordings/{recording_id}/audio"
+    refused = await clients["supervisor"].get(url)
+    assert refused.status_code == 409
+    assert "analyse it again" in refused.text
+    assert (await clients["qa"].get(url)).status_code == 200
+
+
 async def test_jobs_counts_and_reanalysis(
     world: World, clients: dict[str, httpx.AsyncClient]
 ) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path as PathType
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, model_validator
 
-from hotline.api.deps import PrincipalDep, SessionDep
+from hotline.api.context import ApiContext
+from hotline.api.deps import ContextDep, PrincipalDep, SessionDep
 from hotline.api.schemas.base import MAX_INT, Body
 from hotline.api.services.errors import FieldError, FieldProblem
 from hotline.api.services.qa import QaService
@@ -267,6 +270,40 @@ async def get_analysis(
         analytics=found.analytics,
         segments=result.segments,
     )
+
+
+@router.get(
+    "/recordings/{recording_id}/audio",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"audio/wav": {}},
+            "description": "the WAV (a redacted copy, "
+            "beeped over personal data, without `recordings:unredacted`)",
+        },
+        206: {"description": "the requested byte range"},
+        416: {"description": "range not satisfiable"},
+    },
+)
+async def play_analysed_recording(
+    recording_id: RecordingKey,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    context: ContextDep,
+) -> FileResponse:
+    """The call's audio; supports `Range`. Every request is audited."""
+    service = QaService(session, principal, context.recordings_dir, _cache_dir(context))
+    path = await service.audio(recording_id, request.headers.get("range"))
+    return FileResponse(path, media_type="audio/wav")
+
+
+def _cache_dir(context: ApiContext) -> PathType | None:
+    """Redacted copies live in the node's data directory (``data_dir/cache/qa-audio``),
+    never beside the recordings, which are evidence and only ever read."""
+    if context.recordings_dir is None:
+        return None
+    return context.recordings_dir.parent / "cache" / "qa-audio"
 
 
 @router.get("/jobs")

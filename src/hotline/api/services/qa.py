@@ -11,6 +11,7 @@ play of a recording is.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.api.rbac import Permission, Principal
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import ConflictError, FieldError, NotFoundError
+from hotline.qa.redacted_audio import RedactionError, write_redacted_copy
 from hotline.qa.search_text import QueryError
 from hotline.store.models import Agent, QaJob, QaResult
 from hotline.store.qa import QaRepository
@@ -108,6 +110,58 @@ class QaService:
             )
             await self.session.commit()
         return CallAnalysis(call, result, analytics)
+
+    async def audio(self, recording_id: str, byte_range: str | None) -> Path:
+        """The file to serve: the recording itself for ``recordings:unredacted`` (or when
+        no personal data was found), else its redacted copy, made once per analysis in the
+        cache. Audited before a byte is sent."""
+        call = await self.call(recording_id)
+        repository = QaRepository(self.session)
+        job = await repository.job(recording_id)
+        result = await repository.result(recording_id)
+        if job is None or result is None:
+            raise NotFoundError(f"no analysis of recording {recording_id!r}")
+        source = self._file(recording_id, job.path)
+        clear = self.principal.can(Permission.RECORDINGS_UNREDACTED)
+        analytics = result.analytics or {}
+        if not clear and analytics.get("redacted") is not True:
+            raise ConflictError(
+                f"recording {recording_id!r} was analysed before personal data was looked "
+                "for: analyse it again (POST /api/v1/qa/reanalyze) to serve a redacted copy"
+            )
+        spans = [span for span in analytics.get("pii") or [] if isinstance(span, dict)]
+        await self.audit.record(
+            "play",
+            "recordings",
+            recording_id,
+            detail={"call_id": call.call_id, "range": byte_range, "redacted": not clear},
+            department_id=call.department_id,
+        )
+        await self.session.commit()
+        if clear or not spans:
+            return source
+        if self.cache_dir is None:
+            raise NotFoundError("this node has no cache for redacted recordings")
+        stamp = result.analysed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.cache_dir / f"{recording_id}@{stamp}.wav"
+        if not target.is_file():
+            try:
+                await asyncio.to_thread(write_redacted_copy, source, target, spans)
+            except RedactionError as error:
+                raise ConflictError(f"recording cannot be redacted: {error}") from None
+            for older in self.cache_dir.glob(f"{recording_id}@*.wav"):
+                if older != target:  # copies of earlier analyses
+                    older.unlink(missing_ok=True)
+        return target
+
+    def _file(self, recording_id: str, relative: str) -> Path:
+        if self.recordings_dir is None:
+            raise NotFoundError("this node keeps no recordings")
+        root = self.recordings_dir.resolve()
+        path = (root / relative).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise NotFoundError(f"recording {recording_id!r} has no audio file on this node")
+        return path
 
     async def job(self, recording_id: str) -> QaJob:
         self.principal.require(Permission.QA_READ)
