@@ -4,7 +4,8 @@ Tiles and grid are server-rendered fragments of exactly what ``GET /api/v1/live/
 and ``/agents`` return to the same user (the API's route functions are called, so a
 supervisor sees their departments only). ``static/js/wallboard.js`` re-fetches them when
 an event arrives on the events WebSocket (debounced to 100 ms, so a burst costs one fetch)
-and draws the interval chart with ECharts from ``GET /api/v1/stats/intervals``.
+and draws the interval chart with ECharts from ``GET /api/v1/stats/intervals``. With the qa
+module, live risk alerts are listed as they arrive (``static/js/wallboard_alerts.js``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ WALLBOARD_EVENTS = (
     "calls.connected",
     "calls.ended",
 )
+#: Live risk alerts (docs/qa-live-alerts.md), listed by ``static/js/wallboard_alerts.js``.
+ALERT_EVENTS = ("qa.risk_alert_raised",)
 
 
 async def _queues(page: Page) -> tuple[list[LiveQueue], str | None]:
@@ -65,6 +68,7 @@ async def wallboard(page: WallboardPage) -> HTMLResponse:
         unavailable=problem,
         states=AGENT_STATES,
         events=",".join(WALLBOARD_EVENTS),
+        alert_events=",".join(ALERT_EVENTS) if page.context.modules.get("qa") else "",
     )
 
 
