@@ -460,8 +460,9 @@ def _float(value: object) -> float | None:
 # -- the default scorecard ----------------------------------------------------------------
 
 #: Created at the first start of the scoring service when no scorecard exists (so an
-#: operator who deletes it is not given it back). Its categories are the names of the
-#: default rule categories of ``analytics["categories"]``.
+#: operator who deletes it is not given it back). Its categories are those of the default
+#: rules (``hotline/qa/default_rules.yaml``): greeting, identity_verified, forbidden_words,
+#: thanks.
 DEFAULT_SCORECARD_NAME = "标准服务质检 / Standard service"
 DEFAULT_ITEMS: tuple[dict[str, Any], ...] = (
     {
@@ -476,7 +477,7 @@ DEFAULT_ITEMS: tuple[dict[str, Any], ...] = (
         "label": "核实身份 / Identity verified",
         "kind": "category_present",
         "weight": 20,
-        "params": {"category": "identity_verification", "speaker": "agent"},
+        "params": {"category": "identity_verified", "speaker": "agent"},
     },
     {
         "key": "silence",
@@ -501,10 +502,12 @@ DEFAULT_ITEMS: tuple[dict[str, Any], ...] = (
         "params": {"condition": "end_not_worse", "speaker": "customer"},
     },
     {
+        # The default rules' "thanks" is the customer's (谢谢, thank you): a call that ends
+        # in thanks, by either side, is what this item looks for.
         "key": "closing",
-        "label": "致谢结束语 / Thanks and closing",
+        "label": "结束时致谢 / Thanks at the end",
         "kind": "category_present",
         "weight": 15,
-        "params": {"category": "closing", "speaker": "agent", "within": {"last": 30}},
+        "params": {"category": "thanks", "within": {"last": 30}},
     },
 )

@@ -18,7 +18,8 @@ from hotline.qa.scorecards import (
 
 
 def findings(**overrides: Any) -> CallFindings:
-    """A 120 s call: the agent greets at 2 s, verifies identity at 30 s, thanks at 110 s;
+    """A 120 s call: the agent greets at 2 s, verifies identity at 30 s, the customer
+    thanks at 110 s;
     the longest silence is 6 s at 50 s; the customer goes from 0.3 to 0.6."""
     metrics: dict[str, Any] = {
         "duration_seconds": 120.0,
@@ -54,14 +55,14 @@ def findings(**overrides: Any) -> CallFindings:
                 "hits": [{"start": 2.0, "end": 3.0, "text": "您好", "segment": 0}],
             },
             {
-                "category": "identity_verification",
+                "category": "identity_verified",
                 "speaker": "agent",
                 "hits": [{"start": 30.0, "end": 32.0, "text": "请问您的身份证后四位"}],
             },
             {
-                "category": "closing",
-                "speaker": "agent",
-                "hits": [{"start": 110.0, "end": 112.0, "text": "感谢您的来电"}],
+                "category": "thanks",
+                "speaker": "customer",
+                "hits": [{"start": 110.0, "end": 112.0, "text": "谢谢"}],
             },
         ],
     }
@@ -193,7 +194,7 @@ def test_an_old_analysis_without_analytics_is_judged_on_metrics_only() -> None:
 
 def test_within_the_last_seconds_uses_the_call_duration() -> None:
     early_thanks = [
-        {"category": "closing", "speaker": "agent", "hits": [{"start": 20.0, "end": 21.0}]}
+        {"category": "thanks", "speaker": "customer", "hits": [{"start": 20.0, "end": 21.0}]}
     ]
     sheet = score(card(DEFAULT_ITEMS[5]), findings(analytics={"categories": early_thanks}))
     assert sheet.items[0].outcome == "failed"

@@ -66,8 +66,8 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 GOOD = {
     "categories": [
         {"category": "greeting", "speaker": "agent", "hits": [{"start": 1.0, "end": 2.0}]},
-        {"category": "identity_verification", "speaker": "agent", "hits": [{"start": 20.0}]},
-        {"category": "closing", "speaker": "agent", "hits": [{"start": 95.0, "end": 97.0}]},
+        {"category": "identity_verified", "speaker": "agent", "hits": [{"start": 20.0}]},
+        {"category": "thanks", "speaker": "customer", "hits": [{"start": 95.0, "end": 97.0}]},
     ],
     "sentiment": {"customer": {"start": 0.4, "end": 0.5, "label_end": "neutral"}},
 }
