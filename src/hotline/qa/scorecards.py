@@ -53,7 +53,8 @@ CALL_METRICS = (
 #: Numbers of ``metrics["speakers"][i]``: need a ``speaker``.
 SPEAKER_METRICS = ("talk_seconds", "talk_ratio", "speech_rate")
 SENTIMENT_CONDITIONS = ("end_not_worse", "end_not_negative")
-#: Sentiment scores are 0..1; an end lower than the start by less than this is "not worse".
+#: Sentiment scores are -1..1 (``qa/sentiment.py``); an end lower than the start by less
+#: than this is "not worse".
 DEFAULT_TOLERANCE = 0.05
 MAX_ITEMS = 50
 
