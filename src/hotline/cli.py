@@ -330,6 +330,37 @@ def qa_analyze(wav: Path, as_json: bool, language: str | None, model_path: Path 
     )
     click.echo(f"longest silence {metrics.longest_silence_seconds:.1f} s{silence_at}")
     click.echo(f"over-talk {metrics.overtalk_seconds:.1f} s ({metrics.overtalk_count} times)")
+    _echo_analytics(analysis.analytics)
+
+
+def _echo_analytics(analytics: dict[str, Any]) -> None:
+    """Categories, sentiment, personal data and agitation (docs/qa-analytics.md)."""
+    if not analytics:
+        return
+    click.echo("")
+    for entry in analytics.get("categories", []):
+        said = ", ".join(
+            f"{hit['text']} at {_clock(hit['start'])}" for hit in entry.get("hits", [])
+        )
+        click.echo(f"category {entry['category']} ({entry['speaker']}): {said}")
+    sentiment = analytics.get("sentiment", {})
+    for speaker, found in sentiment.items():
+        if speaker == "curve":
+            continue
+        click.echo(
+            f"sentiment {speaker}: start {found['start']:+.2f} ({found['label_start']}), "
+            f"end {found['end']:+.2f} ({found['label_end']}), overall {found['overall']:+.2f}"
+        )
+    pii = analytics.get("pii", [])
+    kinds = sorted({span["kind"] for span in pii})
+    click.echo(f"personal data redacted: {len(pii)}" + (f" ({', '.join(kinds)})" if kinds else ""))
+    for speaker, voice in analytics.get("agitation", {}).items():
+        pitch = f", pitch {voice['pitch_hz']:.0f} Hz" if voice.get("pitch_hz") else ""
+        at = f", from {_clock(voice['raised_at'])}" if voice.get("raised_at") is not None else ""
+        click.echo(
+            f"agitation {speaker}: {voice['label']} ({voice['score']:.2f}), "
+            f"energy {voice['energy_db']:.0f} dBFS{pitch}{at}"
+        )
 
 
 def _clock(seconds: float) -> str:

@@ -215,6 +215,17 @@ class QaSettings(BaseModel):
         gt=0,
         description="seconds before the first retry; doubled after each failed try",
     )
+    rules: Path | None = Field(
+        default=None,
+        description="a YAML file of rule categories added to the defaults (a category of the "
+        "same name replaces the default one; replace_defaults: true drops them): "
+        "docs/qa-analytics.md",
+    )
+    keep_clear_text: bool = Field(
+        default=True,
+        description="keep the unredacted transcript in the analytics (clear_segments), for "
+        "roles with recordings:unredacted; false: only the redacted one is stored",
+    )
     live_alerts_queues: list[str] = Field(
         default_factory=list,
         description="queues whose live calls are listened to for risk alerts (the customer "

@@ -11,13 +11,15 @@ language found, so that a short "喂?" on one side cannot make a Mandarin call h
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hotline.qa.asr import AsrEngine, Progress, Transcript
+from hotline.qa.analytics import call_analytics
+from hotline.qa.asr import AsrEngine, Progress, Segment, Transcript, Word
 from hotline.qa.audio import CallAudio, read_recording
 from hotline.qa.metrics import CallMetrics, call_metrics, voice_activity
+from hotline.qa.rules import RuleSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,8 @@ class Analysis:
     audio_seconds: float
     processing_seconds: float
     #: What was read from the words (sentiment, rule categories, personal data,
-    #: agitation), as plain data: see docs/qa.md.
+    #: agitation), as plain data: see docs/qa-analytics.md. ``transcripts`` are then the
+    #: redacted ones.
     analytics: dict[str, Any] = field(default_factory=dict)
 
     def segments(self) -> list[dict[str, Any]]:
@@ -70,11 +73,21 @@ def analyse_file(
     language: str | None = None,
     *,
     progress: Progress | None = None,
+    rules: RuleSet | None = None,
+    keep_clear_text: bool = True,
 ) -> Analysis:
     """Read and analyse a recording; a broken file raises ``RecordingError``."""
     started = time.perf_counter()
     audio = read_recording(path)
-    return analyse(audio, engine, language, progress=progress, started=started)
+    return analyse(
+        audio,
+        engine,
+        language,
+        progress=progress,
+        started=started,
+        rules=rules,
+        keep_clear_text=keep_clear_text,
+    )
 
 
 def analyse(
@@ -84,7 +97,11 @@ def analyse(
     *,
     progress: Progress | None = None,
     started: float | None = None,
+    rules: RuleSet | None = None,
+    keep_clear_text: bool = True,
 ) -> Analysis:
+    """Transcripts, metrics, then the analytics (``rules``: the default categories when
+    None); the transcripts of the result are redacted (``hotline.qa.analytics``)."""
     started = time.perf_counter() if started is None else started
     activity = {channel.speaker: voice_activity(channel.samples) for channel in audio.channels}
     talk = {speaker: float(mask.sum()) for speaker, mask in activity.items()}
@@ -112,14 +129,45 @@ def analyse(
         done += share
     by_channel = {channel.speaker: transcripts[channel.speaker] for channel in audio.channels}
     metrics = call_metrics(audio, by_channel, activity)
+    clear = Analysis(call_language, by_channel, metrics, engine.name, engine.model_name, 0, 0)
+    redacted, analytics = call_analytics(
+        clear.segments(),
+        call_language,
+        {channel.speaker: channel.samples for channel in audio.channels},
+        duration=audio.duration,
+        rules=rules,
+        keep_clear_text=keep_clear_text,
+    )
     if progress is not None:
         progress(1.0)
     return Analysis(
         language=call_language,
-        transcripts=by_channel,
+        transcripts=_with_segments(by_channel, redacted),
         metrics=metrics,
         engine=engine.name,
         model=engine.model_name,
         audio_seconds=round(audio.duration, 3),
         processing_seconds=round(time.perf_counter() - started, 3),
+        analytics=analytics,
     )
+
+
+def _with_segments(
+    transcripts: dict[str, Transcript], segments: list[dict[str, Any]]
+) -> dict[str, Transcript]:
+    """The transcripts with their segments replaced by ``segments`` (plain data, as
+    ``Analysis.segments()`` gives them, each speaker's in its own order)."""
+    by_speaker: dict[str, list[Segment]] = {speaker: [] for speaker in transcripts}
+    for segment in segments:
+        by_speaker[segment["speaker"]].append(
+            Segment(
+                start=segment["start"],
+                end=segment["end"],
+                text=segment["text"],
+                words=tuple(Word(**word) for word in segment["words"]),
+            )
+        )
+    return {
+        speaker: replace(transcript, segments=tuple(by_speaker[speaker]))
+        for speaker, transcript in transcripts.items()
+    }
