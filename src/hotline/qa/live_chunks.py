@@ -201,9 +201,12 @@ class ChunkBacklog:
         self.pending += 1
         return True
 
-    def done(self) -> None:
+    def done(self, *, transcribed: bool = True) -> None:
+        """A chunk left the backlog: transcribed, or not (the worker failed, the
+        service stopped)."""
         self.pending = max(0, self.pending - 1)
-        self.transcribed += 1
+        if transcribed:
+            self.transcribed += 1
 
 
 # -- built-in risk keywords, until hotline.qa.rules is installed ---------------------------

@@ -356,6 +356,7 @@ class LiveRiskAlerts:
         request = ChunkRequest(
             chunk.pcm, chunk.sample_rate, state.language, self._model_path(), str(self.models_dir)
         )
+        heard: ChunkHeard | None = None
         try:
             assert self._executor is not None
             loop = asyncio.get_running_loop()
@@ -370,7 +371,7 @@ class LiveRiskAlerts:
             log.exception("live risk alerts: chunk not transcribed", extra=extra)
             return
         finally:
-            self.backlog.done()
+            self.backlog.done(transcribed=heard is not None)
         self.cpu_seconds += heard.cpu_seconds
         self.audio_seconds += chunk.seconds
         text = heard.text.strip()

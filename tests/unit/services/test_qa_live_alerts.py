@@ -390,3 +390,25 @@ async def test_a_spoken_risk_phrase_alerts_within_five_seconds(
         assert alerts.backlog.dropped == 0
     finally:
         await alerts.stop()
+
+
+async def test_a_failed_transcription_loses_the_chunk_not_the_call() -> None:
+    calls = 0
+
+    def flaky(request: ChunkRequest) -> ChunkHeard:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("model file unreadable")
+        return ChunkHeard("I will complain", "en", 0.01)
+
+    audio = ScriptedAudio([(SPEECH, "end_of_speech", True)] * 2)
+    alerts, bus = service(audio, ScriptedTranscriber([]))
+    alerts.transcriber = flaky
+    raised = bus.subscribe(RiskAlertRaised)
+    alerts.start()
+    await connect(alerts)
+    await settle(alerts)
+    await alerts.stop()
+    assert [raised.get_nowait().category for _ in range(raised.pending())] == ["complaint"]
+    assert (alerts.backlog.transcribed, alerts.backlog.pending) == (1, 0)
