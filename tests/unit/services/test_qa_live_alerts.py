@@ -20,9 +20,9 @@ import pytest
 
 from hotline.api.routes.events import to_json
 from hotline.calls.events import CallAgentLeft, CallConnected, CallEnded, CallQueued
-from hotline.events.bus import EventBus
+from hotline.events.bus import EventBus, Subscription
 from hotline.media import engine as media
-from hotline.media.capture import CallerCapture, CaptureResult
+from hotline.media.capture import CallerCapture, CaptureReason, CaptureResult
 from hotline.qa.events import RiskAlertRaised
 from hotline.qa.live_chunks import CHUNK_RULES
 from hotline.services.qa_live_alerts import (
@@ -31,8 +31,8 @@ from hotline.services.qa_live_alerts import (
     LiveAlertsCollector,
     LiveRiskAlerts,
     QaModule,
-    process_pool,
 )
+from hotline.services.qa_pipeline import process_pool
 from hotline.settings import QaSettings
 
 SPEECH = (b"\x00\x10" * 8000) * 1  # one second of "speech" (the fake transcriber reads text)
@@ -58,7 +58,9 @@ class FakeRules:
 class ScriptedAudio:
     """The customer's side as a script of captures; then the leg is released."""
 
-    def __init__(self, captures: list[tuple[bytes, str, bool]], endpoint: str = "ep-1") -> None:
+    def __init__(
+        self, captures: list[tuple[bytes, CaptureReason, bool]], endpoint: str = "ep-1"
+    ) -> None:
         self.captures = list(captures)
         self.endpoint = endpoint
         self.started: list[media.StartCapture] = []
@@ -128,6 +130,14 @@ def service(
     return alerts, bus
 
 
+def drain(raised: Subscription[RiskAlertRaised]) -> list[RiskAlertRaised]:
+    """Every alert raised so far, in order."""
+    alerts = []
+    while (alert := raised.get_nowait()) is not None:
+        alerts.append(alert)
+    return alerts
+
+
 async def connect(alerts: LiveRiskAlerts, queue: str = "complaints") -> None:
     await alerts.on_event(CallQueued(at=1.0, call_id="c1", queue=queue))
     await alerts.on_event(CallConnected(at=2.0, call_id="c1", leg_id="agent-leg", agent="1002"))
@@ -155,7 +165,7 @@ async def test_a_phrase_over_two_chunks_raises_one_alert_with_its_words() -> Non
     finally:
         await alerts.stop()
     assert len(transcriber.requests) == 4
-    events = [raised.get_nowait() for _ in range(raised.pending())]
+    events = drain(raised)
     assert len(events) == 1  # "Cancel my account now!" again: no second alert
     alert = events[0]
     assert (alert.call_id, alert.queue, alert.agent, alert.category) == (
@@ -181,7 +191,7 @@ async def test_each_category_alerts_once() -> None:
     await connect(alerts)
     await settle(alerts)
     await alerts.stop()
-    categories = [raised.get_nowait().category for _ in range(raised.pending())]
+    categories = [alert.category for alert in drain(raised)]
     assert categories == ["complaint", "legal_threat"]
     assert alerts.alerts_raised == 2
 
@@ -249,13 +259,18 @@ async def test_the_capture_ends_when_the_agent_leaves() -> None:
 
 async def test_no_queue_chosen_starts_nothing() -> None:
     built: list[Any] = []
+
+    def recording_factory(progress: Any) -> Executor:
+        built.append(progress)
+        return ThreadPoolExecutor(1)
+
     bus = EventBus()
     alerts = LiveRiskAlerts(
         bus,
         QaSettings(),
         ScriptedAudio([]),
         Path("/nonexistent"),
-        executor_factory=lambda progress: built.append(progress) or ThreadPoolExecutor(1),
+        executor_factory=recording_factory,
     )
     module = QaModule(alerts)
     module.start()
@@ -410,5 +425,5 @@ async def test_a_failed_transcription_loses_the_chunk_not_the_call() -> None:
     await connect(alerts)
     await settle(alerts)
     await alerts.stop()
-    assert [raised.get_nowait().category for _ in range(raised.pending())] == ["complaint"]
+    assert [alert.category for alert in drain(raised)] == ["complaint"]
     assert (alerts.backlog.transcribed, alerts.backlog.pending) == (1, 0)
