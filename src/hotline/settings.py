@@ -237,8 +237,8 @@ class QaSettings(BaseModel):
     )
     live_alerts_rules: Path | None = Field(
         default=None,
-        description="a rules file for live alerts (hotline.qa.rules); default: the packaged "
-        "rules, or the built-in risk keywords while those are not installed",
+        description="a rules file for live alerts (hotline.qa.rules); default: qa.rules, "
+        "else the packaged rules",
     )
 
 

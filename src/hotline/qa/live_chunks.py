@@ -16,16 +16,13 @@ falls behind, new chunks are dropped (and counted) rather than queued without en
 alert a minute late is no alert (:class:`ChunkBacklog`).
 
 Rules come from ``hotline.qa.rules`` (``RuleSet.match_text(text, speaker, language)``, with
-pinyin matching, negation and proximity); where no rule set can be loaded,
-:class:`RiskKeywords` is a small built-in one for the three default risk categories, in
-Mandarin and English.
+pinyin matching, negation and proximity): the same categories the recordings' analysis uses.
 
 No I/O, no clock: times are given.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -207,78 +204,6 @@ class ChunkBacklog:
         self.pending = max(0, self.pending - 1)
         if transcribed:
             self.transcribed += 1
-
-
-# -- built-in risk keywords, until hotline.qa.rules is installed ---------------------------
-
-_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "complaint": (
-        "投诉",
-        "举报",
-        "曝光",
-        "12315",
-        "complaint",
-        "complain",
-        "unacceptable",
-        "speak to your manager",
-        "speak to a manager",
-    ),
-    "legal_threat": (
-        "报警",
-        "律师",
-        "起诉",
-        "法院",
-        "告你们",
-        "lawyer",
-        "attorney",
-        "sue you",
-        "court",
-        "legal action",
-        "police",
-    ),
-    "cancellation": (
-        "注销",
-        "销户",
-        "取消",
-        "退订",
-        "cancel my",
-        "cancel the",
-        "close my account",
-        "terminate",
-        "unsubscribe",
-    ),
-}
-
-
-class RiskKeywords:
-    """A small keyword rule set for the default risk categories (case-insensitive words
-    for English, substrings for Chinese). It stands in for ``hotline.qa.rules`` and has
-    none of its finesse (no pinyin, negation, proximity)."""
-
-    def __init__(self, keywords: Mapping[str, Sequence[str]] | None = None) -> None:
-        source = keywords if keywords is not None else _KEYWORDS
-        self._patterns = {
-            category: [_keyword_pattern(word) for word in words]
-            for category, words in source.items()
-        }
-
-    def match_text(self, text: str, speaker: str, language: str | None) -> list[dict[str, Any]]:
-        hits = []
-        for category, patterns in self._patterns.items():
-            for pattern in patterns:
-                found = pattern.search(text)
-                if found is not None:
-                    hits.append(
-                        {"category": category, "speaker": speaker, "matched": found.group(0)}
-                    )
-                    break
-        return hits
-
-
-def _keyword_pattern(word: str) -> re.Pattern[str]:
-    if any(_is_cjk(char) for char in word):
-        return re.compile(re.escape(word))
-    return re.compile(r"\b" + r"\s+".join(map(re.escape, word.split())) + r"\b", re.IGNORECASE)
 
 
 def _is_cjk(text: str) -> bool:

@@ -556,10 +556,15 @@ def parse_rules(document: Any, source: str = "<rules>") -> list[Category]:
     extra = set(document) - {"categories", "replace_defaults"}
     if extra:
         raise RulesError("", f"{source}: unknown keys {', '.join(sorted(map(str, extra)))}")
-    categories = [
-        parse_category(raw, f"categories.{index}")
-        for index, raw in enumerate(document["categories"])
-    ]
+    try:
+        categories = [
+            parse_category(raw, f"categories.{index}")
+            for index, raw in enumerate(document["categories"])
+        ]
+    except RulesError as error:  # the place in the file, and which file
+        named = RulesError("", f"{source}: {error}")
+        named.path = error.path
+        raise named from error
     names = [category.name for category in categories]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -56,10 +56,10 @@ from hotline.qa.live_chunks import (
     Chunk,
     ChunkBacklog,
     LiveCallWatch,
-    RiskKeywords,
     TextRules,
 )
 from hotline.qa.models import packaged_base_model
+from hotline.qa.rules import load_rules
 from hotline.services.qa_pipeline import ExecutorFactory, _end, process_pool
 from hotline.settings import QaSettings
 
@@ -229,7 +229,7 @@ class LiveRiskAlerts:
             return
         if self.rules is None:
             # Live alerts' own rules file, else the one the recordings' analysis uses.
-            path = self.settings.live_alerts_rules or getattr(self.settings, "rules", None)
+            path = self.settings.live_alerts_rules or self.settings.rules
             self.rules = load_live_rules(path)
         self._executor = self.executor_factory(None)
         if self.warm_up:
@@ -418,29 +418,10 @@ class LiveRiskAlerts:
 
 
 def load_live_rules(path: Path | None) -> TextRules:
-    """The rules live alerts match: ``hotline.qa.rules.load_rules(path)`` (its packaged
-    categories, with those of ``path`` added). A file given that cannot be used raises
-    (the node does not start with rules it cannot read); when the packaged rules
-    themselves are missing, the built-in risk keywords stand in, with a warning."""
-    try:
-        from hotline.qa import rules as qa_rules  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        if path is not None:
-            raise ValueError(
-                f"qa.live_alerts_rules {path}: rule files need hotline.qa.rules, "
-                "which this installation does not have"
-            ) from None
-        log.warning("live risk alerts: no rule engine installed; built-in risk keywords")
-        return RiskKeywords()
-    if path is not None:
-        loaded: TextRules = qa_rules.load_rules(path)
-        return loaded
-    try:
-        defaults: TextRules = qa_rules.load_rules(None)
-    except OSError as error:
-        log.warning("live risk alerts: packaged rules unreadable (%s); built-in keywords", error)
-        return RiskKeywords()
-    return defaults
+    """The rules live alerts match: the packaged categories with those of ``path`` added
+    (``hotline.qa.rules.load_rules``). A file that cannot be used raises: the node does
+    not start with rules it cannot read."""
+    return load_rules(path)
 
 
 class QaModule:

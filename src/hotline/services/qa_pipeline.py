@@ -47,6 +47,7 @@ from hotline.qa.asr import FasterWhisperEngine
 from hotline.qa.audio import RecordingError, read_recording
 from hotline.qa.events import RecordingAnalysed
 from hotline.qa.models import packaged_base_model
+from hotline.qa.rules import RuleSet, load_rules
 from hotline.settings import QaSettings
 from hotline.store.database import Database
 from hotline.store.qa import QaRepository, QueuedRecording, ResultRow
@@ -71,6 +72,10 @@ class AnalysisRequest:
     #: A model directory, or None: the packaged base model joined into ``models_dir``.
     model_path: str | None
     models_dir: str
+    #: ``qa.rules``: a file of categories added to the packaged ones, or None.
+    rules_path: str | None = None
+    #: ``qa.keep_clear_text``: keep the unredacted transcript beside the redacted one.
+    keep_clear_text: bool = True
 
 
 Analyser = Callable[[AnalysisRequest], ResultRow]
@@ -100,6 +105,18 @@ def report_progress(job_id: int, fraction: float) -> None:
             progress.put_nowait((job_id, fraction))
 
 
+def worker_rules(path: str | None) -> RuleSet:
+    """The rule set of ``path``, read once per worker process (and again when the file
+    changed: an operator's edit applies to the next call without a restart)."""
+    stamp = Path(path).stat().st_mtime_ns if path else None
+    cached = _worker.get("rules")
+    if cached is None or cached[0] != (path, stamp):
+        cached = ((path, stamp), load_rules(Path(path) if path else None))
+        _worker["rules"] = cached
+    rules: RuleSet = cached[1]
+    return rules
+
+
 def analyse_in_worker(request: AnalysisRequest) -> ResultRow:
     """Analyse one recording in a worker process (the default ``Analyser``)."""
     model_path = (
@@ -118,6 +135,8 @@ def analyse_in_worker(request: AnalysisRequest) -> ResultRow:
         engine,
         request.language,
         progress=lambda fraction: report_progress(request.job_id, fraction),
+        rules=worker_rules(request.rules_path),
+        keep_clear_text=request.keep_clear_text,
     )
     return ResultRow(
         language=analysis.language,
@@ -187,6 +206,7 @@ class QaPipeline:
     def start(self) -> None:
         if self._tasks:
             return
+        load_rules(self.settings.rules)  # a rules file it cannot use stops the start, named
         self._subscription = self.bus.subscribe(RecordingSaved, maxsize=100_000, name="qa")
         # A spawn-context queue: it can be handed to spawned workers (and works in threads).
         self._progress = multiprocessing.get_context("spawn").Queue()
@@ -285,6 +305,8 @@ class QaPipeline:
                         else self.settings.language,
                         model_path=str(self.settings.model) if self.settings.model else None,
                         models_dir=str(self.models_dir),
+                        rules_path=str(self.settings.rules) if self.settings.rules else None,
+                        keep_clear_text=self.settings.keep_clear_text,
                     )
                     task = asyncio.create_task(
                         self._run(job.id, job.recording_id, job.attempts, request),

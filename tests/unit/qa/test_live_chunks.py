@@ -9,9 +9,9 @@ from hotline.qa.live_chunks import (
     CHUNK_RULES,
     ChunkBacklog,
     LiveCallWatch,
-    RiskKeywords,
     chunk_of,
 )
+from hotline.qa.rules import RuleSet, default_rules, parse_rules
 
 SECOND = b"\x01\x00" * 8000  # one second of 8 kHz 16-bit audio
 
@@ -38,15 +38,14 @@ def test_silence_and_short_sounds_are_not_transcribed(pcm: bytes, speech: bool) 
 
 def test_a_phrase_cut_in_two_is_matched_whole() -> None:
     watch = LiveCallWatch("c1", "complaints", "1002")
-    rules = RiskKeywords()
+    document = {"categories": [{"name": "cancellation", "keywords": {"en": ["cancel my account"]}}]}
+    rules = RuleSet(tuple(parse_rules(document, "test")))
     first = watch.context("I want to cancel")
     assert rules.match_text(first, "customer", "en") == []
     watch.heard("I want to cancel", "en")
     second = watch.context("my account please.")
     assert second == "I want to cancel my account please."
-    assert [hit["category"] for hit in rules.match_text(second, "customer", "en")] == [
-        "cancellation"
-    ]
+    assert [hit.category for hit in rules.match_text(second, "customer", "en")] == ["cancellation"]
 
 
 def test_chinese_chunks_join_without_a_space() -> None:
@@ -91,26 +90,25 @@ def test_the_backlog_drops_and_counts_beyond_its_limit() -> None:
         ("This is unacceptable, I want to make a complaint", "complaint"),
     ],
 )
-def test_the_built_in_keywords_catch_each_risk(text: str, category: str) -> None:
-    hits = RiskKeywords().match_text(text, "customer", None)
-    assert category in [hit["category"] for hit in hits]
+def test_the_default_rules_catch_each_risk(text: str, category: str) -> None:
+    hits = default_rules().match_text(text, "customer", None)
+    assert category in [hit.category for hit in hits]
 
 
 @pytest.mark.parametrize("text", ["我想查询一下订单", "Thank you, that is all", "I can't court-"])
-def test_ordinary_words_raise_nothing(text: str) -> None:
-    hits = RiskKeywords({"cancellation": ["cancel my"]}).match_text(text, "customer", "en")
-    assert hits == []
+def test_ordinary_words_raise_no_risk(text: str) -> None:
+    hits = default_rules().match_text(text, "customer", None)
+    assert not {hit.category for hit in hits} & {"complaint", "legal_threat", "cancellation"}
 
 
 def test_hits_of_the_rules_engine_raise_alerts() -> None:
-    rules = pytest.importorskip("hotline.qa.rules")
     document = {
         "categories": [
             {"name": "cancellation", "speaker": "customer", "keywords": {"zh": ["注销"]}},
             {"name": "greeting", "speaker": "agent", "keywords": {"zh": ["你好"]}},
         ]
     }
-    ruleset = rules.RuleSet(tuple(rules.parse_rules(document, "test")))
+    ruleset = RuleSet(tuple(parse_rules(document, "test")))
     watch = LiveCallWatch("c1", "complaints", "1002")
     text = "你好, 我要助效这个账户"  # 注销 as Whisper writes it: matched on pinyin
     hits = ruleset.match_text(text, "customer", "zh")

@@ -20,6 +20,7 @@ import pytest
 
 from hotline.calls.events import RecordingSaved
 from hotline.events.bus import EventBus
+from hotline.qa.rules import RulesError
 from hotline.services.module_switches import ModuleSwitches
 from hotline.services.qa_pipeline import (
     AnalysisRequest,
@@ -28,6 +29,7 @@ from hotline.services.qa_pipeline import (
     init_worker,
     process_pool,
     report_progress,
+    worker_rules,
 )
 from hotline.settings import QaSettings
 from hotline.store.database import Database
@@ -322,3 +324,59 @@ async def test_recordings_saved_while_it_was_not_running_are_caught_up(
     finally:
         await qa.stop()
     assert done.call_id == "c1"
+
+
+RULES = """
+categories:
+  - name: late_delivery
+    labels: {zh: 物流延误, en: late delivery}
+    speaker: customer
+    keywords:
+      zh: [快递没到]
+      en: [parcel is late]
+"""
+
+
+async def test_the_rules_file_and_clear_text_setting_reach_the_workers(
+    database: Database, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, "utf-8")
+    bus, seen = EventBus(), []
+
+    def analyser(request: AnalysisRequest) -> ResultRow:
+        seen.append(request)
+        return row()
+
+    qa = pipeline(database, bus, analyser, tmp_path, rules=rules, keep_clear_text=False)
+    qa.start()
+    try:
+        bus.publish(saved("r1"))
+        await until(database, "r1", "done")
+    finally:
+        await qa.stop()
+    assert (seen[0].rules_path, seen[0].keep_clear_text) == (str(rules), False)
+
+
+async def test_a_rules_file_it_cannot_use_stops_the_start(
+    database: Database, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("categories: [{name: x}]", "utf-8")  # no keywords
+    qa = pipeline(database, EventBus(), lambda request: row(), tmp_path, rules=rules)
+    with pytest.raises(RulesError, match=str(rules)):
+        qa.start()
+    assert not qa.running
+
+
+def test_a_worker_rereads_the_rules_file_when_it_changed(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, "utf-8")
+    first = worker_rules(str(rules))
+    assert worker_rules(str(rules)) is first  # read once per process
+    assert "late_delivery" in {category.name for category in first.categories}
+    rules.write_text(RULES.replace("late_delivery", "slow_delivery"), "utf-8")
+    os.utime(rules, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    second = worker_rules(str(rules))
+    assert "slow_delivery" in {category.name for category in second.categories}
+    assert {category.name for category in worker_rules(None).categories} >= {"complaint"}
