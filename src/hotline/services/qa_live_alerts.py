@@ -228,9 +228,9 @@ class LiveRiskAlerts:
         if self._task is not None or not self.enabled:
             return
         if self.rules is None:
-            # Live alerts' own rules file, else the one the recordings' analysis uses.
-            path = self.settings.live_alerts_rules or self.settings.rules
-            self.rules = load_live_rules(path)
+            # Live alerts' own rules file, else the one the recordings' analysis uses; a
+            # file that cannot be used raises: the node does not start with it.
+            self.rules = load_rules(self.settings.live_alerts_rules or self.settings.rules)
         self._executor = self.executor_factory(None)
         if self.warm_up:
             self._executor.submit(warm_worker, self._model_path(), str(self.models_dir))
@@ -415,13 +415,6 @@ class LiveRiskAlerts:
         if self._executor is not None:
             _end(self._executor)
         self._executor = self.executor_factory(None)
-
-
-def load_live_rules(path: Path | None) -> TextRules:
-    """The rules live alerts match: the packaged categories with those of ``path`` added
-    (``hotline.qa.rules.load_rules``). A file that cannot be used raises: the node does
-    not start with rules it cannot read."""
-    return load_rules(path)
 
 
 class QaModule:
