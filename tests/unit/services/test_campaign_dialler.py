@@ -6,7 +6,8 @@ SIPp peers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from hotline.calls.trunks import TrunkConfig, TrunkGroup, TrunkGroupConfig, trun
 from hotline.events import Event
 from hotline.events.bus import EventBus
 from hotline.ivr.catalog import FlowCatalog
+from hotline.ivr.flow import Flow
 from hotline.services.campaign_dialler import CampaignDialler
 from hotline.services.contact_center import ContactCenter, Output
 from hotline.store.database import Database
@@ -151,6 +153,7 @@ async def rig(
     phones: tuple[str, ...],
     *,
     ready: tuple[str, ...] = ("1001", "1002"),
+    prerender: Callable[[Flow], Awaitable[int]] | None = None,
     **campaign: Any,
 ) -> Rig:
     async with database.session() as session:
@@ -174,7 +177,9 @@ async def rig(
     for agent in ready:
         cc.agent_login(T0 - 60, agent)
     port = Port(cc)
-    dialler = CampaignDialler(database, port, cc.acd, FlowCatalog(), EventBus(), lambda: port.now)
+    dialler = CampaignDialler(
+        database, port, cc.acd, FlowCatalog(), EventBus(), lambda: port.now, prerender=prerender
+    )
     return Rig(port, dialler, database, campaign_id)
 
 
@@ -314,6 +319,57 @@ async def test_an_unusable_trunk_group_leaves_the_contact_pending_and_slows_the_
     assert r.port.placed == []
     assert {c.status for c in (await r.contacts()).values()} == {"pending"}
     assert r.dialler.campaigns[r.campaign_id].live.state.carrier_pressure(T0) == 1
+
+
+async def test_no_call_is_placed_before_the_campaigns_messages_are_rendered(
+    database: Database,
+) -> None:
+    # The abandon message must start within 2 s of the answer: a first synthesis may
+    # take longer (a TTS renderer starting), so the campaign waits for its prompts.
+    rendered: list[str] = []
+    release = asyncio.Event()
+
+    async def prerender(flow: Flow) -> int:
+        await release.wait()
+        rendered.append(flow.name)
+        return 1
+
+    r = await rig(
+        database,
+        PHONES[:1],
+        prerender=prerender,
+        amd_enabled=True,
+        machine_action="message",
+        machine_message="您好, 您的保单即将到期, 请回电 4000。",
+    )
+    await r.dialler.reload(T0)
+    await r.dialler.pace(T0)
+    assert r.port.placed == []
+    release.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await r.dialler.pace(T0 + 1)
+    assert r.port.placed == list(PHONES[:1])
+    base = f"campaign.{r.campaign_id}"
+    assert sorted(rendered) == [f"{base}.abandon", f"{base}.machine"]
+    # Read again unchanged (every few seconds), nothing is rendered twice.
+    await r.dialler.reload(T0 + 5)
+    await asyncio.sleep(0)
+    assert len(rendered) == 2
+    await r.dialler.stop()
+
+
+async def test_a_campaign_whose_prompts_fail_to_render_still_dials(database: Database) -> None:
+    async def prerender(flow: Flow) -> int:
+        raise RuntimeError("the TTS engine is broken")
+
+    r = await rig(database, PHONES[:1], prerender=prerender)
+    await r.dialler.reload(T0)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await r.dialler.pace(T0 + 1)
+    assert r.port.placed == list(PHONES[:1])  # the message renders again when played
+    await r.dialler.stop()
 
 
 async def test_a_machine_gets_the_message_and_is_retried_as_a_machine(database: Database) -> None:
