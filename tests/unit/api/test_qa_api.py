@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import numpy as np
 from prometheus_client import CollectorRegistry
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hotline.api.app import create_api
-from hotline.store.models import AuditEntry
+from hotline.store.models import AuditEntry, QaJob, QaResult
 from hotline.store.qa import QaRepository, QueuedRecording, ResultRow
 from tests.unit.api.conftest import World
 
@@ -234,6 +234,43 @@ async def test_audio_is_beeped_for_roles_without_unredacted(
         ("supervisor", True),
         ("agent", True),
     ]
+
+
+async def test_the_recordings_route_serves_the_same_redacted_copy(
+    world: World, clients: dict[str, httpx.AsyncClient]
+) -> None:
+    # /api/v1/recordings/{id}/audio must be no way around the QA player's redaction.
+    url = f"/api/v1/recordings/{world.ids['recording_A']}/audio"
+    recording_id = "call-A-0"
+    assert world.context.recordings_dir is not None
+    async with world.context.database.session() as session:
+        repo = QaRepository(session)
+        await repo.enqueue(
+            QueuedRecording(recording_id, f"A/{recording_id}.wav", START, recording_id), START
+        )
+        await session.commit()
+    write_wav(world.context.recordings_dir / "A" / f"{recording_id}.wav")
+    original = (world.context.recordings_dir / "A" / f"{recording_id}.wav").read_bytes()
+    # Queued, not analysed yet: whether it holds personal data is not known.
+    pending = await clients["supervisor"].get(url)
+    assert pending.status_code == 409, pending.text
+    assert "being analysed" in pending.text
+    assert (await clients["qa"].get(url)).content == original
+    async with world.context.database.session() as session:
+        await session.execute(delete(QaJob))
+        await session.commit()
+    await seed_analysis(world, "A")
+    qa_copy = await clients["supervisor"].get(f"/api/v1/qa/recordings/{recording_id}/audio")
+    served = await clients["supervisor"].get(url)
+    assert served.status_code == 200, served.text
+    assert served.content == qa_copy.content != original
+    assert (await clients["qa"].get(url)).content == original
+    # Without an analysis (the module off, say) the recording plays as it always did.
+    async with world.context.database.session() as session:
+        await session.execute(delete(QaResult))
+        await session.execute(delete(QaJob))
+        await session.commit()
+    assert (await clients["supervisor"].get(url)).content == original
 
 
 async def test_audio_of_an_analysis_without_redaction_is_refused_to_others(

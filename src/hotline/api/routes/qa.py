@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path as PathType
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, model_validator
 
-from hotline.api.context import ApiContext
 from hotline.api.deps import ContextDep, PrincipalDep, SessionDep
 from hotline.api.schemas.base import MAX_INT, Body
 from hotline.api.services.errors import FieldError, FieldProblem
-from hotline.api.services.qa import QaService
+from hotline.api.services.qa import QaService, redacted_audio_cache
 from hotline.store.qa_search import SearchFilters, SearchHit
 
 router = APIRouter(prefix="/qa", tags=["qa"])
@@ -293,17 +291,10 @@ async def play_analysed_recording(
     context: ContextDep,
 ) -> FileResponse:
     """The call's audio; supports `Range`. Every request is audited."""
-    service = QaService(session, principal, context.recordings_dir, _cache_dir(context))
+    recordings = context.recordings_dir
+    service = QaService(session, principal, recordings, redacted_audio_cache(recordings))
     path = await service.audio(recording_id, request.headers.get("range"))
     return FileResponse(path, media_type="audio/wav")
-
-
-def _cache_dir(context: ApiContext) -> PathType | None:
-    """Redacted copies live in the node's data directory (``data_dir/cache/qa-audio``),
-    never beside the recordings, which are evidence and only ever read."""
-    if context.recordings_dir is None:
-        return None
-    return context.recordings_dir.parent / "cache" / "qa-audio"
 
 
 @router.get("/jobs")

@@ -113,8 +113,8 @@ class QaService:
 
     async def audio(self, recording_id: str, byte_range: str | None) -> Path:
         """The file to serve: the recording itself for ``recordings:unredacted`` (or when
-        no personal data was found), else its redacted copy, made once per analysis in the
-        cache. Audited before a byte is sent."""
+        no personal data was found), else its redacted copy (:func:`audio_to_serve`).
+        Audited before a byte is sent."""
         call = await self.call(recording_id)
         repository = QaRepository(self.session)
         job = await repository.job(recording_id)
@@ -122,37 +122,18 @@ class QaService:
         if job is None or result is None:
             raise NotFoundError(f"no analysis of recording {recording_id!r}")
         source = self._file(recording_id, job.path)
-        clear = self.principal.can(Permission.RECORDINGS_UNREDACTED)
-        analytics = result.analytics or {}
-        if not clear and analytics.get("redacted") is not True:
-            raise ConflictError(
-                f"recording {recording_id!r} was analysed before personal data was looked "
-                "for: analyse it again (POST /api/v1/qa/reanalyze) to serve a redacted copy"
-            )
-        spans = [span for span in analytics.get("pii") or [] if isinstance(span, dict)]
+        path = await audio_to_serve(
+            self.principal, recording_id, source, job, result, self.cache_dir
+        )
         await self.audit.record(
             "play",
             "recordings",
             recording_id,
-            detail={"call_id": call.call_id, "range": byte_range, "redacted": not clear},
+            detail={"call_id": call.call_id, "range": byte_range, "redacted": path != source},
             department_id=call.department_id,
         )
         await self.session.commit()
-        if clear or not spans:
-            return source
-        if self.cache_dir is None:
-            raise NotFoundError("this node has no cache for redacted recordings")
-        stamp = result.analysed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = self.cache_dir / f"{recording_id}@{stamp}.wav"
-        if not target.is_file():
-            try:
-                await asyncio.to_thread(write_redacted_copy, source, target, spans)
-            except RedactionError as error:
-                raise ConflictError(f"recording cannot be redacted: {error}") from None
-            for older in self.cache_dir.glob(f"{recording_id}@*.wav"):
-                if older != target:  # copies of earlier analyses
-                    older.unlink(missing_ok=True)
-        return target
+        return path
 
     def _file(self, recording_id: str, relative: str) -> Path:
         if self.recordings_dir is None:
@@ -216,3 +197,66 @@ class QaService:
         await self.session.commit()
         log.info("recordings queued for analysis again", extra={"queued": queued})
         return queued
+
+
+async def audio_to_serve(
+    principal: Principal,
+    recording_id: str,
+    source: Path,
+    job: QaJob | None,
+    result: QaResult | None,
+    cache_dir: Path | None,
+) -> Path:
+    """Which file of a recording ``principal`` may hear, on every route that serves one
+    (``/qa/recordings/{id}/audio`` and ``/recordings/{id}/audio``): the recording itself
+    for ``recordings:unredacted``, or when its analysis found no personal data, or when it
+    was never queued for analysis (the module off); else the copy beeped over every
+    personal datum found, made once per analysis in ``cache_dir``. A recording still being
+    analysed, or analysed before personal data was looked for, is refused (409): its
+    clear audio would be served to a role that must not hear it."""
+    if principal.can(Permission.RECORDINGS_UNREDACTED):
+        return source
+    if result is None:
+        if job is not None and job.status in ("queued", "running"):
+            raise ConflictError(
+                f"recording {recording_id!r} is being analysed for personal data: "
+                "it can be played once the analysis is done"
+            )
+        return source
+    analytics = result.analytics or {}
+    if analytics.get("redacted") is not True:
+        raise ConflictError(
+            f"recording {recording_id!r} was analysed before personal data was looked "
+            "for: analyse it again (POST /api/v1/qa/reanalyze) to serve a redacted copy"
+        )
+    spans = [span for span in analytics.get("pii") or [] if isinstance(span, dict)]
+    if not spans:
+        return source
+    if cache_dir is None:
+        raise NotFoundError("this node has no cache for redacted recordings")
+    stamp = result.analysed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = cache_dir / f"{recording_id}@{stamp}.wav"
+    try:
+        await asyncio.to_thread(_redacted_copy, source, target, spans)
+    except RedactionError as error:
+        raise ConflictError(f"recording cannot be redacted: {error}") from None
+    return target
+
+
+def _redacted_copy(source: Path, target: Path, spans: list[dict[str, Any]]) -> None:
+    """Make ``target`` unless it is there, and drop the copies of earlier analyses."""
+    if target.is_file():
+        return
+    write_redacted_copy(source, target, spans)
+    recording_id = target.name.split("@", 1)[0]
+    for older in target.parent.glob(f"{recording_id}@*.wav"):
+        if older != target:
+            older.unlink(missing_ok=True)
+
+
+def redacted_audio_cache(recordings_dir: Path | None) -> Path | None:
+    """Redacted copies live in the node's data directory (``data_dir/cache/qa-audio``),
+    never beside the recordings, which are evidence and only ever read."""
+    if recordings_dir is None:
+        return None
+    return recordings_dir.parent / "cache" / "qa-audio"

@@ -3,6 +3,9 @@
 Every request for audio is audited (including each range request a player makes while
 seeking) and the entry is committed before a byte is sent. Files are looked up under the
 node's recordings directory only: a stored path that escapes it is treated as missing.
+Without ``recordings:unredacted`` the audio is the speech analysis's redacted copy when
+personal data was found in it (``hotline.api.services.qa.audio_to_serve``: the same rule
+as the QA console's player, so that this route is no way around it).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.api.rbac import Permission, Principal
 from hotline.api.services.audit import AuditService
 from hotline.api.services.errors import NotFoundError
+from hotline.api.services.qa import audio_to_serve, redacted_audio_cache
 from hotline.store.models import Recording
+from hotline.store.qa import QaRepository
 from hotline.store.repositories import HistoryRepository
 
 
@@ -52,12 +57,22 @@ class RecordingService:
 
     async def open_audio(self, recording_id: int, byte_range: str | None) -> tuple[Recording, Path]:
         recording = await self.get(recording_id)
-        path = self._file(recording)
+        source = self._file(recording)
+        key = Path(recording.path).stem  # the speech analysis's id of the recording
+        qa = QaRepository(self.session)
+        path = await audio_to_serve(
+            self.principal,
+            key,
+            source,
+            await qa.job(key),
+            await qa.result(key),
+            redacted_audio_cache(self.recordings_dir),
+        )
         await self.audit.record(
             "play",
             "recordings",
             recording.id,
-            detail={"call_id": recording.call_id, "range": byte_range},
+            detail={"call_id": recording.call_id, "range": byte_range, "redacted": path != source},
             department_id=recording.department_id,
         )
         await self.session.commit()
