@@ -133,7 +133,6 @@ class _Running:
     default_region: str
     default_zone: str
     dialling: bool  # False once paused or stopped: no new call, the calls in progress end
-    flows: tuple[str, ...] = ()  # its messages' flows: no call until they are rendered
 
 
 class CampaignDialler:
@@ -356,12 +355,11 @@ class CampaignDialler:
             machine_flow = self.flows.machine_message(row.id, row.machine_message, language)
         else:
             machine_flow = abandon_flow
-        notice_flow: str | None = None
         if robot:
             destination = Destination(type="flow", target=row.flow or "")
         elif row.recording_notice:
-            notice_flow = self.flows.notice(row.id, row.recording_notice, queue or "", language)
-            destination = Destination(type="flow", target=notice_flow)
+            notice = self.flows.notice(row.id, row.recording_notice, queue or "", language)
+            destination = Destination(type="flow", target=notice)
         else:
             destination = Destination(type="queue", target=queue or "")
         members = frozenset(
@@ -416,9 +414,6 @@ class CampaignDialler:
             default_region=row.default_region,
             default_zone=row.default_time_zone,
             dialling=True,
-            flows=tuple(
-                {name for name in (abandon_flow, machine_flow, notice_flow) if name is not None}
-            ),
         )
 
     # ---- dialling ----------------------------------------------------------------------------
@@ -426,7 +421,7 @@ class CampaignDialler:
     async def pace(self, now: float) -> None:
         await self._expire_previews(now)
         for running in sorted(self.campaigns.values(), key=lambda r: -r.priority):
-            if not running.dialling or not self.flows.ready(running.flows):
+            if not running.dialling or not self.flows.ready(running.live.campaign_id):
                 continue
             wanted = running.live.calls_to_place(now)
             if wanted > 0:

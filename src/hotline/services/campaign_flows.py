@@ -45,10 +45,11 @@ class CampaignFlows:
         self._versions: dict[str, tuple[Flow, int]] = {}
         self._rendering: dict[str, asyncio.Task[int]] = {}  # flow name -> its latest version's
 
-    def ready(self, names: tuple[str, ...]) -> bool:
-        """Whether the prompts of these flows are in the TTS cache (or failed to render
-        and will be rendered when played: a broken engine must not stop the campaign)."""
-        return all(task.done() for name in names if (task := self._rendering.get(name)))
+    def ready(self, campaign_id: int) -> bool:
+        """Whether the prompts of the campaign's flows are in the TTS cache (or failed to
+        render and will be rendered when played: a broken engine must not stop it)."""
+        prefix = f"campaign.{campaign_id}."
+        return all(task.done() for name, task in self._rendering.items() if name.startswith(prefix))
 
     async def close(self) -> None:
         for task in self._rendering.values():
