@@ -12,9 +12,12 @@ API can serve a beeped copy of the audio (:func:`beep_spans`) to roles without
 Numbers are only taken for what they are when they are one: 11 digits starting 1[3-9] for
 a mainland mobile (``+86``/``86`` in front allowed), 18 characters whose ISO 7064
 mod 11-2 check character is right for an ID card, 13 to 19 digits that pass Luhn for a
-bank card. Whisper writes numbers as digits, grouped with spaces or dashes, and sometimes
-in Chinese numerals (一三八..., 幺 for one, 两 for two): all of these are one digit run
-here. A run of digits that is none of these (an order number, a date) is left alone.
+bank card, a North American number (grouped 3-3-4) for an English caller's phone. Whisper
+writes numbers as digits, grouped with spaces, dashes or commas, in Chinese numerals
+(一三八..., 幺 for one, 两 for two) or as English words ("four one five"): all of these
+are one digit run here. A run that is none of these is left alone (a date, an order
+number), unless it is long and comes right after a word such as "card" or 手机号: then it
+is a number whose digits the recogniser got wrong, and becomes ``[number]``.
 
 Pure code: no store, no I/O.
 """
@@ -31,7 +34,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-KINDS = ("mobile", "id_card", "bank_card", "email")
+KINDS = ("mobile", "id_card", "bank_card", "email", "number")
+
+#: A long number that fails every check is still redacted (as ``[number]``) when a word
+#: just before it says what is being read out: speech recognition drops or doubles a digit
+#: of a number said digit by digit often enough (the labelled set: 139647378 for an
+#: 11-digit mobile, 212-555-04060 for a 10-digit one) that the checksums alone let most
+#: of them through. Over-redacting an order number read after "card" costs less than a
+#: leaked card number.
+MIN_CUED_DIGITS = 7
+CUE_WINDOW = 24  # characters before the number
+_CUE = re.compile(
+    r"(?i:\b(?:phone|mobile|cell|card|account|number|identity|id|social security)\b)"
+    r"|手机|电话|号码|卡号|银行卡|身份证|证件|账号|账户"
+)
 
 #: What a digit may be written as: ASCII, full-width, Chinese numerals as Whisper writes
 #: them when a caller reads a number out (幺 is "one" on the phone, 两 "two").
@@ -45,15 +61,40 @@ DIGITS: Mapping[str, str] = {
     **{chr(0xFF10 + d): str(d) for d in range(10)},  # full-width digits
     **CHINESE_NUMERALS,
 }
-#: Between two digits of one number: a space or a dash (one, or a few of them).
-SEPARATORS = frozenset(" \u3000-\u2010\u2011\u2012\u2013\u2014\u2212")
-MAX_SEPARATORS = 2
+#: Digits read out in English, as Whisper writes them when it does not turn them into
+#: figures ("four one five, five five five ..."); "oh" is zero on the phone.
+ENGLISH_DIGITS: Mapping[str, str] = {
+    **dict(
+        zip(
+            ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+            "0123456789",
+            strict=True,
+        )
+    ),
+    "oh": "0",
+}
+_REPEAT = {"double": 2, "triple": 3}
+#: One digit: a figure or numeral, or an English digit word (with "double"/"triple" in
+#: front, as people read "double five").
+_DIGIT_TOKEN = re.compile(
+    r"(?i:\b(?:(?P<repeat>double|triple)\s+)?(?P<word>"
+    + "|".join(ENGLISH_DIGITS)
+    + r")\b)|(?P<char>["
+    + "".join(DIGITS)
+    + "])"
+)
+#: Between two digits of one number: spaces, dashes, commas or a full stop (Whisper
+#: punctuates a number read out in groups: "138, 1234, 5678." or "4-1-5"), a few of them.
+SEPARATORS = frozenset(" \u3000-\u2010\u2011\u2012\u2013\u2014\u2212,，、.。()")
+MAX_SEPARATORS = 3
 
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-#: An address read out: "john dot smith at example dot com" (as English Whisper writes it).
+#: An address read out, as English Whisper writes it: "john dot smith at example dot com",
+#: "john.smith at example.com", "john smith at example.com".
+_SPOKEN_DOT = r"(?:\s+dot\s+|\.)"
 _SPOKEN_EMAIL = re.compile(
-    r"\b[a-z0-9]+(?:\s+(?:dot|underscore|dash)\s+[a-z0-9]+)*\s+at\s+[a-z0-9]+"
-    r"(?:\s+dot\s+[a-z0-9]+)*\s+dot\s+(?:com|net|org|cn|edu|gov|io|co|uk|de)\b",
+    r"\b[a-z0-9]+(?:(?:\s+(?:dot|underscore|dash)\s+|[._-])[a-z0-9]+)*\s+(?:at|@)\s+[a-z0-9-]+"
+    rf"(?:{_SPOKEN_DOT}[a-z0-9-]+)*{_SPOKEN_DOT}(?:com|net|org|cn|edu|gov|io|co|uk|de)\b",
     re.IGNORECASE,
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -101,8 +142,26 @@ def _mobile(digits: str) -> bool:
     return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
 
 
-def classify_number(value: str) -> str | None:
-    """What a run of digits (``X`` allowed last) is, or None."""
+#: How a North American number is grouped when written in figures: 4155551234,
+#: 415-555-1234, (415) 555-1234, 1-415-555-1234. Read out digit by digit (groups of one)
+#: counts too. A date and time (2026-12-07 10:30) has ten digits but not these groups.
+_NORTH_AMERICAN_GROUPS = ((10,), (3, 3, 4), (3, 7), (6, 4), (1, 10), (1, 3, 3, 4))
+
+
+def _north_american(digits: str, groups: Sequence[int]) -> bool:
+    """A number of the North American plan (NXX-NXX-XXXX, ``1`` in front when grouped
+    so): an English-speaking caller's phone number, mobile or not (the plan does not tell).
+    """
+    if tuple(groups) not in _NORTH_AMERICAN_GROUPS and max(groups) > 1:
+        return False
+    if len(digits) == 11 and digits[0] == "1" and (groups[0] == 1):
+        digits = digits[1:]
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+def classify_number(value: str, groups: Sequence[int] | None = None) -> str | None:
+    """What a run of digits (``X`` allowed last) is, or None; ``groups`` are the lengths of
+    its parts as written (one part when not given)."""
     if valid_id_card(value):
         return "id_card"
     if not value.isdigit():
@@ -114,39 +173,67 @@ def classify_number(value: str) -> str | None:
             return "mobile"
     if 13 <= len(value) <= 19 and luhn_valid(value):
         return "bank_card"
+    if _north_american(value, groups or (len(value),)):
+        return "mobile"
     return None
 
 
-def _digit_runs(text: str) -> Iterable[tuple[int, int, str]]:
-    """(start, end, digits) of each run of digits in ``text``, separators allowed inside,
-    an ID card's final X kept; a leading ``+`` is part of the run."""
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] not in DIGITS:
-            i += 1
+def _digit_tokens(text: str) -> Iterable[tuple[int, int, str, bool]]:
+    """(start, end, digits, numeral) of each digit in ``text``: a figure, a Chinese numeral
+    (``numeral`` true) or an English digit word ("double five" is ``"55"``)."""
+    for match in _DIGIT_TOKEN.finditer(text):
+        char = match.group("char")
+        if char is not None:
+            yield match.start(), match.end(), DIGITS[char], char in CHINESE_NUMERALS
             continue
-        start, digits, end, j = i, [DIGITS[text[i]]], i + 1, i + 1
-        chinese_only = text[i] in CHINESE_NUMERALS
-        while j < n:
-            k = j
-            while k < n and text[k] in SEPARATORS and k - j < MAX_SEPARATORS:
-                k += 1
-            if k < n and text[k] in DIGITS:
-                digits.append(DIGITS[text[k]])
-                chinese_only = chinese_only and text[k] in CHINESE_NUMERALS
-                end = j = k + 1
-            else:
-                break
-        if end < n and text[end] in "xX" and len(digits) == 17:
-            digits.append("X")
-            end += 1
-        if start > 0 and text[start - 1] == "+":
-            start -= 1
-        # A run of Chinese numerals alone counts only as long as a mobile number: 一个,
-        # 一下, 三四天 are words, not digits.
-        if not (chinese_only and len(digits) < 11):
-            yield start, end, "".join(digits)
-        i = max(end, i + 1)
+        digit = ENGLISH_DIGITS[match.group("word").lower()]
+        repeat = _REPEAT.get((match.group("repeat") or "").lower(), 1)
+        yield match.start(), match.end(), digit * repeat, False
+
+
+def _digit_runs(text: str) -> Iterable[tuple[int, int, str, list[int]]]:
+    """(start, end, digits, groups) of each run of digits in ``text``, separators allowed between
+    them, an ID card's final X kept; a leading ``+`` or ``(`` is part of the run."""
+    run: list[tuple[int, int, str, bool]] = []
+    for token in [*_digit_tokens(text), None]:
+        if token is not None and run:
+            gap = text[run[-1][1] : token[0]]
+            if len(gap) <= MAX_SEPARATORS and all(c in SEPARATORS for c in gap):
+                run.append(token)
+                continue
+        if run:
+            yield from _run(text, run)
+        run = [token] if token is not None else []
+
+
+def _run(
+    text: str, tokens: Sequence[tuple[int, int, str, bool]]
+) -> Iterable[tuple[int, int, str, list[int]]]:
+    """The run of ``tokens``, with the lengths of its groups (digits not parted by a
+    separator), unless it is a few Chinese numerals that are words."""
+    start, end = tokens[0][0], tokens[-1][1]
+    digits = "".join(token[2] for token in tokens)
+    # Figures written together are one group; each digit said ("double five" too) or
+    # written as a Chinese numeral is a group of its own.
+    groups: list[int] = []
+    previous_end = -1
+    for token_start, token_end, said, _ in tokens:
+        figure = not text[token_start].isalpha()
+        if figure and previous_end == token_start:
+            groups[-1] += 1
+        else:
+            groups.extend([1] * len(said))
+        previous_end = token_end
+    if end < len(text) and text[end] in "xX" and len(digits) == 17:
+        digits += "X"
+        end += 1
+    if start > 0 and text[start - 1] in "+(":
+        start -= 1
+    # A run of Chinese numerals alone counts only as long as a mobile number: 一个,
+    # 一下, 三四天 are words, not digits.
+    if all(token[3] for token in tokens) and len(digits) < 11:
+        return
+    yield start, end, digits, groups
 
 
 def find_pii(text: str) -> list[Found]:
@@ -158,14 +245,23 @@ def find_pii(text: str) -> list[Found]:
         if not any(f.start < match.end() and match.start() < f.end for f in found):
             value = re.sub(r"\s+", " ", match.group().lower())
             found.append(Found("email", match.start(), match.end(), value))
-    for start, end, digits in _digit_runs(text):
+    for start, end, digits, groups in _digit_runs(text):
         if any(f.start < end and start < f.end for f in found):
             continue  # digits inside an address
-        kind = classify_number(digits)
+        kind = classify_number(digits, groups)
+        if kind is None and _cued(text, start, digits):
+            kind = "number"
         if kind is not None:
             found.append(Found(kind, start, end, digits.upper()))
     found.sort(key=lambda f: f.start)
     return found
+
+
+def _cued(text: str, start: int, digits: str) -> bool:
+    """Whether a run of ``digits`` at ``start`` is long and read out after a cue word."""
+    return len(digits) >= MIN_CUED_DIGITS and bool(
+        _CUE.search(text[max(0, start - CUE_WINDOW) : start])
+    )
 
 
 def redact_text(text: str, found: Sequence[Found] | None = None) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_HAN}]+|[0-9a-z]+")
 #: What ``hotline.qa.redaction`` puts in place of personal data.
-_PLACEHOLDER = re.compile(r"\[(?:mobile|id_card|bank_card|email)\]", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\[(?:mobile|id_card|bank_card|email|number)\]", re.IGNORECASE)
 _HAN_RUN = re.compile(rf"^[{_HAN}]+$")
 #: Longest query the search accepts (characters), and most words taken from it.
 MAX_QUERY_CHARS = 200

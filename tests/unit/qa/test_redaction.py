@@ -87,10 +87,42 @@ def test_recall_on_generated_numbers_and_no_hits_on_invalid_ones() -> None:
         assert find_pii(ordinary) == []
 
 
+def test_numbers_read_out_digit_by_digit_in_words_or_punctuated_groups() -> None:
+    # As Whisper writes a number read out in English, and Mandarin in punctuated groups.
+    cases = {
+        "My number is four one five, five five five, one two three four.": "My number is [mobile].",
+        "It is 4-1-5-5-5-5-1-2-3-4.": "It is [mobile].",
+        "It is (415) 555-1234.": "It is [mobile].",
+        "call 1-415-555-1234 now": "call [mobile] now",
+        "nine one seven double five five, one two three four": "[mobile]",
+        "The card is four one one one, 1111 1111 1111.": "The card is [bank_card].",
+        "我的手机号是138，1234，5678。": "我的手机号是[mobile]。",
+        "手机号一三八 一二三四 五六七八": "手机号[mobile]",
+    }
+    for text, redacted in cases.items():
+        assert redact_text(text) == redacted, text
+    # Words and times that are not numbers read out stay.
+    for ordinary in (
+        "I have one or two questions, three at most",
+        "double five",
+        "order 2026-12-07 10:30",
+        "on 12 07 at 10 30 we had 3 calls",
+        "12812345678",  # no mainland mobile starts 12, and not grouped as 1-281-...
+        "订单号 12345678",
+    ):
+        assert find_pii(ordinary) == [], ordinary
+    # A number the recogniser got a digit wrong in, read out after a cue word, still goes.
+    assert redact_text("我的手机号是139647378，") == "我的手机号是[number]，"
+    assert redact_text("It is 212-555-04060. My card is 6217 0037 1030 403.") == (
+        "It is 212-555-04060. My card is [number]."
+    )
+
+
 def test_emails_written_and_spoken() -> None:
     assert redact_text("mail john.smith@example.com please") == "mail [email] please"
     assert redact_text("it's john dot smith at gmail dot com") == "it's [email]"
     assert redact_text("我的邮箱是 wang_li@qq.com") == "我的邮箱是 [email]"
+    assert redact_text("It is john.smith at example.com.") == "It is [email]."
 
 
 def test_redact_segments_replaces_text_and_words_and_keeps_times() -> None:
