@@ -229,7 +229,11 @@ class Node:
         # worker process, no capture otherwise (docs/qa-live-alerts.md).
         self.live_alerts = (
             LiveRiskAlerts(
-                self.bus, settings.qa, TelephonyAudio(self.telephony), default_cache_dir()
+                self.bus,
+                settings.qa,
+                TelephonyAudio(self.telephony),
+                default_cache_dir(),
+                queue_language=self.directory.qa_language,
             )
             if settings.modules.qa and settings.qa.live_alerts_queues
             else None

@@ -122,6 +122,13 @@ def test_a_demo_call_is_transcribed_scored_and_found_by_keyword_within_a_minute(
             "1001's phone to register",
         )
         assert demo.api.post("/api/v1/live/agents/1001/login").status_code == 204
+        if language == "en":
+            # The English call's queue forces English (the Mandarin one is detected).
+            operator = next(
+                q for q in demo.api.get("/api/v1/queues").json() if q["name"] == "operator"
+            )
+            patched = demo.api.patch(f"/api/v1/queues/{operator['id']}", json={"qa_language": "en"})
+            assert patched.status_code == 200, patched.text
         assert demo.api.post("/api/v1/live/agents/1001/ready").status_code == 204
 
         # The menu's prompts are in the TTS cache (a first start renders the demo's 18,
@@ -164,6 +171,8 @@ def test_a_demo_call_is_transcribed_scored_and_found_by_keyword_within_a_minute(
         assert 3.0 < match["start"] < 30.0  # after the agent's greeting (from the answer)
 
         recording = hit["recording_id"]
+        job = demo.api.get(f"/api/v1/qa/jobs/{recording}").json()
+        assert job["queue"] == "operator", job
         analysis = demo.api.get(f"/api/v1/qa/recordings/{recording}").json()
         speakers = {segment["speaker"] for segment in analysis["segments"]}
         assert speakers == {"customer", "agent"}

@@ -249,6 +249,9 @@ class RecordingSaved(Event):
     size_bytes: int
     sha256: str
     department: str | None = None
+    #: The queue the call was in when the recording started (its speech analysis may be
+    #: in that queue's language), None for a call that never queued.
+    queue: str | None = None
     #: "call" (the stereo conversation) or "voicemail" (a mono message for ``mailbox``).
     kind: Literal["call", "voicemail"] = "call"
     mailbox: str | None = None

@@ -44,6 +44,11 @@ KINDS = ("mobile", "id_card", "bank_card", "email", "number")
 #: leaked card number.
 MIN_CUED_DIGITS = 7
 CUE_WINDOW = 24  # characters before the number
+#: A caller's bare answer ("6222 0212 ...") carries no cue word of its own: the question
+#: was the agent's ("your card number, please?"). A segment is cued by the other speaker's
+#: last segment when a cue word is among its last characters and it ended shortly before.
+QUESTION_WINDOW = 40  # characters at the end of the other speaker's segment
+QUESTION_GAP = 15.0  # seconds from the end of the question to the answer
 _CUE = re.compile(
     r"(?i:\b(?:phone|mobile|cell|card|account|number|identity|id|social security)\b)"
     r"|手机|电话|号码|卡号|银行卡|身份证|证件|账号|账户"
@@ -236,8 +241,9 @@ def _run(
     yield start, end, digits, groups
 
 
-def find_pii(text: str) -> list[Found]:
-    """Every mobile, ID card, bank card number and e-mail address in ``text``, in order."""
+def find_pii(text: str, *, cued: bool = False) -> list[Found]:
+    """Every mobile, ID card, bank card number and e-mail address in ``text``, in order;
+    ``cued``: the text answers a question for a number (every long run is one)."""
     found: list[Found] = []
     for match in _EMAIL.finditer(text):
         found.append(Found("email", match.start(), match.end(), match.group().lower()))
@@ -249,7 +255,7 @@ def find_pii(text: str) -> list[Found]:
         if any(f.start < end and start < f.end for f in found):
             continue  # digits inside an address
         kind = classify_number(digits, groups)
-        if kind is None and _cued(text, start, digits):
+        if kind is None and _cued(text, start, digits, cued):
             kind = "number"
         if kind is not None:
             found.append(Found(kind, start, end, digits.upper()))
@@ -257,11 +263,17 @@ def find_pii(text: str) -> list[Found]:
     return found
 
 
-def _cued(text: str, start: int, digits: str) -> bool:
-    """Whether a run of ``digits`` at ``start`` is long and read out after a cue word."""
-    return len(digits) >= MIN_CUED_DIGITS and bool(
-        _CUE.search(text[max(0, start - CUE_WINDOW) : start])
+def _cued(text: str, start: int, digits: str, asked: bool) -> bool:
+    """Whether a run of ``digits`` at ``start`` is long and read out after a cue word (or
+    in answer to a question for a number)."""
+    return len(digits) >= MIN_CUED_DIGITS and (
+        asked or bool(_CUE.search(text[max(0, start - CUE_WINDOW) : start]))
     )
+
+
+def asks_for_a_number(text: str) -> bool:
+    """Whether a segment ends asking for a number ("... your card number, please?")."""
+    return bool(_CUE.search(text[-QUESTION_WINDOW:]))
 
 
 def redact_text(text: str, found: Sequence[Found] | None = None) -> str:
@@ -277,7 +289,7 @@ def redact_text(text: str, found: Sequence[Found] | None = None) -> str:
 
 
 def _redact_words(
-    words: list[dict[str, Any]],
+    words: list[dict[str, Any]], cued: bool = False
 ) -> list[tuple[Found, float, float]]:
     """Redact personal data found in the words' joined text, in place; returns what was
     found with the times of the words that carried it."""
@@ -287,7 +299,7 @@ def _redact_words(
         offsets.append(at)
         at += len(text)
     joined = "".join(texts)
-    found = find_pii(joined)
+    found = find_pii(joined, cued=cued)
     timed: list[tuple[Found, float, float]] = []
     for item in found:
         covered = [
@@ -318,21 +330,32 @@ def redact_segments(
     """Redacted copies of ``segments`` (as ``Analysis.segments()`` gives them: speaker,
     start, end, text, words) and where personal data was: ``{"kind", "speaker",
     "segment" (index in ``segments``), "start", "end"}`` for each piece, timed by the words
-    that carried it (the segment's times when it has no words). The input is left alone."""
+    that carried it (the segment's times when it has no words). The input is left alone.
+
+    A long number in a segment that answers the other speaker's question for one
+    (:func:`asks_for_a_number`, ended at most ``QUESTION_GAP`` s before) is redacted even
+    when it fails every check."""
     redacted: list[dict[str, Any]] = []
     spans: list[dict[str, Any]] = []
+    #: Each speaker's last segment: (ended at, asks for a number).
+    last: dict[str, tuple[float, bool]] = {}
     for index, segment in enumerate(segments):
         copied = copy.deepcopy(dict(segment))
         text = str(copied.get("text") or "")
-        in_text = find_pii(text)
-        copied["text"] = redact_text(text, in_text)
-        words = [dict(word) for word in copied.get("words") or []]
-        in_words = _redact_words(words)
-        copied["words"] = words
-        redacted.append(copied)
         speaker = str(copied.get("speaker") or "")
         seg_start = float(copied.get("start") or 0.0)
         seg_end = float(copied.get("end") or seg_start)
+        asked = any(
+            other != speaker and question and seg_start - ended <= QUESTION_GAP
+            for other, (ended, question) in last.items()
+        )
+        last[speaker] = (seg_end, asks_for_a_number(text))
+        in_text = find_pii(text, cued=asked)
+        copied["text"] = redact_text(text, in_text)
+        words = [dict(word) for word in copied.get("words") or []]
+        in_words = _redact_words(words, asked)
+        copied["words"] = words
+        redacted.append(copied)
         unmatched = list(in_words)
         for item in in_text:
             timed = next(

@@ -186,6 +186,7 @@ class LiveRiskAlerts:
         backlog: int = DEFAULT_BACKLOG,
         chunk_rules: EndpointingRules = CHUNK_RULES,
         warm_up: bool = True,
+        queue_language: Callable[[str], str | None] = lambda queue: None,
     ) -> None:
         self.bus = bus
         self.settings = settings
@@ -200,6 +201,8 @@ class LiveRiskAlerts:
         self.backlog = ChunkBacklog(backlog)
         self.chunk_rules = chunk_rules
         self.warm_up = warm_up
+        #: The language a queue forces (``Queue.qa_language``, from the live directory).
+        self.queue_language = queue_language
         self.alerts_raised = 0
         self.cpu_seconds = 0.0
         self.audio_seconds = 0.0
@@ -287,7 +290,10 @@ class LiveRiskAlerts:
                 watch.state.agent = event.agent
                 return
             watch = _Watch(LiveCallWatch(event.call_id, queue, event.agent))
-            if self.settings.language != "auto":
+            forced = self.queue_language(queue)
+            if forced is not None:
+                watch.state.language = forced
+            elif self.settings.language != "auto":
                 watch.state.language = self.settings.language
             self._watches[event.call_id] = watch
             watch.task = asyncio.create_task(self._listen(watch), name=f"qa-live-{event.call_id}")

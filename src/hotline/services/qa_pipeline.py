@@ -32,7 +32,7 @@ import multiprocessing
 import os
 import queue
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -199,6 +199,13 @@ class QaPipeline:
         self._progress: ProgressQueue | None = None
         self._wake = asyncio.Event()
 
+    def language(self, queue: str | None, languages: Mapping[str, str]) -> str | None:
+        """The language a job's recording is transcribed in: its queue's when the queue
+        forces one, else the module's setting; None lets the engine detect it per call."""
+        if queue is not None and queue in languages:
+            return languages[queue]
+        return None if self.settings.language == "auto" else self.settings.language
+
     @property
     def running(self) -> bool:
         return bool(self._tasks)
@@ -247,6 +254,7 @@ class QaPipeline:
             recorded_at=datetime.fromtimestamp(event.started_at, UTC),
             call_id=event.call_id,
             kind=event.kind,
+            queue=event.queue,
         )
         async with self.database.session() as session:
             created = await QaRepository(session).enqueue(recording, self.clock())
@@ -291,18 +299,18 @@ class QaPipeline:
             if free > 0:
                 try:
                     async with self.database.session() as session:
-                        claimed = await QaRepository(session).claim_due(self.clock(), free)
+                        repository = QaRepository(session)
+                        claimed = await repository.claim_due(self.clock(), free)
+                        languages = await repository.queue_languages(j.queue for j in claimed)
                         await session.commit()
                 except Exception:
                     log.exception("analysis jobs not claimed; trying again")
-                    claimed = []
+                    claimed, languages = [], {}
                 for job in claimed:
                     request = AnalysisRequest(
                         job_id=job.id,
                         path=str(self.recordings_dir / job.path),
-                        language=None
-                        if self.settings.language == "auto"
-                        else self.settings.language,
+                        language=self.language(job.queue, languages),
                         model_path=str(self.settings.model) if self.settings.model else None,
                         models_dir=str(self.models_dir),
                         rules_path=str(self.settings.rules) if self.settings.rules else None,

@@ -195,6 +195,9 @@ class Queue(Base):
     recording: Mapped[str] = mapped_column(String(16), default="always")
     #: The IVR flow that asks the queue's callers for a score after the agent hangs up.
     survey_flow: Mapped[str | None] = mapped_column(String(100))
+    #: The language its recorded calls are transcribed in ("zh", "en"); None: the QA
+    #: module's setting (``qa.language``, detected per call when "auto").
+    qa_language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Trunk(Base):
@@ -692,6 +695,9 @@ class QaJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[str] = mapped_column(String(128), unique=True)
     call_id: Mapped[str | None] = mapped_column(String(128))
+    #: The queue the call was in when recorded (by name: the language it is analysed in is
+    #: that queue's ``qa_language`` at the time of the analysis).
+    queue: Mapped[str | None] = mapped_column(String(100))
     #: The WAV file, relative to the node's recordings directory.
     path: Mapped[str] = mapped_column(String(1024))
     #: "call" (stereo: customer left, agent right) or "voicemail" (mono).

@@ -14,7 +14,7 @@ queue (:meth:`QaRepository.recover`): a job is never lost, at worst analysed twi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -24,7 +24,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.store.models import QaJob, QaResult, Recording
+from hotline.store.models import Cdr, QaJob, QaResult, Queue, Recording
 from hotline.store.qa_search import QaSearch
 from hotline.store.types import utcnow
 
@@ -40,6 +40,7 @@ class QueuedRecording:
     recorded_at: datetime
     call_id: str | None = None
     kind: str = "call"
+    queue: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class QaRepository:
         job = QaJob(
             recording_id=recording.recording_id,
             call_id=recording.call_id,
+            queue=recording.queue,
             path=recording.path,
             kind=recording.kind,
             recorded_at=recording.recorded_at,
@@ -229,7 +231,9 @@ class QaRepository:
         no job: saved while the pipeline was not running (a node stopping, the module
         switched off). Returns how many were queued."""
         rows = (
-            select(Recording)
+            select(Recording, Queue.name)
+            .outerjoin(Cdr, Cdr.call_id == Recording.call_id)
+            .outerjoin(Queue, Queue.id == Cdr.queue_id)
             .where(
                 Recording.started_at >= since,
                 ~exists(select(QaJob.id).where(QaJob.path == Recording.path)),
@@ -237,13 +241,26 @@ class QaRepository:
             .order_by(Recording.id)
         )
         queued = 0
-        for row in (await self.session.execute(rows)).scalars().all():
+        for row, queue in (await self.session.execute(rows)).all():
             recording_id = PurePosixPath(row.path).stem
             queued += await self.enqueue(
-                QueuedRecording(recording_id, row.path, row.started_at, row.call_id, row.kind),
+                QueuedRecording(
+                    recording_id, row.path, row.started_at, row.call_id, row.kind, queue
+                ),
                 now,
             )
         return queued
+
+    async def queue_languages(self, queues: Iterable[str | None]) -> dict[str, str]:
+        """The analysis language set on each of these queues (``Queue.qa_language``), by
+        name; queues without one (or unknown) are left out."""
+        names = {name for name in queues if name}
+        if not names:
+            return {}
+        query = select(Queue.name, Queue.qa_language).where(
+            Queue.name.in_(names), Queue.qa_language.is_not(None)
+        )
+        return {name: str(language) for name, language in (await self.session.execute(query))}
 
     async def result(self, recording_id: str) -> QaResult | None:
         query = select(QaResult).where(QaResult.recording_id == recording_id)

@@ -4,6 +4,7 @@ and the words, times kept; the beeped audio copy."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import pytest
@@ -154,6 +155,34 @@ def test_redact_segments_replaces_text_and_words_and_keeps_times() -> None:
     ]
     assert "138" in str(segments[1]["text"])  # the input is left alone
     assert redacted[0] == segments[0]
+
+
+def test_a_bare_answer_to_a_question_for_a_number_is_redacted() -> None:
+    """The customer reads a card number the recogniser got a digit wrong in, with no cue
+    word of their own: the agent's question just before makes it a number; the same
+    digits long after the question, or after a question of their own, stay."""
+
+    def turn(speaker: str, start: float, text: str) -> dict[str, Any]:
+        return {"speaker": speaker, "start": start, "end": start + 2.0, "text": text}
+
+    segments = [
+        turn("agent", 0.0, "Could you read me your card number, please?"),
+        turn("customer", 2.5, " Sure, 6217 0037 1030 403."),
+        turn("customer", 5.0, " And 6217 0037 1030 404."),  # still answering
+        turn("agent", 40.0, "请问还有什么可以帮您？"),
+        turn("customer", 43.0, " 订单 20261207103 到了吗"),  # an order number, not asked for
+        turn("customer", 80.0, " 6217 0037 1030 403"),  # the question is long past
+    ]
+    redacted, spans = redact_segments(segments)
+    assert [segment["text"] for segment in redacted] == [
+        "Could you read me your card number, please?",
+        " Sure, [number].",
+        " And [number].",
+        "请问还有什么可以帮您？",
+        " 订单 20261207103 到了吗",
+        " 6217 0037 1030 403",
+    ]
+    assert [(span["kind"], span["segment"]) for span in spans] == [("number", 1), ("number", 2)]
 
 
 def test_beep_spans_beeps_only_the_speakers_channel() -> None:

@@ -113,6 +113,7 @@ def service(
     queues: tuple[str, ...] = ("complaints",),
     clock: Any = time.time,
     backlog: int = 4,
+    **options: Any,
 ) -> tuple[LiveRiskAlerts, EventBus]:
     bus = EventBus()
     alerts = LiveRiskAlerts(
@@ -126,6 +127,7 @@ def service(
         clock=clock,
         backlog=backlog,
         warm_up=False,
+        **options,
     )
     return alerts, bus
 
@@ -178,6 +180,21 @@ async def test_a_phrase_over_two_chunks_raises_one_alert_with_its_words() -> Non
     assert alert.spoken_at == pytest.approx(1000.0 - CHUNK_RULES.trailing_silence)
     assert audio.started[0].rules == CHUNK_RULES
     assert to_json(alert)["type"] == "qa.risk_alert_raised"  # the body webhooks post
+
+
+async def test_a_queue_that_forces_a_language_is_transcribed_in_it() -> None:
+    audio = ScriptedAudio([(SPEECH, "end_of_speech", True)])
+    transcriber = ScriptedTranscriber(["I will complain"])
+    alerts, _ = service(
+        audio, transcriber, queue_language={"complaints": "en"}.get
+    )  # qa.language: auto
+    alerts.start()
+    try:
+        await connect(alerts)
+        await settle(alerts)
+    finally:
+        await alerts.stop()
+    assert [request.language for request in transcriber.requests] == ["en"]
 
 
 async def test_each_category_alerts_once() -> None:

@@ -7,6 +7,7 @@ process pool to check its workers' low priority."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import time
@@ -33,7 +34,7 @@ from hotline.services.qa_pipeline import (
 )
 from hotline.settings import QaSettings
 from hotline.store.database import Database
-from hotline.store.models import QaJob, Recording
+from hotline.store.models import Department, QaJob, Queue, Recording
 from hotline.store.qa import QaRepository, QueuedRecording, ResultRow
 from hotline.store.repositories import ModuleRepository
 
@@ -380,3 +381,37 @@ def test_a_worker_rereads_the_rules_file_when_it_changed(tmp_path: Path) -> None
     second = worker_rules(str(rules))
     assert "slow_delivery" in {category.name for category in second.categories}
     assert {category.name for category in worker_rules(None).categories} >= {"complaint"}
+
+
+async def test_a_queue_that_forces_a_language_has_its_calls_transcribed_in_it(
+    database: Database, tmp_path: Path
+) -> None:
+    """The queue the call was in when recorded travels with the job; the queue's language
+    (read when the job is claimed) wins over the module's automatic detection."""
+    async with database.session() as session:
+        department = Department(name="sales")
+        session.add(department)
+        await session.flush()
+        session.add_all(
+            [
+                Queue(name="export", department_id=department.id, qa_language="en"),
+                Queue(name="domestic", department_id=department.id),
+            ]
+        )
+        await session.commit()
+    bus, seen = EventBus(), []
+
+    def analyser(request: AnalysisRequest) -> ResultRow:
+        seen.append(request)
+        return row()
+
+    qa = pipeline(database, bus, analyser, tmp_path)  # qa.language: auto
+    qa.start()
+    try:
+        for name, queue in (("r1", "export"), ("r2", "domestic"), ("r3", None)):
+            bus.publish(dataclasses.replace(saved(name), queue=queue))
+            done = await until(database, name, "done")
+            assert done.queue == queue
+    finally:
+        await qa.stop()
+    assert {Path(r.path).stem: r.language for r in seen} == {"r1": "en", "r2": None, "r3": None}

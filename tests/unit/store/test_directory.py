@@ -122,10 +122,13 @@ async def test_a_reload_changes_queues_and_agents_while_keeping_logged_in_agents
         assert queue is not None
         queue.wrap_up_seconds = 42
         queue.survey_flow = "demo-hotline"
+        queue.qa_language = "en"
         await session.commit()
+    assert live.qa_language("sales") is None
     await live.reload()
     assert live.loaded is not None
     assert live.loaded.survey_flows["sales"] == "demo-hotline"
+    assert (live.qa_language("sales"), live.qa_language("operator")) == ("en", None)
     assert center.acd.queue_config("sales").wrap_up_seconds == 42.0
     assert center.acd.agent_state("1001") is not AgentState.LOGGED_OUT
 

@@ -124,6 +124,7 @@ async def test_a_queue_form_sets_how_the_queue_runs_and_shows_it_again(web: Worl
         "overflow_queue_id": str(queue_b),
         "recording": "on_demand",
         "survey_flow": "",
+        "qa_language": "en",
     }
     saved = await admin.post(f"/admin/queues/{queue_a}", data=form)
     assert saved.status_code == 303, saved.text
@@ -143,12 +144,14 @@ async def test_a_queue_form_sets_how_the_queue_runs_and_shows_it_again(web: Worl
         "overflow_queue_id": queue_b,
         "recording": "on_demand",
         "survey_flow": None,
+        "qa_language": "en",
         "required_skills": [{"skill": "mandarin", "level": 4}],
     }
     edit = (await admin.get(f"/admin/queues/{queue_a}")).text
     assert re.search(r'<option value="4" selected>4</option>', edit)
     assert re.search(rf'value="{web.ids["dept_B"]}" checked', edit)
     assert re.search(r'<option value="on_demand" selected>', edit)
+    assert re.search(r'<option value="en" selected>English</option>', edit)
     assert re.search(rf'<option value="{queue_b}" selected>queue B</option>', edit)
     # A supervisor of department A cannot list department B nor its queue; saving the
     # form unchanged keeps both (they come back as hidden and kept values).

@@ -102,6 +102,7 @@ class AnalysisRead(BaseModel):
 class JobRead(BaseModel):
     recording_id: str
     call_id: str | None
+    queue: str | None = Field(description="the queue the call was in when recorded")
     kind: str
     recorded_at: datetime
     status: JobStatus

@@ -66,6 +66,11 @@ class QueueSettings(Body):
     survey_flow: Name | None = Field(
         default=None, description="IVR flow that scores the call after the agent hangs up"
     )
+    qa_language: Literal["zh", "en"] | None = Field(
+        default=None,
+        description="the language its recorded calls are transcribed in; "
+        "null: the QA module's setting (qa.language)",
+    )
 
     @model_validator(mode="after")
     def _consistent_settings(self) -> QueueSettings:
@@ -112,3 +117,4 @@ class QueueRead(ReadModel):
     pooled_department_ids: list[int]
     recording: str
     survey_flow: str | None
+    qa_language: str | None

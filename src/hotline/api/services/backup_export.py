@@ -44,6 +44,7 @@ _QUEUE_COLUMNS = (
     "tiers",
     "recording",
     "survey_flow",
+    "qa_language",
 )
 
 

@@ -116,6 +116,7 @@ def build_directory(stored: StoredRows, bootstrap: Bootstrap) -> Directory:
         flows=tuple(flows),
         recording=recording,
         survey_flows={q: f for q, f in survey_flows.items() if f in loaded_flows},
+        qa_languages={row.name: row.qa_language for row in stored.queues if row.qa_language},
         problems=tuple(builder.problems),
         pilots=tuple(pilots),
         next_change=next_change,

@@ -70,6 +70,10 @@ class LiveDirectory:
         self.loaded: Directory | None = None
         self._task: asyncio.Task[None] | None = None
 
+    def qa_language(self, queue: str) -> str | None:
+        """The language the queue's calls are analysed in, if the queue forces one."""
+        return None if self.loaded is None else self.loaded.qa_languages.get(queue)
+
     async def reload(self) -> Directory:
         directory = await load_directory(self.database, self.bootstrap)
         for problem in directory.problems:

@@ -32,6 +32,8 @@ class Directory:
     recording: Mapping[str, RecordingMode] = field(default_factory=dict)
     #: Queue -> the flow that surveys its callers after the agent hangs up.
     survey_flows: Mapping[str, str] = field(default_factory=dict)
+    #: Queue -> the language its calls are analysed in, where the queue forces one.
+    qa_languages: Mapping[str, str] = field(default_factory=dict)
     #: Rows left out, each with the reason, for the operator's log.
     problems: tuple[str, ...] = ()
     #: Phone accounts the registrar accepts: username -> {algorithm: HA1}, settings' first.

@@ -59,6 +59,7 @@ class CallRecorder:
         call.recording = (command.recording_id, relative, self.clock())
         live = self.center.calls.get(call.call_id)
         call.department = live.department if live is not None else None
+        call.queue = live.queue if live is not None else None
 
     async def stop(self, recording_id: str) -> None:
         call = self.table.recording_call(recording_id)
@@ -80,6 +81,7 @@ class CallRecorder:
                 size_bytes=reply.size,
                 sha256=reply.sha256,
                 department=call.department,
+                queue=call.queue,
             )
         )
 

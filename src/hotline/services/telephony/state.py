@@ -54,6 +54,7 @@ class CallState:
     prompt_task: asyncio.Task[None] | None = None
     recording: tuple[str, str, float] | None = None  # recording id, relative path, started
     department: str | None = None  # the call's, for the recordings it leaves
+    queue: str | None = None  # the call's queue when its recording started
     trunk: str | None = None  # the carrier trunk of its customer (in or out), if any
     audio_task: asyncio.Task[None] | None = None  # listening to the caller (speech, voicemail)
     voicemails: int = 0

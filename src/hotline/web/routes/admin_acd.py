@@ -49,6 +49,14 @@ SECTIONS: tuple[Section, ...] = (
             Input("overflow_queue_id", "select", blank="null", choices="queues"),
             Input("recording", "select", choices="recording_modes", integer=False),
             Input("survey_flow", "select", blank="null", choices="flow_names", integer=False),
+            Input(
+                "qa_language",
+                "select",
+                blank="null",
+                choices="qa_languages",
+                integer=False,
+                hint=True,
+            ),
         ),
     ),
     Section(

@@ -115,6 +115,7 @@ CHOICES: Mapping[str, Callable[[Page], Awaitable[list[Choice]]]] = {
     "flow_names": _flow_names,
     "max_wait_actions": _fixed("admin.on_max_wait", ["busy", "hang_up", "overflow"]),
     "recording_modes": _fixed("admin.recording", ["always", "on_demand", "never"]),
+    "qa_languages": _fixed("admin.qa_language", ["zh", "en"]),
     "queue_strategies": _fixed("admin.strategy", [x.value for x in Strategy]),
     "trunk_strategies": _fixed(
         "admin.trunk_strategy", ["priority", "weighted_round_robin", "least_used"]
