@@ -140,11 +140,12 @@ def clear_text(analytics: dict[str, Any], analysis: Analysis, speaker: str) -> s
     return " ".join(str(s.get("text", "")) for s in segments if s.get("speaker") == speaker)
 
 
-def analyse(path: Path, engine: FasterWhisperEngine) -> Analysis:
-    """analyse_file, keeping the clear transcript next to the redacted one when it can."""
+def analyse(path: Path, engine: FasterWhisperEngine, language: str | None = None) -> Analysis:
+    """analyse_file, keeping the clear transcript next to the redacted one when it can;
+    ``language`` forced (as a queue's ``qa_language`` does) or None (detected)."""
     if "keep_clear_text" in inspect.signature(analyse_file).parameters:
-        return analyse_file(path, engine, keep_clear_text=True)  # type: ignore[call-arg,unused-ignore]
-    return analyse_file(path, engine)
+        return analyse_file(path, engine, language, keep_clear_text=True)  # type: ignore[call-arg,unused-ignore]
+    return analyse_file(path, engine, language)
 
 
 def score_call(call_id: str, label: dict[str, Any], analysis: Analysis) -> dict[str, Any]:
@@ -262,6 +263,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="score the QA analysis on the labelled set")
     parser.add_argument("--only", help="comma-separated call ids")
     parser.add_argument("--json", type=Path, default=OUT / "results.json")
+    parser.add_argument(
+        "--forced-language",
+        action="store_true",
+        help="give each call its labelled language, as a queue with qa_language does "
+        "(default: detected per call, qa.language auto)",
+    )
     arguments = parser.parse_args()
     labels_path = OUT / "labels.json"
     if not labels_path.exists():
@@ -273,7 +280,8 @@ def main() -> int:
     results = []
     started = time.perf_counter()
     for call_id, label in labels.items():
-        analysis = analyse(OUT / "calls" / f"{call_id}.wav", engine)
+        forced = label["language"] if arguments.forced_language else None
+        analysis = analyse(OUT / "calls" / f"{call_id}.wav", engine, forced)
         result = score_call(call_id, label, analysis)
         results.append(result)
         cats = result["categories"]

@@ -37,6 +37,8 @@ OVER_NOISE_DB = 12.0
 
 _CHINESE_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_FIGURE = re.compile(r"[0-9\uff10-\uff19]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 Activity = npt.NDArray[np.bool_]
 
@@ -115,9 +117,18 @@ def talk_intervals(active: Activity) -> list[tuple[float, float]]:
 
 
 def speech_units(text: str, language: str | None) -> tuple[int, str]:
-    """How much was said, and in what unit: Chinese characters, or words."""
+    """How much was said, and in what unit: Chinese characters, or words.
+
+    In Mandarin a figure counts as the character it was said as: a caller reads a phone or
+    card number digit by digit (一三九...), one syllable each, and the recogniser writes
+    13966473782; uncounted, a customer who reads out a number seems to speak 30 % slower
+    (the labelled set). A Latin word in a Mandarin transcript (an e-mail address, "OK")
+    counts one."""
     if is_chinese(language):
-        return len(_CHINESE_CHARACTER.findall(text)), "chars/min"
+        characters = len(_CHINESE_CHARACTER.findall(text))
+        figures = len(_FIGURE.findall(text))
+        latin = len(_LATIN_WORD.findall(text))
+        return characters + figures + latin, "chars/min"
     return len(_WORD.findall(text)), "words/min"
 
 

@@ -102,6 +102,13 @@ _SPOKEN_EMAIL = re.compile(
     rf"(?:{_SPOKEN_DOT}[a-z0-9-]+)*{_SPOKEN_DOT}(?:com|net|org|cn|edu|gov|io|co|uk|de)\b",
     re.IGNORECASE,
 )
+#: An address whose " at " the recogniser glued to its neighbours ("sarah.jonesatexample.com"):
+#: taken only with a separator in the part before it and not a web address (www.greatdeals.com).
+_GLUED_EMAIL = re.compile(
+    r"\b(?!www\.)(?P<local>[a-z0-9]+(?:[._-][a-z0-9]+)+)at(?P<domain>[a-z0-9-]+"
+    r"(?:\.[a-z0-9-]+)*\.(?:com|net|org|cn|edu|gov|io|co|uk|de))\b",
+    re.IGNORECASE,
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -251,6 +258,10 @@ def find_pii(text: str, *, cued: bool = False) -> list[Found]:
         if not any(f.start < match.end() and match.start() < f.end for f in found):
             value = re.sub(r"\s+", " ", match.group().lower())
             found.append(Found("email", match.start(), match.end(), value))
+    for match in _GLUED_EMAIL.finditer(text):
+        if not any(f.start < match.end() and match.start() < f.end for f in found):
+            value = f"{match.group('local')}@{match.group('domain')}".lower()
+            found.append(Found("email", match.start(), match.end(), value))
     for start, end, digits, groups in _digit_runs(text):
         if any(f.start < end and start < f.end for f in found):
             continue  # digits inside an address
@@ -337,19 +348,22 @@ def redact_segments(
     when it fails every check."""
     redacted: list[dict[str, Any]] = []
     spans: list[dict[str, Any]] = []
-    #: Each speaker's last segment: (ended at, asks for a number).
-    last: dict[str, tuple[float, bool]] = {}
+    # (speaker, start, end) of each question for a number. An answer may start before the
+    # question does: a segment of one speaker runs on over the other's turn.
+    questions = [
+        (str(s.get("speaker") or ""), _start(s), _end(s))
+        for s in segments
+        if asks_for_a_number(str(s.get("text") or ""))
+    ]
     for index, segment in enumerate(segments):
         copied = copy.deepcopy(dict(segment))
         text = str(copied.get("text") or "")
         speaker = str(copied.get("speaker") or "")
-        seg_start = float(copied.get("start") or 0.0)
-        seg_end = float(copied.get("end") or seg_start)
+        seg_start, seg_end = _start(copied), _end(copied)
         asked = any(
-            other != speaker and question and seg_start - ended <= QUESTION_GAP
-            for other, (ended, question) in last.items()
+            other != speaker and start < seg_end and seg_start - end <= QUESTION_GAP
+            for other, start, end in questions
         )
-        last[speaker] = (seg_end, asks_for_a_number(text))
         in_text = find_pii(text, cued=asked)
         copied["text"] = redact_text(text, in_text)
         words = [dict(word) for word in copied.get("words") or []]
@@ -372,6 +386,14 @@ def redact_segments(
         for item, start, end in unmatched:
             spans.append(_span(item.kind, speaker, index, start, end))
     return redacted, spans
+
+
+def _start(segment: Mapping[str, Any]) -> float:
+    return float(segment.get("start") or 0.0)
+
+
+def _end(segment: Mapping[str, Any]) -> float:
+    return float(segment.get("end") or _start(segment))
 
 
 def _span(kind: str, speaker: str, segment: int, start: float, end: float) -> dict[str, Any]:

@@ -17,6 +17,9 @@ set is in docs/qa-analytics.md.
 Per speaker, ``start`` and ``end`` are the duration-weighted means of that speaker's
 segments within their first and last :data:`WINDOW_SECONDS` of talk (not of the call:
 a customer who only speaks after a long menu still has a start), ``overall`` of all of them.
+A speaker who talks less than three windows' worth gets windows of a third of their talk:
+with 30 s windows over 40 s of talk, start and end would be mostly the same words, and a
+complaint that ends calmer (the question QA asks) would read negative at both ends.
 
 Pure code; the models load on first use (snownlp takes about 2 s, once per process).
 """
@@ -33,6 +36,8 @@ from typing import Any, Protocol
 LABEL_THRESHOLD = 0.2
 #: Seconds of a speaker's own talk that make "the start" and "the end".
 WINDOW_SECONDS = 30.0
+#: At most this share of a speaker's talk is "the start" (and as much "the end").
+WINDOW_SHARE = 1 / 3
 #: Raw scores bounding "neutral", chosen on tests/fixtures/qa/sentiment_*.tsv.
 ZH_NEUTRAL = (0.02, 0.46)  # snownlp, 0..1
 EN_NEUTRAL = (-0.05, 0.1)  # VADER compound, -1..1, after the polite words are dropped
@@ -207,8 +212,10 @@ def call_sentiment(
     out: dict[str, Any] = {}
     for speaker, said in by_speaker.items():
         said.sort()
-        start_score = _weighted(_window(said, WINDOW_SECONDS))
-        end_score = _weighted(_window(said[::-1], WINDOW_SECONDS))
+        talk = sum(max(0.0, end - start) for start, end, _ in said)
+        window = min(WINDOW_SECONDS, talk * WINDOW_SHARE)
+        start_score = _weighted(_window(said, window))
+        end_score = _weighted(_window(said[::-1], window))
         out[speaker] = {
             "start": start_score,
             "end": end_score,

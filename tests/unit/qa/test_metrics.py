@@ -87,7 +87,11 @@ def test_speech_rate_of_a_mandarin_call_counts_characters() -> None:
 
 def test_speech_units() -> None:
     assert speech_units("Don't cancel it, please!", "en") == (4, "words/min")
-    assert speech_units("退款 refund 不行", "zh") == (4, "chars/min")
+    # A Latin word counts one, a figure one (a number is read digit by digit).
+    assert speech_units("退款 refund 不行", "zh") == (5, "chars/min")
+    assert speech_units("手机号13966473782。", "zh") == speech_units(
+        "手机号一三九六六四七三七八二。", "zh"
+    )
 
 
 def test_mono_recording_has_one_speaker_and_no_overtalk() -> None:

@@ -124,6 +124,12 @@ def test_emails_written_and_spoken() -> None:
     assert redact_text("it's john dot smith at gmail dot com") == "it's [email]"
     assert redact_text("我的邮箱是 wang_li@qq.com") == "我的邮箱是 [email]"
     assert redact_text("It is john.smith at example.com.") == "It is [email]."
+    # " at " glued to its neighbours by the recogniser; a web address is not an address.
+    assert [f.value for f in find_pii("it is Sarah.jonesatexample.com. Thanks")] == [
+        "sarah.jones@example.com"
+    ]
+    assert redact_text("kate.matthewsatexample.com") == "[email]"
+    assert find_pii("see www.greatdeals.com or thatexample.com") == []
 
 
 def test_redact_segments_replaces_text_and_words_and_keeps_times() -> None:
@@ -172,6 +178,9 @@ def test_a_bare_answer_to_a_question_for_a_number_is_redacted() -> None:
         turn("agent", 40.0, "请问还有什么可以帮您？"),
         turn("customer", 43.0, " 订单 20261207103 到了吗"),  # an order number, not asked for
         turn("customer", 80.0, " 6217 0037 1030 403"),  # the question is long past
+        # A customer's segment that starts before the agent's question and answers it.
+        turn("customer", 99.0, " 真的很难得，1396473782，不客气"),
+        turn("agent", 100.0, "请问您的手机号码是多少"),
     ]
     redacted, spans = redact_segments(segments)
     assert [segment["text"] for segment in redacted] == [
@@ -181,8 +190,14 @@ def test_a_bare_answer_to_a_question_for_a_number_is_redacted() -> None:
         "请问还有什么可以帮您？",
         " 订单 20261207103 到了吗",
         " 6217 0037 1030 403",
+        " 真的很难得，[number]，不客气",
+        "请问您的手机号码是多少",
     ]
-    assert [(span["kind"], span["segment"]) for span in spans] == [("number", 1), ("number", 2)]
+    assert [(span["kind"], span["segment"]) for span in spans] == [
+        ("number", 1),
+        ("number", 2),
+        ("number", 6),
+    ]
 
 
 def test_beep_spans_beeps_only_the_speakers_channel() -> None:
