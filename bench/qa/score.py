@@ -140,12 +140,15 @@ def clear_text(analytics: dict[str, Any], analysis: Analysis, speaker: str) -> s
     return " ".join(str(s.get("text", "")) for s in segments if s.get("speaker") == speaker)
 
 
-def analyse(path: Path, engine: FasterWhisperEngine, language: str | None = None) -> Analysis:
+def analyse(
+    path: Path, engine: FasterWhisperEngine, language: str | None = None, denoise: bool = False
+) -> Analysis:
     """analyse_file, keeping the clear transcript next to the redacted one when it can;
     ``language`` forced (as a queue's ``qa_language`` does) or None (detected)."""
+    options: dict[str, Any] = {"denoise": True} if denoise else {}
     if "keep_clear_text" in inspect.signature(analyse_file).parameters:
-        return analyse_file(path, engine, language, keep_clear_text=True)  # type: ignore[call-arg,unused-ignore]
-    return analyse_file(path, engine, language)
+        options["keep_clear_text"] = True
+    return analyse_file(path, engine, language, **options)
 
 
 def score_call(call_id: str, label: dict[str, Any], analysis: Analysis) -> dict[str, Any]:
@@ -269,6 +272,10 @@ def main() -> int:
         help="give each call its labelled language, as a queue with qa_language does "
         "(default: detected per call, qa.language auto)",
     )
+    parser.add_argument(
+        "--denoise", action="store_true", help="speex noise suppression before ASR (qa.denoise)"
+    )
+    parser.add_argument("--noisy", action="store_true", help="only the calls with added noise")
     arguments = parser.parse_args()
     labels_path = OUT / "labels.json"
     if not labels_path.exists():
@@ -276,12 +283,14 @@ def main() -> int:
     labels = json.loads(labels_path.read_text())["calls"]
     if arguments.only:
         labels = {k: v for k, v in labels.items() if k in arguments.only.split(",")}
+    if arguments.noisy:
+        labels = {k: v for k, v in labels.items() if v.get("noise")}
     engine = FasterWhisperEngine(packaged_base_model(default_cache_dir()))
     results = []
     started = time.perf_counter()
     for call_id, label in labels.items():
         forced = label["language"] if arguments.forced_language else None
-        analysis = analyse(OUT / "calls" / f"{call_id}.wav", engine, forced)
+        analysis = analyse(OUT / "calls" / f"{call_id}.wav", engine, forced, arguments.denoise)
         result = score_call(call_id, label, analysis)
         results.append(result)
         cats = result["categories"]

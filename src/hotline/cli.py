@@ -26,6 +26,7 @@ from hotline.dialer.pacing import policy_names
 from hotline.dialer.simulation import DialerScenario
 from hotline.dialer.simulation import simulate as simulate_dialer
 from hotline.logging_config import configure_logging
+from hotline.media.speexdsp import SpeexUnavailableError
 from hotline.qa.analysis import analyse
 from hotline.qa.asr import FasterWhisperEngine
 from hotline.qa.audio import RecordingError, read_recording
@@ -288,15 +289,28 @@ def qa() -> None:
     default=None,
     help="a faster-whisper model directory [default: the packaged Whisper base]",
 )
-def qa_analyze(wav: Path, as_json: bool, language: str | None, model_path: Path | None) -> None:
+@click.option(
+    "--denoise",
+    is_flag=True,
+    help="speex noise suppression on each channel before transcription (needs libspeexdsp1)",
+)
+def qa_analyze(
+    wav: Path, as_json: bool, language: str | None, model_path: Path | None, denoise: bool
+) -> None:
     """Transcribe a stereo (customer left, agent right) or mono WAV per speaker and print
     its metrics, without a running node."""
     try:
         audio = read_recording(wav)
         engine = FasterWhisperEngine(model_path or packaged_base_model(default_cache_dir()))
         engine.load()  # before the clock starts: the figure is the analysis' own
-        analysis = analyse(audio, engine, language)
-    except (RecordingError, ModelNotInstalledError, FileNotFoundError, OSError) as error:
+        analysis = analyse(audio, engine, language, denoise=denoise)
+    except (
+        RecordingError,
+        ModelNotInstalledError,
+        SpeexUnavailableError,
+        FileNotFoundError,
+        OSError,
+    ) as error:
         click.echo(f"hotline: {error}", err=True)
         sys.exit(EXIT_START_FAILED)
     if as_json:

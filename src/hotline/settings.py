@@ -209,6 +209,11 @@ class QaSettings(BaseModel):
     language: Literal["auto", "zh", "en"] = Field(
         default="auto", description="the calls' language, or auto: detected per call"
     )
+    denoise: bool = Field(
+        default=False,
+        description="speex noise suppression on each channel before transcription (the "
+        "metrics keep the recording as it is): docs/qa.md for what it gains",
+    )
     attempts: int = Field(default=3, ge=1, description="tries per recording before its job is dead")
     retry_delay: float = Field(
         default=30.0,

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hotline.media.speexdsp import denoise as speex_denoise
 from hotline.qa.analytics import call_analytics
 from hotline.qa.asr import AsrEngine, Progress, Segment, Transcript, Word
-from hotline.qa.audio import CallAudio, read_recording
+from hotline.qa.audio import ASR_RATE, CallAudio, read_recording
 from hotline.qa.metrics import CallMetrics, call_metrics, voice_activity
 from hotline.qa.rules import RuleSet
 
@@ -75,6 +76,7 @@ def analyse_file(
     progress: Progress | None = None,
     rules: RuleSet | None = None,
     keep_clear_text: bool = True,
+    denoise: bool = False,
 ) -> Analysis:
     """Read and analyse a recording; a broken file raises ``RecordingError``."""
     started = time.perf_counter()
@@ -87,6 +89,7 @@ def analyse_file(
         started=started,
         rules=rules,
         keep_clear_text=keep_clear_text,
+        denoise=denoise,
     )
 
 
@@ -99,9 +102,14 @@ def analyse(
     started: float | None = None,
     rules: RuleSet | None = None,
     keep_clear_text: bool = True,
+    denoise: bool = False,
 ) -> Analysis:
     """Transcripts, metrics, then the analytics (``rules``: the default categories when
-    None); the transcripts of the result are redacted (``hotline.qa.analytics``)."""
+    None); the transcripts of the result are redacted (``hotline.qa.analytics``).
+
+    ``denoise``: each channel goes through speex noise suppression before the recogniser
+    (``hotline.media.speexdsp.denoise``, ``SpeexUnavailableError`` without libspeexdsp);
+    talk, silence and agitation are still measured on the recording as it is."""
     started = time.perf_counter() if started is None else started
     activity = {channel.speaker: voice_activity(channel.samples) for channel in audio.channels}
     talk = {speaker: float(mask.sum()) for speaker, mask in activity.items()}
@@ -122,7 +130,8 @@ def analyse(
                 language=call_language, duration=round(channel.duration, 3)
             )
             continue
-        transcript = engine.transcribe(channel.samples, call_language, progress=report)
+        heard = speex_denoise(channel.samples, ASR_RATE) if denoise else channel.samples
+        transcript = engine.transcribe(heard, call_language, progress=report)
         transcripts[channel.speaker] = transcript
         if call_language is None and transcript.segments:
             call_language = transcript.language

@@ -42,6 +42,7 @@ from typing import Any
 
 from hotline.calls.events import RecordingSaved
 from hotline.events.bus import EventBus, Subscription
+from hotline.media.speexdsp import load_speexdsp
 from hotline.qa.analysis import analyse
 from hotline.qa.asr import FasterWhisperEngine
 from hotline.qa.audio import RecordingError, read_recording
@@ -76,6 +77,8 @@ class AnalysisRequest:
     rules_path: str | None = None
     #: ``qa.keep_clear_text``: keep the unredacted transcript beside the redacted one.
     keep_clear_text: bool = True
+    #: ``qa.denoise``: speex noise suppression on the ASR input.
+    denoise: bool = False
 
 
 Analyser = Callable[[AnalysisRequest], ResultRow]
@@ -137,6 +140,7 @@ def analyse_in_worker(request: AnalysisRequest) -> ResultRow:
         progress=lambda fraction: report_progress(request.job_id, fraction),
         rules=worker_rules(request.rules_path),
         keep_clear_text=request.keep_clear_text,
+        denoise=request.denoise,
     )
     return ResultRow(
         language=analysis.language,
@@ -214,6 +218,8 @@ class QaPipeline:
         if self._tasks:
             return
         load_rules(self.settings.rules)  # a rules file it cannot use stops the start, named
+        if self.settings.denoise:
+            load_speexdsp()  # without libspeexdsp1 the start says what to install
         self._subscription = self.bus.subscribe(RecordingSaved, maxsize=100_000, name="qa")
         # A spawn-context queue: it can be handed to spawned workers (and works in threads).
         self._progress = multiprocessing.get_context("spawn").Queue()
@@ -315,6 +321,7 @@ class QaPipeline:
                         models_dir=str(self.models_dir),
                         rules_path=str(self.settings.rules) if self.settings.rules else None,
                         keep_clear_text=self.settings.keep_clear_text,
+                        denoise=self.settings.denoise,
                     )
                     task = asyncio.create_task(
                         self._run(job.id, job.recording_id, job.attempts, request),

@@ -1,6 +1,7 @@
 """The analytics of one analysed call (sentiment, categories, personal data, agitation),
 through ``analyse()`` with a scripted ASR engine: what is stored is redacted, the clear
-text is kept only when asked, and the cost per call is small."""
+text is kept only when asked, denoise changes what the engine hears only. (What it costs
+per call is measured by bench/qa/run, not asserted here.)"""
 
 from __future__ import annotations
 
@@ -132,3 +133,33 @@ def test_qa_analyze_prints_the_analytics() -> None:
     assert any(line.startswith("sentiment customer: start ") for line in lines)
     assert "personal data redacted: 1 (mobile)" in lines
     assert any(line.startswith("agitation customer: calm") for line in lines)
+
+
+def test_denoise_cleans_what_the_recogniser_hears_not_what_is_measured() -> None:
+    """qa.denoise: each channel reaches the engine through speex noise suppression (the
+    hiss between words drops), while talk and silence are measured on the recording."""
+    heard: list[npt.NDArray[np.float32]] = []
+
+    class Listening(ScriptedEngine):
+        def transcribe(
+            self,
+            samples_16k: npt.NDArray[np.float32],
+            language: str | None,
+            *,
+            progress: Progress | None = None,
+        ) -> Transcript:
+            heard.append(samples_16k)
+            return super().transcribe(samples_16k, language, progress=progress)
+
+    noisy = call()
+    hiss = np.random.default_rng(3).standard_normal(len(noisy.channels[0].samples)) * 0.01
+    noisy = CallAudio(
+        8000,
+        tuple(Channel(c.speaker, (c.samples + hiss).astype(np.float32)) for c in noisy.channels),
+    )
+    plain = analyse(noisy, Listening(), "zh")
+    cleaned = analyse(noisy, Listening(), "zh", denoise=True)
+    quiet = slice(ASR_RATE * 28, ASR_RATE * 30)  # nobody talks in the last two seconds
+    as_recorded, denoised = heard[0], heard[2]
+    assert np.sqrt(np.mean(denoised[quiet] ** 2)) < np.sqrt(np.mean(as_recorded[quiet] ** 2)) / 3
+    assert cleaned.metrics == plain.metrics

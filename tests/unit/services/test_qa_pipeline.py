@@ -338,7 +338,7 @@ categories:
 """
 
 
-async def test_the_rules_file_and_clear_text_setting_reach_the_workers(
+async def test_the_rules_file_clear_text_and_denoise_settings_reach_the_workers(
     database: Database, tmp_path: Path
 ) -> None:
     rules = tmp_path / "rules.yaml"
@@ -349,14 +349,20 @@ async def test_the_rules_file_and_clear_text_setting_reach_the_workers(
         seen.append(request)
         return row()
 
-    qa = pipeline(database, bus, analyser, tmp_path, rules=rules, keep_clear_text=False)
+    qa = pipeline(
+        database, bus, analyser, tmp_path, rules=rules, keep_clear_text=False, denoise=True
+    )
     qa.start()
     try:
         bus.publish(saved("r1"))
         await until(database, "r1", "done")
     finally:
         await qa.stop()
-    assert (seen[0].rules_path, seen[0].keep_clear_text) == (str(rules), False)
+    assert (seen[0].rules_path, seen[0].keep_clear_text, seen[0].denoise) == (
+        str(rules),
+        False,
+        True,
+    )
 
 
 async def test_a_rules_file_it_cannot_use_stops_the_start(
