@@ -165,6 +165,7 @@ class Node:
                 transfer_rules=settings.external_transfer,
                 agent_domain=settings.sip.host,
                 music_on_hold=settings.media.music_on_hold,
+                speech_engine=settings.speech_engine,
                 voice_processing=VoiceProcessingPolicy.from_settings(
                     settings.media.voice_processing
                 ),

@@ -286,6 +286,12 @@ class Settings(BaseSettings):
         default=("piper", "espeak-ng"),
         description="TTS engines for IVR prompts, tried in order per language",
     )
+    speech_engine: Literal["pocketsphinx", "whisper"] = Field(
+        default="pocketsphinx",
+        description="recogniser of the IVR's speech menus: pocketsphinx (English, a closed "
+        "grammar, light) or whisper (Mandarin and English, the packaged Whisper base: about "
+        "0.7 s of two cores per answer; docs/ivr-speech-zh.md)",
+    )
     log: LogSettings = LogSettings()
     trunks: tuple[TrunkConfig, ...] = Field(
         default=(), description="carrier trunks (host, credentials, channels, probing)"

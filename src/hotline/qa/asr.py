@@ -108,6 +108,12 @@ class FasterWhisperEngine:
     compute_type: str = "int8"
     beam_size: int = 1
     vad: bool = True
+    #: Word times (what the QA transcript and search need); a menu answer needs none.
+    word_timestamps: bool = True
+    #: Decode again at higher temperatures when a window comes out repetitive or unlikely
+    #: (faster-whisper's default). Off, a window is decoded once: for a menu answer of a
+    #: few words a retry is what makes the slow tail, and a bad answer is only a reprompt.
+    temperature_fallback: bool = True
     _model: Any = field(default=None, init=False, repr=False)
 
     name: str = field(default="faster-whisper", init=False)
@@ -154,8 +160,10 @@ class FasterWhisperEngine:
             language=language,
             beam_size=self.beam_size,
             vad_filter=self.vad,
-            word_timestamps=True,
+            word_timestamps=self.word_timestamps,
+            without_timestamps=not self.word_timestamps,
             condition_on_previous_text=False,
+            **({} if self.temperature_fallback else {"temperature": 0.0}),
         )
         chinese = is_chinese(info.language)
         segments: list[Segment] = []

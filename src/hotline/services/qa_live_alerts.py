@@ -132,7 +132,9 @@ def _engine_for(model_path: str | None, models_dir: str) -> FasterWhisperEngine:
     path = Path(model_path) if model_path else packaged_base_model(Path(models_dir))
     engine = _engine.get("engine")
     if engine is None or engine.model_path != path:
-        engine = FasterWhisperEngine(path)
+        # A chunk is matched on its text: no word times, and no decoding again at higher
+        # temperatures (the slow tail of the delay; docs/qa-live-alerts.md).
+        engine = FasterWhisperEngine(path, word_timestamps=False, temperature_fallback=False)
         engine.load()
         _engine["engine"] = engine
     return engine

@@ -44,7 +44,9 @@ class WhisperAnswerTranscriber:
 
     def __init__(self, model_dir: Path | None = None, *, threads: int = THREADS) -> None:
         path = model_dir or packaged_base_model(default_cache_dir())
-        self.engine = FasterWhisperEngine(path, threads=threads)
+        self.engine = FasterWhisperEngine(
+            path, threads=threads, word_timestamps=False, temperature_fallback=False
+        )
         started = time.perf_counter()
         self.engine.load()
         self._warm_up()
