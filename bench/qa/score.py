@@ -24,7 +24,7 @@ Figures (per language where it matters):
 Sentiment, categories and personal data are read from ``Analysis.analytics`` when the
 analysis fills it; until it does, the scorer computes them from the transcript with the
 same pure functions the pipeline uses (``hotline.qa.sentiment.call_sentiment``,
-``hotline.qa.rules.default_rules().evaluate``, ``hotline.qa.redaction.redact_segments``)
+``hotline.qa.rules_file.default_rules().evaluate``, ``hotline.qa.redaction.redact_segments``)
 and says so.
 
 Usage: ``bench/qa/run [--only ID,ID] [--json out.json]``
@@ -105,7 +105,7 @@ def analytics_of(analysis: Analysis) -> tuple[dict[str, Any], str]:
     if analysis.analytics:
         return dict(analysis.analytics), "Analysis.analytics"
     from hotline.qa.redaction import redact_segments
-    from hotline.qa.rules import default_rules
+    from hotline.qa.rules_file import default_rules
     from hotline.qa.sentiment import call_sentiment
 
     segments = analysis.segments()

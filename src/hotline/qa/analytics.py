@@ -25,7 +25,8 @@ import numpy.typing as npt
 
 from hotline.qa.prosody import agitation
 from hotline.qa.redaction import redact_segments
-from hotline.qa.rules import RuleSet, default_rules
+from hotline.qa.rules import RuleSet
+from hotline.qa.rules_file import default_rules
 from hotline.qa.sentiment import SentimentModel, call_sentiment
 
 

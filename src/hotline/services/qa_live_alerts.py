@@ -59,7 +59,7 @@ from hotline.qa.live_chunks import (
     TextRules,
 )
 from hotline.qa.models import packaged_base_model
-from hotline.qa.rules import load_rules
+from hotline.qa.rules_file import load_rules
 from hotline.services.qa_pipeline import ExecutorFactory, _end, process_pool
 from hotline.settings import QaSettings
 

@@ -48,7 +48,8 @@ from hotline.qa.asr import FasterWhisperEngine
 from hotline.qa.audio import RecordingError, read_recording
 from hotline.qa.events import RecordingAnalysed
 from hotline.qa.models import packaged_base_model
-from hotline.qa.rules import RuleSet, load_rules
+from hotline.qa.rules import RuleSet
+from hotline.qa.rules_file import load_rules
 from hotline.settings import QaSettings
 from hotline.store.database import Database
 from hotline.store.qa import QaRepository, QueuedRecording, ResultRow

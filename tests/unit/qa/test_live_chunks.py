@@ -11,7 +11,8 @@ from hotline.qa.live_chunks import (
     LiveCallWatch,
     chunk_of,
 )
-from hotline.qa.rules import RuleSet, default_rules, parse_rules
+from hotline.qa.rules import RuleSet
+from hotline.qa.rules_file import default_rules, parse_rules
 
 SECOND = b"\x01\x00" * 8000  # one second of 8 kHz 16-bit audio
 

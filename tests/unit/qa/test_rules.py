@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from hotline.qa.rules import RulesError, default_rules, load_rules
+from hotline.qa.rules import RulesError
+from hotline.qa.rules_file import default_rules, load_rules
 
 
 def seg(speaker: str, start: float, end: float, text: str, **extra: Any) -> dict[str, Any]:
