@@ -99,9 +99,9 @@ def test_demo_migrates_itself_and_prints_its_admin_password(run_hotline, data_di
         )
         assert login.status_code == 200, login.text
         # The demo's directory is seeded once: its four queues, its six agents.
-        queues = {q["name"] for q in client.get("/api/v1/queues").json()}
+        queues = {q["name"] for q in client.get("/api/v1/queues").json()["items"]}
         assert queues == {"sales", "after-sales", "complaints", "operator"}
-        assert len(client.get("/api/v1/agents").json()) == 6
+        assert len(client.get("/api/v1/agents").json()["items"]) == 6
     assert demo.terminate() == 0
     # A second start keeps the data and does not create another admin.
     again: HotlineProcess = run_hotline(

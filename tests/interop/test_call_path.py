@@ -309,7 +309,7 @@ def test_a_stopped_demo_ends_its_calls_cleanly_and_restarts_with_everything(
         assert logged(again, r"SIP user '1002', password '([^']+)'").group(1) == password
         with httpx.Client(base_url=base, timeout=10) as api:
             assert api.post("/api/v1/auth/login", json=credentials).status_code == 200
-            assert len(api.get("/api/v1/queues").json()) == 4  # the directory
+            assert len(api.get("/api/v1/queues").json()["items"]) == 4  # the directory
             (cdr,) = api.get("/api/v1/cdrs").json()
             assert cdr["disposition"] == "handled"
             assert cdr["details"]["hangup_cause"] == "node stopping"

@@ -171,8 +171,8 @@ def start_farm(node: DemoNode, tmp_path: Path) -> Iterator[Callable[[int], SippP
 
     def start(answer_after_ms: int) -> SippPeer:
         api = node.api
-        sales = by_name(api.get("/api/v1/queues").json(), "sales")["id"]
-        for agent in api.get("/api/v1/agents").json():
+        sales = by_name(api.get("/api/v1/queues").json()["items"], "sales")["id"]
+        for agent in api.get("/api/v1/agents").json()["items"]:
             queues = [
                 {"queue_id": q["queue_id"], "priority": q["priority"]} for q in agent["queues"]
             ]
@@ -252,8 +252,8 @@ def start_campaign(
     node: DemoNode, name: str, customers: list[Customer], settings: dict[str, Any]
 ) -> str:
     api = node.api
-    department = by_name(api.get("/api/v1/departments").json(), "sales")["id"]
-    sales = by_name(api.get("/api/v1/queues").json(), "sales")["id"]
+    department = by_name(api.get("/api/v1/departments").json()["items"], "sales")["id"]
+    sales = by_name(api.get("/api/v1/queues").json()["items"], "sales")["id"]
     created = api.post(
         "/api/v1/campaigns",
         json={
@@ -355,7 +355,7 @@ def test_machines_get_the_message_after_their_beep_and_people_an_agent(
 
     contacts = {c["id"]: c for c in paged(api, f"{base}/contacts")}
     assert len(attempts) == len(customers), attempts  # one each: nothing retried yet
-    extensions = {a["id"]: a["extension"] for a in api.get("/api/v1/agents").json()}
+    extensions = {a["id"]: a["extension"] for a in api.get("/api/v1/agents").json()["items"]}
     cdrs = {row["call_id"]: row for row in api.get("/api/v1/cdrs", params={"limit": 1000}).json()}
     dialled = invites_by_number(carrier.messages)
     customer_calls, ports = sip_calls(carrier), offered_ports(carrier.messages)

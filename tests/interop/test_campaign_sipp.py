@@ -159,8 +159,8 @@ def node(
 def farm(node: DemoNode, tmp_path: Path) -> Iterator[SippPeer]:
     """The six agents, members of the sales queue, registered at the farm, ready."""
     api = node.api
-    sales = by_name(api.get("/api/v1/queues").json(), "sales")["id"]
-    for agent in api.get("/api/v1/agents").json():
+    sales = by_name(api.get("/api/v1/queues").json()["items"], "sales")["id"]
+    for agent in api.get("/api/v1/agents").json()["items"]:
         queues = [{"queue_id": q["queue_id"], "priority": q["priority"]} for q in agent["queues"]]
         if agent["extension"] in AGENTS and all(q["queue_id"] != sales for q in queues):
             patched = api.patch(
@@ -219,8 +219,8 @@ def test_predictive_campaign_dials_a_sipp_population_into_a_sipp_agent_farm(
     node: DemoNode, carrier: SippPeer, farm: SippPeer, customers: list[Customer], tmp_path: Path
 ) -> None:
     api = node.api
-    department = by_name(api.get("/api/v1/departments").json(), "sales")["id"]
-    sales = by_name(api.get("/api/v1/queues").json(), "sales")["id"]
+    department = by_name(api.get("/api/v1/departments").json()["items"], "sales")["id"]
+    sales = by_name(api.get("/api/v1/queues").json()["items"], "sales")["id"]
     created = api.post(
         "/api/v1/campaigns",
         json={
@@ -313,7 +313,7 @@ def test_predictive_campaign_dials_a_sipp_population_into_a_sipp_agent_farm(
 
     # Answered attempts: an agent took each one, and each has its CDR (same call id) that
     # names the same agent.
-    extensions = {a["id"]: a["extension"] for a in api.get("/api/v1/agents").json()}
+    extensions = {a["id"]: a["extension"] for a in api.get("/api/v1/agents").json()["items"]}
     cdrs = {row["call_id"]: row for row in all_cdrs(api)}
     answered = [a for a in attempts if a["outcome"] == "answered"]
     abandoned = [a for a in attempts if a["outcome"] == "abandoned"]

@@ -37,7 +37,7 @@ class Demo:
     routes: int  # routes in the directory the node applied last
 
     def department(self, name: str) -> int:
-        departments = self.api.get("/api/v1/departments").json()
+        departments = self.api.get("/api/v1/departments").json()["items"]
         department_id: int = next(d["id"] for d in departments if d["name"] == name)
         return department_id
 

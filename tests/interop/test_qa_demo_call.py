@@ -125,7 +125,7 @@ def test_a_demo_call_is_transcribed_scored_and_found_by_keyword_within_a_minute(
         if language == "en":
             # The English call's queue forces English (the Mandarin one is detected).
             operator = next(
-                q for q in demo.api.get("/api/v1/queues").json() if q["name"] == "operator"
+                q for q in demo.api.get("/api/v1/queues").json()["items"] if q["name"] == "operator"
             )
             patched = demo.api.patch(f"/api/v1/queues/{operator['id']}", json={"qa_language": "en"})
             assert patched.status_code == 200, patched.text

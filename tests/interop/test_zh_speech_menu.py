@@ -70,7 +70,7 @@ def test_a_caller_who_says_the_option_in_mandarin_reaches_its_queue(
         routes = int(
             re.findall(r"directory applied.*routes=(\d+)", "".join(demo.process.lines))[-1]
         )
-        departments = demo.api.get("/api/v1/departments").json()
+        departments = demo.api.get("/api/v1/departments").json()["items"]
         department = next(d["id"] for d in departments if d["name"] == "after-sales")
         created = demo.api.post(
             "/api/v1/ivr-flows",

@@ -16,6 +16,7 @@ from hotline.api.context import ApiContext
 from hotline.api.deps import SESSION_COOKIE
 from hotline.api.metrics import ApiCollector
 from hotline.api.routes import (
+    agents,
     auth,
     backup,
     campaign_live,
@@ -65,6 +66,7 @@ def create_api(context: ApiContext) -> FastAPI:
     api.include_router(operations.router)
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(auth.router)
+    v1.include_router(agents.router)  # the agents' list, with their live status
     for config_router in config_routers():
         v1.include_router(config_router)
     v1.include_router(ivr.router)

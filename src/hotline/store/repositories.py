@@ -74,6 +74,11 @@ class Repository(Generic[ModelT]):
         query = query.order_by(pk).limit(limit).offset(offset)
         return (await self.session.execute(query)).scalars().all()
 
+    async def count(self, department_ids: frozenset[int] | None = None) -> int:
+        """How many rows :meth:`list` pages through (in ``department_ids``)."""
+        query = self._scoped(select(func.count()).select_from(self.model), department_ids)
+        return int((await self.session.execute(query)).scalar_one())
+
     async def add(self, item: ModelT) -> ModelT:
         self.session.add(item)
         await self.session.flush()

@@ -155,7 +155,9 @@ async def test_a_pilot_travels_with_its_definition_and_gets_its_own_version(
     assert noop.status_code == 200, noop.text
     assert (noop.json()["created"], noop.json()["updated"]) == ([], [])
     # Promoting the pilot publishes its version; the export then carries no pilot.
-    sales = next(d for d in (await admin.get("/api/v1/departments")).json() if d["name"] == "Sales")
+    sales = next(
+        d for d in (await admin.get("/api/v1/departments")).json()["items"] if d["name"] == "Sales"
+    )
     promoted = await admin.post(f"/api/v1/ivr-flows/{flow['id']}/pilots/{sales['id']}/promote")
     assert promoted.status_code == 200, promoted.text
     exported = yaml.safe_load((await admin.get("/api/v1/config/export")).text)

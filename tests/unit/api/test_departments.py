@@ -10,10 +10,10 @@ async def test_supervisor_lists_only_own_department(world: World, clients) -> No
     supervisor = clients["supervisor"]
     dept_a = world.ids["dept_A"]
     for resource in ("queues", "agents", "wrapup-codes", "users"):
-        rows = (await supervisor.get(f"/api/v1/{resource}")).json()
+        rows = (await supervisor.get(f"/api/v1/{resource}")).json()["items"]
         assert rows, resource
         assert {row["department_id"] for row in rows} == {dept_a}, resource
-    everything = (await clients["admin"].get("/api/v1/queues")).json()
+    everything = (await clients["admin"].get("/api/v1/queues")).json()["items"]
     assert len(everything) == 2
 
 

@@ -91,7 +91,7 @@ async def test_a_queue_made_in_a_form_is_stored_audited_and_listed(web: World, c
     listed = await admin.get(created.headers["location"])
     assert "VIP" in listed.text
     assert "“VIP” created." in listed.text
-    queues = (await clients["admin"].get("/api/v1/queues")).json()
+    queues = (await clients["admin"].get("/api/v1/queues")).json()["items"]
     vip = next(q for q in queues if q["name"] == "VIP")
     assert (vip["strategy"], vip["required_skills"], vip["max_wait_seconds"]) == (
         "ring-all",
@@ -217,7 +217,7 @@ async def test_edit_and_delete_with_confirmation(web: World, clients) -> None:
         },
     )
     assert hours.status_code == 303, hours.text
-    stored = (await clients["admin"].get("/api/v1/business-hours")).json()[0]
+    stored = (await clients["admin"].get("/api/v1/business-hours")).json()["items"][0]
     assert stored["weekly"] == [
         {"day": 0, "start": "09:00", "end": "12:00"},
         {"day": 0, "start": "13:00", "end": "18:00"},
@@ -230,7 +230,7 @@ async def test_edit_and_delete_with_confirmation(web: World, clients) -> None:
     assert "cannot be undone" in confirm.text
     deleted = await admin.post(f"/admin/business-hours/{stored['id']}/delete")
     assert deleted.status_code == 303
-    assert (await clients["admin"].get("/api/v1/business-hours")).json() == []
+    assert (await clients["admin"].get("/api/v1/business-hours")).json()["items"] == []
     # A queue that a route sends calls to stays, and the page says why.
     await clients["admin"].post(
         "/api/v1/inbound-routes",

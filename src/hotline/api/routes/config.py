@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
 from hotline.api.deps import ContextDep, Limit, Offset, PrincipalDep, SessionDep
 from hotline.api.schemas.agents import AgentCreate, AgentRead
-from hotline.api.schemas.base import MAX_INT
+from hotline.api.schemas.base import MAX_INT, Page, next_page
 from hotline.api.schemas.base import update_model as derived_update_model
 from hotline.api.schemas.business_hours import BusinessHoursCreate, BusinessHoursRead
 from hotline.api.schemas.customers import CustomerCreate, CustomerRead
@@ -57,7 +57,11 @@ def crud_router(
     create_model: type[BaseModel],
     update_model: type[BaseModel],
     read_model: type[BaseModel],
+    *,
+    list_route: bool = True,
 ) -> APIRouter:
+    """List, get, create, change and delete ``resource``; without ``list_route`` when the
+    resource's list is its own route (agents: ``routes/agents.py``)."""
     name = resource.name
     ident = name.replace("-", "_")
     router = APIRouter(prefix=f"/{name}", tags=[name])
@@ -66,14 +70,21 @@ def crud_router(
         return ConfigService(session, principal, resource, context.passwords, context.bus)
 
     async def list_items(
+        request: Request,
         session: SessionDep,
         principal: PrincipalDep,
         context: ContextDep,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> list[Any]:
-        items = await service(session, principal, context).list(limit=limit, offset=offset)
-        return [read_model.model_validate(item) for item in items]
+    ) -> Any:
+        config = service(session, principal, context)
+        items = await config.list(limit=limit, offset=offset)
+        count = await config.count()
+        return {
+            "count": count,
+            "items": [read_model.model_validate(item) for item in items],
+            "next": next_page(request, offset, len(items), count),
+        }
 
     async def get_item(
         item_id: ItemId, session: SessionDep, principal: PrincipalDep, context: ContextDep
@@ -108,14 +119,15 @@ def crud_router(
     create_item.__annotations__["body"] = create_model
     update_item.__annotations__["body"] = update_model
 
-    router.add_api_route(
-        "",
-        list_items,
-        methods=["GET"],
-        response_model=list[read_model],  # type: ignore[valid-type]
-        operation_id=f"list_{ident}",
-        summary=f"List {name}",
-    )
+    if list_route:
+        router.add_api_route(
+            "",
+            list_items,
+            methods=["GET"],
+            response_model=Page[read_model],  # type: ignore[valid-type]
+            operation_id=f"list_{ident}",
+            summary=f"List {name}",
+        )
     router.add_api_route(
         "",
         create_item,
@@ -156,6 +168,8 @@ def crud_router(
 def config_routers() -> list[APIRouter]:
     """One CRUD router per configuration resource, in the order of the table."""
     return [
-        crud_router(resource, create, derived_update_model(create), read)
+        crud_router(
+            resource, create, derived_update_model(create), read, list_route=resource != r.AGENTS
+        )
         for resource, create, read in CONFIG_RESOURCES
     ]

@@ -11,9 +11,12 @@ the column is nullable.
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+ItemT = TypeVar("ItemT")
 
 MAX_INT = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
@@ -33,6 +36,25 @@ class Body(BaseModel):
 
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list (docs/api.md): ``count`` rows match over every page, ``next`` is
+    the path and query of the next page, null on the last: a script follows it with
+    ``curl "$BASE$(jq -r .next)"`` until it is null."""
+
+    count: int
+    items: list[ItemT]
+    next: str | None
+
+
+def next_page(request: Request, offset: int, shown: int, count: int) -> str | None:
+    """``next`` of a page of ``shown`` rows from ``offset`` out of ``count``: the request's
+    own path and query with the offset moved on."""
+    if offset + shown >= count or shown == 0:
+        return None
+    url = request.url.include_query_params(offset=offset + shown)
+    return f"{url.path}?{url.query}"
 
 
 def update_model(create: type[BaseModel], *, exclude: tuple[str, ...] = ()) -> type[BaseModel]:

@@ -95,6 +95,11 @@ class ConfigService(Generic[ModelT]):
         self.principal.require(self.resource.read)
         return await self.repository.list(self._scope, limit=limit, offset=offset)
 
+    async def count(self) -> int:
+        """How many rows this caller's list pages through."""
+        self.principal.require(self.resource.read)
+        return await self.repository.count(self._scope)
+
     async def get(self, item_id: int) -> ModelT:
         self.principal.require(self.resource.read)
         return await self._get(item_id)
