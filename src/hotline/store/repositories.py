@@ -31,6 +31,7 @@ from hotline.store.models import (
 from hotline.store.types import utcnow
 
 ModelT = TypeVar("ModelT", bound=Base)
+RowT = TypeVar("RowT")
 
 
 class Repository(Generic[ModelT]):
@@ -44,9 +45,7 @@ class Repository(Generic[ModelT]):
         self.session = session
         self.model = model
 
-    def _scoped(
-        self, query: Select[ModelT], department_ids: frozenset[int] | None
-    ) -> Select[ModelT]:
+    def _scoped(self, query: Select[RowT], department_ids: frozenset[int] | None) -> Select[RowT]:
         column = getattr(self.model, "department_id", None)
         if department_ids is not None and column is not None:
             query = query.where(column.in_(department_ids))
@@ -77,7 +76,7 @@ class Repository(Generic[ModelT]):
     async def count(self, department_ids: frozenset[int] | None = None) -> int:
         """How many rows :meth:`list` pages through (in ``department_ids``)."""
         query = self._scoped(select(func.count()).select_from(self.model), department_ids)
-        return int((await self.session.execute(query)).scalar_one())
+        return int((await self.session.execute(query)).scalar_one() or 0)
 
     async def add(self, item: ModelT) -> ModelT:
         self.session.add(item)
@@ -102,9 +101,6 @@ class UserRepository(Repository[User]):
     async def by_username(self, username: str) -> User | None:
         query = select(User).where(User.username == username)
         return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def count(self) -> int:
-        return (await self.session.execute(select(func.count(User.id)))).scalar_one()
 
 
 class ApiTokenRepository(Repository[ApiToken]):
