@@ -16,8 +16,9 @@ bank card, a North American number (grouped 3-3-4) for an English caller's phone
 writes numbers as digits, grouped with spaces, dashes or commas, in Chinese numerals
 (一三八..., 幺 for one, 两 for two) or as English words ("four one five"): all of these
 are one digit run here. A run that is none of these is left alone (a date, an order
-number), unless it is long and comes right after a word such as "card" or 手机号: then it
-is a number whose digits the recogniser got wrong, and becomes ``[number]``.
+number), unless it is long and comes right after a word such as "card" or 手机号, or
+answers the other speaker's question for one: then it is a number whose digits the
+recogniser got wrong, and becomes ``[number]``.
 
 Pure code: no store, no I/O.
 """
@@ -45,8 +46,9 @@ KINDS = ("mobile", "id_card", "bank_card", "email", "number")
 MIN_CUED_DIGITS = 7
 CUE_WINDOW = 24  # characters before the number
 #: A caller's bare answer ("6222 0212 ...") carries no cue word of its own: the question
-#: was the agent's ("your card number, please?"). A segment is cued by the other speaker's
-#: last segment when a cue word is among its last characters and it ended shortly before.
+#: was the agent's ("your card number, please?"). A segment is cued by a segment of the
+#: other speaker with a cue word among its last characters that ended shortly before it
+#: (or started before it ended: one speaker's segment may run on over the other's turn).
 QUESTION_WINDOW = 40  # characters at the end of the other speaker's segment
 QUESTION_GAP = 15.0  # seconds from the end of the question to the answer
 _CUE = re.compile(
