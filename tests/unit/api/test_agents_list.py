@@ -49,3 +49,12 @@ async def test_every_list_is_a_page_with_a_count(clients) -> None:
         await clients["admin"].get(f"/api/v1/departments?limit=1&offset={first['count'] - 1}")
     ).json()
     assert (len(last["items"]), last["next"]) == (1, None)
+
+
+def test_the_status_filter_knows_every_acd_state() -> None:
+    from typing import get_args
+
+    from hotline.acd.states import AgentState
+    from hotline.api.routes.agents import AgentStatus
+
+    assert set(get_args(AgentStatus)) == {"online", *(state.value for state in AgentState)}

@@ -30,6 +30,7 @@ from hotline.store.repositories import Repository
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 ONLINE = "online"
+#: A state of ``hotline.acd.AgentState``, or online (a test keeps the two in step).
 AgentStatus = Literal[
     "online", "logged_out", "available", "reserved", "on_call", "wrap_up", "break"
 ]
