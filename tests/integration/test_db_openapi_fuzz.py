@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from hotline.api.app import create_api
 from hotline.api.context import ApiContext
 from hotline.api.rbac import Permission
+from hotline.api.routes.live_access import UNAVAILABLE
 from hotline.api.security import new_token, token_digest
 from hotline.api.server import HttpServer
 from hotline.events.bus import EventBus
@@ -137,4 +138,9 @@ def test_no_server_errors(case: Any, live_node: LiveNode) -> None:
     response = case.call(
         base_url=live_node.url, headers={"Authorization": f"Bearer {live_node.token}"}
     )
+    if response.status_code == 503 and case.formatted_path == "/api/v1/agents":
+        # The agents' status filter asks the contact centre, which this API-only node does
+        # not run: unavailable, as the /live views say, not a server error.
+        assert response.json() == {"detail": UNAVAILABLE}
+        return
     assert response.status_code < 500, (case.method, case.formatted_path, case.body, response.text)

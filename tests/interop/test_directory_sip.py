@@ -28,7 +28,7 @@ PHONE_PASSWORD = "carols-desk-phone"
 
 
 def _id(node: DemoNode, resource: str, name: str) -> int:
-    rows: list[dict[str, Any]] = node.api.get(f"/api/v1/{resource}").json()
+    rows: list[dict[str, Any]] = node.api.get(f"/api/v1/{resource}").json()["items"]
     return next(int(row["id"]) for row in rows if row["name"] == name)
 
 
