@@ -53,6 +53,9 @@ class ScriptedEngine:
     name = "scripted"
     model_name = "script"
 
+    def __init__(self) -> None:
+        self.heard: list[npt.NDArray[np.float32]] = []  # what each call was given
+
     def transcribe(
         self,
         samples_16k: npt.NDArray[np.float32],
@@ -60,6 +63,7 @@ class ScriptedEngine:
         *,
         progress: Progress | None = None,
     ) -> Transcript:
+        self.heard.append(samples_16k)
         spectrum = np.abs(np.fft.rfft(samples_16k))
         hz = np.argmax(spectrum) * ASR_RATE / len(samples_16k)
         return SCRIPT["agent" if hz > 400 else "customer"]
@@ -138,28 +142,16 @@ def test_qa_analyze_prints_the_analytics() -> None:
 def test_denoise_cleans_what_the_recogniser_hears_not_what_is_measured() -> None:
     """qa.denoise: each channel reaches the engine through speex noise suppression (the
     hiss between words drops), while talk and silence are measured on the recording."""
-    heard: list[npt.NDArray[np.float32]] = []
-
-    class Listening(ScriptedEngine):
-        def transcribe(
-            self,
-            samples_16k: npt.NDArray[np.float32],
-            language: str | None,
-            *,
-            progress: Progress | None = None,
-        ) -> Transcript:
-            heard.append(samples_16k)
-            return super().transcribe(samples_16k, language, progress=progress)
-
     noisy = call()
     hiss = np.random.default_rng(3).standard_normal(len(noisy.channels[0].samples)) * 0.01
     noisy = CallAudio(
         8000,
         tuple(Channel(c.speaker, (c.samples + hiss).astype(np.float32)) for c in noisy.channels),
     )
-    plain = analyse(noisy, Listening(), "zh")
-    cleaned = analyse(noisy, Listening(), "zh", denoise=True)
+    engine = ScriptedEngine()
+    plain = analyse(noisy, engine, "zh")
+    cleaned = analyse(noisy, engine, "zh", denoise=True)
     quiet = slice(ASR_RATE * 28, ASR_RATE * 30)  # nobody talks in the last two seconds
-    as_recorded, denoised = heard[0], heard[2]
+    as_recorded, denoised = engine.heard[0], engine.heard[2]
     assert np.sqrt(np.mean(denoised[quiet] ** 2)) < np.sqrt(np.mean(as_recorded[quiet] ** 2)) / 3
     assert cleaned.metrics == plain.metrics

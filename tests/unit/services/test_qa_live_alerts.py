@@ -153,6 +153,16 @@ async def settle(alerts: LiveRiskAlerts) -> None:
             return
 
 
+async def one_call(alerts: LiveRiskAlerts, queue: str = "complaints") -> None:
+    """Start the service, let one call in ``queue`` talk until its captures are done, stop."""
+    alerts.start()
+    try:
+        await connect(alerts, queue)
+        await settle(alerts)
+    finally:
+        await alerts.stop()
+
+
 async def test_a_phrase_over_two_chunks_raises_one_alert_with_its_words() -> None:
     audio = ScriptedAudio([(SPEECH, "max_duration", True), (SPEECH, "end_of_speech", True)] * 2)
     transcriber = ScriptedTranscriber(
@@ -160,12 +170,7 @@ async def test_a_phrase_over_two_chunks_raises_one_alert_with_its_words() -> Non
     )
     alerts, bus = service(audio, transcriber, clock=lambda: 1000.0)
     raised = bus.subscribe(RiskAlertRaised)
-    alerts.start()
-    try:
-        await connect(alerts)
-        await settle(alerts)
-    finally:
-        await alerts.stop()
+    await one_call(alerts)
     assert len(transcriber.requests) == 4
     events = drain(raised)
     assert len(events) == 1  # "Cancel my account now!" again: no second alert
@@ -188,12 +193,7 @@ async def test_a_queue_that_forces_a_language_is_transcribed_in_it() -> None:
     alerts, _ = service(
         audio, transcriber, queue_language={"complaints": "en"}.get
     )  # qa.language: auto
-    alerts.start()
-    try:
-        await connect(alerts)
-        await settle(alerts)
-    finally:
-        await alerts.stop()
+    await one_call(alerts)
     assert [request.language for request in transcriber.requests] == ["en"]
 
 
@@ -204,10 +204,7 @@ async def test_each_category_alerts_once() -> None:
     )
     alerts, bus = service(audio, transcriber)
     raised = bus.subscribe(RiskAlertRaised)
-    alerts.start()
-    await connect(alerts)
-    await settle(alerts)
-    await alerts.stop()
+    await one_call(alerts)
     categories = [alert.category for alert in drain(raised)]
     assert categories == ["complaint", "legal_threat"]
     assert alerts.alerts_raised == 2
@@ -216,10 +213,7 @@ async def test_each_category_alerts_once() -> None:
 async def test_calls_of_other_queues_are_not_listened_to() -> None:
     audio = ScriptedAudio([(SPEECH, "end_of_speech", True)])
     alerts, _ = service(audio, ScriptedTranscriber(["I complain"]))
-    alerts.start()
-    await connect(alerts, queue="sales")
-    await settle(alerts)
-    await alerts.stop()
+    await one_call(alerts, queue="sales")
     assert audio.started == []
 
 
@@ -227,10 +221,7 @@ async def test_silence_is_not_transcribed() -> None:
     audio = ScriptedAudio([(b"", "no_input", False), (SPEECH, "end_of_speech", False)])
     transcriber = ScriptedTranscriber([])
     alerts, _ = service(audio, transcriber)
-    alerts.start()
-    await connect(alerts)
-    await settle(alerts)
-    await alerts.stop()
+    await one_call(alerts)
     assert len(audio.started) == 3  # two chunks, then the release
     assert transcriber.requests == []
 
@@ -438,9 +429,6 @@ async def test_a_failed_transcription_loses_the_chunk_not_the_call() -> None:
     alerts, bus = service(audio, ScriptedTranscriber([]))
     alerts.transcriber = flaky
     raised = bus.subscribe(RiskAlertRaised)
-    alerts.start()
-    await connect(alerts)
-    await settle(alerts)
-    await alerts.stop()
+    await one_call(alerts)
     assert [alert.category for alert in drain(raised)] == ["complaint"]
     assert (alerts.backlog.transcribed, alerts.backlog.pending) == (1, 0)
