@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from hotline.acd.states import AgentState
 from hotline.api.deps import ContextDep, Limit, Offset, PrincipalDep, SessionDep
 from hotline.api.rbac import Permission
 from hotline.api.routes.live_access import UNAVAILABLE
@@ -30,6 +31,7 @@ from hotline.store.repositories import Repository
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 ONLINE = "online"
+LOGGED_OUT = AgentState.LOGGED_OUT.value
 #: A state of ``hotline.acd.AgentState``, or online (a test keeps the two in step).
 AgentStatus = Literal[
     "online", "logged_out", "available", "reserved", "on_call", "wrap_up", "break"
@@ -73,12 +75,12 @@ async def list_agents(
     )
     agents = [
         AgentStatusRead.model_validate(row).model_copy(
-            update={"status": states.get(row.extension, "logged_out") if operations else None}
+            update={"status": states.get(row.extension, LOGGED_OUT) if operations else None}
         )
         for row in rows
     ]
     if status_filter == ONLINE:
-        agents = [a for a in agents if a.status != "logged_out"]
+        agents = [a for a in agents if a.status != LOGGED_OUT]
     elif status_filter is not None:
         agents = [a for a in agents if a.status == status_filter]
     page = agents[offset : offset + limit]
